@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Local Apache Kafka (KRaft, single node, from Maven Central jars) and PostgreSQL 15 (project-local cluster),
+# without Docker. Usage: deploy/local/infra.sh up|down|status|env
+#
+# Everything lives under $TANDEM_LOCAL_DIR (default: <repo>/.local, git-ignored):
+#   cache/kafka-<version>/libs   jars fetched once with mvn, reused across runs
+#   kafka/{server.properties,data,kafka.log,kafka.pid}
+#   pg/{data,postgres.log,sock}
+# `up` twice is harmless: a server that already answers is left alone.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+local_dir="${TANDEM_LOCAL_DIR:-$repo/.local}"
+
+kafka_version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml")"
+kafka_host=127.0.0.1
+kafka_port="${TANDEM_KAFKA_PORT:-9092}"
+kafka_controller_port="${TANDEM_KAFKA_CONTROLLER_PORT:-9093}"
+kafka_libs="$local_dir/cache/kafka-$kafka_version/libs"
+kafka_dir="$local_dir/kafka"
+kafka_pid="$kafka_dir/kafka.pid"
+kafka_log="$kafka_dir/kafka.log"
+
+pg_port="${TANDEM_PG_PORT:-5432}"
+pg_user=tandem
+pg_db=tandem
+pg_dir="${TANDEM_PG_DIR:-$local_dir/pg}"
+pg_bin="${TANDEM_PG_BIN:-/usr/lib/postgresql/15/bin}"
+
+say() { printf '[infra] %s\n' "$*"; }
+die() { printf '[infra] ERROR: %s\n' "$*" >&2; exit 1; }
+
+port_answers() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# PostgreSQL refuses to run as root; when we are root, the cluster belongs to the `postgres` system user.
+as_pg_owner() {
+  if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# ---------------------------------------------------------------------------------------------- Kafka
+fetch_kafka() {
+  [[ -f "$kafka_libs/.complete" ]] && return 0
+  command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install maven) to fetch Kafka's jars"
+  command -v java >/dev/null || die "java not found: install OpenJDK 17 (apt-get install openjdk-17-jre-headless)"
+  say "fetching Apache Kafka $kafka_version jars from Maven Central into $kafka_libs"
+  rm -rf "$kafka_libs" && mkdir -p "$kafka_libs"
+  mvn -q -B -f "$here/kafka/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$kafka_libs" \
+    || die "mvn could not fetch org.apache.kafka:kafka_2.13:$kafka_version"
+  touch "$kafka_libs/.complete"
+}
+
+kafka_cmd() {
+  # shellcheck disable=SC2206  # KAFKA_HEAP_OPTS is a list of JVM flags on purpose
+  kafka_argv=(java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
+    -Dlog4j.configuration="file:$here/kafka/log4j.properties" -Dkafka.logs.dir="$kafka_dir"
+    -cp "$kafka_libs/*" "$@")
+}
+
+kafka_java() { kafka_cmd "$@"; "${kafka_argv[@]}"; }
+
+kafka_up() {
+  if pid_alive "$kafka_pid" && port_answers "$kafka_host" "$kafka_port"; then
+    say "kafka already running (pid $(cat "$kafka_pid")) on $kafka_host:$kafka_port"; return 0
+  fi
+  port_answers "$kafka_host" "$kafka_port" && die "port $kafka_port is taken by another process (set TANDEM_KAFKA_PORT)"
+  fetch_kafka
+  mkdir -p "$kafka_dir/data"
+  sed -e "s#@DATA@#$kafka_dir/data#" -e "s#@HOST@#$kafka_host#g" \
+      -e "s#@PORT@#$kafka_port#g" -e "s#@CONTROLLER_PORT@#$kafka_controller_port#g" \
+      "$here/kafka/server.properties" > "$kafka_dir/server.properties"
+  if [[ ! -f "$kafka_dir/data/meta.properties" ]]; then
+    say "formatting KRaft storage in $kafka_dir/data"
+    kafka_java kafka.tools.StorageTool format --ignore-formatted \
+      -t "$(kafka_java kafka.tools.StorageTool random-uuid)" -c "$kafka_dir/server.properties" >/dev/null
+  fi
+  say "starting kafka $kafka_version on $kafka_host:$kafka_port"
+  : > "$kafka_log"
+  kafka_cmd kafka.Kafka "$kafka_dir/server.properties"
+  nohup "${kafka_argv[@]}" >>"$kafka_log" 2>&1 &
+  echo $! > "$kafka_pid"
+  wait_for "kafka" 120 kafka_ready "$kafka_log"
+}
+
+kafka_ready() {
+  port_answers "$kafka_host" "$kafka_port" && grep -q "Kafka Server started\|\[KafkaRaftServer nodeId=1\] Kafka Server started" "$kafka_log"
+}
+
+kafka_down() {
+  if pid_alive "$kafka_pid"; then
+    say "stopping kafka (pid $(cat "$kafka_pid"))"
+    stop_tree "$(cat "$kafka_pid")" 60
+  fi
+  rm -f "$kafka_pid"
+}
+
+# ------------------------------------------------------------------------------------------ PostgreSQL
+pg_ctl_() { as_pg_owner "$pg_bin/pg_ctl" -D "$pg_dir/data" "$@"; }
+
+pg_up() {
+  [[ -x "$pg_bin/initdb" ]] || die "PostgreSQL 15 binaries not found in $pg_bin (apt-get install postgresql-15)"
+  if port_answers 127.0.0.1 "$pg_port" && pg_ctl_ status >/dev/null 2>&1; then
+    say "postgresql already running on 127.0.0.1:$pg_port"; return 0
+  fi
+  port_answers 127.0.0.1 "$pg_port" && die "port $pg_port is taken by another process (set TANDEM_PG_PORT)"
+  mkdir -p "$pg_dir"
+  if [[ "$(id -u)" == 0 ]]; then
+    chown postgres: "$pg_dir"
+    runuser -u postgres -- test -w "$pg_dir" \
+      || die "the postgres user cannot reach $pg_dir (a parent folder is private); set TANDEM_PG_DIR to a reachable folder"
+  fi
+  if [[ ! -f "$pg_dir/data/PG_VERSION" ]]; then
+    say "initdb: new cluster in $pg_dir/data"
+    as_pg_owner "$pg_bin/initdb" -D "$pg_dir/data" -U "$pg_user" --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    cat >> "$pg_dir/data/postgresql.conf" <<EOF
+# --- tandem local settings
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$pg_dir'
+max_connections = 300
+shared_buffers = 256MB
+EOF
+  fi
+  sed -i "s/^#\?port = .*/port = $pg_port/" "$pg_dir/data/postgresql.conf"
+  say "starting postgresql 15 on 127.0.0.1:$pg_port"
+  pg_ctl_ -l "$pg_dir/postgres.log" -w -t 60 start >/dev/null || fail_with_log "postgresql" "$pg_dir/postgres.log"
+  wait_for "postgresql" 60 pg_ready "$pg_dir/postgres.log"
+  if ! "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U "$pg_user" -d postgres -Atc \
+        "select 1 from pg_database where datname='$pg_db'" | grep -q 1; then
+    "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U "$pg_user" "$pg_db"
+  fi
+}
+
+pg_ready() { "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port"; }
+
+pg_down() {
+  if [[ -f "$pg_dir/data/postmaster.pid" ]]; then
+    say "stopping postgresql"
+    pg_ctl_ -m fast -w stop >/dev/null || true
+  fi
+}
+
+# ------------------------------------------------------------------------------------------- helpers
+wait_for() {
+  local name=$1 seconds=$2 check=$3 log=$4
+  for ((i = 0; i < seconds * 2; i++)); do
+    if "$check"; then say "$name is ready"; return 0; fi
+    sleep 0.5
+  done
+  fail_with_log "$name" "$log"
+}
+
+fail_with_log() {
+  printf '[infra] ERROR: %s did not become ready. Last lines of %s:\n' "$1" "$2" >&2
+  tail -n 40 "$2" >&2 || true
+  exit 1
+}
+
+stop_tree() {
+  local pid=$1 seconds=$2
+  pkill -TERM -P "$pid" 2>/dev/null || true
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < seconds * 2; i++)); do
+    kill -0 "$pid" 2>/dev/null || pgrep -P "$pid" >/dev/null || return 0
+    sleep 0.5
+  done
+  pkill -KILL -P "$pid" 2>/dev/null || true
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+status() {
+  local rc=0
+  if pid_alive "$kafka_pid" && port_answers "$kafka_host" "$kafka_port"; then
+    say "kafka:      running (pid $(cat "$kafka_pid")) at $kafka_host:$kafka_port, version $kafka_version"
+  else
+    say "kafka:      NOT running"; rc=1
+  fi
+  if pg_ready 2>/dev/null && pg_ctl_ status >/dev/null 2>&1; then
+    say "postgresql: running at 127.0.0.1:$pg_port (data $pg_dir/data)"
+  else
+    say "postgresql: NOT running"; rc=1
+  fi
+  return $rc
+}
+
+print_env() {
+  echo "KAFKA_BOOTSTRAP_SERVERS=$kafka_host:$kafka_port"
+  echo "DATABASE_URL=postgresql://$pg_user@127.0.0.1:$pg_port/$pg_db"
+}
+
+case "${1:-}" in
+  up) pg_up; kafka_up; print_env ;;
+  down) kafka_down; pg_down ;;
+  status) status ;;
+  env) print_env ;;
+  fetch) fetch_kafka ;;
+  *) echo "usage: $0 up|down|status|env|fetch" >&2; exit 2 ;;
+esac
