@@ -47,16 +47,17 @@ fetch_kafka() {
   command -v java >/dev/null || die "java not found: install OpenJDK 17 (apt-get install openjdk-17-jre-headless)"
   say "fetching Apache Kafka $kafka_version jars from Maven Central into $kafka_libs"
   rm -rf "$kafka_libs" && mkdir -p "$kafka_libs"
-  mvn -q -B -f "$here/kafka/pom.xml" dependency:copy-dependencies \
+  mvn -q -B -Dstyle.color=never -f "$here/kafka/pom.xml" dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$kafka_libs" \
     || die "mvn could not fetch org.apache.kafka:kafka_2.13:$kafka_version"
   touch "$kafka_libs/.complete"
 }
 
 kafka_cmd() {
+  local log_config=${KAFKA_LOG4J:-log4j.properties}
   # shellcheck disable=SC2206  # KAFKA_HEAP_OPTS is a list of JVM flags on purpose
   kafka_argv=(java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
-    -Dlog4j.configuration="file:$here/kafka/log4j.properties" -Dkafka.logs.dir="$kafka_dir"
+    -Dlog4j.configuration="file:$here/kafka/$log_config" -Dkafka.logs.dir="$kafka_dir"
     -cp "$kafka_libs/*" "$@")
 }
 
@@ -74,8 +75,10 @@ kafka_up() {
       "$here/kafka/server.properties" > "$kafka_dir/server.properties"
   if [[ ! -f "$kafka_dir/data/meta.properties" ]]; then
     say "formatting KRaft storage in $kafka_dir/data"
-    kafka_java kafka.tools.StorageTool format --ignore-formatted \
-      -t "$(kafka_java kafka.tools.StorageTool random-uuid)" -c "$kafka_dir/server.properties" >/dev/null
+    local cluster_id
+    cluster_id="$(KAFKA_LOG4J=tools-log4j.properties kafka_java kafka.tools.StorageTool random-uuid)"
+    KAFKA_LOG4J=tools-log4j.properties kafka_java kafka.tools.StorageTool format --ignore-formatted \
+      -t "$cluster_id" -c "$kafka_dir/server.properties" >/dev/null
   fi
   say "starting kafka $kafka_version on $kafka_host:$kafka_port"
   : > "$kafka_log"

@@ -1,0 +1,67 @@
+"""`tandem`: platform commands shared by all services (topics, event-store migrations, relay)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from shared import eventstore
+from shared.db import create_pool, migrate, migration_files
+from shared.lifecycle import configure_logging, run_until_signalled
+from shared.relay import Relay, idempotent_producer
+from shared.settings import DatabaseSettings, KafkaSettings
+from shared.topics import create_topics, events_topic
+
+app = typer.Typer(help="Tandem platform commands.", no_args_is_help=True)
+topics_app = typer.Typer(help="Kafka topics of the shared event log.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+log = logging.getLogger("tandem")
+
+
+@app.callback()
+def _setup() -> None:
+    configure_logging()
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create the platform's topics (retention forever, delete policy); existing topics are left alone."""
+    created = asyncio.run(create_topics(KafkaSettings()))
+    typer.echo(f"created: {', '.join(created) or 'nothing (all topics exist)'}")
+
+
+@app.command()
+def relay(
+    schema: str = typer.Option(..., help="PostgreSQL schema of the event store."),
+    service: str = typer.Option(..., help="Publishing service; decides the topic and ce_source."),
+    batch_size: int = typer.Option(1000, min=1),
+) -> None:
+    """Publish a service's stored events to Kafka until SIGTERM."""
+    kafka, db = KafkaSettings(), DatabaseSettings()
+
+    async def main(stop: asyncio.Event) -> None:
+        pool = await create_pool(db.database_url, schema)
+        await migrate(pool, schema, migration_files(eventstore.MIGRATIONS))
+        producer = idempotent_producer(kafka.kafka_bootstrap_servers)
+        await producer.start()
+        try:
+            await Relay(
+                eventstore.EventStore(pool, schema),
+                db.database_url,
+                events_topic(service, kafka.topic_prefix),
+                producer,
+                source=f"/tandem/{service}",
+                batch_size=batch_size,
+            ).run(stop)
+        finally:
+            await producer.stop()
+            await pool.close()
+        log.info("relay stopped")
+
+    run_until_signalled(main)
+
+
+if __name__ == "__main__":
+    app()

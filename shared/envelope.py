@@ -1,0 +1,125 @@
+"""CloudEvents 1.0 envelope in Kafka *binary* mode (ARCHITECTURE §3).
+
+Attributes travel as `ce_*` headers, the body is the event's JSON and the record key is the stream id, so
+one stream's events land on one partition in order. Extension attributes (lower-case, per the spec):
+`ce_streamversion`, `ce_correlationid`, `ce_causationid`, `ce_position` (the event's position in its
+service's event store, which lets auditors and `verify` line Kafka up with PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.events import Event, event_class
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+
+
+class MalformedRecord(ValueError):
+    """A Kafka record that is not a valid Tandem CloudEvent; it belongs on the dead-letter topic."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    event_id: str
+    type: str
+    source: str
+    subject: str
+    stream_version: int
+    time: datetime
+    data: dict[str, Any]
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    position: int | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stream_id(self) -> str:
+        return self.subject
+
+    def event(self) -> Event:
+        """The typed event; UnknownEventType for a type this version does not know."""
+        cls = event_class(self.type)
+        try:
+            return cls.model_validate(self.data)
+        except ValidationError as exc:
+            raise MalformedRecord(f"{self.type} body does not match its schema: {exc}") from exc
+
+    def kafka_key(self) -> bytes:
+        return self.subject.encode()
+
+    def kafka_value(self) -> bytes:
+        return json.dumps(self.data, separators=(",", ":"), sort_keys=True).encode()
+
+    def kafka_headers(self) -> list[tuple[str, bytes]]:
+        headers = {
+            "ce_specversion": SPEC_VERSION,
+            "ce_id": self.event_id,
+            "ce_type": self.type,
+            "ce_source": self.source,
+            "ce_subject": self.subject,
+            "ce_time": self.time.astimezone(UTC).isoformat(),
+            "ce_streamversion": str(self.stream_version),
+            "content-type": CONTENT_TYPE,
+            **self.extra_headers,
+        }
+        if self.correlation_id:
+            headers["ce_correlationid"] = self.correlation_id
+        if self.causation_id:
+            headers["ce_causationid"] = self.causation_id
+        if self.position is not None:
+            headers["ce_position"] = str(self.position)
+        return [(name, value.encode()) for name, value in headers.items()]
+
+    @classmethod
+    def from_kafka(cls, headers: Any, value: bytes | None) -> Envelope:
+        try:
+            h = {name: raw.decode() for name, raw in (headers or ())}
+        except UnicodeDecodeError as exc:
+            raise MalformedRecord(f"header is not UTF-8: {exc}") from exc
+        missing = [n for n in ("ce_id", "ce_type", "ce_source", "ce_subject", "ce_time") if n not in h]
+        if missing:
+            raise MalformedRecord(f"missing CloudEvents headers: {', '.join(missing)}")
+        if h.get("ce_specversion") != SPEC_VERSION:
+            raise MalformedRecord(f"unsupported ce_specversion {h.get('ce_specversion')!r}")
+        try:
+            data = json.loads(value or b"")
+            time = datetime.fromisoformat(h["ce_time"])
+            stream_version = int(h.get("ce_streamversion", "0"))
+            position = int(h["ce_position"]) if "ce_position" in h else None
+        except ValueError as exc:
+            raise MalformedRecord(f"unreadable record: {exc}") from exc
+        if not isinstance(data, dict):
+            raise MalformedRecord("body is not a JSON object")
+        known = {
+            "ce_specversion",
+            "ce_id",
+            "ce_type",
+            "ce_source",
+            "ce_subject",
+            "ce_time",
+            "ce_streamversion",
+            "content-type",
+            "ce_correlationid",
+            "ce_causationid",
+            "ce_position",
+        }
+        return cls(
+            event_id=h["ce_id"],
+            type=h["ce_type"],
+            source=h["ce_source"],
+            subject=h["ce_subject"],
+            stream_version=stream_version,
+            time=time,
+            data=data,
+            correlation_id=h.get("ce_correlationid"),
+            causation_id=h.get("ce_causationid"),
+            position=position,
+            extra_headers={k: v for k, v in h.items() if k not in known},
+        )

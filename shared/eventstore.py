@@ -1,0 +1,162 @@
+"""A service's event store in PostgreSQL: append with optimistic concurrency, read a stream, read the log.
+
+Appends to one store are serialised by a transaction-scoped advisory lock. That is what makes `position`
+safe to follow: without it, a transaction that took position 41 could commit *after* one that took 42, and
+a reader that had already moved past 42 would never see 41 (the late-commit trap in ARCHITECTURE §2).
+Holding the lock from before `nextval` until commit means positions become visible in order. Appends are
+short, so the cost is small next to the network round trip of a command.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from shared.db import SHARED_SQL, advisory_key, check_identifier
+from shared.envelope import Envelope
+from shared.events import Event
+
+MIGRATIONS = SHARED_SQL / "eventstore"
+
+
+class ConcurrencyError(Exception):
+    """The stream moved on since the caller read it: reload and decide again."""
+
+    def __init__(self, stream_id: str, expected: int | None, actual: int):
+        super().__init__(f"stream {stream_id!r} is at version {actual}, expected {expected}")
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    position: int
+    stream_id: str
+    version: int
+    event_id: str
+    type: str
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: datetime
+
+    def envelope(self, source: str) -> Envelope:
+        return Envelope(
+            event_id=self.event_id,
+            type=self.type,
+            source=source,
+            subject=self.stream_id,
+            stream_version=self.version,
+            time=self.recorded_at,
+            data=self.data,
+            correlation_id=self.metadata.get("correlation_id"),
+            causation_id=self.metadata.get("causation_id"),
+            position=self.position,
+        )
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """Where the events landed: lets an HTTP response tell the client what to wait for."""
+
+    stream_id: str
+    version: int
+    first_position: int
+    last_position: int
+    event_ids: tuple[str, ...]
+
+
+class EventStore:
+    def __init__(self, pool: asyncpg.Pool, schema: str):
+        self.pool = pool
+        self.schema = check_identifier(schema)
+        self.notify_channel = f"tandem_events_{schema}"
+        self._lock_key = advisory_key(f"append:{schema}")
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[Event],
+        *,
+        conn: asyncpg.Connection | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        event_ids: Sequence[str] | None = None,
+    ) -> AppendResult:
+        """Append `events` after `expected_version` (0 = new stream, None = whatever it is now).
+
+        Pass `conn` inside an open transaction to commit the events together with the caller's own state
+        change; otherwise the append is its own transaction.
+        """
+        if not events:
+            raise ValueError("append needs at least one event")
+        async with self._transaction(conn) as tx:
+            await tx.execute("SELECT pg_advisory_xact_lock($1)", self._lock_key)
+            current = await tx.fetchval(
+                "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id
+            )
+            if expected_version is not None and current != expected_version:
+                raise ConcurrencyError(stream_id, expected_version, current)
+            ids = [str(i) for i in event_ids] if event_ids else [str(uuid.uuid4()) for _ in events]
+            metadata = json.dumps({"correlation_id": correlation_id, "causation_id": causation_id})
+            positions = await tx.fetch(
+                """INSERT INTO events (stream_id, version, event_id, type, data, metadata)
+                   SELECT $1, v, id, t, d::jsonb, $6::jsonb
+                   FROM unnest($2::int[], $3::uuid[], $4::text[], $5::text[]) AS x(v, id, t, d)
+                   ORDER BY v
+                   RETURNING position""",
+                stream_id,
+                list(range(current + 1, current + 1 + len(events))),
+                ids,
+                [e.type_name for e in events],
+                [e.model_dump_json() for e in events],
+                metadata,
+            )
+            await tx.execute("SELECT pg_notify($1, '')", self.notify_channel)
+        return AppendResult(
+            stream_id=stream_id,
+            version=current + len(events),
+            first_position=positions[0]["position"],
+            last_position=positions[-1]["position"],
+            event_ids=tuple(ids),
+        )
+
+    async def read_stream(self, stream_id: str) -> list[StoredEvent]:
+        rows = await self.pool.fetch("SELECT * FROM events WHERE stream_id = $1 ORDER BY version", stream_id)
+        return [_stored(r) for r in rows]
+
+    async def read_after(self, position: int, limit: int = 1000) -> list[StoredEvent]:
+        """The log in position order, for the relay and for auditors."""
+        rows = await self.pool.fetch(
+            "SELECT * FROM events WHERE position > $1 ORDER BY position LIMIT $2", position, limit
+        )
+        return [_stored(r) for r in rows]
+
+    @asynccontextmanager
+    async def _transaction(self, conn: asyncpg.Connection | None):
+        if conn is not None:
+            if not conn.is_in_transaction():
+                raise RuntimeError("append(conn=...) must run inside the caller's transaction")
+            yield conn
+            return
+        async with self.pool.acquire() as own, own.transaction():
+            yield own
+
+
+def _stored(row: asyncpg.Record) -> StoredEvent:
+    return StoredEvent(
+        position=row["position"],
+        stream_id=row["stream_id"],
+        version=row["version"],
+        event_id=str(row["event_id"]),
+        type=row["type"],
+        data=json.loads(row["data"]),
+        metadata=json.loads(row["metadata"]),
+        recorded_at=row["recorded_at"],
+    )

@@ -1,0 +1,66 @@
+"""Topic names and topic creation. Topics are the permanent, shared event log (ARCHITECTURE §2):
+never compacted, never expiring, created by the platform rather than by broker auto-create."""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+SERVICES_THAT_PUBLISH = ("enrolment", "matching", "sessions")
+
+
+def events_topic(service: str, prefix: str = "tandem") -> str:
+    """The one topic a service publishes all its events to, keyed by stream id."""
+    return f"{prefix}.{service}.events"
+
+
+def dead_letter_topic(prefix: str = "tandem") -> str:
+    return f"{prefix}.deadletter"
+
+
+def platform_topics(prefix: str = "tandem") -> list[str]:
+    return [events_topic(s, prefix) for s in SERVICES_THAT_PUBLISH] + [dead_letter_topic(prefix)]
+
+
+def topic_config(settings: KafkaSettings) -> dict[str, str]:
+    return {
+        "cleanup.policy": "delete",
+        "retention.ms": "-1",
+        "retention.bytes": "-1",
+        "min.insync.replicas": str(settings.topic_min_insync_replicas),
+    }
+
+
+async def create_topics(settings: KafkaSettings, names: list[str] | None = None) -> list[str]:
+    """Create the topics that do not exist yet; return the ones created. Safe to run again."""
+    names = names if names is not None else platform_topics(settings.topic_prefix)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(
+                n,
+                settings.topic_partitions,
+                settings.topic_replication_factor,
+                topic_configs=topic_config(settings),
+            )
+            for n in names
+            if n not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                log.info("topics created concurrently by another process")
+        for topic in wanted:
+            log.info("created topic %s (%d partitions)", topic.name, topic.num_partitions)
+        return [t.name for t in wanted]
+    finally:
+        await admin.close()

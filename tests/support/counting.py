@@ -1,0 +1,45 @@
+"""A minimal read model for runtime tests: how many events each stream had, and its last version."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+
+from shared.envelope import Envelope
+from shared.events import EVENT_TYPES, Event
+from shared.projection import Projection
+
+
+class CountingProjection(Projection):
+    name = "counting"
+    migrations = Path(__file__).with_name("counting_sql")
+    handles = frozenset(EVENT_TYPES)
+
+    def __init__(self, topics: list[str], delay_per_event_s: float = 0.0):
+        self.topics = topics
+        self.delay_per_event_s = delay_per_event_s
+
+    async def apply(self, conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
+        if self.delay_per_event_s:
+            await asyncio.sleep(self.delay_per_event_s)
+        await conn.execute(
+            """INSERT INTO stream_counts (stream_id, events, last_version) VALUES ($1, 1, $2)
+               ON CONFLICT (stream_id) DO UPDATE
+               SET events = stream_counts.events + 1, last_version = EXCLUDED.last_version""",
+            envelope.stream_id,
+            envelope.stream_version,
+        )
+
+
+async def read_counts(dsn: str, schema: str) -> dict[str, tuple[int, int]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        exists = await conn.fetchval("SELECT to_regclass($1)", f"{schema}.stream_counts")
+        if not exists:
+            return {}
+        rows = await conn.fetch(f"SELECT stream_id, events, last_version FROM {schema}.stream_counts")
+        return {r["stream_id"]: (r["events"], r["last_version"]) for r in rows}
+    finally:
+        await conn.close()

@@ -1,0 +1,76 @@
+"""How tests find Kafka and PostgreSQL (issue #2):
+
+1. `KAFKA_BOOTSTRAP_SERVERS` and `DATABASE_URL` when set;
+2. otherwise testcontainers, when a Docker engine answers;
+3. otherwise the local servers of `deploy/local` (`make infra-up`).
+Under CI=true a server that does not answer fails the test; elsewhere the test is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+LOCAL_KAFKA = "127.0.0.1:9092"
+LOCAL_DATABASE = "postgresql://tandem@127.0.0.1:5432/tandem"
+
+
+@dataclass(frozen=True)
+class Infra:
+    kafka_bootstrap_servers: str
+    database_url: str
+    origin: str  # "environment", "testcontainers" or "deploy/local"
+
+
+def docker_engine_answers() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@contextlib.contextmanager
+def provide_infra() -> Iterator[Infra]:
+    kafka, database = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("DATABASE_URL")
+    if kafka and database:
+        yield Infra(kafka, database, "environment")
+    elif docker_engine_answers():
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.postgres import PostgresContainer
+
+        with KafkaContainer("apache/kafka:3.9.2").with_kraft() as k, PostgresContainer("postgres:15") as pg:
+            yield Infra(k.get_bootstrap_server(), pg.get_connection_url(driver=None), "testcontainers")
+    else:
+        yield Infra(kafka or LOCAL_KAFKA, database or LOCAL_DATABASE, "deploy/local")
+
+
+def unavailable(what: str, error: BaseException) -> None:
+    message = f"{what} is not reachable ({type(error).__name__}: {error}); start it with `make infra-up`"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI needs real infrastructure: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+async def check_reachable(infra: Infra) -> None:
+    try:
+        conn = await asyncio.wait_for(asyncpg.connect(infra.database_url), 10)
+        await conn.close()
+    except Exception as error:
+        unavailable(f"PostgreSQL at {infra.database_url}", error)
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers, request_timeout_ms=10_000)
+    try:
+        await asyncio.wait_for(admin.start(), 15)
+        await admin.close()
+    except Exception as error:
+        unavailable(f"Kafka at {infra.kafka_bootstrap_servers}", error)

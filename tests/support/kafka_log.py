@@ -1,0 +1,83 @@
+"""Reading a topic from the start, and producing test events, against the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from shared.envelope import Envelope
+from shared.events import Event, ParticipantWithdrawn
+
+
+async def read_topic(bootstrap_servers: str, topic: str) -> list[ConsumerRecord]:
+    """Every record currently in `topic`, partition by partition in offset order."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not partitions:
+            await consumer.stop()
+            raise LookupError(f"topic {topic} does not exist")
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: dict[TopicPartition, list[ConsumerRecord]] = {tp: [] for tp in partitions}
+        while any(len(records[tp]) < ends[tp] for tp in partitions):
+            batch = await consumer.getmany(timeout_ms=1000)
+            for tp, recs in batch.items():
+                records[tp].extend(r for r in recs if r.offset < ends[tp])
+        return [r for tp in partitions for r in records[tp]]
+    finally:
+        await consumer.stop()
+
+
+async def topic_size(bootstrap_servers: str, topic: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+
+
+def withdrawal(stream_id: str, version: int, event_id: str | None = None) -> Envelope:
+    event: Event = ParticipantWithdrawn(program_id="p1", participant_id=stream_id, reason=f"v{version}")
+    return Envelope(
+        event_id=event_id or str(uuid.uuid4()),
+        type=event.type_name,
+        source="/tandem/test",
+        subject=stream_id,
+        stream_version=version,
+        time=datetime.now(UTC),
+        data=event.model_dump(mode="json"),
+    )
+
+
+async def produce(bootstrap_servers: str, topic: str, envelopes: list[Envelope]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(topic, e.kafka_value(), key=e.kafka_key(), headers=e.kafka_headers())
+            for e in envelopes
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def wait_until(predicate, timeout_s: float, interval_s: float = 0.1, what: str = "condition"):
+    """Poll an async predicate until it returns a truthy value; fail with `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(interval_s)
