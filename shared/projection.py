@@ -104,11 +104,7 @@ class ProjectionRunner:
         consumer = self._consumer(group_id=None)
         await consumer.start()
         try:
-            partitions = [
-                TopicPartition(t, p)
-                for t in self.projection.topics
-                for p in sorted(consumer.partitions_for_topic(t) or ())
-            ]
+            partitions = await _all_partitions(consumer, self.projection.topics)
             consumer.assign(partitions)
             await self.seek_to_stored(consumer, partitions)
             ends = await consumer.end_offsets(partitions)
@@ -221,6 +217,18 @@ class ProjectionRunner:
             auto_offset_reset="earliest",
             max_poll_records=self.max_records,
         )
+
+
+async def _all_partitions(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
+    # A consumer outside a group has no topic metadata yet; aiokafka offers no public call returning it.
+    cluster = await consumer._client.fetch_all_metadata()
+    partitions = []
+    for topic in topics:
+        found = cluster.partitions_for_topic(topic)
+        if not found:
+            raise LookupError(f"topic {topic} does not exist; create it with `tandem topics create`")
+        partitions += [TopicPartition(topic, p) for p in sorted(found)]
+    return partitions
 
 
 async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:

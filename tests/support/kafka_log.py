@@ -13,36 +13,41 @@ from shared.envelope import Envelope
 from shared.events import Event, ParticipantWithdrawn
 
 
-async def read_topic(bootstrap_servers: str, topic: str) -> list[ConsumerRecord]:
-    """Every record currently in `topic`, partition by partition in offset order."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
-            await consumer.stop()
+class KafkaLog:
+    """One long-lived, group-less consumer for inspecting topics (cheap to poll repeatedly)."""
+
+    def __init__(self, bootstrap_servers: str):
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+
+    async def __aenter__(self) -> KafkaLog:
+        await self.consumer.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.consumer.stop()
+
+    async def partitions(self, topic: str) -> list[TopicPartition]:
+        await self.consumer._client.force_metadata_update()
+        found = self.consumer.partitions_for_topic(topic)
+        if not found:
             raise LookupError(f"topic {topic} does not exist")
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records: dict[TopicPartition, list[ConsumerRecord]] = {tp: [] for tp in partitions}
-        while any(len(records[tp]) < ends[tp] for tp in partitions):
-            batch = await consumer.getmany(timeout_ms=1000)
+        return [TopicPartition(topic, p) for p in sorted(found)]
+
+    async def size(self, topic: str) -> int:
+        return sum((await self.consumer.end_offsets(await self.partitions(topic))).values())
+
+    async def records(self, topic: str) -> list[ConsumerRecord]:
+        """Every record now in `topic`, partition by partition in offset order."""
+        partitions = await self.partitions(topic)
+        ends = await self.consumer.end_offsets(partitions)
+        self.consumer.assign(partitions)
+        await self.consumer.seek_to_beginning(*partitions)
+        found: dict[TopicPartition, list[ConsumerRecord]] = {tp: [] for tp in partitions}
+        while any(len(found[tp]) < ends[tp] for tp in partitions):
+            batch = await self.consumer.getmany(timeout_ms=1000)
             for tp, recs in batch.items():
-                records[tp].extend(r for r in recs if r.offset < ends[tp])
-        return [r for tp in partitions for r in records[tp]]
-    finally:
-        await consumer.stop()
-
-
-async def topic_size(bootstrap_servers: str, topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        return sum((await consumer.end_offsets(partitions)).values())
-    finally:
-        await consumer.stop()
+                found[tp].extend(r for r in recs if r.offset < ends[tp])
+        return [r for tp in partitions for r in found[tp]]
 
 
 def withdrawal(stream_id: str, version: int, event_id: str | None = None) -> Envelope:

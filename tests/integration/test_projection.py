@@ -1,0 +1,166 @@
+import signal
+import subprocess
+import sys
+
+import pytest
+from prometheus_client import REGISTRY
+
+from shared.projection import ProjectionRunner, swap_schemas
+from shared.settings import KafkaSettings
+from shared.topics import create_topics, dead_letter_topic
+from tests.support.counting import CountingProjection, read_counts
+from tests.support.kafka_log import KafkaLog, produce, wait_until, withdrawal
+
+STREAMS, EVENTS_PER_STREAM = 60, 50
+
+
+def start_worker(env: dict, schema: str, topic: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.projection_worker",
+            "--schema",
+            schema,
+            "--topic",
+            topic,
+            "--max-records",
+            "50",
+            "--delay-ms",
+            "1",
+        ],
+        env=env,
+    )
+
+
+def runner(kafka: KafkaSettings, dsn: str, schema: str, topic: str) -> ProjectionRunner:
+    return ProjectionRunner(
+        CountingProjection([topic]),
+        dsn=dsn,
+        schema=schema,
+        bootstrap_servers=kafka.kafka_bootstrap_servers,
+        dead_letter_topic=dead_letter_topic(kafka.topic_prefix),
+    )
+
+
+@pytest.fixture(scope="module")
+async def counted_topic(kafka: KafkaSettings) -> str:
+    """3 000 events over 60 streams, then 300 of them produced a second time (same event ids)."""
+    topic = f"{kafka.topic_prefix}.counted"
+    await create_topics(kafka, [topic])
+    envelopes = [withdrawal(f"s{s}", v) for v in range(1, EVENTS_PER_STREAM + 1) for s in range(STREAMS)]
+    await produce(kafka.kafka_bootstrap_servers, topic, envelopes)
+    await produce(kafka.kafka_bootstrap_servers, topic, envelopes[1000:1300])
+    return topic
+
+
+def total(counts: dict[str, tuple[int, int]]) -> int:
+    return sum(events for events, _ in counts.values())
+
+
+async def test_a_projection_killed_mid_stream_counts_every_event_exactly_once(
+    counted_topic, kafka, dsn, child_env
+):
+    worker = start_worker(child_env, "counting_live", counted_topic)
+    counted_before_kill = await wait_until(
+        lambda: _total_at_least(dsn, "counting_live", 300), 60, 0.05, "the projection to make progress"
+    )
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    assert counted_before_kill < STREAMS * EVENTS_PER_STREAM, "the kill must land mid-stream"
+
+    worker = start_worker(child_env, "counting_live", counted_topic)
+    try:
+        async with KafkaLog(kafka.kafka_bootstrap_servers) as log:
+            records_in_topic = await log.size(counted_topic)
+        await wait_until(
+            lambda: _offsets_reached(dsn, "counting_live", records_in_topic),
+            120,
+            0.2,
+            "the projection to catch up",
+        )
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0
+
+    counts = await read_counts(dsn, "counting_live")
+    assert counts == {f"s{s}": (EVENTS_PER_STREAM, EVENTS_PER_STREAM) for s in range(STREAMS)}
+
+
+async def test_a_rebuild_from_offset_zero_equals_the_live_read_model(counted_topic, kafka, dsn):
+    live = runner(kafka, dsn, "counting_replayed", counted_topic)
+    await live.setup()
+    await live.catch_up()
+    await live.close()
+
+    rebuild = runner(kafka, dsn, "counting_rebuild", counted_topic)
+    await rebuild.setup()
+    applied = await rebuild.catch_up()
+    await rebuild.close()
+
+    assert applied == STREAMS * EVENTS_PER_STREAM
+    assert await read_counts(dsn, "counting_rebuild") == await read_counts(dsn, "counting_replayed")
+    retired = await swap_schemas(dsn, "counting_replayed", "counting_rebuild")
+    assert await read_counts(dsn, retired) == await read_counts(dsn, "counting_replayed")
+
+
+async def test_a_malformed_record_goes_to_the_dead_letter_topic_and_the_projection_goes_on(kafka, dsn):
+    topic = f"{kafka.topic_prefix}.poisoned"
+    await create_topics(kafka, [topic])
+    good = [withdrawal("ok", v) for v in (1, 2, 3)]
+    broken_body = withdrawal("bad", 1)
+    await produce(kafka.kafka_bootstrap_servers, topic, [good[0]])
+    await _produce_raw(kafka, topic, b"\x00garbage", headers=[])
+    await produce(kafka.kafka_bootstrap_servers, topic, [good[1]])
+    await _produce_raw(kafka, topic, b'{"program_id": 42}', headers=broken_body.kafka_headers())
+    await produce(kafka.kafka_bootstrap_servers, topic, [good[2]])
+    dead_before = _dead_letters_counted()
+
+    projection = runner(kafka, dsn, "counting_poisoned", topic)
+    await projection.setup()
+    await projection.catch_up()
+    await projection.close()
+
+    assert await read_counts(dsn, "counting_poisoned") == {"ok": (3, 3)}
+    assert _dead_letters_counted() - dead_before == 2
+    async with KafkaLog(kafka.kafka_bootstrap_servers) as log:
+        dead = [
+            r
+            for r in await log.records(dead_letter_topic(kafka.topic_prefix))
+            if dict(r.headers)["dlq_topic"] == topic.encode()
+        ]
+    assert sorted(r.value for r in dead) == [b"\x00garbage", b'{"program_id": 42}']
+    assert all(dict(r.headers)["dlq_error"] for r in dead)
+
+
+async def _total_at_least(dsn: str, schema: str, n: int) -> int:
+    counted = total(await read_counts(dsn, schema))
+    return counted if counted >= n else 0
+
+
+async def _offsets_reached(dsn: str, schema: str, records_in_topic: int) -> bool:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        done = await conn.fetchval(f"SELECT coalesce(sum(next_offset), 0) FROM {schema}.projection_offsets")
+    finally:
+        await conn.close()
+    return done == records_in_topic
+
+
+async def _produce_raw(kafka: KafkaSettings, topic: str, value: bytes, headers) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=b"bad", headers=headers)
+    finally:
+        await producer.stop()
+
+
+def _dead_letters_counted() -> float:
+    return (
+        REGISTRY.get_sample_value("tandem_projection_dead_letters_total", {"projection": "counting"}) or 0.0
+    )
