@@ -122,28 +122,26 @@ class ProjectionRunner:
             return
         assert self.pool is not None, "call setup() first"
         name = self.projection.name
-        applied = duplicates = 0
         async with self.pool.acquire() as conn, conn.transaction():
-            for record in records:
-                try:
-                    envelope = Envelope.from_kafka(record.headers, record.value)
-                    if envelope.type not in self.projection.handles:
-                        continue
-                    event = envelope.event()
-                except MalformedRecord as error:
-                    await self._dead_letter(record, error)
-                    continue
-                first_time = await conn.fetchval(
-                    "INSERT INTO projection_applied_events (projection, event_id) VALUES ($1, $2)"
-                    " ON CONFLICT DO NOTHING RETURNING true",
+            parsed = [p for p in [await self._parse(r) for r in records] if p is not None]
+            # One round trip claims every event id of the batch; the ids it returns were never applied.
+            fresh = set(
+                await conn.fetchval(
+                    """WITH claimed AS (
+                           INSERT INTO projection_applied_events (projection, event_id)
+                           SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id)
+                       SELECT coalesce(array_agg(event_id), '{}') FROM claimed""",
                     name,
-                    envelope.event_id,
+                    [envelope.event_id for envelope, _ in parsed],
                 )
-                if not first_time:
-                    duplicates += 1
-                    continue
-                await self.projection.apply(conn, envelope, event)
-                applied += 1
+            )
+            applied = 0
+            for envelope, event in parsed:
+                if envelope.event_id in fresh:
+                    fresh.discard(envelope.event_id)  # a duplicate inside the same batch applies once
+                    await self.projection.apply(conn, envelope, event)
+                    applied += 1
+            duplicates = len(parsed) - applied
             # GREATEST: during a rebalance two members may briefly hold a partition; never move backwards.
             await conn.execute(
                 """INSERT INTO projection_offsets (projection, topic, partition, next_offset)
@@ -161,6 +159,17 @@ class ProjectionRunner:
         PROJECTION_DUPLICATES.labels(name).inc(duplicates)
         if duplicates:
             log.info("projection %s: skipped %d redelivered events on %s", name, duplicates, tp)
+
+    async def _parse(self, record: ConsumerRecord) -> tuple[Envelope, Event] | None:
+        """The record's envelope and event, or None for a type this projection skips or a dead letter."""
+        try:
+            envelope = Envelope.from_kafka(record.headers, record.value)
+            if envelope.type not in self.projection.handles:
+                return None
+            return envelope, envelope.event()
+        except MalformedRecord as error:
+            await self._dead_letter(record, error)
+            return None
 
     async def stored_offsets(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
         assert self.pool is not None

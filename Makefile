@@ -1,0 +1,65 @@
+# Tandem — every target does its own set-up on a fresh machine (virtualenv, local Kafka + PostgreSQL).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Re-install when pyproject.toml changes.
+DEPS_STAMP := $(VENV)/.deps-$(shell sha1sum pyproject.toml | cut -c1-12)
+# With both variables set, tests and services use those servers and no local ones are started.
+EXTERNAL_INFRA := $(and $(KAFKA_BOOTSTRAP_SERVERS),$(DATABASE_URL))
+
+.PHONY: help venv infra-up infra-down infra-status topics test test-unit bench lint run
+
+help:
+	@echo "make run         fresh machine -> local Kafka + PostgreSQL, topics, the platform"
+	@echo "make test        fresh machine -> all tests against real Kafka + PostgreSQL"
+	@echo "make bench       benchmarks: table on stdout, bench/results.json"
+	@echo "make infra-up    start local Kafka (KRaft, Maven Central jars) and PostgreSQL 15"
+	@echo "make infra-down  stop them (data stays in .local/)"
+	@echo "make lint        ruff + mypy"
+
+venv: $(DEPS_STAMP)
+$(DEPS_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	rm -f $(VENV)/.deps-* && touch $@
+
+infra-up:
+ifeq ($(EXTERNAL_INFRA),)
+	deploy/local/infra.sh up
+else
+	@echo "using KAFKA_BOOTSTRAP_SERVERS=$(KAFKA_BOOTSTRAP_SERVERS) and DATABASE_URL from the environment"
+endif
+
+infra-down:
+	deploy/local/infra.sh down
+
+infra-status:
+	deploy/local/infra.sh status
+
+topics: venv infra-up
+	$(VENV)/bin/tandem topics create
+
+test: venv infra-up
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: venv
+	$(PY) -m pytest tests/unit tests/matching $(PYTEST_ARGS)
+
+bench: venv infra-up
+	$(PY) -m bench $(BENCH)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared services
+
+run: venv infra-up topics
+	@echo
+	@echo "Kafka:      $${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}"
+	@echo "PostgreSQL: $${DATABASE_URL:-postgresql://tandem@127.0.0.1:5432/tandem}"
+	@echo "Topics created. The four services arrive with issue #3 (see README, 'Status')."

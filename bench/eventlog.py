@@ -1,0 +1,163 @@
+"""Event-log benchmark (issue #2): relay and projection throughput against the machine's raw limits.
+
+(a) relay: committed event-store rows -> acknowledged Kafka records, events/s;
+(b) projection: Kafka -> PostgreSQL read model with tracking records, events/s;
+(c) the ceilings on the same data: raw aiokafka produce (same keys, headers, values, acks=all, idempotent),
+    raw aiokafka consume, and raw asyncpg COPY of the same rows.
+Runs against KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL (defaults: the servers of `make infra-up`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+
+from bench.report import merge_section, print_table
+from shared import eventstore
+from shared.db import create_pool, migrate, migration_files
+from shared.relay import Relay, idempotent_producer
+from shared.settings import DatabaseSettings, KafkaSettings
+from shared.topics import create_topics, dead_letter_topic
+from tests.support.counting import CountingProjection
+from tests.support.kafka_log import withdrawal
+
+EVENTS = int(os.environ.get("TANDEM_BENCH_EVENTS", "20000"))
+STREAMS = 500
+
+
+async def run() -> None:
+    run_id = "b" + uuid.uuid4().hex[:8]
+    kafka = KafkaSettings(topic_prefix=run_id)
+    admin_dsn = DatabaseSettings().database_url
+    admin = await asyncpg.connect(admin_dsn)
+    await admin.execute(f"CREATE DATABASE {run_id}")
+    dsn = admin_dsn.rsplit("/", 1)[0] + f"/{run_id}"
+    topics = {name: f"{run_id}.{name}" for name in ("relay", "raw")}
+    await create_topics(kafka, [*topics.values(), dead_letter_topic(run_id)])
+    try:
+        rows = await _measure(kafka, dsn, topics)
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {run_id} WITH (FORCE)")
+        await admin.close()
+    print_table(f"Event log throughput ({EVENTS:,} events, {STREAMS} streams)", rows)
+    merge_section("eventlog", {"events": EVENTS, "streams": STREAMS, "rows": rows})
+
+
+async def _measure(kafka: KafkaSettings, dsn: str, topics: dict[str, str]) -> list[dict]:
+    pool = await create_pool(dsn, "bench_store", max_size=4)
+    await migrate(pool, "bench_store", migration_files(eventstore.MIGRATIONS))
+    store = eventstore.EventStore(pool, "bench_store")
+    per_stream = EVENTS // STREAMS
+    for s in range(STREAMS):
+        await store.append(f"s{s}", 0, [withdrawal(f"s{s}", v).event() for v in range(1, per_stream + 1)])
+    stored = await store.read_after(0, EVENTS)
+
+    relay_rate = await _relay(store, dsn, kafka, topics["relay"])
+    produce_rate = await _raw_produce(kafka, topics["raw"], stored)
+    projection_rate = await _projection(kafka, dsn, topics["relay"])
+    consume_rate = await _raw_consume(kafka, topics["raw"])
+    copy_rate = await _raw_copy(pool, stored)
+    await pool.close()
+    return [
+        _row("relay: event store -> Kafka (acked)", relay_rate, "raw aiokafka produce", produce_rate),
+        _row(
+            "projection: Kafka -> PostgreSQL + tracking",
+            projection_rate,
+            "raw aiokafka consume",
+            consume_rate,
+        ),
+        _row("projection: Kafka -> PostgreSQL + tracking", projection_rate, "raw asyncpg COPY", copy_rate),
+    ]
+
+
+def _row(what: str, rate: float, ceiling: str, ceiling_rate: float) -> dict:
+    return {
+        "measure": what,
+        "events/s": round(rate),
+        "ceiling": ceiling,
+        "ceiling events/s": round(ceiling_rate),
+        "ratio": round(rate / ceiling_rate, 3),
+    }
+
+
+async def _relay(store: eventstore.EventStore, dsn: str, kafka: KafkaSettings, topic: str) -> float:
+    producer = idempotent_producer(kafka.kafka_bootstrap_servers)
+    await producer.start()
+    relay = Relay(store, dsn, topic, producer, source="/tandem/bench")
+    await store.pool.execute("INSERT INTO relay_cursor VALUES ($1, 0) ON CONFLICT DO NOTHING", topic)
+    started = time.perf_counter()
+    published = 0
+    while published < EVENTS:
+        published += await relay.publish_batch()
+    elapsed = time.perf_counter() - started
+    await producer.stop()
+    return EVENTS / elapsed
+
+
+async def _raw_produce(kafka: KafkaSettings, topic: str, stored: list[eventstore.StoredEvent]) -> float:
+    envelopes = [s.envelope("/tandem/bench") for s in stored]
+    producer = idempotent_producer(kafka.kafka_bootstrap_servers)
+    await producer.start()
+    started = time.perf_counter()
+    futures = [
+        await producer.send(topic, e.kafka_value(), key=e.kafka_key(), headers=e.kafka_headers())
+        for e in envelopes
+    ]
+    await asyncio.gather(*futures)
+    elapsed = time.perf_counter() - started
+    await producer.stop()
+    return len(envelopes) / elapsed
+
+
+async def _projection(kafka: KafkaSettings, dsn: str, topic: str) -> float:
+    from shared.projection import ProjectionRunner
+
+    runner = ProjectionRunner(
+        CountingProjection([topic]),
+        dsn=dsn,
+        schema="bench_projection",
+        bootstrap_servers=kafka.kafka_bootstrap_servers,
+        dead_letter_topic=dead_letter_topic(kafka.topic_prefix),
+    )
+    await runner.setup()
+    started = time.perf_counter()
+    applied = await runner.catch_up()
+    elapsed = time.perf_counter() - started
+    await runner.close()
+    assert applied == EVENTS, f"projection applied {applied} of {EVENTS}"
+    return applied / elapsed
+
+
+async def _raw_consume(kafka: KafkaSettings, topic: str) -> float:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=kafka.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    started = time.perf_counter()
+    seen = 0
+    while seen < EVENTS:
+        batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+        seen += sum(len(records) for records in batch.values())
+    elapsed = time.perf_counter() - started
+    await consumer.stop()
+    return seen / elapsed
+
+
+async def _raw_copy(pool: asyncpg.Pool, stored: list[eventstore.StoredEvent]) -> float:
+    records = [(s.stream_id, s.version, s.event_id, s.type, str(s.data)) for s in stored]
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "CREATE TABLE copy_target (stream_id text, version int, event_id text, type text, data text)"
+        )
+        started = time.perf_counter()
+        await conn.copy_records_to_table("copy_target", records=records)
+        elapsed = time.perf_counter() - started
+    return len(records) / elapsed
