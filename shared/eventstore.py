@@ -72,6 +72,9 @@ class AppendResult:
 
 
 class EventStore:
+    """Its SQL names its schema, so `append(conn=...)` works on any connection of the database, e.g. a
+    projection's, letting a policy react to an upstream event and record its own in one transaction."""
+
     def __init__(self, pool: asyncpg.Pool, schema: str):
         self.pool = pool
         self.schema = check_identifier(schema)
@@ -99,14 +102,14 @@ class EventStore:
         async with self._transaction(conn) as tx:
             await tx.execute("SELECT pg_advisory_xact_lock($1)", self._lock_key)
             current = await tx.fetchval(
-                "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id
+                f"SELECT coalesce(max(version), 0) FROM {self.schema}.events WHERE stream_id = $1", stream_id
             )
             if expected_version is not None and current != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, current)
             ids = [str(i) for i in event_ids] if event_ids else [str(uuid.uuid4()) for _ in events]
             metadata = json.dumps({"correlation_id": correlation_id, "causation_id": causation_id})
             positions = await tx.fetch(
-                """INSERT INTO events (stream_id, version, event_id, type, data, metadata)
+                f"""INSERT INTO {self.schema}.events (stream_id, version, event_id, type, data, metadata)
                    SELECT $1, v, id, t, d::jsonb, $6::jsonb
                    FROM unnest($2::int[], $3::uuid[], $4::text[], $5::text[]) AS x(v, id, t, d)
                    ORDER BY v
@@ -134,7 +137,9 @@ class EventStore:
     async def read_after(self, position: int, limit: int = 1000) -> list[StoredEvent]:
         """The log in position order, for the relay and for auditors."""
         rows = await self.pool.fetch(
-            "SELECT * FROM events WHERE position > $1 ORDER BY position LIMIT $2", position, limit
+            f"SELECT * FROM {self.schema}.events WHERE position > $1 ORDER BY position LIMIT $2",
+            position,
+            limit,
         )
         return [_stored(r) for r in rows]
 

@@ -64,6 +64,8 @@ class ProjectionRunner:
         self.max_records = max_records
         self.pool: asyncpg.Pool | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._consumer_in_use: AIOKafkaConsumer | None = None
+        self._next_offsets: dict[TopicPartition, int] = {}
         self.applied = 0
 
     async def setup(self) -> None:
@@ -73,6 +75,10 @@ class ProjectionRunner:
         await migrate(self.pool, self.schema, migration_files(*folders))
         self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers, acks="all")
         await self._producer.start()
+
+    @property
+    def producer(self) -> AIOKafkaProducer | None:
+        return self._producer
 
     async def close(self) -> None:
         if self._producer:
@@ -88,13 +94,27 @@ class ProjectionRunner:
         consumer = self._consumer(group_id=self.group_id)
         consumer.subscribe(list(self.projection.topics), listener=_SeekToStoredOffsets(self, consumer))
         await consumer.start()
+        self._consumer_in_use = consumer
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
                 for tp, records in batches.items():
                     await self.handle_batch(tp, records)
         finally:
+            self._consumer_in_use = None
             await consumer.stop()
+
+    def lag(self) -> int:
+        """Records on the assigned partitions not yet applied (as of the last fetch); 0 when idle."""
+        consumer = self._consumer_in_use
+        if consumer is None:
+            return 0
+        behind = 0
+        for tp in consumer.assignment():
+            highwater, next_offset = consumer.highwater(tp), self._next_offsets.get(tp)
+            if highwater is not None and next_offset is not None:
+                behind += max(0, highwater - next_offset)
+        return behind
 
     async def catch_up(self) -> int:
         """Apply everything up to the topics' current ends, without a consumer group; return events applied.
@@ -155,6 +175,7 @@ class ProjectionRunner:
                 records[-1].offset + 1,
             )
         self.applied += applied
+        self._next_offsets[tp] = records[-1].offset + 1
         PROJECTION_APPLIED.labels(name).inc(applied)
         PROJECTION_DUPLICATES.labels(name).inc(duplicates)
         if duplicates:
@@ -183,6 +204,7 @@ class ProjectionRunner:
     async def seek_to_stored(self, consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition]) -> None:
         stored = await self.stored_offsets(partitions)
         for tp in partitions:
+            self._next_offsets[tp] = stored.get(tp, 0)
             if tp in stored:
                 consumer.seek(tp, stored[tp])
             else:

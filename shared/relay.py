@@ -77,7 +77,7 @@ class Relay:
     async def publish_batch(self) -> int:
         """Publish the next batch after the cursor; return how many events it held."""
         cursor = await self.store.pool.fetchval(
-            "SELECT last_position FROM relay_cursor WHERE topic = $1", self.topic
+            f"SELECT last_position FROM {self.store.schema}.relay_cursor WHERE topic = $1", self.topic
         )
         events = await self.store.read_after(cursor or 0, self.batch_size)
         if not events:
@@ -96,7 +96,9 @@ class Relay:
         await asyncio.gather(*deliveries)
         last = events[-1].position
         await self.store.pool.execute(
-            "UPDATE relay_cursor SET last_position = $2 WHERE topic = $1", self.topic, last
+            f"UPDATE {self.store.schema}.relay_cursor SET last_position = $2 WHERE topic = $1",
+            self.topic,
+            last,
         )
         RELAY_PUBLISHED.labels(self.topic).inc(len(events))
         RELAY_LAST_POSITION.labels(self.topic).set(last)
@@ -105,7 +107,8 @@ class Relay:
 
     async def _ensure_cursor(self) -> None:
         await self.store.pool.execute(
-            "INSERT INTO relay_cursor (topic, last_position) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+            f"INSERT INTO {self.store.schema}.relay_cursor (topic, last_position) VALUES ($1, 0)"
+            " ON CONFLICT DO NOTHING",
             self.topic,
         )
 
