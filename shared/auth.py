@@ -45,9 +45,7 @@ class Principal:
         return "program_admin" in self.roles
 
 
-def issue_token(
-    subject: str, roles: list[str], ttl_s: int = 3600, settings: AuthSettings | None = None
-) -> str:
+def issue_token(subject: str, roles: list[str], ttl_s: int = 3600, settings: AuthSettings | None = None) -> str:
     """A token signed with the shared key: for local development, tests and `make token`."""
     settings = settings or AuthSettings()
     now = int(time.time())

@@ -11,3 +11,11 @@ class Conflict(Exception):
 
 class Forbidden(PermissionError):
     """403: authenticated, but not allowed to act on this resource (e.g. a participant for someone else)."""
+
+
+class Invalid(ValueError):
+    """422: the request is well-formed but breaks a domain rule about one of its fields."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field

@@ -13,6 +13,27 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["mentor", "mentee", "both"]
+OptimizeFor = Literal["score", "participation"]
+
+# The soft criteria of matching (ARCHITECTURE §5); a program weighs them in `matching_weights`.
+MATCHING_CRITERIA = (
+    "skills_to_mentee",
+    "skills_to_mentor",
+    "cross_department",
+    "generation_gap",
+    "program_focus",
+    "communication_style",
+    "time_zone_overlap",
+)
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "skills_to_mentee": 3.0,
+    "skills_to_mentor": 2.0,
+    "cross_department": 1.0,
+    "generation_gap": 1.0,
+    "program_focus": 1.5,
+    "communication_style": 0.5,
+    "time_zone_overlap": 1.0,
+}
 LearningDirection = Literal["mentor_to_mentee", "mentee_to_mentor", "both"]
 
 
@@ -38,28 +59,40 @@ class ProgramLaunched(Event):
     focus_areas: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     matching_weights: dict[str, float] = Field(default_factory=dict)
-    optimize_for: Literal["score", "participation"] = "score"
+    optimize_for: OptimizeFor = "score"
 
 
-class ParticipantEnrolled(Event):
-    service = "enrolment"
-    type_name = "tandem.enrolment.participant-enrolled.v1"
+class ParticipantProfile(Event):
+    """The matching-relevant profile of an enrolment; direct identifiers never appear here."""
 
     program_id: str
     participant_id: str = Field(description="Pseudonymous id; never an employee number, name or e-mail.")
     role: Role
-    grade: int
+    grade: int = Field(description="Job grade; higher is more senior.")
     birth_year: int
     department: str
-    time_zone: str
+    time_zone: str = Field(description="IANA time zone, e.g. Europe/Paris.")
     languages: tuple[str, ...]
     reporting_chain: tuple[str, ...] = Field(
         default=(), description="Pseudonymous ids of the participant's managers up the line."
     )
     skills_offered: tuple[str, ...] = ()
     skills_wanted: tuple[str, ...] = ()
+    focus_areas: tuple[str, ...] = ()
     communication_style: str = ""
-    capacity: int = Field(1, ge=1)
+    capacity: int = Field(1, ge=1, description="How many mentees this participant takes as a mentor.")
+
+
+class ParticipantEnrolled(ParticipantProfile):
+    service = "enrolment"
+    type_name = "tandem.enrolment.participant-enrolled.v1"
+
+
+class ParticipantProfileUpdated(ParticipantProfile):
+    """The whole profile after the change, so a subscriber needs no earlier event to know it."""
+
+    service = "enrolment"
+    type_name = "tandem.enrolment.participant-profile-updated.v1"
 
 
 class ParticipantWithdrawn(Event):
@@ -82,6 +115,8 @@ class PairFormed(Event):
     mentee_id: str
     score: float
     breakdown: dict[str, float] = Field(description="Each criterion's weighted contribution to `score`.")
+    engine_version: str = Field("", description="Matching engine that proposed the pair.")
+    inputs_hash: str = Field("", description="sha256 of the round's pool snapshot, weights and engine version.")
 
 
 class PairDissolved(Event):
@@ -127,6 +162,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         ProgramLaunched,
         ParticipantEnrolled,
+        ParticipantProfileUpdated,
         ParticipantWithdrawn,
         PairFormed,
         PairDissolved,

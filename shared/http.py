@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from shared.auth import AuthSettings
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.eventstore import AppendResult, ConcurrencyError
 from shared.runtime import ServiceRuntime
 
@@ -62,7 +62,16 @@ def create_app(runtime: ServiceRuntime, prefix: str, routers: list[APIRouter], t
 
     for error, code in ((NotFound, 404), (Conflict, 409), (ConcurrencyError, 409), (Forbidden, 403)):
         app.add_exception_handler(error, _reply(code))
+    app.add_exception_handler(Invalid, _invalid)
     return app
+
+
+async def _invalid(_request: Request, error: Exception) -> JSONResponse:
+    """Same shape as FastAPI's own 422s, so clients read one format for every bad field."""
+    field = getattr(error, "field", "body")
+    return JSONResponse(
+        {"detail": [{"loc": ["body", field], "msg": str(error), "type": "value_error"}]}, status_code=422
+    )
 
 
 def _reply(status_code: int):
@@ -70,3 +79,28 @@ def _reply(status_code: int):
         return JSONResponse({"detail": str(error)}, status_code=status_code)
 
     return handler
+
+
+def serve(app: FastAPI) -> None:
+    """Run a service until SIGTERM; uvicorn then stops accepting requests and the lifespan drains the rest."""
+    import uvicorn
+
+    from shared.lifecycle import configure_logging
+
+    class DrainingServer(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:
+            super().handle_exit(sig, frame)
+            # uvicorn re-raises the signal after shutting down, so the exit code would read "killed";
+            # after a complete drain we exit 0, which lets operators tell a clean stop from a kill.
+            self._captured_signals.clear()
+
+    configure_logging()
+    settings = app.state.runtime.settings
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
+        log_config=None,
+    )
+    DrainingServer(config).run()

@@ -8,9 +8,7 @@ RELAY_PUBLISHED = Counter(
 RELAY_LAST_POSITION = Gauge(
     "tandem_relay_last_position", "Event-store position up to which everything is in Kafka", ["topic"]
 )
-PROJECTION_APPLIED = Counter(
-    "tandem_projection_events_applied_total", "Events applied to a read model", ["projection"]
-)
+PROJECTION_APPLIED = Counter("tandem_projection_events_applied_total", "Events applied to a read model", ["projection"])
 PROJECTION_DUPLICATES = Counter(
     "tandem_projection_duplicates_skipped_total", "Redelivered events ignored by event id", ["projection"]
 )

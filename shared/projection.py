@@ -226,9 +226,7 @@ class ProjectionRunner:
             ("dlq_partition", str(record.partition).encode()),
             ("dlq_offset", str(record.offset).encode()),
         ]
-        await self._producer.send_and_wait(
-            self.dead_letter_topic, value=record.value, key=record.key, headers=headers
-        )
+        await self._producer.send_and_wait(self.dead_letter_topic, value=record.value, key=record.key, headers=headers)
         PROJECTION_DEAD_LETTERS.labels(self.projection.name).inc()
         log.warning(
             "projection %s: %s:%d@%d sent to %s: %s",
@@ -287,9 +285,7 @@ async def swap_schemas(dsn: str, live: str, rebuilt: str) -> str:
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():
-            n = await conn.fetchval(
-                "SELECT count(*) FROM pg_namespace WHERE nspname LIKE $1", f"{live}_old_%"
-            )
+            n = await conn.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname LIKE $1", f"{live}_old_%")
             retired = check_identifier(f"{live}_old_{n + 1}")
             await conn.execute(f"ALTER SCHEMA {live} RENAME TO {retired}")
             await conn.execute(f"ALTER SCHEMA {rebuilt} RENAME TO {live}")

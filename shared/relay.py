@@ -119,9 +119,7 @@ class Relay:
             if await control.fetchval("SELECT pg_try_advisory_lock($1)", key):
                 return
             if not announced:
-                log.info(
-                    "relay %s -> %s: another relay is leader; standing by", self.store.schema, self.topic
-                )
+                log.info("relay %s -> %s: another relay is leader; standing by", self.store.schema, self.topic)
                 announced = True
             await self._sleep_until_woken(stop, seconds=2.0)
 
@@ -131,9 +129,7 @@ class Relay:
     async def _sleep_until_woken(self, stop: asyncio.Event, seconds: float | None = None) -> None:
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
         try:
-            await asyncio.wait(
-                waiters, timeout=seconds or self.idle_poll_s, return_when=asyncio.FIRST_COMPLETED
-            )
+            await asyncio.wait(waiters, timeout=seconds or self.idle_poll_s, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for w in waiters:
                 w.cancel()

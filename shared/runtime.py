@@ -110,12 +110,8 @@ class ServiceRuntime:
         for runner in self.runners:
             lag = runner.lag()
             ok = lag <= self.settings.ready_max_lag
-            checks[f"lag {runner.projection.name}"] = (
-                lag if ok else f"{lag} (more than {self.settings.ready_max_lag})"
-            )
-        checks["ready"] = all(
-            v in ("ok", "running", "not used") or isinstance(v, int) for v in checks.values()
-        )
+            checks[f"lag {runner.projection.name}"] = lag if ok else f"{lag} (more than {self.settings.ready_max_lag})"
+        checks["ready"] = all(v in ("ok", "running", "not used") or isinstance(v, int) for v in checks.values())
         return checks
 
     async def _kafka_check(self) -> str:

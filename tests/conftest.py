@@ -53,6 +53,15 @@ async def kafka(infra: Infra, run_id: str) -> KafkaSettings:
 @pytest.fixture
 def child_env(infra: Infra, dsn: str, kafka: KafkaSettings) -> dict[str, str]:
     """Environment for a real child process (relay, projection worker) pointed at this run's servers."""
+    return _child_env(dsn, kafka)
+
+
+@pytest.fixture(scope="module")
+def child_env_module(infra: Infra, dsn: str, kafka: KafkaSettings) -> dict[str, str]:
+    return _child_env(dsn, kafka)
+
+
+def _child_env(dsn: str, kafka: KafkaSettings) -> dict[str, str]:
     return {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": kafka.kafka_bootstrap_servers,

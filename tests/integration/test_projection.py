@@ -58,9 +58,7 @@ def total(counts: dict[str, tuple[int, int]]) -> int:
     return sum(events for events, _ in counts.values())
 
 
-async def test_a_projection_killed_mid_stream_counts_every_event_exactly_once(
-    counted_topic, kafka, dsn, child_env
-):
+async def test_a_projection_killed_mid_stream_counts_every_event_exactly_once(counted_topic, kafka, dsn, child_env):
     worker = start_worker(child_env, "counting_live", counted_topic)
     counted_before_kill = await wait_until(
         lambda: _total_at_least(dsn, "counting_live", 300), 60, 0.05, "the projection to make progress"
@@ -161,6 +159,4 @@ async def _produce_raw(kafka: KafkaSettings, topic: str, value: bytes, headers) 
 
 
 def _dead_letters_counted() -> float:
-    return (
-        REGISTRY.get_sample_value("tandem_projection_dead_letters_total", {"projection": "counting"}) or 0.0
-    )
+    return REGISTRY.get_sample_value("tandem_projection_dead_letters_total", {"projection": "counting"}) or 0.0

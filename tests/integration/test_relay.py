@@ -90,17 +90,13 @@ def _assert_streams_in_order(envelopes: list[Envelope]) -> None:
         if e.stream_version <= highest[e.stream_id]:
             redeliveries += 1
         else:
-            assert e.stream_version == highest[e.stream_id] + 1, (
-                f"{e.stream_id} jumped to v{e.stream_version}"
-            )
+            assert e.stream_version == highest[e.stream_id] + 1, f"{e.stream_id} jumped to v{e.stream_version}"
             highest[e.stream_id] = e.stream_version
     assert set(highest.values()) == {EVENTS_PER_STREAM}
     print(f"records: {len(envelopes)}, redeliveries after the kill: {redeliveries}")
 
 
-async def test_the_relay_wakes_on_notify_and_publishes_promptly(
-    store_factory, kafka: KafkaSettings, child_env
-):
+async def test_the_relay_wakes_on_notify_and_publishes_promptly(store_factory, kafka: KafkaSettings, child_env):
     service = "relaywake"
     topic = events_topic(service, kafka.topic_prefix)
     await create_topics(kafka, [topic])

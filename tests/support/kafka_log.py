@@ -68,8 +68,7 @@ async def produce(bootstrap_servers: str, topic: str, envelopes: list[Envelope])
     await producer.start()
     try:
         futures = [
-            await producer.send(topic, e.kafka_value(), key=e.kafka_key(), headers=e.kafka_headers())
-            for e in envelopes
+            await producer.send(topic, e.kafka_value(), key=e.kafka_key(), headers=e.kafka_headers()) for e in envelopes
         ]
         await asyncio.gather(*futures)
     finally:

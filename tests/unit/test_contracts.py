@@ -19,10 +19,7 @@ def test_every_event_type_is_versioned_and_named_after_its_service():
 
 def test_no_event_has_a_field_for_a_name_or_an_email_address():
     offending = [
-        f"{cls.__name__}.{f}"
-        for cls in EVENT_TYPES.values()
-        for f in cls.model_fields
-        if PERSONAL_FIELD.search(f)
+        f"{cls.__name__}.{f}" for cls in EVENT_TYPES.values() for f in cls.model_fields if PERSONAL_FIELD.search(f)
     ]
     assert offending == []
 

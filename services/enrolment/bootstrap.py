@@ -1,0 +1,25 @@
+"""Enrolment's composition root: settings -> runtime -> app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.enrolment.config import EnrolmentSettings
+from services.enrolment.entrypoints import http
+from services.enrolment.service_layer.handlers import Enrolment
+from shared.http import create_app
+from shared.runtime import ServiceRuntime
+
+PREFIX = "/enrolment/v1"
+MIGRATIONS = Path(__file__).parent / "adapters" / "sql"
+
+
+def build(settings: EnrolmentSettings | None = None) -> FastAPI:
+    settings = settings or EnrolmentSettings()
+    runtime = ServiceRuntime("enrolment", settings, migrations=MIGRATIONS)
+    app = create_app(runtime, PREFIX, [http.router], "Tandem enrolment")
+    app.state.enrolment = lambda: Enrolment(runtime.pool, runtime.store, settings.pseudonym_key)
+    app.state.settings = settings
+    return app

@@ -1,0 +1,12 @@
+from pydantic import Field
+
+from shared.runtime import ServiceSettings
+
+DEV_PSEUDONYM_KEY = "tandem-local-pseudonym-key-do-not-use-in-production"
+
+
+class EnrolmentSettings(ServiceSettings):
+    http_port: int = 8001
+    pseudonym_key: str = Field(
+        DEV_PSEUDONYM_KEY, description="HMAC key turning employee ids into participant ids; keep it secret."
+    )

@@ -1,0 +1,107 @@
+"""Enrolment's rules, free of I/O: pseudonymous ids, launching, enrolling, profile changes, withdrawal."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass, replace
+
+from services.enrolment.domain.commands import EnrolParticipant, LaunchProgram, UpdateProfile
+from shared.errors import Conflict, Invalid
+from shared.events import (
+    ParticipantEnrolled,
+    ParticipantProfileUpdated,
+    ParticipantWithdrawn,
+    ProgramLaunched,
+)
+
+PROFILE_FIELDS = tuple(f for f in ParticipantEnrolled.model_fields if f not in ("program_id", "participant_id"))
+
+
+def pseudonym(key: str, employee_id: str) -> str:
+    """A participant's id in every event: stable for one employee, meaningless without the key.
+
+    Managers in a reporting chain get the same pseudonym, so matching can keep people with power over each
+    other apart without ever seeing an employee number.
+    """
+    digest = hmac.new(key.encode(), employee_id.strip().encode(), hashlib.sha256).hexdigest()
+    return f"p-{digest[:20]}"
+
+
+def stream_of_participant(program_id: str, participant_id: str) -> str:
+    return f"enrolment-{program_id}-{participant_id}"
+
+
+def stream_of_program(program_id: str) -> str:
+    return f"program-{program_id}"
+
+
+def launch(command: LaunchProgram) -> ProgramLaunched:
+    return ProgramLaunched(
+        program_id=f"prg-{uuid.uuid4().hex[:12]}",
+        **command.model_dump(mode="json"),
+    )
+
+
+@dataclass(frozen=True)
+class Participant:
+    """An enrolment as enrolment keeps it: the public profile plus the personal details only it holds."""
+
+    profile: ParticipantEnrolled
+    employee_id: str
+    display_name: str
+    email: str
+    goals: str
+    status: str = "active"
+    version: int = 1
+
+    @property
+    def stream_id(self) -> str:
+        return stream_of_participant(self.profile.program_id, self.profile.participant_id)
+
+    def update(self, change: UpdateProfile, key: str) -> tuple[Participant, ParticipantProfileUpdated | None]:
+        """The participant after `change`, and the event to publish (None when only personal details changed)."""
+        if self.status == "withdrawn":
+            raise Conflict(f"participant {self.profile.participant_id} has withdrawn")
+        given = change.model_dump(exclude_unset=True)
+        public = {k: v for k, v in given.items() if k in PROFILE_FIELDS}
+        if "reporting_chain" in public:
+            public["reporting_chain"] = [pseudonym(key, e) for e in public["reporting_chain"]]
+        profile = self.profile.model_copy(update={k: tuple(v) if isinstance(v, list) else v for k, v in public.items()})
+        updated = replace(
+            self,
+            profile=profile,
+            display_name=given.get("display_name") or self.display_name,
+            email=given.get("email") or self.email,
+            goals=given.get("goals", self.goals),
+        )
+        if profile == self.profile:
+            return updated, None
+        return updated, ParticipantProfileUpdated(**profile.model_dump())
+
+    def withdraw(self, reason: str) -> tuple[Participant, ParticipantWithdrawn | None]:
+        """Withdrawal at any time; a second request changes nothing (idempotent)."""
+        if self.status == "withdrawn":
+            return self, None
+        event = ParticipantWithdrawn(
+            program_id=self.profile.program_id, participant_id=self.profile.participant_id, reason=reason
+        )
+        return replace(self, status="withdrawn"), event
+
+
+def enrol(program: ProgramLaunched, command: EnrolParticipant, key: str) -> Participant:
+    participant_id = pseudonym(key, command.employee_id)
+    chain = [pseudonym(key, e) for e in command.reporting_chain]
+    if participant_id in chain:
+        raise Invalid("reporting_chain", "reporting_chain must not contain the participant's own employee id")
+    fields = command.model_dump(include=set(PROFILE_FIELDS))
+    fields["reporting_chain"] = chain
+    profile = ParticipantEnrolled(program_id=program.program_id, participant_id=participant_id, **fields)
+    return Participant(
+        profile=profile,
+        employee_id=command.employee_id,
+        display_name=command.display_name,
+        email=str(command.email),
+        goals=command.goals,
+    )

@@ -1,0 +1,144 @@
+"""Enrolment over HTTP, as a real process on the real Kafka and PostgreSQL."""
+
+import httpx
+import pytest
+
+from shared.envelope import Envelope
+from shared.topics import events_topic
+from tests.support.kafka_log import KafkaLog, wait_until
+from tests.support.services import ServiceProcess, service_env, token
+
+pytestmark = pytest.mark.infra
+ADMIN, AUDITOR = token("program_admin"), token("auditor")
+
+
+@pytest.fixture(scope="module")
+def enrolment(child_env_module):
+    service = ServiceProcess("enrolment", service_env(child_env_module)).start()
+    yield service
+    assert service.stop() == 0
+
+
+def program(client: httpx.Client, url: str, **overrides) -> dict:
+    body = {"title": "Digital leaders", "cadence_days": 14, "duration_weeks": 26, **overrides}
+    response = client.post(f"{url}/programs", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()["program"]
+
+
+def person(employee_id: str, **overrides) -> dict:
+    return {
+        "employee_id": employee_id,
+        "display_name": f"Person {employee_id}",
+        "email": f"{employee_id}@example.com",
+        "role": "mentor",
+        "grade": 3,
+        "birth_year": 1998,
+        "department": "IT",
+        "time_zone": "Europe/Paris",
+        "languages": ["en"],
+        "consent": True,
+        **overrides,
+    }
+
+
+def test_enrolment_publishes_a_pseudonymous_event(enrolment, kafka):
+    with httpx.Client() as client:
+        p = program(client, enrolment.url)
+        response = client.post(
+            f"{enrolment.url}/programs/{p['program_id']}/participants",
+            json=person("E100", reporting_chain=["E1"]),
+            headers=ADMIN,
+        )
+    assert response.status_code == 201, response.text
+    participant_id = response.json()["participant"]["participant_id"]
+    assert response.json()["event_log"]["stream_version"] == 1
+
+    async def published():
+        async with KafkaLog(kafka.kafka_bootstrap_servers) as log:
+            records = await log.records(events_topic("enrolment", kafka.topic_prefix))
+        return [
+            Envelope.from_kafka(r.headers, r.value)
+            for r in records
+            if dict(r.headers)["ce_subject"].decode().endswith(participant_id)
+        ]
+
+    import asyncio
+
+    [envelope] = asyncio.run(wait_until(published, 30, 0.2, "ParticipantEnrolled on Kafka"))
+    body = str(envelope.data)
+    assert envelope.type == "tandem.enrolment.participant-enrolled.v1"
+    assert "E100" not in body and "example.com" not in body and "Person" not in body
+    assert envelope.data["reporting_chain"] != ["E1"]
+
+
+def test_a_second_enrolment_of_one_employee_is_a_conflict(enrolment):
+    with httpx.Client() as client:
+        p = program(client, enrolment.url)
+        url = f"{enrolment.url}/programs/{p['program_id']}/participants"
+        assert client.post(url, json=person("E200"), headers=ADMIN).status_code == 201
+        assert client.post(url, json=person("E200"), headers=ADMIN).status_code == 409
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("consent", False),
+        ("grade", "senior"),
+        ("email", "not-an-address"),
+        ("time_zone", "Mars/Olympus"),
+        ("role", "boss"),
+        ("languages", []),
+    ],
+)
+def test_bad_input_gets_422_naming_the_field(enrolment, field, value):
+    with httpx.Client() as client:
+        p = program(client, enrolment.url)
+        response = client.post(
+            f"{enrolment.url}/programs/{p['program_id']}/participants",
+            json=person("E300", **{field: value}),
+            headers=ADMIN,
+        )
+    assert response.status_code == 422
+    assert any(error["loc"][-1] == field for error in response.json()["detail"])
+
+
+def test_unknown_program_is_404(enrolment):
+    response = httpx.post(f"{enrolment.url}/programs/prg-nope/participants", json=person("E1"), headers=ADMIN)
+    assert response.status_code == 404
+
+
+def test_withdrawal_is_idempotent(enrolment):
+    with httpx.Client() as client:
+        p = program(client, enrolment.url)
+        created = client.post(
+            f"{enrolment.url}/programs/{p['program_id']}/participants", json=person("E400"), headers=ADMIN
+        ).json()["participant"]
+        url = f"{enrolment.url}/programs/{p['program_id']}/participants/{created['participant_id']}/withdraw"
+        first = client.post(url, json={"reason": "moving on"}, headers=ADMIN).json()
+        second = client.post(url, json={"reason": "moving on"}, headers=ADMIN).json()
+    assert first["participant"]["status"] == second["participant"]["status"] == "withdrawn"
+    assert first["event_log"]["stream_version"] == 2 and second["event_log"] is None
+
+
+def test_participants_are_listed_in_pages(enrolment):
+    with httpx.Client() as client:
+        p = program(client, enrolment.url)
+        for i in range(5):
+            client.post(f"{enrolment.url}/programs/{p['program_id']}/participants", json=person(f"L{i}"), headers=ADMIN)
+        page = client.get(
+            f"{enrolment.url}/programs/{p['program_id']}/participants?page=2&page_size=2", headers=AUDITOR
+        ).json()
+    assert page["total"] == 5 and len(page["items"]) == 2
+
+
+def test_a_participant_acts_only_for_itself(enrolment):
+    with httpx.Client() as client:
+        p = program(client, enrolment.url)
+        created = client.post(
+            f"{enrolment.url}/programs/{p['program_id']}/participants", json=person("E500"), headers=ADMIN
+        ).json()["participant"]
+        url = f"{enrolment.url}/programs/{p['program_id']}/participants/{created['participant_id']}"
+        assert client.get(url, headers=token("participant", "someone-else")).status_code == 403
+        assert client.get(url, headers=token("participant", created["participant_id"])).status_code == 200
+        assert client.patch(url, json={"grade": 4}, headers=AUDITOR).status_code == 403

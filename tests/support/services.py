@@ -1,0 +1,78 @@
+"""Start Tandem services as real processes against this test run's Kafka, database and topic prefix."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+from shared.auth import issue_token
+
+PREFIXES = {
+    "enrolment": "/enrolment/v1",
+    "matching": "/matching/v1",
+    "sessions": "/sessions/v1",
+    "insights": "/insights/v1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def token(role: str, subject: str = "tester") -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(subject, [role])}"}
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{PREFIXES[self.name]}"
+
+    @property
+    def root(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 60) -> ServiceProcess:
+        env = {**self.env, "TANDEM_HTTP_PORT": str(self.port)}
+        self.process = subprocess.Popen([sys.executable, "-m", f"services.{self.name}"], env=env)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode} while starting")
+            try:
+                if httpx.get(f"{self.root}/readyz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise TimeoutError(f"{self.name} was not ready within {timeout_s}s")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 30) -> int | None:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+
+
+def service_env(child_env: dict[str, str], **extra: str) -> dict[str, str]:
+    return {**child_env, "TANDEM_LOG_LEVEL": os.environ.get("TANDEM_LOG_LEVEL", "INFO"), **extra}
