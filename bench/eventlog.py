@@ -105,8 +105,7 @@ async def _raw_produce(kafka: KafkaSettings, topic: str, stored: list[eventstore
     await producer.start()
     started = time.perf_counter()
     futures = [
-        await producer.send(topic, e.kafka_value(), key=e.kafka_key(), headers=e.kafka_headers())
-        for e in envelopes
+        await producer.send(topic, e.kafka_value(), key=e.kafka_key(), headers=e.kafka_headers()) for e in envelopes
     ]
     await asyncio.gather(*futures)
     elapsed = time.perf_counter() - started
