@@ -33,6 +33,20 @@ def topics_create() -> None:
 
 
 @app.command()
+def token(
+    role: str = typer.Option(..., help="program_admin | participant | auditor"),
+    sub: str = typer.Option("local-admin", help="Subject; for a participant, its participant id."),
+    ttl: int = typer.Option(8 * 3600, help="Seconds the token stays valid."),
+) -> None:
+    """Print a bearer token signed with the configured key (local development and demos)."""
+    from shared.auth import ROLES, issue_token
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
+    typer.echo(issue_token(sub, [role], ttl))
+
+
+@app.command()
 def relay(
     schema: str = typer.Option(..., help="PostgreSQL schema of the event store."),
     service: str = typer.Option(..., help="Publishing service; decides the topic and ce_source."),

@@ -1,0 +1,29 @@
+"""Matching's composition root: settings -> runtime (relay + pool projection) -> app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.matching.config import MatchingSettings
+from services.matching.entrypoints import http
+from services.matching.entrypoints.pool_consumer import PoolProjection
+from services.matching.service_layer.handlers import Matching
+from shared.http import create_app
+from shared.runtime import ServiceRuntime
+from shared.topics import events_topic
+
+PREFIX = "/matching/v1"
+MIGRATIONS = Path(__file__).parent / "adapters" / "sql"
+
+
+def build(settings: MatchingSettings | None = None) -> FastAPI:
+    settings = settings or MatchingSettings()
+    pool_projection = PoolProjection(events_topic("enrolment", settings.topic_prefix))
+    runtime = ServiceRuntime("matching", settings, migrations=MIGRATIONS, projections=[pool_projection])
+    app = create_app(runtime, PREFIX, [http.router], "Tandem matching")
+    app.state.matching = lambda: Matching(runtime.pool, runtime.store)
+    # The projection runs inside the runtime; it reaches the service once the runtime's pool exists.
+    pool_projection.matching_factory = app.state.matching
+    return app

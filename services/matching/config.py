@@ -1,0 +1,5 @@
+from shared.runtime import ServiceSettings
+
+
+class MatchingSettings(ServiceSettings):
+    http_port: int = 8002

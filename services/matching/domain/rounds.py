@@ -1,0 +1,107 @@
+"""A matching round, free of I/O: the pool as enrolment described it -> the engine's input -> a proposal.
+
+This module translates; the optimisation itself is the engine's (domain/engine.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+from services.matching.domain.pairs import Pair
+
+# Offsets are read at one fixed instant so the same pool always gives the same input (and the same hash),
+# whatever the date the round runs; mid-January is standard time in both hemispheres' northern majority.
+OFFSET_REFERENCE = datetime(2026, 1, 15, 12, 0)
+
+CRITERIA_EXPLAINED = {
+    "skills_to_mentee": "share of the skills the mentee wants that the mentor offers",
+    "skills_to_mentor": "share of the skills the mentor wants that the mentee offers (two-way learning)",
+    "cross_department": "1 when mentor and mentee work in different departments",
+    "generation_gap": "birth-year difference, scaled to 1 at 25 years or more",
+    "program_focus": "share of the program's focus areas that both members bring",
+    "communication_style": "1 when both prefer the same communication style",
+    "time_zone_overlap": "1 - |UTC offset difference| / 12, at least 0",
+}
+
+
+class ProposedPair(BaseModel):
+    mentor_id: str
+    mentee_id: str
+    score: float
+    breakdown: dict[str, float]
+
+
+class UnmatchedView(BaseModel):
+    participant_id: str
+    reason: str = Field(description="no_eligible_partner | capacity | not_selected")
+    detail: str = ""
+
+
+class Proposal(BaseModel):
+    pairs: list[ProposedPair]
+    unmatched: list[UnmatchedView]
+    total_score: float
+    engine_version: str
+    inputs_hash: str
+
+
+def utc_offset_hours(zone: str) -> float:
+    offset = ZoneInfo(zone).utcoffset(OFFSET_REFERENCE)
+    return offset.total_seconds() / 3600 if offset is not None else 0.0
+
+
+def propose(
+    program: dict[str, Any],
+    candidates: Sequence[dict[str, Any]],
+    active_pairs: Sequence[Pair],
+    dissolved: Sequence[tuple[str, str]],
+) -> Proposal:
+    from services.matching.domain import engine
+    from services.matching.domain.model import Candidate, ExistingPair, ProgramSettings, Weights
+
+    pool = [
+        Candidate(
+            participant_id=c["participant_id"],
+            role=c["role"],
+            grade=c["grade"],
+            birth_year=c["birth_year"],
+            department=c["department"],
+            utc_offset_hours=utc_offset_hours(c["time_zone"]),
+            languages=frozenset(c["languages"]),
+            reporting_chain=tuple(c["reporting_chain"]),
+            skills_offered=frozenset(c["skills_offered"]),
+            skills_wanted=frozenset(c["skills_wanted"]),
+            communication_style=c["communication_style"],
+            capacity=c["capacity"],
+            focus_areas=frozenset(c.get("focus_areas", ())),
+        )
+        for c in candidates
+    ]
+    settings = ProgramSettings(
+        weights=Weights(**program["matching_weights"]),
+        optimize_for=program["optimize_for"],
+        focus_areas=frozenset(program["focus_areas"]),
+    )
+    result = engine.match(
+        pool,
+        settings,
+        existing_pairs=[ExistingPair(p.mentor_id, p.mentee_id) for p in active_pairs],
+        dissolved={frozenset(d) for d in dissolved},
+    )
+    return Proposal(
+        pairs=[
+            ProposedPair(mentor_id=p.mentor_id, mentee_id=p.mentee_id, score=p.score, breakdown=dict(p.breakdown))
+            for p in result.pairs
+        ],  # fmt: skip
+        unmatched=[
+            UnmatchedView(participant_id=u.participant_id, reason=u.reason, detail=u.detail) for u in result.unmatched
+        ],  # fmt: skip
+        total_score=result.total_score,
+        engine_version=result.engine_version,
+        inputs_hash=result.input_hash,
+    )

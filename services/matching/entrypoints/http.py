@@ -1,0 +1,127 @@
+"""Matching's HTTP API under /matching/v1."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request, status
+from pydantic import BaseModel, Field
+
+from services.matching.adapters import repository
+from services.matching.domain import rounds
+from services.matching.domain.pairs import Pair
+from services.matching.service_layer import handlers
+from shared.auth import Admin, Principal, Reader, require
+from shared.errors import Forbidden, NotFound
+from shared.events import MATCHING_CRITERIA
+
+router = APIRouter(tags=["matching"])
+AdminOrAuditor = Annotated[Principal, Depends(require("program_admin", "auditor"))]
+AdminOrParticipant = Annotated[Principal, Depends(require("program_admin", "participant"))]
+
+
+def service(request: Request) -> handlers.Matching:
+    return request.app.state.matching()
+
+
+Service = Annotated[handlers.Matching, Depends(service)]
+
+
+class PairView(BaseModel):
+    pair_id: str
+    program_id: str
+    round_id: str
+    mentor_id: str
+    mentee_id: str
+    score: float
+    breakdown: dict[str, float] = Field(description="Each criterion's weighted contribution to the score.")
+    status: Literal["active", "dissolved"]
+    dissolve_reason: str | None = None
+
+    @classmethod
+    def of(cls, pair: Pair) -> PairView:
+        return cls(**{f: getattr(pair, f) for f in cls.model_fields})
+
+
+class PairExplained(PairView):
+    criteria: dict[str, str] = Field(description="What each criterion of the breakdown measures.")
+
+
+class RoundCommitted(BaseModel):
+    round_id: str
+    pairs: list[PairView]
+    unmatched: list[rounds.UnmatchedView]
+    total_score: float
+    engine_version: str
+    inputs_hash: str
+    last_position: int | None = Field(description="Event-store position of the round's last PairFormed.")
+
+
+class PoolView(BaseModel):
+    program_id: str
+    active: int
+    withdrawn: int
+
+
+class Dissolve(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/programs/{program_id}/rounds/preview", response_model=rounds.Proposal)
+async def preview(program_id: str, svc: Service, _: Admin) -> rounds.Proposal:
+    """Proposed pairs for the unmatched part of the pool; nothing is committed."""
+    return await handlers.preview_round(svc, program_id)
+
+
+@router.post("/programs/{program_id}/rounds", status_code=status.HTTP_201_CREATED, response_model=RoundCommitted)
+async def commit(program_id: str, svc: Service, _: Admin) -> RoundCommitted:
+    done = await handlers.commit_round(svc, program_id)
+    return RoundCommitted(
+        round_id=done.round_id,
+        pairs=[PairView.of(p) for p in done.pairs],
+        unmatched=done.proposal.unmatched,
+        total_score=done.proposal.total_score,
+        engine_version=done.proposal.engine_version,
+        inputs_hash=done.proposal.inputs_hash,
+        last_position=done.last_position,
+    )
+
+
+@router.get("/programs/{program_id}/pool", response_model=PoolView)
+async def pool(program_id: str, svc: Service, _: AdminOrAuditor) -> PoolView:
+    counts = await repository.pool_counts(svc.pool, program_id)
+    if not counts and await repository.get_program(svc.pool, program_id) is None:
+        raise NotFound(f"matching knows no program {program_id} (yet)")
+    return PoolView(program_id=program_id, active=counts.get("active", 0), withdrawn=counts.get("withdrawn", 0))
+
+
+@router.get("/programs/{program_id}/pairs", response_model=list[PairView])
+async def list_pairs(
+    program_id: str, svc: Service, _: AdminOrAuditor, status: Literal["active", "dissolved"] | None = None
+) -> list[PairView]:
+    return [PairView.of(p) for p in await repository.pairs_of_program(svc.pool, program_id, status)]
+
+
+@router.get("/pairs/{pair_id}", response_model=PairExplained)
+async def get_pair(pair_id: str, svc: Service, principal: Reader) -> PairExplained:
+    pair = await _pair_for(svc, pair_id, principal)
+    return PairExplained(**PairView.of(pair).model_dump(), criteria=rounds.CRITERIA_EXPLAINED)
+
+
+@router.post("/pairs/{pair_id}/dissolve", response_model=PairView)
+async def dissolve(pair_id: str, body: Dissolve, svc: Service, principal: AdminOrParticipant) -> PairView:
+    await _pair_for(svc, pair_id, principal)
+    pair, _ = await handlers.dissolve_pair(svc, pair_id, body.reason)
+    return PairView.of(pair)
+
+
+async def _pair_for(svc: handlers.Matching, pair_id: str, principal: Principal) -> Pair:
+    pair = await repository.get_pair(svc.pool, pair_id)
+    if pair is None:
+        raise NotFound(f"no pair {pair_id}")
+    if principal.roles == {"participant"} and not pair.has_member(principal.subject):
+        raise Forbidden("a participant sees and changes only its own pairs")
+    return pair
+
+
+assert set(MATCHING_CRITERIA) == set(rounds.CRITERIA_EXPLAINED), "every criterion needs an explanation"
