@@ -11,10 +11,12 @@ DEPS_STAMP := $(VENV)/.deps-$(shell sha1sum pyproject.toml | cut -c1-12)
 # With both variables set, tests and services use those servers and no local ones are started.
 EXTERNAL_INFRA := $(and $(KAFKA_BOOTSTRAP_SERVERS),$(DATABASE_URL))
 
-.PHONY: help venv infra-up infra-down infra-status topics test test-unit bench lint run
+.PHONY: help venv infra-up infra-down infra-status topics test test-unit bench lint run stop platform-status token
 
 help:
-	@echo "make run         fresh machine -> local Kafka + PostgreSQL, topics, the platform"
+	@echo "make run         fresh machine -> local Kafka + PostgreSQL, topics, the four services, a demo program"
+	@echo "make stop        stop the four services and the local Kafka + PostgreSQL"
+	@echo "make token ROLE=program_admin|auditor|participant [SUB=participant-id]   a bearer token"
 	@echo "make test        fresh machine -> all tests against real Kafka + PostgreSQL"
 	@echo "make bench       benchmarks: table on stdout, bench/results.json"
 	@echo "make infra-up    start local Kafka (KRaft, Maven Central jars) and PostgreSQL 15"
@@ -59,7 +61,17 @@ lint: venv
 	$(VENV)/bin/mypy shared services
 
 run: venv infra-up topics
-	@echo
-	@echo "Kafka:      $${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}"
-	@echo "PostgreSQL: $${DATABASE_URL:-postgresql://tandem@127.0.0.1:5432/tandem}"
-	@echo "Topics created. The four services arrive with issue #3 (see README, 'Status')."
+	deploy/local/platform.sh up
+	$(PY) -m demo
+
+stop:
+	deploy/local/platform.sh down
+	deploy/local/infra.sh down
+
+platform-status:
+	deploy/local/platform.sh status
+
+ROLE ?= program_admin
+SUB ?= local-admin
+token: venv
+	@$(VENV)/bin/tandem token --role $(ROLE) --sub $(SUB)
