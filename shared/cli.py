@@ -17,6 +17,8 @@ from shared.topics import create_topics, events_topic
 app = typer.Typer(help="Tandem platform commands.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics of the shared event log.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+schemas_app = typer.Typer(help="Published JSON Schemas of the events (schemas/events/).", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
 log = logging.getLogger("tandem")
 
 
@@ -30,6 +32,29 @@ def topics_create() -> None:
     """Create the platform's topics (retention forever, delete policy); existing topics are left alone."""
     created = asyncio.run(create_topics(KafkaSettings()))
     typer.echo(f"created: {', '.join(created) or 'nothing (all topics exist)'}")
+
+
+@schemas_app.command("check")
+def schemas_check() -> None:
+    """Fail unless every event's schema is published and FULL compatible with all its revisions."""
+    from shared.schemas import check_all
+
+    failures = {t: p for t, p in check_all().items() if p}
+    for type_name, problems in failures.items():
+        for problem in problems:
+            typer.echo(f"{type_name}: {problem}", err=True)
+    if failures:
+        raise typer.Exit(1)
+    typer.echo("all event schemas are published and compatible")
+
+
+@schemas_app.command("publish")
+def schemas_publish() -> None:
+    """Write a new revision for each changed, compatible event schema."""
+    from shared.schemas import publish
+
+    written = publish()
+    typer.echo("\n".join(written) if written else "nothing changed")
 
 
 @app.command()

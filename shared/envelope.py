@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.events import Event, event_class
+from shared.events import Event, event_class, upcast
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -44,10 +44,14 @@ class Envelope:
         return self.subject
 
     def event(self) -> Event:
-        """The typed event; UnknownEventType for a type this version does not know."""
-        cls = event_class(self.type)
+        """The typed event, upcast to the current version; UnknownEventType for a type we do not know.
+
+        Properties this version does not know are ignored: a newer, compatible revision may add optional ones.
+        """
+        type_name, data = upcast(self.type, self.data)
+        cls = event_class(type_name)
         try:
-            return cls.model_validate(self.data)
+            return cls.model_validate({k: v for k, v in data.items() if k in cls.model_fields})
         except ValidationError as exc:
             raise MalformedRecord(f"{self.type} body does not match its schema: {exc}") from exc
 

@@ -7,8 +7,9 @@ erased (ARCHITECTURE §3), so no field here may hold a direct identifier.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -170,6 +171,19 @@ EVENT_TYPES: dict[str, type[Event]] = {
         FeedbackGiven,
     )
 }
+
+
+# Upcasters turn an old version's body into the next version's: old type -> (new type, function).
+# A breaking change to an event gets a new `.vN` type and one entry here, so the whole log stays readable.
+UPCASTERS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
+
+
+def upcast(type_name: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Follow the upcaster chain from `type_name` to the current version."""
+    while type_name in UPCASTERS:
+        type_name, convert = UPCASTERS[type_name]
+        data = convert(data)
+    return type_name, data
 
 
 class UnknownEventType(LookupError):
