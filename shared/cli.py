@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Annotated
 
 import typer
 
@@ -12,7 +13,7 @@ from shared.db import create_pool, migrate, migration_files
 from shared.lifecycle import configure_logging, run_until_signalled
 from shared.relay import Relay, idempotent_producer
 from shared.settings import DatabaseSettings, KafkaSettings
-from shared.topics import create_topics, events_topic
+from shared.topics import SERVICES_THAT_PUBLISH, create_topics, events_topic
 
 app = typer.Typer(help="Tandem platform commands.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics of the shared event log.", no_args_is_help=True)
@@ -69,6 +70,33 @@ def token(
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
     typer.echo(issue_token(sub, [role], ttl))
+
+
+@app.command()
+def verify(
+    service: Annotated[list[str] | None, typer.Option(help="Service whose log to check (repeatable).")] = None,
+) -> None:
+    """Check the event stores and the Kafka log for edited, dropped, reordered or inserted events."""
+    service = service or list(SERVICES_THAT_PUBLISH)
+    from rich.console import Console
+    from rich.table import Table
+
+    from shared.verify import verify_service
+
+    kafka, db = KafkaSettings(), DatabaseSettings()
+    findings = []
+    for name in service:
+        findings += asyncio.run(verify_service(db.database_url, kafka, name))
+    if not findings:
+        typer.echo(f"clean: no tampering found in {', '.join(service)} (event stores and Kafka)")
+        return
+    table = Table(title=f"{len(findings)} findings")
+    for column in ("copy", "kind", "stream", "version", "where", "detail"):
+        table.add_column(column)
+    for f in findings:
+        table.add_row(f.copy, f.kind, f.stream_id, str(f.version or ""), f.where, f.detail)
+    Console(width=200).print(table)
+    raise typer.Exit(1)
 
 
 @app.command()

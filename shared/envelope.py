@@ -37,6 +37,8 @@ class Envelope:
     correlation_id: str | None = None
     causation_id: str | None = None
     position: int | None = None
+    prev_hash: str | None = None
+    hash: str | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -79,6 +81,8 @@ class Envelope:
             headers["ce_causationid"] = self.causation_id
         if self.position is not None:
             headers["ce_position"] = str(self.position)
+        if self.hash:
+            headers["ce_hash"], headers["ce_prevhash"] = self.hash, self.prev_hash or ""
         return [(name, value.encode()) for name, value in headers.items()]
 
     @classmethod
@@ -113,6 +117,8 @@ class Envelope:
             "ce_correlationid",
             "ce_causationid",
             "ce_position",
+            "ce_hash",
+            "ce_prevhash",
         }
         return cls(
             event_id=h["ce_id"],
@@ -125,5 +131,7 @@ class Envelope:
             correlation_id=h.get("ce_correlationid"),
             causation_id=h.get("ce_causationid"),
             position=position,
+            prev_hash=h.get("ce_prevhash"),
+            hash=h.get("ce_hash"),
             extra_headers={k: v for k, v in h.items() if k not in known},
         )

@@ -14,11 +14,12 @@ import uuid
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
+from shared import chain
 from shared.db import SHARED_SQL, advisory_key, check_identifier
 from shared.envelope import Envelope
 from shared.events import Event
@@ -44,6 +45,8 @@ class StoredEvent:
     data: dict[str, Any]
     metadata: dict[str, Any]
     recorded_at: datetime
+    prev_hash: str = chain.GENESIS
+    hash: str = ""
 
     def envelope(self, source: str) -> Envelope:
         return Envelope(
@@ -57,6 +60,8 @@ class StoredEvent:
             correlation_id=self.metadata.get("correlation_id"),
             causation_id=self.metadata.get("causation_id"),
             position=self.position,
+            prev_hash=self.prev_hash,
+            hash=self.hash,
         )
 
 
@@ -101,25 +106,41 @@ class EventStore:
             raise ValueError("append needs at least one event")
         async with self._transaction(conn) as tx:
             await tx.execute("SELECT pg_advisory_xact_lock($1)", self._lock_key)
-            current = await tx.fetchval(
-                f"SELECT coalesce(max(version), 0) FROM {self.schema}.events WHERE stream_id = $1", stream_id
+            head = await tx.fetchrow(
+                f"SELECT version, hash FROM {self.schema}.events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1",
+                stream_id,
             )
+            current, prev_hash = (head["version"], head["hash"]) if head else (0, chain.GENESIS)
             if expected_version is not None and current != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, current)
             ids = [str(i) for i in event_ids] if event_ids else [str(uuid.uuid4()) for _ in events]
             metadata = json.dumps({"correlation_id": correlation_id, "causation_id": causation_id})
+            now = datetime.now(UTC)
+            versions = list(range(current + 1, current + 1 + len(events)))
+            bodies = [e.model_dump(mode="json") for e in events]
+            links = []
+            for version, event_id, event, body in zip(versions, ids, events, bodies, strict=True):
+                links.append(
+                    (prev_hash, chain.link(prev_hash, stream_id, version, event_id, event.type_name, body, now))
+                )
+                prev_hash = links[-1][1]
             positions = await tx.fetch(
-                f"""INSERT INTO {self.schema}.events (stream_id, version, event_id, type, data, metadata)
-                   SELECT $1, v, id, t, d::jsonb, $6::jsonb
-                   FROM unnest($2::int[], $3::uuid[], $4::text[], $5::text[]) AS x(v, id, t, d)
+                f"""INSERT INTO {self.schema}.events
+                        (stream_id, version, event_id, type, data, metadata, recorded_at, prev_hash, hash)
+                   SELECT $1, v, id, t, d::jsonb, $6::jsonb, $7, p, h
+                   FROM unnest($2::int[], $3::uuid[], $4::text[], $5::text[], $8::text[], $9::text[])
+                        AS x(v, id, t, d, p, h)
                    ORDER BY v
                    RETURNING position""",
                 stream_id,
-                list(range(current + 1, current + 1 + len(events))),
+                versions,
                 ids,
                 [e.type_name for e in events],
-                [e.model_dump_json() for e in events],
+                [json.dumps(b) for b in bodies],
                 metadata,
+                now,
+                [p for p, _ in links],
+                [h for _, h in links],
             )
             await tx.execute("SELECT pg_notify($1, '')", self.notify_channel)
         return AppendResult(
@@ -132,7 +153,7 @@ class EventStore:
 
     async def read_stream(self, stream_id: str) -> list[StoredEvent]:
         rows = await self.pool.fetch("SELECT * FROM events WHERE stream_id = $1 ORDER BY version", stream_id)
-        return [_stored(r) for r in rows]
+        return [stored_event(r) for r in rows]
 
     async def read_after(self, position: int, limit: int = 1000) -> list[StoredEvent]:
         """The log in position order, for the relay and for auditors."""
@@ -141,7 +162,7 @@ class EventStore:
             position,
             limit,
         )
-        return [_stored(r) for r in rows]
+        return [stored_event(r) for r in rows]
 
     @asynccontextmanager
     async def _transaction(self, conn: asyncpg.Connection | None):
@@ -154,7 +175,7 @@ class EventStore:
             yield own
 
 
-def _stored(row: asyncpg.Record) -> StoredEvent:
+def stored_event(row: asyncpg.Record) -> StoredEvent:
     return StoredEvent(
         position=row["position"],
         stream_id=row["stream_id"],
@@ -164,4 +185,6 @@ def _stored(row: asyncpg.Record) -> StoredEvent:
         data=json.loads(row["data"]),
         metadata=json.loads(row["metadata"]),
         recorded_at=row["recorded_at"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
     )

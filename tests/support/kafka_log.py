@@ -7,10 +7,11 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from shared.envelope import Envelope
 from shared.events import Event, ParticipantWithdrawn
+from shared.logreader import partitions_of, read_topic
 
 
 class KafkaLog:
@@ -26,28 +27,12 @@ class KafkaLog:
     async def __aexit__(self, *exc) -> None:
         await self.consumer.stop()
 
-    async def partitions(self, topic: str) -> list[TopicPartition]:
-        await self.consumer._client.force_metadata_update()
-        found = self.consumer.partitions_for_topic(topic)
-        if not found:
-            raise LookupError(f"topic {topic} does not exist")
-        return [TopicPartition(topic, p) for p in sorted(found)]
-
     async def size(self, topic: str) -> int:
-        return sum((await self.consumer.end_offsets(await self.partitions(topic))).values())
+        return sum((await self.consumer.end_offsets(await partitions_of(self.consumer, topic))).values())
 
     async def records(self, topic: str) -> list[ConsumerRecord]:
         """Every record now in `topic`, partition by partition in offset order."""
-        partitions = await self.partitions(topic)
-        ends = await self.consumer.end_offsets(partitions)
-        self.consumer.assign(partitions)
-        await self.consumer.seek_to_beginning(*partitions)
-        found: dict[TopicPartition, list[ConsumerRecord]] = {tp: [] for tp in partitions}
-        while any(len(found[tp]) < ends[tp] for tp in partitions):
-            batch = await self.consumer.getmany(timeout_ms=1000)
-            for tp, recs in batch.items():
-                found[tp].extend(r for r in recs if r.offset < ends[tp])
-        return [r for tp in partitions for r in found[tp]]
+        return await read_topic(self.consumer, topic)
 
 
 def withdrawal(stream_id: str, version: int, event_id: str | None = None) -> Envelope:

@@ -8,7 +8,9 @@ CREATE TABLE events (
     type         text        NOT NULL,
     data         jsonb       NOT NULL,
     metadata     jsonb       NOT NULL DEFAULT '{}'::jsonb,
-    recorded_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    recorded_at  timestamptz NOT NULL,
+    prev_hash    text        NOT NULL,   -- the stream's previous event's hash (GENESIS for version 1)
+    hash         text        NOT NULL,   -- sha256(prev_hash | canonical event): see shared/chain.py
     -- optimistic concurrency: two writers cannot both create version N of one stream
     CONSTRAINT events_stream_version UNIQUE (stream_id, version)
 );

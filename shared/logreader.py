@@ -1,0 +1,29 @@
+"""Reading a whole topic from offset 0 with a group-less consumer: for audits, verification and tests."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    # A consumer outside a group has no topic metadata yet; aiokafka offers no public call returning it.
+    cluster = await consumer._client.fetch_all_metadata()
+    found = cluster.partitions_for_topic(topic)
+    if not found:
+        raise LookupError(f"topic {topic} does not exist; create it with `tandem topics create`")
+    return [TopicPartition(topic, p) for p in sorted(found)]
+
+
+async def read_topic(consumer: AIOKafkaConsumer, topic: str) -> list[ConsumerRecord]:
+    """Every record now in `topic`, partition by partition in offset order."""
+    partitions = await partitions_of(consumer, topic)
+    ends = await consumer.end_offsets(partitions)
+    starts = await consumer.beginning_offsets(partitions)  # above 0 only if someone deleted records
+    consumer.assign(partitions)
+    await consumer.seek_to_beginning(*partitions)
+    found: dict[TopicPartition, list[ConsumerRecord]] = {tp: [] for tp in partitions}
+    while any(len(found[tp]) < ends[tp] - starts[tp] for tp in partitions):
+        batch = await consumer.getmany(timeout_ms=1000)
+        for tp, records in batch.items():
+            found[tp].extend(r for r in records if r.offset < ends[tp])
+    return [r for tp in partitions for r in found[tp]]
