@@ -105,6 +105,17 @@ class ParticipantWithdrawn(Event):
     reason: str = ""
 
 
+class ParticipantErased(Event):
+    """The participant's personal details were erased from enrolment's store (GDPR art. 17). Their pseudonymous
+    id stays in the log, so history and reports keep their counts but nothing links it to a person any more."""
+
+    service = "enrolment"
+    type_name = "tandem.enrolment.participant-erased.v1"
+
+    program_id: str
+    participant_id: str
+
+
 class PairFormed(Event):
     service = "matching"
     type_name = "tandem.matching.pair-formed.v1"
@@ -165,6 +176,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ParticipantEnrolled,
         ParticipantProfileUpdated,
         ParticipantWithdrawn,
+        ParticipantErased,
         PairFormed,
         PairDissolved,
         SessionHeld,

@@ -142,3 +142,23 @@ def test_a_participant_acts_only_for_itself(enrolment):
         assert client.get(url, headers=token("participant", "someone-else")).status_code == 403
         assert client.get(url, headers=token("participant", created["participant_id"])).status_code == 200
         assert client.patch(url, json={"grade": 4}, headers=AUDITOR).status_code == 403
+
+
+def test_erasure_leaves_the_name_and_email_nowhere_in_postgres_or_kafka(enrolment, kafka, dsn):
+    import asyncio
+
+    from tests.support.personal_data import records_containing, tables_containing
+
+    name, email = "Zebulon Quartermaine", "zebulon.quartermaine@example.org"
+    with httpx.Client() as client:
+        p = program(client, enrolment.url)
+        url = f"{enrolment.url}/programs/{p['program_id']}/participants"
+        created = client.post(url, json=person("E900", display_name=name, email=email), headers=ADMIN).json()
+        participant_id = created["participant"]["participant_id"]
+        erased = client.post(f"{url}/{participant_id}/erase", headers=ADMIN)
+        again = client.post(f"{url}/{participant_id}/erase", headers=ADMIN)
+    assert erased.status_code == 200 and erased.json()["participant"]["status"] == "erased"
+    assert again.json()["event_log"] is None
+    for needle in (name, email, "E900"):
+        assert asyncio.run(tables_containing(dsn, needle)) == []
+        assert asyncio.run(records_containing(kafka.kafka_bootstrap_servers, kafka.topic_prefix, needle)) == []

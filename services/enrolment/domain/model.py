@@ -11,6 +11,7 @@ from services.enrolment.domain.commands import EnrolParticipant, LaunchProgram, 
 from shared.errors import Conflict, Invalid
 from shared.events import (
     ParticipantEnrolled,
+    ParticipantErased,
     ParticipantProfileUpdated,
     ParticipantWithdrawn,
     ProgramLaunched,
@@ -62,8 +63,8 @@ class Participant:
 
     def update(self, change: UpdateProfile, key: str) -> tuple[Participant, ParticipantProfileUpdated | None]:
         """The participant after `change`, and the event to publish (None when only personal details changed)."""
-        if self.status == "withdrawn":
-            raise Conflict(f"participant {self.profile.participant_id} has withdrawn")
+        if self.status != "active":
+            raise Conflict(f"participant {self.profile.participant_id} is {self.status}")
         given = change.model_dump(exclude_unset=True)
         public = {k: v for k, v in given.items() if k in PROFILE_FIELDS}
         if "reporting_chain" in public:
@@ -80,9 +81,20 @@ class Participant:
             return updated, None
         return updated, ParticipantProfileUpdated(**profile.model_dump())
 
+    def erase(self) -> tuple[Participant, ParticipantErased | None]:
+        """Forget who this was: personal details go, the pseudonymous profile stays. Erasing twice is a no-op.
+
+        Erasure implies withdrawal: someone who asked to be forgotten is not matched again.
+        """
+        if self.status == "erased":
+            return self, None
+        erased = replace(self, employee_id=f"erased:{self.profile.participant_id}", display_name="", email="",
+                         goals="", status="erased")  # fmt: skip
+        return erased, ParticipantErased(program_id=self.profile.program_id, participant_id=self.profile.participant_id)
+
     def withdraw(self, reason: str) -> tuple[Participant, ParticipantWithdrawn | None]:
         """Withdrawal at any time; a second request changes nothing (idempotent)."""
-        if self.status == "withdrawn":
+        if self.status in ("withdrawn", "erased"):
             return self, None
         event = ParticipantWithdrawn(
             program_id=self.profile.program_id, participant_id=self.profile.participant_id, reason=reason

@@ -161,3 +161,15 @@ async def withdraw(
     return ParticipantChanged(
         participant=ParticipantView.of(participant), event_log=EventLogPosition.of(result) if result else None
     )
+
+
+@router.post("/programs/{program_id}/participants/{participant_id}/erase", response_model=ParticipantChanged)
+async def erase(
+    program_id: str, participant_id: str, svc: Service, principal: AdminOrParticipant
+) -> ParticipantChanged:
+    """Right to erasure: personal details are deleted; the pseudonymous history stays for counts and audits."""
+    act_for(principal, participant_id)
+    participant, result = await handlers.erase(svc, program_id, participant_id)
+    return ParticipantChanged(
+        participant=ParticipantView.of(participant), event_log=EventLogPosition.of(result) if result else None
+    )

@@ -70,10 +70,20 @@ async def withdraw(
         return await _store(svc, conn, participant, updated, event)
 
 
-async def _store(svc, conn, before: model.Participant, after: model.Participant, event):
+async def erase(svc: Enrolment, program_id: str, participant_id: str) -> tuple[model.Participant, AppendResult | None]:
+    """Withdraw (if still active) and erase personal details, in one transaction."""
+    async with svc.transaction() as conn:
+        participant = await _participant(conn, program_id, participant_id)
+        withdrawn, withdrawal = participant.withdraw("personal data erased on request")
+        erased, erasure = withdrawn.erase()
+        return await _store(svc, conn, participant, erased, withdrawal, erasure)
+
+
+async def _store(svc, conn, before: model.Participant, after: model.Participant, *events):
     result = None
-    if event is not None:
-        result = await svc.store.append(before.stream_id, before.version, [event], conn=conn)
+    changes = [e for e in events if e is not None]
+    if changes:
+        result = await svc.store.append(before.stream_id, before.version, changes, conn=conn)
         after = replace(after, version=result.version)
     await repository.save_participant(conn, after)
     return after, result

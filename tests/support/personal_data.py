@@ -1,0 +1,43 @@
+"""Search everything a test run wrote — every PostgreSQL table and every Kafka record — for a string."""
+
+from __future__ import annotations
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
+
+from tests.support.kafka_log import KafkaLog
+
+
+async def tables_containing(dsn: str, needle: str) -> list[str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        tables = await conn.fetch(
+            "SELECT table_schema, table_name FROM information_schema.tables"
+            " WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')"
+        )
+        hits = []
+        for t in tables:
+            name = f'"{t["table_schema"]}"."{t["table_name"]}"'
+            if await conn.fetchval(f"SELECT count(*) FROM {name} r WHERE r::text ILIKE $1", f"%{needle}%"):
+                hits.append(name)
+        return hits
+    finally:
+        await conn.close()
+
+
+async def records_containing(bootstrap_servers: str, topic_prefix: str, needle: str) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(f"{topic_prefix}.")]
+    finally:
+        await admin.close()
+    hits = []
+    raw = needle.lower().encode()
+    async with KafkaLog(bootstrap_servers) as log:
+        for topic in topics:
+            for r in await log.records(topic):
+                blob = (r.value or b"") + (r.key or b"") + b"".join(v for _, v in r.headers or ())
+                if raw in blob.lower():
+                    hits.append(f"{topic}:{r.partition}@{r.offset}")
+    return hits
