@@ -99,6 +99,17 @@ def verify(
     raise typer.Exit(1)
 
 
+@app.command("trail")
+def trail_command(participant: Annotated[str, typer.Option(help="Pseudonymous participant id (p-…).")]) -> None:
+    """Print every event concerning one participant, across services, as JSON."""
+    import json
+
+    from shared.trail import as_json, read_log, trail
+
+    events = trail(asyncio.run(read_log(KafkaSettings())), participant)
+    typer.echo(json.dumps([as_json(e) for e in events], indent=2, ensure_ascii=False))
+
+
 @app.command()
 def relay(
     schema: str = typer.Option(..., help="PostgreSQL schema of the event store."),
