@@ -44,13 +44,24 @@ def main(
     admin = bearer("program_admin")
     http = httpx.Client(timeout=120)
 
-    program = http.post(f"{enrolment}/programs", headers=admin, json={
-        "title": f"Digital leaders (demo {seed})",
-        "objectives": "Senior leaders learn digital and social media from junior colleagues; juniors gain visibility.",
-        "targets": {"pairs_formed": 40, "sessions_per_pair": 3, "average_rating": 4.0, "match_rate": 0.5},
-        "cadence_days": 14, "duration_weeks": 26, "focus_areas": ["digital-skills", "diversity"],
-        "languages": ["en", "fr", "de"], "optimize_for": "participation",
-    }).raise_for_status().json()["program"]  # fmt: skip
+    program = (
+        http.post(
+            f"{enrolment}/programs",
+            headers=admin,
+            json={
+                "title": f"Digital leaders (demo {seed})",
+                "objectives": "Senior leaders learn digital and social media from junior colleagues; juniors gain visibility.",
+                "targets": {"pairs_formed": 40, "sessions_per_pair": 3, "average_rating": 4.0, "match_rate": 0.5},
+                "cadence_days": 14,
+                "duration_weeks": 26,
+                "focus_areas": ["digital-skills", "diversity"],
+                "languages": ["en", "fr", "de"],
+                "optimize_for": "participation",
+            },
+        )
+        .raise_for_status()
+        .json()["program"]
+    )
     program_id = program["program_id"]
     typer.echo(f"launched {program['title']} ({program_id})")
 
@@ -74,25 +85,49 @@ def main(
         mentor, mentee = bearer("participant", pair["mentor_id"]), bearer("participant", pair["mentee_id"])
         held = rng.choice([0, 1, 2, 3, 3, 4])
         for n in range(held):
-            http.post(f"{url}/sessions", headers={**mentor, "Idempotency-Key": str(uuid.uuid4())}, json={
-                "held_on": str(today - timedelta(days=14 * (held - n) + rng.randint(0, 5))),
-                "minutes": rng.choice([30, 45, 60]),
-                "topics": rng.sample(["social media", "generative AI", "strategy", "leadership", "data visualisation",
-                                      "negotiation", "inclusion"], 2),
-                "learning_direction": rng.choice(["mentor_to_mentee", "mentor_to_mentee", "both", "mentee_to_mentor"]),
-                "notes": "demo session",
-            }).raise_for_status()  # fmt: skip
+            http.post(
+                f"{url}/sessions",
+                headers={**mentor, "Idempotency-Key": str(uuid.uuid4())},
+                json={
+                    "held_on": str(today - timedelta(days=14 * (held - n) + rng.randint(0, 5))),
+                    "minutes": rng.choice([30, 45, 60]),
+                    "topics": rng.sample(
+                        [
+                            "social media",
+                            "generative AI",
+                            "strategy",
+                            "leadership",
+                            "data visualisation",
+                            "negotiation",
+                            "inclusion",
+                        ],
+                        2,
+                    ),
+                    "learning_direction": rng.choice(
+                        ["mentor_to_mentee", "mentor_to_mentee", "both", "mentee_to_mentor"]
+                    ),
+                    "notes": "demo session",
+                },
+            ).raise_for_status()
         if held:
             for side in (mentor, mentee):
-                http.post(f"{url}/feedback", headers=side, json={
-                    "rating": rng.choice([2, 3, 4, 4, 5, 5]), "learned": "a new way of seeing the business",
-                    "would_continue": rng.random() < 0.85,
-                }).raise_for_status()  # fmt: skip
+                http.post(
+                    f"{url}/feedback",
+                    headers=side,
+                    json={
+                        "rating": rng.choice([2, 3, 4, 4, 5, 5]),
+                        "learned": "a new way of seeing the business",
+                        "would_continue": rng.random() < 0.85,
+                    },
+                ).raise_for_status()
     typer.echo("logged sessions and feedback")
 
     for person in rng.sample(people, 3):
-        http.post(f"{enrolment}/programs/{program_id}/participants/{ids[person.employee_id]}/withdraw",
-                  headers=admin, json={"reason": "changed roles"}).raise_for_status()  # fmt: skip
+        http.post(
+            f"{enrolment}/programs/{program_id}/participants/{ids[person.employee_id]}/withdraw",
+            headers=admin,
+            json={"reason": "changed roles"},
+        ).raise_for_status()
     typer.echo("withdrew 3 participants (their pairs dissolve by themselves)")
 
     report = f"{insights}/programs/{program_id}/report"

@@ -32,8 +32,9 @@ def canonical(stream_id: str, version: int, event_id: str, type_: str, data: dic
     ).encode()
 
 
-def link(prev_hash: str, stream_id: str, version: int, event_id: str, type_: str, data: dict[str, Any],
-         time: datetime) -> str:  # fmt: skip
+def link(
+    prev_hash: str, stream_id: str, version: int, event_id: str, type_: str, data: dict[str, Any], time: datetime
+) -> str:
     return hashlib.sha256(
         prev_hash.encode() + b"|" + canonical(stream_id, version, event_id, type_, data, time)
     ).hexdigest()

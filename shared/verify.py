@@ -53,16 +53,35 @@ def verify_store(events: list[StoredEvent], schema: str) -> list[Finding]:
             where = f"position {e.position}"
             gap = e.version != expected_version
             if gap:
-                findings.append(Finding(copy, "dropped", stream_id, expected_version, where,
-                                        f"versions {expected_version}..{e.version - 1} are missing"))  # fmt: skip
+                findings.append(
+                    Finding(
+                        copy,
+                        "dropped",
+                        stream_id,
+                        expected_version,
+                        where,
+                        f"versions {expected_version}..{e.version - 1} are missing",
+                    )
+                )
             if e.position < last_position:
-                findings.append(Finding(copy, "reordered", stream_id, e.version, where,
-                                        "recorded before the version that precedes it"))  # fmt: skip
+                findings.append(
+                    Finding(
+                        copy, "reordered", stream_id, e.version, where, "recorded before the version that precedes it"
+                    )
+                )
             if chain.link(e.prev_hash, e.stream_id, e.version, e.event_id, e.type, e.data, e.recorded_at) != e.hash:
                 findings.append(Finding(copy, "edited", stream_id, e.version, where, "content does not match its hash"))
             elif e.prev_hash != expected_prev and not gap:
-                findings.append(Finding(copy, "inserted", stream_id, e.version, where,
-                                        "does not follow the previous event of its stream"))  # fmt: skip
+                findings.append(
+                    Finding(
+                        copy,
+                        "inserted",
+                        stream_id,
+                        e.version,
+                        where,
+                        "does not follow the previous event of its stream",
+                    )
+                )
             expected_version, expected_prev, last_position = e.version + 1, e.hash, e.position
     return findings
 
@@ -94,15 +113,26 @@ def verify_topic(
             if first_seen[stream][version] != env.event_id:
                 findings.append(Finding(copy, "inserted", stream, version, where, "a second event for this version"))
         elif version != len(first_seen[stream]) + 1:
-            findings.append(Finding(copy, "reordered", stream, version, where,
-                                    f"arrived before version {len(first_seen[stream]) + 1}"))  # fmt: skip
+            findings.append(
+                Finding(
+                    copy, "reordered", stream, version, where, f"arrived before version {len(first_seen[stream]) + 1}"
+                )
+            )
         if stored is not None and version not in first_seen[stream]:
             first_seen[stream][version] = env.event_id
     published = {eid for versions in first_seen.values() for eid in versions.values()}
     for e in store:
         if e.position <= published_up_to and e.event_id not in published:
-            findings.append(Finding(copy, "dropped", e.stream_id, e.version, f"store position {e.position}",
-                                    "published by the relay but not in the topic"))  # fmt: skip
+            findings.append(
+                Finding(
+                    copy,
+                    "dropped",
+                    e.stream_id,
+                    e.version,
+                    f"store position {e.position}",
+                    "published by the relay but not in the topic",
+                )
+            )
     return findings
 
 

@@ -104,5 +104,9 @@ async def _swap_positions(conn: asyncpg.Connection, stream: str, a: int, b: int)
     where = f"FROM {SERVICE}.events WHERE stream_id = $1 AND version = $2"
     pa, pb = [await conn.fetchval(f"SELECT position {where}", stream, v) for v in (a, b)]
     for version, position in ((a, -1), (b, pa), (a, pb)):
-        await conn.execute(f"UPDATE {SERVICE}.events SET position = $3 WHERE stream_id = $1 AND version = $2",
-                           stream, version, position)  # fmt: skip
+        await conn.execute(
+            f"UPDATE {SERVICE}.events SET position = $3 WHERE stream_id = $1 AND version = $2",
+            stream,
+            version,
+            position,
+        )

@@ -8,19 +8,34 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def envelope(event: Event, stream: str, minutes: int, event_id: str | None = None) -> Envelope:
-    return Envelope(event_id=event_id or f"{stream}-{minutes}", type=event.type_name, source=f"/tandem/{event.service}",
-                    subject=stream, stream_version=1, time=T0 + timedelta(minutes=minutes),
-                    data=event.model_dump(mode="json"))  # fmt: skip
+    return Envelope(
+        event_id=event_id or f"{stream}-{minutes}",
+        type=event.type_name,
+        source=f"/tandem/{event.service}",
+        subject=stream,
+        stream_version=1,
+        time=T0 + timedelta(minutes=minutes),
+        data=event.model_dump(mode="json"),
+    )
 
 
 def enrolled(pid: str) -> ParticipantEnrolled:
-    return ParticipantEnrolled(program_id="prg", participant_id=pid, role="mentor", grade=2, birth_year=2000,
-                               department="IT", time_zone="UTC", languages=("en",))  # fmt: skip
+    return ParticipantEnrolled(
+        program_id="prg",
+        participant_id=pid,
+        role="mentor",
+        grade=2,
+        birth_year=2000,
+        department="IT",
+        time_zone="UTC",
+        languages=("en",),
+    )
 
 
 def formed(pair: str, mentor: str, mentee: str) -> PairFormed:
-    return PairFormed(program_id="prg", pair_id=pair, round_id="r", mentor_id=mentor, mentee_id=mentee, score=1,
-                      breakdown={})  # fmt: skip
+    return PairFormed(
+        program_id="prg", pair_id=pair, round_id="r", mentor_id=mentor, mentee_id=mentee, score=1, breakdown={}
+    )
 
 
 LOG = [

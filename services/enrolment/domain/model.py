@@ -88,8 +88,14 @@ class Participant:
         """
         if self.status == "erased":
             return self, None
-        erased = replace(self, employee_id=f"erased:{self.profile.participant_id}", display_name="", email="",
-                         goals="", status="erased")  # fmt: skip
+        erased = replace(
+            self,
+            employee_id=f"erased:{self.profile.participant_id}",
+            display_name="",
+            email="",
+            goals="",
+            status="erased",
+        )
         return erased, ParticipantErased(program_id=self.profile.program_id, participant_id=self.profile.participant_id)
 
     def withdraw(self, reason: str) -> tuple[Participant, ParticipantWithdrawn | None]:

@@ -63,8 +63,15 @@ async def pool_counts(conn: Conn, program_id: str) -> dict[str, int]:
     return {r["status"]: r["n"] for r in rows}
 
 
-async def add_round(conn: Conn, round_id: str, program_id: str, engine_version: str, inputs_hash: str,
-                    pairs_formed: int, unmatched: list[dict[str, Any]]) -> None:  # fmt: skip
+async def add_round(
+    conn: Conn,
+    round_id: str,
+    program_id: str,
+    engine_version: str,
+    inputs_hash: str,
+    pairs_formed: int,
+    unmatched: list[dict[str, Any]],
+) -> None:
     await conn.execute(
         "INSERT INTO rounds (round_id, program_id, engine_version, inputs_hash, pairs_formed, unmatched)"
         " VALUES ($1, $2, $3, $4, $5, $6)",

@@ -97,10 +97,10 @@ def propose(
         pairs=[
             ProposedPair(mentor_id=p.mentor_id, mentee_id=p.mentee_id, score=p.score, breakdown=dict(p.breakdown))
             for p in result.pairs
-        ],  # fmt: skip
+        ],
         unmatched=[
             UnmatchedView(participant_id=u.participant_id, reason=u.reason, detail=u.detail) for u in result.unmatched
-        ],  # fmt: skip
+        ],
         total_score=result.total_score,
         engine_version=result.engine_version,
         inputs_hash=result.input_hash,

@@ -14,8 +14,8 @@ from services.matching.domain import rounds
 from services.matching.domain.pairs import Pair
 from shared.db import advisory_key
 from shared.errors import Conflict, NotFound
-from shared.eventstore import AppendResult, EventStore
 from shared.events import PairFormed
+from shared.eventstore import AppendResult, EventStore
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,26 @@ async def commit_round(svc: Matching, program_id: str) -> CommittedRound:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", advisory_key(f"round:{program_id}"))
         proposal = await _propose(conn, program_id, lock=True)
         round_id = f"rnd-{uuid.uuid4().hex[:12]}"
-        await repository.add_round(conn, round_id, program_id, proposal.engine_version, proposal.inputs_hash,
-                                   len(proposal.pairs), [u.model_dump() for u in proposal.unmatched])  # fmt: skip
+        await repository.add_round(
+            conn,
+            round_id,
+            program_id,
+            proposal.engine_version,
+            proposal.inputs_hash,
+            len(proposal.pairs),
+            [u.model_dump() for u in proposal.unmatched],
+        )
         formed, last = [], None
         for proposed in proposal.pairs:
-            pair = Pair(f"pair-{uuid.uuid4().hex[:12]}", program_id, round_id, proposed.mentor_id,
-                        proposed.mentee_id, proposed.score, proposed.breakdown)  # fmt: skip
+            pair = Pair(
+                f"pair-{uuid.uuid4().hex[:12]}",
+                program_id,
+                round_id,
+                proposed.mentor_id,
+                proposed.mentee_id,
+                proposed.score,
+                proposed.breakdown,
+            )
             await repository.add_pair(conn, pair)
             result = await svc.store.append(pair.stream_id, 0, [_formed(pair, proposal)], conn=conn)
             formed.append(pair)
