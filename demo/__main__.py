@@ -50,7 +50,7 @@ def main(
             headers=admin,
             json={
                 "title": f"Digital leaders (demo {seed})",
-                "objectives": "Senior leaders learn digital and social media from junior colleagues; juniors gain visibility.",
+                "objectives": "Leaders learn digital and social media from junior colleagues; juniors gain visibility.",
                 "targets": {"pairs_formed": 40, "sessions_per_pair": 3, "average_rating": 4.0, "match_rate": 0.5},
                 "cadence_days": 14,
                 "duration_weeks": 26,
