@@ -99,6 +99,55 @@ def verify(
     raise typer.Exit(1)
 
 
+@app.command("replay")
+def replay_command(
+    service: Annotated[str, typer.Option(help="Service whose read models to rebuild.")],
+    swap: Annotated[bool, typer.Option(help="Put the rebuilt read models in place of the live ones.")] = False,
+) -> None:
+    """Rebuild a service's read models from offset 0 into a fresh schema and compare them with the live ones."""
+    import importlib
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from shared import replay as replaying
+    from shared.topics import dead_letter_topic
+
+    bootstrap = importlib.import_module(f"services.{service}.bootstrap")
+    settings = bootstrap.settings()
+    live = settings.schema_name or service
+    identical = True
+    for projection in bootstrap.projections(settings):
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as progress:
+            task = progress.add_task(f"replaying {projection.name}", total=None)
+            seen = {"records": 0, "started": __import__("time").perf_counter()}
+
+            def advance(n: int, task=task, seen=seen, progress=progress, name=projection.name) -> None:
+                seen["records"] += n
+                rate = seen["records"] / max(1e-6, __import__("time").perf_counter() - seen["started"])
+                progress.update(task, description=f"replaying {name}: {seen['records']:,} records, {rate:,.0f}/s")
+
+            result = asyncio.run(
+                replaying.replay(
+                    projection,
+                    dsn=settings.database_url,
+                    live_schema=live,
+                    bootstrap_servers=settings.kafka_bootstrap_servers,
+                    dead_letter_topic=dead_letter_topic(settings.topic_prefix),
+                    on_batch=advance,
+                )
+            )
+        typer.echo(f"{projection.name}: {result.events:,} events in {result.seconds:.1f}s into {result.schema}")
+        for t in result.tables:
+            verdict = "identical" if t.identical else "DIFFERENT"
+            typer.echo(f"  {t.table}: live {t.live_rows:,} rows, replayed {t.replayed_rows:,} rows: {verdict}")
+        identical &= result.identical
+        if swap:
+            asyncio.run(replaying.swap(settings.database_url, projection, live, result.schema))
+            typer.echo(f"  swapped: {projection.name} now serves the replayed read model")
+    if not identical and not swap:
+        raise typer.Exit(1)
+
+
 @app.command("trail")
 def trail_command(participant: Annotated[str, typer.Option(help="Pseudonymous participant id (p-…).")]) -> None:
     """Print every event concerning one participant, across services, as JSON."""

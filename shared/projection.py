@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -56,12 +56,14 @@ class ProjectionRunner:
         dead_letter_topic: str,
         group_id: str | None = None,
         max_records: int = 500,
+        on_batch: Callable[[int], None] | None = None,
     ):
         self.projection = projection
         self.dsn, self.schema = dsn, check_identifier(schema)
         self.bootstrap_servers, self.dead_letter_topic = bootstrap_servers, dead_letter_topic
         self.group_id = group_id or f"tandem.{schema}.{projection.name}"
         self.max_records = max_records
+        self.on_batch = on_batch  # told how many records each handled batch held (progress bars)
         self.pool: asyncpg.Pool | None = None
         self._producer: AIOKafkaProducer | None = None
         self._consumer_in_use: AIOKafkaConsumer | None = None
@@ -176,6 +178,8 @@ class ProjectionRunner:
             )
         self.applied += applied
         self._next_offsets[tp] = records[-1].offset + 1
+        if self.on_batch:
+            self.on_batch(len(records))
         PROJECTION_APPLIED.labels(name).inc(applied)
         PROJECTION_DUPLICATES.labels(name).inc(duplicates)
         if duplicates:

@@ -16,6 +16,15 @@ PREFIX = "/enrolment/v1"
 MIGRATIONS = Path(__file__).parent / "adapters" / "sql"
 
 
+def settings() -> EnrolmentSettings:
+    return EnrolmentSettings()
+
+
+def projections(_settings: EnrolmentSettings) -> list:
+    """Read models `tandem replay` can rebuild: enrolment reads no other service's events."""
+    return []
+
+
 def build(settings: EnrolmentSettings | None = None) -> FastAPI:
     settings = settings or EnrolmentSettings()
     runtime = ServiceRuntime("enrolment", settings, migrations=MIGRATIONS)

@@ -18,6 +18,16 @@ PREFIX = "/matching/v1"
 MIGRATIONS = Path(__file__).parent / "adapters" / "sql"
 
 
+def settings() -> MatchingSettings:
+    return MatchingSettings()
+
+
+def projections(_settings: MatchingSettings) -> list:
+    """Read models `tandem replay` can rebuild. None here: the pool also dissolves pairs on withdrawal (it is a
+    policy, not only a view), and replaying it would record those decisions again."""
+    return []
+
+
 def build(settings: MatchingSettings | None = None) -> FastAPI:
     settings = settings or MatchingSettings()
     pool_projection = PoolProjection(events_topic("enrolment", settings.topic_prefix))

@@ -1,0 +1,48 @@
+"""Rebuilding a read model from offset 0 beside a live one, comparing, and swapping it in."""
+
+import asyncpg
+
+from shared.projection import ProjectionRunner
+from shared.replay import replay, swap
+from shared.settings import KafkaSettings
+from shared.topics import create_topics, dead_letter_topic
+from tests.support.counting import CountingProjection, read_counts
+from tests.support.kafka_log import produce, withdrawal
+
+
+async def test_a_replay_equals_the_live_read_model_and_a_swap_repairs_a_damaged_one(kafka: KafkaSettings, dsn):
+    topic = f"{kafka.topic_prefix}.replayed"
+    await create_topics(kafka, [topic])
+    await produce(
+        kafka.kafka_bootstrap_servers, topic, [withdrawal(f"s{s}", v) for v in range(1, 11) for s in range(30)]
+    )
+    projection = CountingProjection([topic])
+    live = ProjectionRunner(
+        projection,
+        dsn=dsn,
+        schema="replay_live",
+        bootstrap_servers=kafka.kafka_bootstrap_servers,
+        dead_letter_topic=dead_letter_topic(kafka.topic_prefix),
+    )
+    await live.setup()
+    await live.catch_up()
+    await live.close()
+    conn = await asyncpg.connect(dsn)
+    await conn.execute("CREATE TABLE replay_live.service_state (id int)")  # the service's own, not the projection's
+
+    args = dict(
+        dsn=dsn,
+        live_schema="replay_live",
+        bootstrap_servers=kafka.kafka_bootstrap_servers,
+        dead_letter_topic=dead_letter_topic(kafka.topic_prefix),
+    )
+    clean = await replay(projection, **args)
+    assert clean.events == 300 and clean.identical
+
+    await conn.execute("UPDATE replay_live.stream_counts SET events = events + 1 WHERE stream_id = 's7'")  # a bug
+    damaged = await replay(projection, **args)
+    assert not damaged.identical
+    await swap(dsn, projection, "replay_live", damaged.schema)
+    assert await read_counts(dsn, "replay_live") == {f"s{s}": (10, 10) for s in range(30)}
+    assert await conn.fetchval("SELECT to_regclass('replay_live.service_state') IS NOT NULL")
+    await conn.close()
