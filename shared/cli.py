@@ -148,6 +148,27 @@ def replay_command(
         raise typer.Exit(1)
 
 
+@app.command("asyncapi")
+def asyncapi_command(
+    service: Annotated[str, typer.Option(help="enrolment | matching | sessions | insights")],
+    write: Annotated[bool, typer.Option(help="Write docs/asyncapi/<service>.json instead of printing.")] = False,
+) -> None:
+    """The service's AsyncAPI 3 document (what it publishes and consumes)."""
+    import importlib
+    import json
+
+    from shared.asyncapi import DOCS, document
+
+    app_ = importlib.import_module(f"services.{service}.bootstrap").build()
+    text = json.dumps(document(service, app_.state.runtime.projections), indent=2, sort_keys=True) + "\n"
+    if write:
+        DOCS.mkdir(parents=True, exist_ok=True)
+        (DOCS / f"{service}.json").write_text(text)
+        typer.echo(f"wrote {DOCS / f'{service}.json'}")
+    else:
+        typer.echo(text)
+
+
 @app.command("trail")
 def trail_command(participant: Annotated[str, typer.Option(help="Pseudonymous participant id (p-…).")]) -> None:
     """Print every event concerning one participant, across services, as JSON."""

@@ -56,6 +56,12 @@ def create_app(runtime: ServiceRuntime, prefix: str, routers: list[APIRouter], t
         checks = await runtime.readiness()
         return JSONResponse(checks, status_code=200 if checks["ready"] else 503)
 
+    @app.get(f"{prefix}/asyncapi.json", include_in_schema=False)
+    async def asyncapi() -> JSONResponse:
+        from shared.asyncapi import document
+
+        return JSONResponse(document(runtime.service, runtime.projections))
+
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
