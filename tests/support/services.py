@@ -76,3 +76,15 @@ class ServiceProcess:
 
 def service_env(child_env: dict[str, str], **extra: str) -> dict[str, str]:
     return {**child_env, "TANDEM_LOG_LEVEL": os.environ.get("TANDEM_LOG_LEVEL", "INFO"), **extra}
+
+
+def eventually(check, timeout_s: float = 60, what: str = "condition", interval_s: float = 0.2):
+    """Poll `check()` until it returns something truthy; fail naming `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(interval_s)
