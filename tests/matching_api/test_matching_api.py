@@ -42,7 +42,8 @@ def person(employee_id: str, role: str, grade: int, **extra) -> dict:
 
 
 # Mentees M1..M4 (senior); mentors J1..J5 (junior). J1 reports to M1, so they must never pair; J2 takes two
-# mentees; J3 speaks only Finnish; J4 withdraws before the round; J5 is senior to every mentee.
+# mentees; J3 speaks only Finnish; J4 withdraws before the round; J5 is senior to every mentee; J6 is plain.
+# Eligible mentor slots (J1, J2 twice, J6) are exactly enough for the four mentees.
 PEOPLE = [
     person("M1", "mentee", 8),
     person("M2", "mentee", 8),
@@ -53,6 +54,7 @@ PEOPLE = [
     person("J3", "mentor", 1, languages=["fi"]),
     person("J4", "mentor", 3),
     person("J5", "mentor", 10),
+    person("J6", "mentor", 3),
 ]
 
 
@@ -71,7 +73,7 @@ def round_(services):
         assert http.post(f"{url}/{pid('J4')}/withdraw", headers=ADMIN).status_code == 200
         pool = f"{matching}/programs/{program['program_id']}/pool"
         eventually(
-            lambda: _json(http, pool) == {"program_id": program["program_id"], "active": 8, "withdrawn": 1},
+            lambda: _json(http, pool) == {"program_id": program["program_id"], "active": 9, "withdrawn": 1},
             60,
             what="matching's pool",
         )

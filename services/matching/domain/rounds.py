@@ -62,7 +62,7 @@ def propose(
     dissolved: Sequence[tuple[str, str]],
 ) -> Proposal:
     from services.matching.domain import engine
-    from services.matching.domain.model import Candidate, ExistingPair, ProgramSettings, Weights
+    from services.matching.domain.model import ActivePair, Candidate, ProgramSettings, Weights
 
     pool = [
         Candidate(
@@ -90,7 +90,7 @@ def propose(
     result = engine.match(
         pool,
         settings,
-        existing_pairs=[ExistingPair(p.mentor_id, p.mentee_id) for p in active_pairs],
+        existing_pairs=[ActivePair(p.mentor_id, p.mentee_id) for p in active_pairs],
         dissolved={frozenset(d) for d in dissolved},
     )
     return Proposal(
