@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from demo.organisation import Person, organisation
-from tests.support.services import ServiceProcess, eventually, service_env, token
+from tests.support.services import eventually, token
 
 pytestmark = pytest.mark.infra
 ADMIN, AUDITOR = token("program_admin"), token("auditor")
@@ -36,22 +36,15 @@ class Sent:
 
 
 @pytest.fixture(scope="module")
-def platform(child_env_module):
-    env = service_env(child_env_module)
-    running = {name: ServiceProcess(name, env).start() for name in ("enrolment", "matching", "sessions", "insights")}
-    yield {name: s.url for name, s in running.items()}
-    assert [s.stop() for s in running.values()] == [0, 0, 0, 0], "every service stops cleanly on SIGTERM"
-
-
-@pytest.fixture(scope="module")
 def sent(platform) -> Sent:
+    urls = {name: service.url for name, service in platform.items()}
     sent = Sent()
     with httpx.Client(timeout=120) as http:
-        launch(http, platform, sent)
-        enrol(http, platform, sent)
-        match(http, platform, sent)
-        meet(http, platform, sent)
-        withdraw_one_paired_mentee(http, platform, sent)
+        launch(http, urls, sent)
+        enrol(http, urls, sent)
+        match(http, urls, sent)
+        meet(http, urls, sent)
+        withdraw_one_paired_mentee(http, urls, sent)
     return sent
 
 
@@ -156,7 +149,7 @@ def test_a_withdrawal_dissolved_the_pair_in_sessions_too(sent, platform):
     pair_id = next(iter(sent.dissolved))
     body = {"held_on": str(TODAY), "minutes": 30, "topics": [], "learning_direction": "both", "notes": ""}
     with httpx.Client(timeout=30) as http:
-        url = f"{platform['sessions']}/pairs/{pair_id}"
+        url = f"{platform['sessions'].url}/pairs/{pair_id}"
         eventually(lambda: (_get(http, url) or {}).get("status") == "dissolved", 60, "sessions to see it dissolved")
         response = http.post(f"{url}/sessions", json=body, headers=ADMIN)
     assert response.status_code == 409
