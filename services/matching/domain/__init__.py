@@ -1,0 +1,1 @@
+"""The matching engine: pure functions from a pool snapshot to an optimal, explained set of pairs."""

@@ -1,0 +1,161 @@
+"""Candidate generation: a short list of edges per mentee, plus a bound on everything left out.
+
+Scoring every (mentor, mentee) pair exactly is what makes dense assignment slow, so each pass scores whole
+blocks at once with one float32 matrix product (`scoring.embed`) and keeps, per mentee, only the pairs
+whose approximate score reaches a threshold τ chosen so that at least `per_mentee` pairs pass. Because the
+approximation error is bounded, every eligible pair left out scores at most τ + error: `Shortlist.bound`.
+The engine's certificate uses that bound to prove the left-out pairs cannot improve the result, and
+`rescan` rescores, for the few mentees where the bound is not enough, all their pairs.
+
+Blocks are grouped by language (a pair must share one; a pair sharing two is seen twice, harmlessly) and
+sorted by grade (a mentor must be junior), so pairs failing those constraints are mostly never computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from services.matching.domain.scoring import Embedding, FloatArray, IntArray, Side
+
+BLOCK_ELEMENTS = 1 << 23  # 32 MB of float32 scores per block keeps peak memory flat at any pool size
+Float32Array = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Shortlist:
+    """Candidate edges (sorted, unique) and, per mentee, an upper bound on the score of any eligible pair
+    with that mentee that is *not* an edge (-inf when none was left out)."""
+
+    mentor: IntArray
+    mentee: IntArray
+    bound: FloatArray
+
+
+@dataclass
+class _Collector:
+    n_mentors: int
+    n_mentees: int
+
+    def __post_init__(self) -> None:
+        self.mentors: list[IntArray] = []
+        self.mentees: list[IntArray] = []
+        self.bound = np.full(self.n_mentees, -np.inf)
+        self.best_score = np.full(self.n_mentors, -np.inf)
+        self.best_mentee = np.full(self.n_mentors, -1, dtype=np.int64)
+
+    def shortlist(self, error: float) -> Shortlist:
+        has_best = self.best_mentee >= 0
+        mentor = np.concatenate([*self.mentors, np.flatnonzero(has_best)])
+        mentee = np.concatenate([*self.mentees, self.best_mentee[has_best]])
+        keys = np.unique(mentor * self.n_mentees + mentee)
+        bound = np.where(np.isfinite(self.bound), self.bound + error, -np.inf)
+        return Shortlist(mentor=keys // self.n_mentees, mentee=keys % self.n_mentees, bound=bound)
+
+
+def shortlist(emb: Embedding, mentors: Side, mentees: Side, per_mentee: int, min_score: float) -> Shortlist:
+    """Edges worth solving on: per mentee at least its `per_mentee` best (approximately) in each language it
+    shares with mentors, plus each mentor's best mentee, so every mentor with a partner is represented."""
+    found = _Collector(len(mentors), len(mentees))
+    floor = min_score - emb.error if min_score > 0 else -np.inf
+    for mentor_rows, mentee_rows in _language_groups(mentors, mentees):
+        a = emb.a[mentor_rows]
+        for scores, mentee_cols, top in _blocks(a, mentors.grade[mentor_rows], emb.b, mentees.grade, mentee_rows):
+            if floor > -np.inf:
+                scores[scores < floor] = -np.inf
+            _keep_best(scores, mentor_rows[:top], mentee_cols, per_mentee, found)
+    return found.shortlist(emb.error)
+
+
+def rescan(
+    emb: Embedding, mentors: Side, mentees: Side, mentee_rows: IntArray,
+    mentor_slack: FloatArray, mentee_slack: FloatArray, min_score: float,
+) -> tuple[IntArray, IntArray]:
+    """Every pair (mentor, mentee in `mentee_rows`) that shares a language, has the mentor junior, and whose
+    score may exceed mentor_slack + mentee_slack: a superset of the pairs that violate those duals."""
+    found: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+    chosen = np.zeros(len(mentees), dtype=bool)
+    chosen[mentee_rows] = True
+    for mentor_rows, group_mentees in _language_groups(mentors, mentees):
+        cols_in_group = group_mentees[chosen[group_mentees]]
+        a = emb.a[mentor_rows]
+        for scores, cols, top in _blocks(a, mentors.grade[mentor_rows], emb.b, mentees.grade, cols_in_group):
+            rows = mentor_rows[:top]
+            upper = scores + np.float32(emb.error)
+            hit = upper > (mentor_slack[rows, None] + mentee_slack[None, cols]).astype(np.float32)
+            if min_score > 0:
+                hit &= upper >= min_score
+            r, c = np.nonzero(hit)
+            found.append(rows[r] * len(mentees) + cols[c])
+    keys = np.unique(np.concatenate(found))
+    return keys // len(mentees), keys % len(mentees)
+
+
+def _language_groups(mentors: Side, mentees: Side) -> Iterator[tuple[IntArray, IntArray]]:
+    """(mentor rows, mentee rows) speaking each language, both sorted by grade then row."""
+    for word in range(mentors.languages.shape[1]):
+        for bit in range(64):
+            flag = np.uint64(1 << bit)
+            mentor_rows = np.flatnonzero(mentors.languages[:, word] & flag)
+            mentee_rows = np.flatnonzero(mentees.languages[:, word] & flag)
+            if len(mentor_rows) and len(mentee_rows):
+                yield (mentor_rows[np.argsort(mentors.grade[mentor_rows], kind="stable")],
+                       mentee_rows[np.argsort(mentees.grade[mentee_rows], kind="stable")])
+
+
+def _blocks(
+    a: Float32Array, mentor_grade: IntArray, b: Float32Array, mentee_grade: IntArray, mentee_rows: IntArray,
+) -> Iterator[tuple[Float32Array, IntArray, int]]:
+    """Approximate score blocks (top mentors x some mentees) with pairs where the mentor is not junior at
+    -inf. Mentors must be sorted by grade; `top` counts the mentor rows in the block (a prefix)."""
+    cols_per_block = max(64, BLOCK_ELEMENTS // max(1, len(a)))
+    for start in range(0, len(mentee_rows), cols_per_block):
+        cols = mentee_rows[start:start + cols_per_block]
+        grades = mentee_grade[cols]
+        top = int(np.searchsorted(mentor_grade, grades.max(), side="left"))
+        if top == 0:
+            continue
+        scores = a[:top] @ b[cols].T
+        low = int(np.searchsorted(mentor_grade, grades.min(), side="left"))
+        if low < top:
+            tail = scores[low:top]
+            tail[mentor_grade[low:top, None] >= grades[None, :]] = -np.inf
+        yield scores, cols, top
+
+
+def _keep_best(scores: Float32Array, mentor_ids: IntArray, mentee_ids: IntArray, k: int, found: _Collector) -> None:
+    rows = len(scores)
+    lowest = np.float32(np.finfo(np.float32).min)
+    if rows <= 4 * k:
+        threshold = np.full(scores.shape[1], lowest)
+    else:
+        # The k-th largest of 4k chunk maxima: at least k scores reach it, and it is cheap to find.
+        chunks = min(4 * k, rows)
+        maxima = np.maximum.reduceat(scores, (np.arange(chunks) * rows) // chunks, axis=0)
+        threshold = np.maximum(np.partition(maxima, chunks - k, axis=0)[chunks - k], lowest)
+    r, c = np.nonzero(scores >= threshold[None, :])
+    values = scores[r, c]
+    # Ties can let many pass; keep the 3k best per mentee, the rest counts as left out.
+    order = np.lexsort((r, -values, c))
+    r, c, values = r[order], c[order], values[order]
+    starts = np.searchsorted(c, np.arange(scores.shape[1]))
+    rank = np.arange(len(c)) - starts[c]
+    kept = rank < 3 * k
+    bound = np.where(threshold > lowest, threshold.astype(np.float64), -np.inf)
+    dropped = ~kept
+    np.maximum.at(bound, c[dropped], values[dropped].astype(np.float64))
+    np.maximum.at(found.bound, mentee_ids, bound)
+    found.mentors.append(mentor_ids[r[kept]])
+    found.mentees.append(mentee_ids[c[kept]])
+    _note_best_per_mentor(scores, mentor_ids, mentee_ids, found)
+
+
+def _note_best_per_mentor(scores: Float32Array, mentor_ids: IntArray, mentee_ids: IntArray, found: _Collector) -> None:
+    best_col = scores.argmax(axis=1)
+    best = scores[np.arange(len(scores)), best_col].astype(np.float64)
+    better = best > found.best_score[mentor_ids]
+    found.best_score[mentor_ids[better]] = best[better]
+    found.best_mentee[mentor_ids[better]] = mentee_ids[best_col[better]]

@@ -1,0 +1,126 @@
+"""Value objects of a matching round: who is in the pool, what the program wants, what the engine proposes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Role = Literal["mentor", "mentee", "both"]
+OptimizeFor = Literal["score", "participation"]
+UnmatchedReason = Literal["withdrawn", "no_eligible_partner", "capacity"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A participant as matching sees them: pseudonymous, with only the attributes the rules need."""
+
+    participant_id: str
+    role: Role
+    grade: int
+    birth_year: int
+    department: str
+    utc_offset_hours: float
+    languages: frozenset[str]
+    reporting_chain: tuple[str, ...] = ()
+    skills_offered: frozenset[str] = frozenset()
+    skills_wanted: frozenset[str] = frozenset()
+    communication_style: str = ""
+    capacity: int = 1
+    focus_areas: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.capacity < 1:
+            raise ValueError(f"{self.participant_id}: capacity must be at least 1, got {self.capacity}")
+
+
+@dataclass(frozen=True)
+class Weights:
+    """One weight per soft criterion; a pair's score is the weighted sum (see `scoring`).
+
+    The defaults put learning first, as reverse mentoring is about skills flowing to the senior: what the
+    mentor can teach (3.0) outweighs what the mentor learns back (2.0); program focus (1.5) comes next;
+    cross-department visibility, the generation gap and time-zone overlap count 1.0 each; communication
+    style, the weakest predictor of a good pair, 0.5.
+    """
+
+    skills_to_mentee: float = 3.0
+    skills_to_mentor: float = 2.0
+    cross_department: float = 1.0
+    generation_gap: float = 1.0
+    program_focus: float = 1.5
+    communication_style: float = 0.5
+    time_zone_overlap: float = 1.0
+
+    def __post_init__(self) -> None:
+        negative = [name for name, value in self.as_dict().items() if value < 0]
+        if negative:
+            raise ValueError(f"weights must not be negative: {', '.join(negative)}")
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ProgramSettings:
+    """What a program asks of a round. Pairs scoring below `min_score` are treated as ineligible."""
+
+    weights: Weights = field(default_factory=Weights)
+    optimize_for: OptimizeFor = "score"
+    focus_areas: frozenset[str] = frozenset()
+    min_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class ExistingPair:
+    """A pair formed in an earlier round and still active: it is kept, and uses its mentor's capacity."""
+
+    mentor_id: str
+    mentee_id: str
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A proposed pair; `breakdown` holds each criterion's weighted contribution to `score`."""
+
+    mentor_id: str
+    mentee_id: str
+    score: float
+    breakdown: dict[str, float] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """A participant left without a pair, with a reason code for machines and a sentence for people."""
+
+    participant_id: str
+    reason: UnmatchedReason
+    detail: str
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The evidence that `pairs` is optimal over every eligible pair of the pool, not just the candidates.
+
+    Values are in the engine's integer objective units (see `engine`): `primal` is the objective of the
+    chosen pairs, `dual` the LP dual bound Σ capacity·u + Σ v; optimality holds when they are equal and the
+    duals are feasible for every eligible edge, which `engine` checks before returning.
+    """
+
+    primal: int
+    dual: int
+    candidate_edges: int
+    rechecked_mentees: int
+    added_back_edges: int
+    solves: int
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The outcome of one round: new pairs (existing ones are kept and not repeated) and who stays unmatched."""
+
+    pairs: tuple[Pair, ...]
+    unmatched: tuple[Unmatched, ...]
+    total_score: float
+    engine_version: str
+    input_hash: str
+    certificate: Certificate
