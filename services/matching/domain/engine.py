@@ -255,13 +255,15 @@ def _solve_certified(problem: _Problem, per_mentee: int) -> tuple[_Edges, Certif
                                   problem.settings.min_score)
     mentor, mentee, value = problem.eligible_values(listed.mentor, listed.mentee)
     q_bound = np.where(np.isfinite(listed.bound), np.ceil(listed.bound * SCORE_RESOLUTION) + 1, -np.inf)
-    rechecked, added, solves = 0, 0, 0
+    rechecked, added, solves, shortlist_primal = 0, 0, 0, 0
     reach = int(NEAR_VIOLATION * max_quantized_score(problem.settings.weights)) * problem.objective.scale
     while True:
         in_matching = _solve(mentor, mentee, value, problem.capacity, len(problem.mentees))
         solves += 1
         u, v = duals.duals(mentor, mentee, value, in_matching, problem.capacity, len(problem.mentees))
         primal = int(value[in_matching].sum())
+        if solves == 1:
+            shortlist_primal = primal
         dual = duals.dual_objective(u, v, problem.capacity)
         if dual != primal or duals.violations(mentor, mentee, value, u, v).any() or (u < 0).any() or (v < 0).any():
             raise duals.NotOptimal("duals do not certify the sparse solution")
@@ -276,8 +278,9 @@ def _solve_certified(problem: _Problem, per_mentee: int) -> tuple[_Edges, Certif
             np.concatenate([old, new[fresh]]) for old, new in zip((mentor, mentee, value), near, strict=True)
         )
     edges = _Edges(all_mentor=mentor, all_mentee=mentee, mentor=mentor[in_matching], mentee=mentee[in_matching])
-    certificate = Certificate(primal=primal, dual=dual, candidate_edges=len(mentor), rechecked_mentees=rechecked,
-                              added_back_edges=added, solves=solves)
+    certificate = Certificate(primal=primal, dual=dual, shortlist_primal=shortlist_primal,
+                              candidate_edges=len(mentor), rechecked_mentees=rechecked, added_back_edges=added,
+                              solves=solves)
     return edges, certificate
 
 

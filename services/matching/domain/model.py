@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 Role = Literal["mentor", "mentee", "both"]
@@ -57,7 +57,7 @@ class Weights:
             raise ValueError(f"weights must not be negative: {', '.join(negative)}")
 
     def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,7 @@ class Certificate:
 
     primal: int
     dual: int
+    shortlist_primal: int  # the objective of the first solve, on the shortlist alone, before any add-back
     candidate_edges: int
     rechecked_mentees: int
     added_back_edges: int

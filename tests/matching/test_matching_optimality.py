@@ -1,0 +1,90 @@
+"""The engine's result is optimal: equal to exhaustive search and to dense assignment, whatever the pool."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from matching_pools import SKILLS, brute_force, dissolved_pairs, micro_score, person, pools, settings_strategy
+from scipy.optimize import linear_sum_assignment
+
+from services.matching.domain.constraints import RoundRules, is_eligible
+from services.matching.domain.engine import match
+from services.matching.domain.model import Candidate, ProgramSettings
+
+FEW = settings(max_examples=100, deadline=None)
+
+
+@FEW
+@given(st.data())
+def test_total_equals_exhaustive_search_on_tiny_pools(data):
+    pool = data.draw(pools())
+    program, dissolved = data.draw(settings_strategy), data.draw(dissolved_pairs(pool))
+    result = match(pool, program, dissolved=dissolved)
+    best_total, most_pairs = brute_force(pool, program, dissolved)
+    assert result.total_score == pytest.approx(best_total, abs=1e-6)
+    if program.optimize_for == "participation":
+        assert len(result.pairs) == most_pairs
+
+
+@settings(max_examples=20, deadline=None)
+@given(pools(min_size=20, max_size=60, roles=("mentor", "mentee"), max_capacity=1))
+def test_total_equals_dense_linear_sum_assignment_on_medium_pools(pool):
+    # Ineligible pairs get weight 0: an assignment using one is no better than leaving both unmatched.
+    weights = _dense_scores(pool, ProgramSettings())
+    rows, cols = linear_sum_assignment(weights, maximize=True)
+    assert match(pool).total_score == pytest.approx(weights[rows, cols].sum(), abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(pools(max_size=9))
+def test_participation_matches_at_least_as_many_mentees_as_score(pool):
+    by_score = match(pool, ProgramSettings(optimize_for="score"))
+    by_participation = match(pool, ProgramSettings(optimize_for="participation"))
+    assert len(by_participation.pairs) >= len(by_score.pairs)
+    assert by_participation.total_score <= by_score.total_score + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(pools(max_size=10))
+def test_certificate_is_tight(pool):
+    certificate = match(pool).certificate
+    assert certificate.primal == certificate.dual
+
+
+def _dense_scores(pool: list[Candidate], program: ProgramSettings) -> np.ndarray:
+    rules = RoundRules.of(pool, (), frozenset())
+    by_id = {c.participant_id: c for c in pool}
+    mentors, mentees = rules.available("mentor"), rules.available("mentee")
+    weights = np.zeros((len(mentors), len(mentees)))
+    for i, m in enumerate(mentors):
+        for j, e in enumerate(mentees):
+            if is_eligible(by_id[m], by_id[e]):
+                weights[i, j] = micro_score(by_id[m], by_id[e], program)
+    return weights
+
+
+def test_add_back_recovers_the_optimum_a_one_edge_shortlist_misses():
+    pool = _twelve_by_twelve(seed=0)
+    result = match(pool, per_mentee=1)
+    weights = _dense_scores(pool, ProgramSettings())
+    rows, cols = linear_sum_assignment(weights, maximize=True)
+    assert result.certificate.shortlist_primal < result.certificate.primal
+    assert result.certificate.added_back_edges > 0
+    assert result.total_score == pytest.approx(weights[rows, cols].sum(), abs=1e-6)
+
+
+def test_shortlist_length_changes_the_work_not_the_optimum():
+    pool = _twelve_by_twelve(seed=3)
+    assert match(pool, per_mentee=1).total_score == match(pool, per_mentee=24).total_score
+
+
+def _twelve_by_twelve(seed: int) -> list[Candidate]:
+    rng = np.random.default_rng(seed)
+
+    def drawn(pid: str, role: str, grade: int) -> Candidate:
+        return person(pid, role, grade, birth_year=int(rng.integers(1960, 2000)),
+                      department=str(rng.choice(["a", "b", "c"])),
+                      skills_offered=frozenset(rng.choice(SKILLS, 2, replace=False)),
+                      skills_wanted=frozenset(rng.choice(SKILLS, 2, replace=False)))
+
+    return [drawn(f"m{i:02d}", "mentor", 1) for i in range(12)] + [drawn(f"e{i:02d}", "mentee", 5) for i in range(12)]
