@@ -11,8 +11,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.matching.domain.model import (
+    ActivePair,
     Candidate,
-    ExistingPair,
     MatchResult,
     ProgramSettings,
     Weights,
@@ -88,7 +88,7 @@ class PoolFile(_Strict):
         return {
             "pool": [c.to_domain() for c in self.candidates],
             "settings": self.program.to_domain(),
-            "existing_pairs": [ExistingPair(p.mentor_id, p.mentee_id) for p in self.existing_pairs],
+            "existing_pairs": [ActivePair(p.mentor_id, p.mentee_id) for p in self.existing_pairs],
             "dissolved": frozenset(frozenset(p) for p in self.dissolved_pairs),
             "withdrawn": frozenset(self.withdrawn),
         }

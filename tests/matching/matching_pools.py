@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from hypothesis import strategies as st
 
 from services.matching.domain.constraints import RoundRules, is_eligible
-from services.matching.domain.model import Candidate, ExistingPair, ProgramSettings, Weights
+from services.matching.domain.model import ActivePair, Candidate, ProgramSettings, Weights
 from services.matching.domain.scoring import criteria
 
 SKILLS = ("ai", "data", "tiktok", "python", "design")
@@ -65,7 +65,7 @@ def dissolved_pairs(pool: list[Candidate]) -> st.SearchStrategy[frozenset[frozen
 
 def brute_force(
     pool: list[Candidate], settings: ProgramSettings, dissolved: frozenset[frozenset[str]] = frozenset(),
-    existing: tuple[ExistingPair, ...] = (), withdrawn: frozenset[str] = frozenset(),
+    existing: tuple[ActivePair, ...] = (), withdrawn: frozenset[str] = frozenset(),
 ) -> tuple[float, int]:
     """(best total score, most new pairs) over every set of eligible pairs, by exhaustive search."""
     rules = RoundRules.of(pool, existing, withdrawn)

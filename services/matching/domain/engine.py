@@ -43,9 +43,9 @@ from services.matching.domain import candidates, duals
 from services.matching.domain.constraints import Dissolved, RoundRules, forbidden_by_history
 from services.matching.domain.explain import explain_unmatched
 from services.matching.domain.model import (
+    ActivePair,
     Candidate,
     Certificate,
-    ExistingPair,
     MatchResult,
     Pair,
     ProgramSettings,
@@ -80,7 +80,7 @@ class InvalidPool(ValueError):
 def match(
     pool: Iterable[Candidate],
     settings: ProgramSettings = DEFAULT_SETTINGS,
-    existing_pairs: Iterable[ExistingPair] = (),
+    existing_pairs: Iterable[ActivePair] = (),
     dissolved: Dissolved = frozenset(),
     withdrawn: frozenset[str] = frozenset(),
     *,
@@ -107,7 +107,7 @@ def match(
 
 
 def input_hash(
-    pool: Iterable[Candidate], settings: ProgramSettings, existing_pairs: Iterable[ExistingPair],
+    pool: Iterable[Candidate], settings: ProgramSettings, existing_pairs: Iterable[ActivePair],
     dissolved: Dissolved, withdrawn: frozenset[str], per_mentee: int = DEFAULT_PER_MENTEE,
 ) -> str:
     """sha256 of a canonical JSON of everything the result depends on, so a round can be replayed."""
@@ -140,7 +140,7 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
 
-def _check(people: list[Candidate], existing: tuple[ExistingPair, ...]) -> None:
+def _check(people: list[Candidate], existing: tuple[ActivePair, ...]) -> None:
     ids = [c.participant_id for c in people]
     if len(set(ids)) != len(ids):
         raise InvalidPool("participant ids must be unique")

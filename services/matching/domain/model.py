@@ -71,7 +71,7 @@ class ProgramSettings:
 
 
 @dataclass(frozen=True)
-class ExistingPair:
+class ActivePair:
     """A pair formed in an earlier round and still active: it is kept, and uses its mentor's capacity."""
 
     mentor_id: str
