@@ -1,0 +1,264 @@
+"""The program's figures as pure functions of the facts and an instant `as_of`: no I/O, so every definition is
+unit-tested with hand-built facts. Each function first keeps only what was known at `as_of` (`Facts.until`)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import date, datetime
+
+from services.insights.domain.facts import Facts, Feedback, Pair, Session
+from services.insights.domain.generations import GENERATIONS, generation
+from services.insights.domain.report import (
+    AtRiskPair,
+    LearningLedger,
+    Matching,
+    Mix,
+    PairRow,
+    Pairs,
+    Participants,
+    ProgramReport,
+    Ratings,
+    RiskReason,
+    Sessions,
+    SideRating,
+    TargetProgress,
+)
+from shared.events import Role
+
+ROLES: tuple[Role, ...] = ("mentor", "mentee", "both")
+OVERDUE_FACTOR = 1.5  # a pair is at risk after 1.5 x cadence_days without a session
+LOW_RATING = 2  # ... or when a side's latest rating is this or lower
+
+
+def whole_days(since: datetime | date, as_of: datetime) -> int:
+    """Whole UTC calendar days from `since` to `as_of`."""
+    start = since.date() if isinstance(since, datetime) else since
+    return (as_of.date() - start).days
+
+
+def participants(facts: Facts, as_of: datetime) -> Participants:
+    known = facts.until(as_of)
+    profiles = known.latest_profiles().values()
+    withdrawn = known.withdrawn() & {p.participant_id for p in profiles}
+    generations = Counter(generation(p.birth_year) for p in profiles)
+    roles = Counter(p.role for p in profiles)
+    return Participants(
+        enrolled=len(profiles),
+        active=len(profiles) - len(withdrawn),
+        withdrawn=len(withdrawn),
+        by_role={r: roles[r] for r in ROLES},
+        by_department=dict(sorted(Counter(p.department for p in profiles).items())),
+        by_generation={g: generations[g] for g in GENERATIONS},
+    )
+
+
+def matching(facts: Facts, as_of: datetime) -> Matching:
+    known = facts.until(as_of)
+    enrolled_at = known.enrolled_at()
+    active_people = set(enrolled_at) - known.withdrawn()
+    in_active_pair = {m for p in known.pairs if p.active(as_of) for m in (p.mentor_id, p.mentee_id)}
+    matched = active_people & in_active_pair
+    first_pair: dict[str, datetime] = {}
+    for pair in known.pairs:
+        for member in (pair.mentor_id, pair.mentee_id):
+            first_pair[member] = min(pair.formed_at, first_pair.get(member, pair.formed_at))
+    waits = [max(0.0, (first_pair[m] - enrolled_at[m]).total_seconds() / 86400) for m in first_pair if m in enrolled_at]
+    return Matching(
+        active_participants=len(active_people),
+        matched_participants=len(matched),
+        match_rate=_share(len(matched), len(active_people)),
+        paired_participants=len(waits),
+        median_days_to_first_pair=statistics.median(waits) if waits else None,
+    )
+
+
+def cadence_adherence(sessions_held: int, formed_at: datetime, as_of: datetime, cadence_days: int) -> float | None:
+    """min(1, held / expected) with expected = floor(whole days since formed / cadence); None when none was due."""
+    expected = whole_days(formed_at, as_of) // cadence_days
+    return min(1.0, sessions_held / expected) if expected > 0 else None
+
+
+def pair_rows(facts: Facts, as_of: datetime) -> list[PairRow]:
+    known = facts.until(as_of)
+    sessions_of: defaultdict[str, list[Session]] = defaultdict(list)
+    feedback_of: defaultdict[str, list[Feedback]] = defaultdict(list)
+    for session in known.sessions:
+        sessions_of[session.pair_id].append(session)
+    for given in known.feedback:
+        feedback_of[given.pair_id].append(given)
+    return [
+        _row(pair, sessions_of[pair.pair_id], feedback_of[pair.pair_id], as_of, known.program.cadence_days)
+        for pair in sorted(known.pairs, key=lambda p: (p.formed_at, p.pair_id))
+    ]
+
+
+def _row(pair: Pair, sessions: list[Session], feedback: list[Feedback], as_of: datetime, cadence: int) -> PairRow:
+    mentor_rating, mentee_rating = _latest_rating(feedback, "mentor"), _latest_rating(feedback, "mentee")
+    last_session = max((s.held_on for s in sessions), default=None)
+    active = pair.active(as_of)
+    idle = whole_days(last_session or pair.formed_at, as_of) if active else None
+    reasons: list[RiskReason] = []
+    if idle is not None and idle > OVERDUE_FACTOR * cadence:
+        reasons.append("no_recent_session")
+    if active and any(r is not None and r <= LOW_RATING for r in (mentor_rating, mentee_rating)):
+        reasons.append("low_rating")
+    return PairRow(
+        pair_id=pair.pair_id,
+        mentor_id=pair.mentor_id,
+        mentee_id=pair.mentee_id,
+        status="active" if active else "dissolved",
+        formed_at=pair.formed_at,
+        dissolved_at=pair.dissolved_at,
+        sessions=len(sessions),
+        minutes=sum(s.minutes for s in sessions),
+        last_session=last_session,
+        latest_mentor_rating=mentor_rating,
+        latest_mentee_rating=mentee_rating,
+        days_without_session=idle,
+        cadence_adherence=cadence_adherence(len(sessions), pair.formed_at, as_of, cadence) if active else None,
+        at_risk=bool(reasons),
+        at_risk_reasons=reasons,
+    )
+
+
+def _latest_rating(feedback: list[Feedback], side: str) -> int | None:
+    given = [f for f in feedback if f.side == side]
+    return max(given, key=lambda f: (f.at, f.feedback_id)).rating if given else None
+
+
+def pairs(facts: Facts, as_of: datetime) -> Pairs:
+    rows = pair_rows(facts, as_of)
+    active = sum(r.status == "active" for r in rows)
+    return Pairs(formed=len(rows), active=active, dissolved=len(rows) - active, at_risk=sum(r.at_risk for r in rows))
+
+
+def at_risk_pairs(facts: Facts, as_of: datetime) -> list[AtRiskPair]:
+    return [
+        AtRiskPair(
+            pair_id=r.pair_id,
+            mentor_id=r.mentor_id,
+            mentee_id=r.mentee_id,
+            reasons=r.at_risk_reasons,
+            days_without_session=r.days_without_session,
+            latest_mentor_rating=r.latest_mentor_rating,
+            latest_mentee_rating=r.latest_mentee_rating,
+        )
+        for r in pair_rows(facts, as_of)
+        if r.at_risk
+    ]
+
+
+def sessions(facts: Facts, as_of: datetime) -> Sessions:
+    rows = pair_rows(facts, as_of)
+    total, minutes = sum(r.sessions for r in rows), sum(r.minutes for r in rows)
+    adherence = [r.cadence_adherence for r in rows if r.cadence_adherence is not None]
+    return Sessions(
+        total=total,
+        minutes=minutes,
+        average_per_pair=total / len(rows) if rows else None,
+        average_minutes_per_pair=minutes / len(rows) if rows else None,
+        pairs_due=len(adherence),
+        cadence_adherence=statistics.fmean(adherence) if adherence else None,
+    )
+
+
+def ratings(facts: Facts, as_of: datetime) -> Ratings:
+    known = facts.until(as_of)
+
+    def side(given: list[int]) -> SideRating:
+        return SideRating(average=statistics.fmean(given) if given else None, count=len(given))
+
+    return Ratings(
+        mentor=side([f.rating for f in known.feedback if f.side == "mentor"]),
+        mentee=side([f.rating for f in known.feedback if f.side == "mentee"]),
+        overall=side([f.rating for f in known.feedback]),
+    )
+
+
+def learning_ledger(facts: Facts, as_of: datetime) -> LearningLedger:
+    to_mentee: Counter[str] = Counter()
+    to_mentor: Counter[str] = Counter()
+    for session in facts.until(as_of).sessions:
+        topics = set(session.topics)  # a topic named twice in one session counts once
+        if session.direction in ("mentor_to_mentee", "both"):
+            to_mentee.update(topics)
+        if session.direction in ("mentee_to_mentor", "both"):
+            to_mentor.update(topics)
+    return LearningLedger(mentor_to_mentee=_ranked(to_mentee), mentee_to_mentor=_ranked(to_mentor))
+
+
+def _ranked(counts: Counter[str]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def mix(facts: Facts, as_of: datetime) -> Mix:
+    known = facts.until(as_of)
+    profiles = known.latest_profiles()
+    couples = [
+        (profiles[p.mentor_id], profiles[p.mentee_id])
+        for p in known.pairs
+        if p.mentor_id in profiles and p.mentee_id in profiles
+    ]
+    generations = sum(generation(a.birth_year) != generation(b.birth_year) for a, b in couples)
+    departments = sum(a.department != b.department for a, b in couples)
+    return Mix(
+        pairs_considered=len(couples),
+        cross_generation=generations,
+        cross_generation_share=_share(generations, len(couples)),
+        cross_department=departments,
+        cross_department_share=_share(departments, len(couples)),
+    )
+
+
+# Measurable targets (ProgramLaunched.targets): name -> the report figure it is compared with.
+MEASURES: dict[str, Callable[[ProgramReport], float | None]] = {
+    "participants_enrolled": lambda r: r.participants.enrolled,
+    "active_participants": lambda r: r.participants.active,
+    "pairs_formed": lambda r: r.pairs.formed,
+    "active_pairs": lambda r: r.pairs.active,
+    "match_rate": lambda r: r.matching.match_rate,
+    "sessions_held": lambda r: r.sessions.total,
+    "sessions_per_pair": lambda r: r.sessions.average_per_pair,
+    "minutes_per_pair": lambda r: r.sessions.average_minutes_per_pair,
+    "cadence_adherence": lambda r: r.sessions.cadence_adherence,
+    "average_rating": lambda r: r.ratings.overall.average,
+    "cross_generation_share": lambda r: r.mix.cross_generation_share,
+    "cross_department_share": lambda r: r.mix.cross_department_share,
+}
+
+
+def target_progress(targets: dict[str, float], report: ProgramReport) -> list[TargetProgress]:
+    """Each target with the report's actual figure (as of the report's as_of) and actual / target."""
+    progress = []
+    for name, target in targets.items():
+        measure = MEASURES.get(name)
+        actual = measure(report) if measure else None
+        ratio = actual / target if actual is not None and target and math.isfinite(target) else None
+        progress.append(TargetProgress(name=name, target=target, actual=actual, progress=ratio))
+    return progress
+
+
+def program_report(facts: Facts, as_of: datetime) -> ProgramReport:
+    report = ProgramReport(
+        program_id=facts.program.program_id,
+        title=facts.program.title,
+        as_of=as_of,
+        cadence_days=facts.program.cadence_days,
+        participants=participants(facts, as_of),
+        matching=matching(facts, as_of),
+        pairs=pairs(facts, as_of),
+        sessions=sessions(facts, as_of),
+        at_risk_pairs=at_risk_pairs(facts, as_of),
+        ratings=ratings(facts, as_of),
+        learning_ledger=learning_ledger(facts, as_of),
+        mix=mix(facts, as_of),
+        targets=[],
+    )
+    return report.model_copy(update={"targets": target_progress(facts.program.targets, report)})
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None

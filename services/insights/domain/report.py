@@ -1,0 +1,143 @@
+"""What insights answers: the program report and its per-pair rows. These models are also the HTTP responses,
+so their field descriptions are the API's documentation of each metric's definition."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+RiskReason = Literal["no_recent_session", "low_rating"]
+
+
+class ProgramSummary(BaseModel):
+    program_id: str
+    title: str
+    cadence_days: int
+    duration_weeks: int
+    targets: dict[str, float]
+    launched_at: datetime
+
+
+class Participants(BaseModel):
+    enrolled: int = Field(description="Participants enrolled at or before as_of, withdrawn ones included.")
+    active: int = Field(description="Enrolled and not withdrawn.")
+    withdrawn: int
+    by_role: dict[str, int] = Field(description="Enrolled participants by role (mentor, mentee, both).")
+    by_department: dict[str, int] = Field(description="Enrolled participants by their department as of as_of.")
+    by_generation: dict[str, int] = Field(
+        description="Enrolled participants by generation: baby_boomers <= 1964, gen_x 1965-1980, "
+        "millennials 1981-1996, gen_z >= 1997 (birth year)."
+    )
+
+
+class Matching(BaseModel):
+    active_participants: int
+    matched_participants: int = Field(description="Active participants who are mentor or mentee of an active pair.")
+    match_rate: float | None = Field(description="matched_participants / active_participants; null with none active.")
+    paired_participants: int = Field(description="Enrolled participants (withdrawn included) ever in a pair.")
+    median_days_to_first_pair: float | None = Field(
+        description="Median over paired_participants of the days (fractional) from enrolment to their first pair."
+    )
+
+
+class Pairs(BaseModel):
+    formed: int = Field(description="Pairs formed at or before as_of.")
+    active: int = Field(description="Formed and not dissolved at as_of.")
+    dissolved: int
+    at_risk: int = Field(description="Active pairs at risk (see at_risk_pairs).")
+
+
+class Sessions(BaseModel):
+    total: int = Field(description="Sessions held by pairs formed at or before as_of.")
+    minutes: int
+    average_per_pair: float | None = Field(description="total / pairs formed (active and dissolved).")
+    average_minutes_per_pair: float | None = Field(description="minutes / pairs formed (active and dissolved).")
+    pairs_due: int = Field(description="Active pairs for which at least one session was due (see cadence_adherence).")
+    cadence_adherence: float | None = Field(
+        description="Mean over pairs_due of min(1, sessions held / sessions expected), where sessions expected = "
+        "floor(whole days since formed / cadence_days); null when no pair had a session due."
+    )
+
+
+class SideRating(BaseModel):
+    average: float | None = Field(description="Mean of every rating given; null without any.")
+    count: int
+
+
+class Ratings(BaseModel):
+    mentor: SideRating = Field(description="Ratings given by mentors.")
+    mentee: SideRating = Field(description="Ratings given by mentees.")
+    overall: SideRating = Field(description="Ratings given by either side.")
+
+
+class LearningLedger(BaseModel):
+    """Topics learned in each direction, counted once per session (a `both` session counts in both directions)."""
+
+    mentor_to_mentee: dict[str, int]
+    mentee_to_mentor: dict[str, int]
+
+
+class Mix(BaseModel):
+    pairs_considered: int = Field(description="Pairs formed whose mentor's and mentee's profiles are both known.")
+    cross_generation: int = Field(description="Pairs whose mentor and mentee belong to different generations.")
+    cross_generation_share: float | None
+    cross_department: int = Field(description="Pairs whose mentor and mentee work in different departments.")
+    cross_department_share: float | None
+
+
+class TargetProgress(BaseModel):
+    name: str
+    target: float
+    actual: float | None = Field(description="Null for a target name insights does not measure.")
+    progress: float | None = Field(description="actual / target; null when either is unknown or the target is 0.")
+
+
+class PairRow(BaseModel):
+    pair_id: str
+    mentor_id: str
+    mentee_id: str
+    status: Literal["active", "dissolved"]
+    formed_at: datetime
+    dissolved_at: datetime | None
+    sessions: int
+    minutes: int
+    last_session: date | None = Field(description="held_on of the pair's latest session.")
+    latest_mentor_rating: int | None = Field(description="The mentor's most recent rating of the pair.")
+    latest_mentee_rating: int | None = Field(description="The mentee's most recent rating of the pair.")
+    days_without_session: int | None = Field(
+        description="Whole UTC days from the last session (or from formation when none) to as_of; active pairs."
+    )
+    cadence_adherence: float | None = Field(description="See Sessions.cadence_adherence; null when none was due.")
+    at_risk: bool
+    at_risk_reasons: list[RiskReason] = Field(
+        description="no_recent_session: days_without_session > 1.5 x cadence_days; "
+        "low_rating: the latest rating of either side <= 2. Active pairs only."
+    )
+
+
+class AtRiskPair(BaseModel):
+    pair_id: str
+    mentor_id: str
+    mentee_id: str
+    reasons: list[RiskReason]
+    days_without_session: int | None
+    latest_mentor_rating: int | None
+    latest_mentee_rating: int | None
+
+
+class ProgramReport(BaseModel):
+    program_id: str
+    title: str
+    as_of: datetime = Field(description="Only facts whose event time is at or before this instant are counted.")
+    cadence_days: int
+    participants: Participants
+    matching: Matching
+    pairs: Pairs
+    sessions: Sessions
+    at_risk_pairs: list[AtRiskPair]
+    ratings: Ratings
+    learning_ledger: LearningLedger
+    mix: Mix
+    targets: list[TargetProgress]
