@@ -1,0 +1,85 @@
+"""Insights' HTTP API under /insights/v1: read-only, for program admins and auditors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from services.insights.domain.report import PairRow, ProgramReport, ProgramSummary
+from services.insights.service_layer import queries
+from shared.auth import Principal, require
+
+router = APIRouter(tags=["insights"])
+AdminOrAuditor = Annotated[Principal, Depends(require("program_admin", "auditor"))]
+AsOf = Annotated[
+    datetime | None,
+    Query(description="ISO 8601 instant; only facts with event time at or before it count. Default: now (UTC)."),
+]
+
+
+def service(request: Request) -> queries.Insights:
+    return request.app.state.insights()
+
+
+Service = Annotated[queries.Insights, Depends(service)]
+
+
+def instant(as_of: datetime | None) -> datetime:
+    """The requested instant; one without a time zone is read as UTC."""
+    if as_of is None:
+        return datetime.now(UTC)
+    return as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+
+
+@router.get("/programs", response_model=list[ProgramSummary])
+async def list_programs(svc: Service, _: AdminOrAuditor) -> list[ProgramSummary]:
+    return await queries.programs(svc)
+
+
+@router.get("/programs/{program_id}/report", response_model=ProgramReport)
+async def report(program_id: str, svc: Service, _: AdminOrAuditor, as_of: AsOf = None) -> ProgramReport:
+    return await queries.report(svc, program_id, instant(as_of))
+
+
+@router.get("/programs/{program_id}/pairs", response_model=list[PairRow])
+async def pairs(program_id: str, svc: Service, _: AdminOrAuditor, as_of: AsOf = None) -> list[PairRow]:
+    return await queries.pair_rows(svc, program_id, instant(as_of))
+
+
+@router.get(
+    "/programs/{program_id}/export.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}}
+)
+async def export_csv(program_id: str, svc: Service, _: AdminOrAuditor, as_of: AsOf = None) -> Response:
+    rows = await queries.pair_rows(svc, program_id, instant(as_of))
+    filename = re.sub(r"[^A-Za-z0-9_.-]", "_", f"insights-{program_id}-pairs.csv")
+    return Response(
+        to_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def to_csv(rows: list[PairRow]) -> str:
+    """One line per pair under a header of PairRow's fields; empty for null, `;` between risk reasons."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(PairRow.model_fields)
+    for row in rows:
+        writer.writerow(_cell(value) for value in row.model_dump(mode="json").values())
+    return out.getvalue()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return ";".join(map(str, value))
+    return str(value)
