@@ -7,7 +7,7 @@ CREATE TABLE programs (
     title           text NOT NULL,
     cadence_days    integer NOT NULL,
     duration_weeks  integer NOT NULL,
-    targets         jsonb NOT NULL,
+    targets         json NOT NULL,          -- json, not jsonb: keeps the order the program declared them in
     at              timestamptz NOT NULL
 );
 
