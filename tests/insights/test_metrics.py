@@ -316,15 +316,15 @@ def test_targets_report_actual_and_progress_and_unknown_names_with_null():
         sessions=[session("s1", "p1", 2), session("s2", "p1", 3), session("s3", "p1", 4)],
         feedback=[Feedback("f1", "p1", "mentor", 5, day(4)), Feedback("f2", "p1", "mentee", 4, day(4))],
     )
-    targets = {t.name: t for t in metrics.program_report(f, day(5)).targets}
-    assert [(t.target, t.actual, t.progress) for t in targets.values()] == [
-        (4, 1, pytest.approx(0.25)),
-        (2, 3, pytest.approx(1.5)),
-        (4, 4.5, pytest.approx(1.125)),
-        (0.5, 0.5, pytest.approx(1.0)),
-        (8, 4, pytest.approx(0.5)),
-        (10, None, None),
-        (0, 1, None),
+    targets = metrics.program_report(f, day(5)).targets
+    assert [(t.name, t.target, t.actual, t.progress) for t in targets] == [  # by name
+        ("active_pairs", 0, 1, None),
+        ("average_rating", 4, 4.5, pytest.approx(1.125)),
+        ("happiness", 10, None, None),
+        ("match_rate", 0.5, 0.5, pytest.approx(1.0)),
+        ("pairs_formed", 4, 1, pytest.approx(0.25)),
+        ("participants_enrolled", 8, 4, pytest.approx(0.5)),
+        ("sessions_per_pair", 2, 3, pytest.approx(1.5)),
     ]
 
 

@@ -231,9 +231,9 @@ MEASURES: dict[str, Callable[[ProgramReport], float | None]] = {
 
 
 def target_progress(targets: dict[str, float], report: ProgramReport) -> list[TargetProgress]:
-    """Each target with the report's actual figure (as of the report's as_of) and actual / target."""
+    """Each target, by name, with the report's actual figure (as of the report's as_of) and actual / target."""
     progress = []
-    for name, target in targets.items():
+    for name, target in sorted(targets.items()):
         measure = MEASURES.get(name)
         actual = measure(report) if measure else None
         ratio = actual / target if actual is not None and target and math.isfinite(target) else None

@@ -140,4 +140,4 @@ class ProgramReport(BaseModel):
     ratings: Ratings
     learning_ledger: LearningLedger
     mix: Mix
-    targets: list[TargetProgress]
+    targets: list[TargetProgress] = Field(description="Progress against each of the program's targets, by name.")

@@ -7,7 +7,7 @@ CREATE TABLE programs (
     title           text NOT NULL,
     cadence_days    integer NOT NULL,
     duration_weeks  integer NOT NULL,
-    targets         json NOT NULL,          -- json, not jsonb: keeps the order the program declared them in
+    targets         jsonb NOT NULL,
     at              timestamptz NOT NULL
 );
 
