@@ -389,6 +389,8 @@ async def test_an_earlier_as_of_counts_only_what_was_known_then(insights, sent, 
     assert early["pairs"] == {"formed": 5, "active": 5, "dissolved": 0, "at_risk": 0}
     assert early["sessions"]["total"] == 0 and early["ratings"]["overall"]["count"] == 0
     assert early["matching"]["match_rate"] == pytest.approx(10 / 11)
+    naive = await get(insights, f"/programs/{sent.program_id}/report", as_of=at(8).replace(tzinfo=None).isoformat())
+    assert naive.json() == early  # an instant without a time zone is read as UTC
 
 
 async def test_without_as_of_the_report_is_as_of_now(insights, sent, report):
