@@ -164,3 +164,102 @@ def expected_sessions(sent: Sent) -> tuple[int, int]:
 
 def expected_average_rating(sent: Sent, side: str) -> float:
     return statistics.fmean(r[side] for r in sent.ratings.values())
+
+
+# ----------------------------------------------------------------------------------------------------- insights
+
+
+@pytest.fixture(scope="module")
+def report(sent, platform) -> dict:
+    """Insights' report once it reflects everything sent (it follows the log asynchronously)."""
+    url = f"{platform['insights'].url}/programs/{sent.program['program_id']}/report"
+    total, _ = expected_sessions(sent)
+    ratings = sum(len(r) for r in sent.ratings.values())
+
+    def caught_up():
+        response = httpx.get(url, headers=AUDITOR, timeout=30)
+        body = response.json() if response.status_code == 200 else None
+        done = body and (
+            body["sessions"]["total"],
+            body["pairs"]["dissolved"],
+            body["participants"]["withdrawn"],
+            body["ratings"]["overall"]["count"],
+            body["pairs"]["formed"],
+        )
+        return body if done == (total, 1, 2, ratings, len(sent.pairs)) else None
+
+    return eventually(caught_up, 90, "insights to reflect every event")
+
+
+def test_insights_counts_participants_by_role_and_department(sent, report):
+    people = sent.people.values()
+    assert report["participants"]["enrolled"] == len(sent.people)
+    assert report["participants"]["withdrawn"] == len(sent.withdrawn)
+    assert report["participants"]["by_role"] == _count(p.role for p in people)
+    assert report["participants"]["by_department"] == _count(p.department for p in people)
+
+
+def test_insights_counts_pairs_sessions_and_minutes(sent, report):
+    total, minutes = expected_sessions(sent)
+    assert report["pairs"] | {"at_risk": None} == {
+        "formed": len(sent.pairs),
+        "active": len(sent.pairs) - 1,
+        "dissolved": 1,
+        "at_risk": None,
+    }
+    assert (report["sessions"]["total"], report["sessions"]["minutes"]) == (total, minutes)
+    assert report["sessions"]["average_per_pair"] == pytest.approx(total / len(sent.pairs))
+
+
+def test_insights_averages_the_ratings_each_side_gave(sent, report):
+    for side in ("mentor", "mentee"):
+        assert report["ratings"][side]["average"] == pytest.approx(expected_average_rating(sent, side))
+
+
+def test_insights_match_rate_counts_active_participants_in_active_pairs(sent, report):
+    active_pairs = [p for p in sent.pairs if p["pair_id"] not in sent.dissolved]
+    matched = {m for p in active_pairs for m in (p["mentor_id"], p["mentee_id"])} - sent.withdrawn
+    active = len(sent.people) - len(sent.withdrawn)
+    assert report["matching"]["matched_participants"] == len(matched)
+    assert report["matching"]["match_rate"] == pytest.approx(len(matched) / active)
+
+
+def test_insights_learning_ledger_counts_topics_in_each_direction(sent, report):
+    ledger = {"mentor_to_mentee": {}, "mentee_to_mentor": {}}
+    for session in (s for sessions in sent.sessions.values() for s in sessions):
+        directions = (
+            ["mentor_to_mentee", "mentee_to_mentor"]
+            if session["learning_direction"] == "both"
+            else [session["learning_direction"]]
+        )
+        for direction in directions:
+            for topic in session["topics"]:
+                ledger[direction][topic] = ledger[direction].get(topic, 0) + 1
+    assert {d: report["learning_ledger"][d] for d in ledger} == ledger
+
+
+def test_insights_shares_of_cross_department_pairs(sent, report):
+    crossing = [
+        p for p in sent.pairs if sent.people[p["mentor_id"]].department != sent.people[p["mentee_id"]].department
+    ]
+    assert report["mix"]["cross_department"] == len(crossing)
+    assert report["mix"]["cross_department_share"] == pytest.approx(len(crossing) / len(sent.pairs))
+
+
+def test_insights_reports_progress_against_the_programs_targets(sent, report):
+    targets = {t["name"]: t for t in report["targets"]}
+    assert targets["pairs_formed"]["actual"] == len(sent.pairs)
+    assert targets["pairs_formed"]["progress"] == pytest.approx(len(sent.pairs) / 10)
+
+
+def test_the_csv_export_has_a_row_per_pair(sent, platform, report):
+    url = f"{platform['insights'].url}/programs/{sent.program['program_id']}/export.csv"
+    lines = httpx.get(url, headers=AUDITOR).text.strip().splitlines()
+    assert len(lines) == 1 + len(sent.pairs)
+
+
+def _count(values) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for v in values:
+        counted[v] = counted.get(v, 0) + 1
+    return counted
