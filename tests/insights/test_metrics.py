@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -344,3 +344,11 @@ def test_median_of_an_even_number_of_waits_is_the_mean_of_the_middle_two():
     )
     # mentors waited 21, 22, 24, 30 days, mentees 1, 2, 4, 10: the middle two are 10 and 21
     assert metrics.matching(f, day(40)).median_days_to_first_pair == pytest.approx(15.5)
+
+
+def test_days_are_counted_in_utc_whatever_zone_as_of_is_given_in():
+    paris = timezone(timedelta(hours=2))
+    f = facts(pairs=[Pair("p1", "a", "b", datetime(2026, 1, 1, 23, 0, tzinfo=UTC))])
+    late_evening_utc = datetime(2026, 1, 23, 1, 0, tzinfo=paris)  # 2026-01-22 23:00 UTC: 21 days, not 22
+    [row] = metrics.pair_rows(f, late_evening_utc)
+    assert (row.days_without_session, row.at_risk) == (21, False)

@@ -7,7 +7,7 @@ import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from services.insights.domain.facts import Facts, Feedback, Pair, Session
 from services.insights.domain.generations import GENERATIONS, generation
@@ -35,8 +35,8 @@ LOW_RATING = 2  # ... or when a side's latest rating is this or lower
 
 def whole_days(since: datetime | date, as_of: datetime) -> int:
     """Whole UTC calendar days from `since` to `as_of`."""
-    start = since.date() if isinstance(since, datetime) else since
-    return (as_of.date() - start).days
+    start = since.astimezone(UTC).date() if isinstance(since, datetime) else since
+    return (as_of.astimezone(UTC).date() - start).days
 
 
 def participants(facts: Facts, as_of: datetime) -> Participants:
