@@ -11,3 +11,11 @@ def platform(infra, dsn, kafka):
     running = {name: ServiceProcess(name, env).start() for name in ("enrolment", "matching", "sessions", "insights")}
     yield running
     assert [s.stop() for s in running.values()] == [0, 0, 0, 0], "every service stops cleanly on SIGTERM"
+
+
+@pytest.fixture(scope="package")
+def sent(platform):
+    """A program driven through its whole lifecycle; what the test sent, to compute expected figures from."""
+    from tests.e2e import lifecycle
+
+    return lifecycle.run({name: service.url for name, service in platform.items()})
