@@ -83,7 +83,7 @@ def test_insights_counts_participants_by_role_and_department(sent, report):
     people = sent.people.values()
     assert report["participants"]["enrolled"] == len(sent.people)
     assert report["participants"]["withdrawn"] == len(sent.withdrawn)
-    assert report["participants"]["by_role"] == _count(p.role for p in people)
+    assert {r: n for r, n in report["participants"]["by_role"].items() if n} == _count(p.role for p in people)
     assert report["participants"]["by_department"] == _count(p.department for p in people)
 
 
