@@ -27,12 +27,14 @@ Float32Array = npt.NDArray[np.float32]
 
 @dataclass(frozen=True)
 class Shortlist:
-    """Candidate edges (sorted, unique) and, per mentee, an upper bound on the score of any eligible pair
-    with that mentee that is *not* an edge (-inf when none was left out)."""
+    """Candidate edges (sorted, unique); per mentee, an upper bound on the score of any eligible pair with
+    that mentee that is *not* an edge (-inf when none was left out); and each mentor's best mentee
+    (-1: none), which is not solved on but shows which mentors have a partner at all."""
 
     mentor: IntArray
     mentee: IntArray
     bound: FloatArray
+    best_mentee: IntArray
 
 
 @dataclass
@@ -48,17 +50,17 @@ class _Collector:
         self.best_mentee = np.full(self.n_mentors, -1, dtype=np.int64)
 
     def shortlist(self, error: float) -> Shortlist:
-        has_best = self.best_mentee >= 0
-        mentor = np.concatenate([*self.mentors, np.flatnonzero(has_best)])
-        mentee = np.concatenate([*self.mentees, self.best_mentee[has_best]])
-        keys = np.unique(mentor * self.n_mentees + mentee)
+        empty = np.zeros(0, dtype=np.int64)
+        mentor, mentee = np.concatenate([empty, *self.mentors]), np.concatenate([empty, *self.mentees])
+        keys = unique_keys(mentor * self.n_mentees + mentee)
         bound = np.where(np.isfinite(self.bound), self.bound + error, -np.inf)
-        return Shortlist(mentor=keys // self.n_mentees, mentee=keys % self.n_mentees, bound=bound)
+        return Shortlist(mentor=keys // self.n_mentees, mentee=keys % self.n_mentees, bound=bound,
+                         best_mentee=self.best_mentee)
 
 
 def shortlist(emb: Embedding, mentors: Side, mentees: Side, per_mentee: int, min_score: float) -> Shortlist:
     """Edges worth solving on: per mentee at least its `per_mentee` best (approximately) in each language it
-    shares with mentors, plus each mentor's best mentee, so every mentor with a partner is represented."""
+    shares with mentors."""
     found = _Collector(len(mentors), len(mentees))
     floor = min_score - emb.error if min_score > 0 else -np.inf
     for mentor_rows, mentee_rows in _language_groups(mentors, mentees):
@@ -90,8 +92,14 @@ def rescan(
                 hit &= upper >= min_score
             r, c = np.nonzero(hit)
             found.append(rows[r] * len(mentees) + cols[c])
-    keys = np.unique(np.concatenate(found))
+    keys = unique_keys(np.concatenate(found))
     return keys // len(mentees), keys % len(mentees)
+
+
+def unique_keys(keys: IntArray) -> IntArray:
+    """Sorted distinct values (numpy's hash-based `unique` is several times slower on millions of keys)."""
+    keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
 
 
 def _language_groups(mentors: Side, mentees: Side) -> Iterator[tuple[IntArray, IntArray]]:

@@ -40,6 +40,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 from services.matching.domain import candidates, duals
+from services.matching.domain.candidates import unique_keys
 from services.matching.domain.constraints import Dissolved, RoundRules, forbidden_by_history
 from services.matching.domain.explain import explain_unmatched
 from services.matching.domain.model import (
@@ -68,8 +69,11 @@ from services.matching.domain.scoring import (
 ENGINE_VERSION = "tandem-matching/1.0.0"
 DEFAULT_PER_MENTEE = 24
 DEFAULT_SETTINGS = ProgramSettings()
-# Add-back also takes pairs within 3% of the top score of violating: one more re-solve instead of several.
+# Add-back takes, per mentee, the most violating pairs, and pairs within 3% of the top score of violating:
+# those would likely violate the next duals, so taking them now saves re-solves. Capped per mentee, so a
+# mentee who could use any of thousands of free mentors adds a few, not thousands.
 NEAR_VIOLATION = 0.03
+NEAR_PER_MENTEE = 64
 _EXACT_FLOAT = 2**52  # costs handed to the float64 solver must stay exactly representable
 
 
@@ -91,7 +95,7 @@ def match(
     existing = tuple(existing_pairs)
     _check(people, existing)
     rules = RoundRules.of(people, existing, withdrawn)
-    problem = _Problem.of(people, settings, rules, dissolved)
+    problem = RoundProblem.of(people, settings, rules, dissolved)
     chosen, certificate = _solve_certified(problem, per_mentee)
     pairs = _pairs(problem, chosen)
     matched = {p.mentor_id for p in pairs} | {p.mentee_id for p in pairs}
@@ -115,7 +119,8 @@ def input_hash(
         "engine_version": ENGINE_VERSION,
         "per_mentee": per_mentee,
         "settings": _canonical(settings),
-        "pool": [_canonical(c) for c in sorted(pool, key=lambda c: c.participant_id)],
+        "pool": [_candidate_row(c) for c in sorted(pool, key=lambda c: c.participant_id)],
+        "pool_fields": _field_names(Candidate),
         "existing_pairs": sorted([p.mentor_id, p.mentee_id] for p in existing_pairs),
         "dissolved": sorted(sorted(pair) for pair in dissolved),
         "withdrawn": sorted(withdrawn),
@@ -133,6 +138,11 @@ def _canonical(value: object) -> object:
     if is_dataclass(value) and not isinstance(value, type):
         return {name: _canonical(getattr(value, name)) for name in _field_names(type(value))}
     return value
+
+
+def _candidate_row(c: Candidate) -> list[object]:
+    return [sorted(v) if isinstance(v, frozenset) else list(v) if isinstance(v, tuple) else v
+            for v in (getattr(c, name) for name in _field_names(Candidate))]
 
 
 @cache
@@ -172,7 +182,7 @@ class _Objective:
 
 
 @dataclass(frozen=True)
-class _Problem:
+class RoundProblem:
     """The round reduced to arrays: available mentors (with remaining capacity) and available mentees."""
 
     settings: ProgramSettings
@@ -187,7 +197,7 @@ class _Problem:
     @classmethod
     def of(
         cls, people: list[Candidate], settings: ProgramSettings, rules: RoundRules, dissolved: Dissolved
-    ) -> _Problem:
+    ) -> RoundProblem:
         by_id = {c.participant_id: c for c in people}
         mentor_ids, mentee_ids = rules.available("mentor"), rules.available("mentee")
         vocab = Vocabulary.of(people, settings.focus_areas)
@@ -218,9 +228,9 @@ class _Problem:
         return mentor[enough], mentee[enough], self.objective.value(q[enough])
 
     def has_partner(self, chosen: _Edges) -> set[str]:
-        """Ids with at least one eligible candidate edge: evidence that an eligible partner exists."""
-        return {self.mentors.ids[i] for i in np.unique(chosen.all_mentor)} | {
-            self.mentees.ids[j] for j in np.unique(chosen.all_mentee)}
+        """Ids with at least one eligible edge seen: evidence that an eligible partner exists."""
+        return {self.mentors.ids[i] for i in np.unique(chosen.seen_mentor)} | {
+            self.mentees.ids[j] for j in np.unique(chosen.seen_mentee)}
 
     def _n_focus(self) -> int:
         return len(self.settings.focus_areas)
@@ -237,20 +247,20 @@ def _forbidden_keys(
         for mentor, mentee in ((a, b), (b, a)):
             if mentor in mentor_row and mentee in mentee_row:
                 keys.append(mentor_row[mentor] * len(mentee_ids) + mentee_row[mentee])
-    return np.unique(np.array(keys, dtype=np.int64))
+    return unique_keys(np.array(keys, dtype=np.int64))
 
 
 @dataclass(frozen=True)
 class _Edges:
-    """The final candidate edges and which of them form the matching."""
+    """Every eligible edge seen (candidates and each mentor's best mentee) and the edges of the matching."""
 
-    all_mentor: IntArray
-    all_mentee: IntArray
+    seen_mentor: IntArray
+    seen_mentee: IntArray
     mentor: IntArray
     mentee: IntArray
 
 
-def _solve_certified(problem: _Problem, per_mentee: int) -> tuple[_Edges, Certificate]:
+def _solve_certified(problem: RoundProblem, per_mentee: int) -> tuple[_Edges, Certificate]:
     listed = candidates.shortlist(problem.embedding, problem.mentors, problem.mentees, per_mentee,
                                   problem.settings.min_score)
     mentor, mentee, value = problem.eligible_values(listed.mentor, listed.mentee)
@@ -277,14 +287,17 @@ def _solve_certified(problem: _Problem, per_mentee: int) -> tuple[_Edges, Certif
         mentor, mentee, value = (
             np.concatenate([old, new[fresh]]) for old, new in zip((mentor, mentee, value), near, strict=True)
         )
-    edges = _Edges(all_mentor=mentor, all_mentee=mentee, mentor=mentor[in_matching], mentee=mentee[in_matching])
+    has_best = np.flatnonzero(listed.best_mentee >= 0)
+    best_mentor, best_mentee, _ = problem.eligible_values(has_best, listed.best_mentee[has_best])
+    edges = _Edges(seen_mentor=np.concatenate([mentor, best_mentor]), seen_mentee=np.concatenate([mentee, best_mentee]),
+                   mentor=mentor[in_matching], mentee=mentee[in_matching])
     certificate = Certificate(primal=primal, dual=dual, shortlist_primal=shortlist_primal,
                               candidate_edges=len(mentor), rechecked_mentees=rechecked, added_back_edges=added,
                               solves=solves)
     return edges, certificate
 
 
-def _suspects(problem: _Problem, q_bound: np.ndarray, v: IntArray) -> IntArray:
+def _suspects(problem: RoundProblem, q_bound: np.ndarray, v: IntArray) -> IntArray:
     """Mentees whose left-off pairs are not ruled out by their bound alone: w(bound) > v_j."""
     finite = np.isfinite(q_bound)
     bound_value = np.full(len(v), np.iinfo(np.int64).min)
@@ -293,7 +306,7 @@ def _suspects(problem: _Problem, q_bound: np.ndarray, v: IntArray) -> IntArray:
 
 
 def _pairs_near_duals(
-    problem: _Problem, suspects: IntArray, u: IntArray, v: IntArray, reach: int
+    problem: RoundProblem, suspects: IntArray, u: IntArray, v: IntArray, reach: int
 ) -> tuple[IntArray, IntArray, IntArray]:
     """Eligible pairs of the suspect mentees with w > u_i + v_j - reach: every violating pair, and (reach > 0)
     the nearly violating ones too, which the next solve would otherwise likely turn into violations."""
@@ -305,8 +318,12 @@ def _pairs_near_duals(
     mentor, mentee = candidates.rescan(problem.embedding, problem.mentors, problem.mentees, suspects,
                                        mentor_slack, mentee_slack, problem.settings.min_score)
     mentor, mentee, value = problem.eligible_values(mentor, mentee)
-    near = duals.violations(mentor, mentee, value + reach, u, v)
-    return mentor[near], mentee[near], value[near]
+    slack = value - u[mentor] - v[mentee]
+    order = np.lexsort((mentor, -slack, mentee))
+    mentor, mentee, value, slack = mentor[order], mentee[order], value[order], slack[order]
+    rank = np.arange(len(mentee)) - np.searchsorted(mentee, mentee)
+    keep = (slack > -reach) & (rank < NEAR_PER_MENTEE)
+    return mentor[keep], mentee[keep], value[keep]
 
 
 def _solve(mentor: IntArray, mentee: IntArray, value: IntArray, capacity: IntArray, n_mentees: int) -> np.ndarray:
@@ -344,7 +361,7 @@ def _solve(mentor: IntArray, mentee: IntArray, value: IntArray, capacity: IntArr
     return np.isin(mentor * n_mentees + mentee, chosen_keys)
 
 
-def _pairs(problem: _Problem, chosen: _Edges) -> tuple[Pair, ...]:
+def _pairs(problem: RoundProblem, chosen: _Edges) -> tuple[Pair, ...]:
     rows = criterion_matrix(problem.mentors, problem.mentees, chosen.mentor, chosen.mentee,
                             len(problem.settings.focus_areas))
     contributions = quantized_contributions(rows, problem.settings.weights)

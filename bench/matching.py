@@ -1,0 +1,193 @@
+"""Matching engine benchmark: time, peak memory and quality (vs greedy, vs dense assignment) at three sizes.
+
+Cases, each run in a fresh subprocess so peak RSS is the case's own:
+- `1k`: 1 000 participants with realistic constraints (languages, departments, reporting chains, grades,
+  capacities, `both` roles); compared with dense `linear_sum_assignment` on mentor slots x mentees.
+- `10k-dense`: 10 000 mentors x 10 000 mentees, every pair eligible, capacity 1; compared with dense
+  `linear_sum_assignment` on the exact 10 000 x 10 000 score matrix.
+- `100k`: 100 000 participants with realistic constraints (too large for a dense comparison).
+Pools are synthetic and deterministic (numpy seed). Run: `python -m bench matching`.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from services.matching.domain.constraints import RoundRules, forbidden_by_history
+from services.matching.domain.engine import RoundProblem, match
+from services.matching.domain.greedy import greedy_match
+from services.matching.domain.model import Candidate, ProgramSettings
+from services.matching.domain.scoring import SCORE_RESOLUTION, criterion_matrix, quantized_scores
+
+CASES = ("1k", "10k-dense", "100k")
+SKILLS = [f"skill-{i:02d}" for i in range(40)]
+DIGITAL = SKILLS[:15]  # what juniors typically offer and seniors want
+STYLES = ["direct", "reflective", "visual", "socratic"]
+FOCUS = ["diversity", "digital-skills", "social-media"]
+COUNTRIES = [  # (language, UTC offset, share of the workforce)
+    ("en", -5.0, 0.25), ("de", 1.0, 0.15), ("fr", 1.0, 0.12), ("es", 1.0, 0.1),
+    ("hi", 5.5, 0.12), ("ja", 9.0, 0.08), ("pt", -3.0, 0.1), ("pl", 1.0, 0.08),
+]
+PROGRAM = ProgramSettings(focus_areas=frozenset({"diversity", "digital-skills"}))
+
+
+def run() -> None:
+    rows = [_in_subprocess(case) for case in CASES]
+    from bench.report import merge_section, print_table
+
+    print_table("Matching engine (exact optimum with certificate) vs greedy and dense assignment", rows)
+    merge_section("matching", {"rows": rows})
+
+
+def _in_subprocess(case: str) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "bench.matching", case], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(case: str) -> dict[str, Any]:
+    pool = realistic_pool(1_000, seed=1) if case == "1k" else dense_pool(10_000) if case == "10k-dense" else (
+        realistic_pool(100_000, seed=2))
+    rss_before = _peak_rss_mb()
+    started = time.perf_counter()
+    result = match(pool, PROGRAM)
+    seconds = time.perf_counter() - started
+    peak = _peak_rss_mb()  # recorded before the baselines run, so it is the engine's peak
+    greedy = greedy_match(pool, PROGRAM)
+    greedy_total = sum(score for _, _, score in greedy)
+    dense = _dense_optimum(pool) if case != "100k" else None
+    return {
+        "case": case,
+        "participants": len(pool),
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(peak),
+        "pool_rss_mb": round(rss_before),
+        "pairs": len(result.pairs),
+        "total_score": round(result.total_score, 3),
+        "greedy_pairs": len(greedy),
+        "greedy_total": round(greedy_total, 3),
+        "vs_greedy_pct": round(100 * (result.total_score / greedy_total - 1), 2),
+        "dense_lsa_total": "n/a" if dense is None else round(dense[0], 3),
+        "dense_lsa_seconds": "n/a" if dense is None else round(dense[1], 1),
+        "equal_to_dense": "n/a" if dense is None else abs(dense[0] - result.total_score) < 1e-6,
+        "candidate_edges": result.certificate.candidate_edges,
+        "added_back": result.certificate.added_back_edges,
+        "solves": result.certificate.solves,
+        "certified": result.certificate.primal == result.certificate.dual,
+    }
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _dense_optimum(pool: list[Candidate]) -> tuple[float, float]:
+    """Total of scipy's dense assignment on mentor slots x mentees (ineligible pairs weigh 0), and its time."""
+    people = sorted(pool, key=lambda c: c.participant_id)
+    problem = RoundProblem.of(people, PROGRAM, RoundRules.of(people, (), frozenset()), frozenset())
+    started = time.perf_counter()
+    weights = _exact_score_matrix(problem, people)
+    slots = np.repeat(np.arange(len(problem.capacity)), problem.capacity)
+    rows, cols = linear_sum_assignment(weights[slots] if len(slots) != len(weights) else weights, maximize=True)
+    total = (weights[slots] if len(slots) != len(weights) else weights)[rows, cols].sum()
+    return float(total) / SCORE_RESOLUTION, time.perf_counter() - started
+
+
+def _exact_score_matrix(problem: RoundProblem, people: list[Candidate]) -> np.ndarray:
+    mentors, mentees = problem.mentors, problem.mentees
+    weights = np.zeros((len(mentors), len(mentees)))
+    focus = len(PROGRAM.focus_areas)
+    for start in range(0, len(mentors), 250):
+        rows = np.repeat(np.arange(start, min(start + 250, len(mentors))), len(mentees))
+        cols = np.tile(np.arange(len(mentees)), len(rows) // max(1, len(mentees)))
+        q = quantized_scores(criterion_matrix(mentors, mentees, rows, cols, focus), PROGRAM.weights)
+        shared = (mentors.languages[rows] & mentees.languages[cols]).any(axis=1)
+        eligible = shared & (mentors.grade[rows] < mentees.grade[cols])
+        weights[rows, cols] = np.where(eligible, q, 0)
+    row_of = {pid: i for i, pid in enumerate(mentors.ids)}
+    col_of = {pid: j for j, pid in enumerate(mentees.ids)}
+    for pair in forbidden_by_history(people, frozenset()):
+        a, b = sorted(pair)
+        for m, e in ((a, b), (b, a)):
+            if m in row_of and e in col_of:
+                weights[row_of[m], col_of[e]] = 0
+    return weights
+
+
+def dense_pool(n: int) -> list[Candidate]:
+    """n mentors and n mentees, one language, mentors all junior, no reporting lines: every pair eligible."""
+    rng = np.random.default_rng(7)
+    mentors = [_person(rng, f"m{i:06d}", "mentor", int(rng.integers(1, 5)), "en", 0.0, [], capacity=1)
+               for i in range(n)]
+    mentees = [_person(rng, f"e{i:06d}", "mentee", int(rng.integers(6, 11)), "en", 0.0, []) for i in range(n)]
+    return mentors + mentees
+
+
+def realistic_pool(n: int, seed: int) -> list[Candidate]:
+    """A multinational: 55% junior mentors, 30% senior mentees, 15% `both`; local languages plus English for
+    about half; 25 departments; reporting chains up to three managers inside the pool."""
+    rng = np.random.default_rng(seed)
+    role = rng.choice(["mentor", "mentee", "both"], n, p=[0.55, 0.30, 0.15])
+    grade = np.where(role == "mentor", rng.integers(1, 6, n), np.where(role == "mentee", rng.integers(7, 13, n),
+                                                                       rng.integers(4, 9, n)))
+    country = rng.choice(len(COUNTRIES), n, p=[c[2] for c in COUNTRIES])
+    department = rng.integers(0, 25, n)
+    chains = _reporting_chains(rng, grade, department, country)
+    people = []
+    for i in range(n):
+        language, offset, _ = COUNTRIES[country[i]]
+        languages = [language] + (["en"] if rng.random() < (0.8 if grade[i] >= 7 else 0.45) else [])
+        people.append(_person(rng, f"p{i:06d}", str(role[i]), int(grade[i]), languages, offset,
+                              [f"p{b:06d}" for b in chains[i]], department=f"dept-{department[i]:02d}"))
+    return people
+
+
+def _reporting_chains(rng: np.random.Generator, grade: np.ndarray, department: np.ndarray,
+                      country: np.ndarray) -> list[list[int]]:
+    """Each person's manager: someone more senior in the same department and country, when there is one."""
+    manager = np.full(len(grade), -1)
+    for group in np.unique(department * 100 + country):
+        members = np.flatnonzero(department * 100 + country == group)
+        members = members[np.argsort(grade[members], kind="stable")]
+        for position, person in enumerate(members):
+            seniors = members[position + 1:][grade[members[position + 1:]] > grade[person]]
+            if len(seniors):
+                manager[person] = seniors[rng.integers(0, min(len(seniors), 20))]
+    chains = []
+    for person in range(len(grade)):
+        chain, boss = [], manager[person]
+        while boss >= 0 and len(chain) < 3:
+            chain.append(int(boss))
+            boss = manager[boss]
+        chains.append(chain)
+    return chains
+
+
+def _person(rng: np.random.Generator, pid: str, role: str, grade: int, languages: str | list[str], offset: float,
+            chain: list[str], department: str | None = None, capacity: int | None = None) -> Candidate:
+    junior = grade <= 5
+    offered = rng.choice(DIGITAL if junior else SKILLS[15:], int(rng.integers(2, 6)), replace=False)
+    wanted = rng.choice(SKILLS[15:] if junior else DIGITAL, int(rng.integers(1, 4)), replace=False)
+    return Candidate(
+        participant_id=pid, role=role, grade=grade,  # type: ignore[arg-type]
+        birth_year=int(2003 - 2 * grade - rng.integers(0, 12)),
+        department=department or f"dept-{rng.integers(0, 25):02d}",
+        utc_offset_hours=offset,
+        languages=frozenset([languages] if isinstance(languages, str) else languages),
+        reporting_chain=tuple(chain),
+        skills_offered=frozenset(offered.tolist()), skills_wanted=frozenset(wanted.tolist()),
+        communication_style=STYLES[rng.integers(0, 4)],
+        capacity=capacity or (1 if role == "mentee" else int(rng.choice([1, 2, 3], p=[0.7, 0.25, 0.05]))),
+        focus_areas=frozenset(rng.choice(FOCUS, int(rng.integers(0, 3)), replace=False).tolist()),
+    )
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(sys.argv[1])))
