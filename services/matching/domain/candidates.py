@@ -74,10 +74,11 @@ def shortlist(emb: Embedding, mentors: Side, mentees: Side, per_mentee: int, min
 
 def rescan(
     emb: Embedding, mentors: Side, mentees: Side, mentee_rows: IntArray,
-    mentor_slack: FloatArray, mentee_slack: FloatArray, min_score: float,
+    mentor_slack: FloatArray, mentee_slack: FloatArray, min_score: float, per_mentee: int,
 ) -> tuple[IntArray, IntArray]:
-    """Every pair (mentor, mentee in `mentee_rows`) that shares a language, has the mentor junior, and whose
-    score may exceed mentor_slack + mentee_slack: a superset of the pairs that violate those duals."""
+    """For each mentee in `mentee_rows`, its (about) `per_mentee` eligible-looking pairs with the largest
+    score - mentor_slack, kept if that may exceed mentee_slack. So when any pair of a mentee violates the
+    duals (score > mentor_slack + mentee_slack), at least its worst violator is returned."""
     found: list[IntArray] = [np.zeros(0, dtype=np.int64)]
     chosen = np.zeros(len(mentees), dtype=bool)
     chosen[mentee_rows] = True
@@ -86,12 +87,12 @@ def rescan(
         a = emb.a[mentor_rows]
         for scores, cols, top in _blocks(a, mentors.grade[mentor_rows], emb.b, mentees.grade, cols_in_group):
             rows = mentor_rows[:top]
-            upper = scores + np.float32(emb.error)
-            hit = upper > (mentor_slack[rows, None] + mentee_slack[None, cols]).astype(np.float32)
             if min_score > 0:
-                hit &= upper >= min_score
-            r, c = np.nonzero(hit)
-            found.append(rows[r] * len(mentees) + cols[c])
+                scores[scores + np.float32(emb.error) < min_score] = -np.inf
+            net = scores - mentor_slack[rows, None].astype(np.float32)
+            r, c = _top_per_column(net, per_mentee)
+            near = net[r, c] + np.float32(emb.error) > mentee_slack[cols[c]].astype(np.float32)
+            found.append(rows[r[near]] * len(mentees) + cols[c[near]])
     keys = unique_keys(np.concatenate(found))
     return keys // len(mentees), keys % len(mentees)
 
@@ -135,30 +136,37 @@ def _blocks(
 
 
 def _keep_best(scores: Float32Array, mentor_ids: IntArray, mentee_ids: IntArray, k: int, found: _Collector) -> None:
-    rows = len(scores)
+    r, c, bound = _top_per_column(scores, k, with_bound=True)
+    np.maximum.at(found.bound, mentee_ids, bound)
+    found.mentors.append(mentor_ids[r])
+    found.mentees.append(mentee_ids[c])
+    _note_best_per_mentor(scores, mentor_ids, mentee_ids, found)
+
+
+def _top_per_column(values: Float32Array, k: int, with_bound: bool = False) -> tuple[IntArray, ...]:
+    """(rows, cols) of at least min(k, finite entries) and at most 3k largest finite entries per column and,
+    with_bound, per column the largest value not returned (-inf when every finite entry is returned)."""
+    rows = len(values)
     lowest = np.float32(np.finfo(np.float32).min)
     if rows <= 4 * k:
-        threshold = np.full(scores.shape[1], lowest)
+        threshold = np.full(values.shape[1], lowest)
     else:
-        # The k-th largest of 4k chunk maxima: at least k scores reach it, and it is cheap to find.
+        # The k-th largest of 4k chunk maxima: at least k values reach it, and it is cheap to find.
         chunks = min(4 * k, rows)
-        maxima = np.maximum.reduceat(scores, (np.arange(chunks) * rows) // chunks, axis=0)
+        maxima = np.maximum.reduceat(values, (np.arange(chunks) * rows) // chunks, axis=0)
         threshold = np.maximum(np.partition(maxima, chunks - k, axis=0)[chunks - k], lowest)
-    r, c = np.nonzero(scores >= threshold[None, :])
-    values = scores[r, c]
-    # Ties can let many pass; keep the 3k best per mentee, the rest counts as left out.
-    order = np.lexsort((r, -values, c))
-    r, c, values = r[order], c[order], values[order]
-    starts = np.searchsorted(c, np.arange(scores.shape[1]))
-    rank = np.arange(len(c)) - starts[c]
+    r, c = np.nonzero(values >= threshold[None, :])
+    picked = values[r, c]
+    # Ties can let many pass; keep the 3k largest per column, the rest counts as left out.
+    order = np.lexsort((r, -picked, c))
+    r, c, picked = r[order], c[order], picked[order]
+    rank = np.arange(len(c)) - np.searchsorted(c, np.arange(values.shape[1]))[c]
     kept = rank < 3 * k
+    if not with_bound:
+        return r[kept], c[kept]
     bound = np.where(threshold > lowest, threshold.astype(np.float64), -np.inf)
-    dropped = ~kept
-    np.maximum.at(bound, c[dropped], values[dropped].astype(np.float64))
-    np.maximum.at(found.bound, mentee_ids, bound)
-    found.mentors.append(mentor_ids[r[kept]])
-    found.mentees.append(mentee_ids[c[kept]])
-    _note_best_per_mentor(scores, mentor_ids, mentee_ids, found)
+    np.maximum.at(bound, c[~kept], picked[~kept].astype(np.float64))
+    return r[kept], c[kept], bound
 
 
 def _note_best_per_mentor(scores: Float32Array, mentor_ids: IntArray, mentee_ids: IntArray, found: _Collector) -> None:

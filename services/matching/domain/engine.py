@@ -316,7 +316,7 @@ def _pairs_near_duals(
     mentor_slack = u / per_unit
     mentee_slack = (v - reach - problem.objective.offset) / per_unit
     mentor, mentee = candidates.rescan(problem.embedding, problem.mentors, problem.mentees, suspects,
-                                       mentor_slack, mentee_slack, problem.settings.min_score)
+                                       mentor_slack, mentee_slack, problem.settings.min_score, NEAR_PER_MENTEE)
     mentor, mentee, value = problem.eligible_values(mentor, mentee)
     slack = value - u[mentor] - v[mentee]
     order = np.lexsort((mentor, -slack, mentee))
