@@ -1,0 +1,65 @@
+"""Sessions' rules, free of I/O: only members of an active pair log sessions; either side gives feedback."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from services.sessions.domain.commands import GiveFeedback, LogSession
+from shared.errors import Conflict, Forbidden
+from shared.events import FeedbackGiven, SessionHeld
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A pair as matching announced it."""
+
+    pair_id: str
+    program_id: str
+    mentor_id: str
+    mentee_id: str
+    status: Literal["active", "dissolved"] = "active"
+
+    @property
+    def stream_id(self) -> str:
+        # One stream per pair keeps a pair's sessions and feedback in order on one partition.
+        return f"pair-sessions-{self.pair_id}"
+
+    def side_of(self, participant_id: str) -> Literal["mentor", "mentee"]:
+        if participant_id == self.mentor_id:
+            return "mentor"
+        if participant_id == self.mentee_id:
+            return "mentee"
+        raise Forbidden(f"{participant_id} is not a member of pair {self.pair_id}")
+
+
+def log_session(pair: Pair, command: LogSession, logged_by: str, now: datetime) -> SessionHeld:
+    if pair.status != "active":
+        raise Conflict(f"pair {pair.pair_id} is dissolved: no new sessions")
+    return SessionHeld(
+        program_id=pair.program_id,
+        pair_id=pair.pair_id,
+        session_id=f"ses-{uuid.uuid4().hex[:12]}",
+        held_on=command.held_on,
+        minutes=command.minutes,
+        topics=tuple(dict.fromkeys(t for t in command.topics if t)),
+        learning_direction=command.learning_direction,
+        logged_by=logged_by,
+        logged_at=now,
+    )
+
+
+def give_feedback(pair: Pair, command: GiveFeedback, member: str) -> FeedbackGiven:
+    """Feedback stays possible after a pair dissolves: how it ended is worth hearing."""
+    return FeedbackGiven(
+        program_id=pair.program_id,
+        pair_id=pair.pair_id,
+        feedback_id=f"fbk-{uuid.uuid4().hex[:12]}",
+        given_by=member,
+        side=pair.side_of(member),
+        rating=command.rating,
+        learned=command.learned,
+        would_continue=command.would_continue,
+    )

@@ -1,0 +1,98 @@
+"""Sessions' HTTP API under /sessions/v1."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, status
+from pydantic import BaseModel
+
+from services.sessions.adapters import repository
+from services.sessions.domain.commands import GiveFeedback, LogSession
+from services.sessions.domain.model import Pair
+from services.sessions.service_layer import handlers
+from shared.auth import Principal, Reader, require
+from shared.errors import Forbidden
+from shared.events import FeedbackGiven
+from shared.http import EventLogPosition
+
+router = APIRouter(tags=["sessions"])
+AdminOrParticipant = Annotated[Principal, Depends(require("program_admin", "participant"))]
+Participant = Annotated[Principal, Depends(require("participant"))]
+
+
+def service(request: Request) -> handlers.Sessions:
+    return request.app.state.sessions()
+
+
+Service = Annotated[handlers.Sessions, Depends(service)]
+
+
+class PairView(BaseModel):
+    pair_id: str
+    program_id: str
+    mentor_id: str
+    mentee_id: str
+    status: str
+
+
+class SessionLogged(BaseModel):
+    session: dict[str, Any]
+    event_log: EventLogPosition
+
+
+class FeedbackRecorded(BaseModel):
+    feedback: FeedbackGiven
+    event_log: EventLogPosition
+
+
+async def member_pair(svc: handlers.Sessions, pair_id: str, principal: Principal) -> Pair:
+    """The pair, if the caller may see it: admins and auditors always, a participant only its own."""
+    pair = await handlers.pair(svc, pair_id)
+    if not principal.has("program_admin", "auditor"):
+        pair.side_of(principal.subject)
+    return pair
+
+
+@router.get("/pairs/{pair_id}", response_model=PairView)
+async def get_pair(pair_id: str, svc: Service, principal: Reader) -> PairView:
+    return PairView(**(await member_pair(svc, pair_id, principal)).__dict__)
+
+
+@router.get("/pairs/{pair_id}/sessions", response_model=list[dict[str, Any]])
+async def list_sessions(pair_id: str, svc: Service, principal: Reader) -> list[dict[str, Any]]:
+    await member_pair(svc, pair_id, principal)
+    return await repository.sessions_of(svc.pool, pair_id)
+
+
+@router.post("/pairs/{pair_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionLogged)
+async def log_session(
+    pair_id: str,
+    command: LogSession,
+    svc: Service,
+    principal: AdminOrParticipant,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict[str, Any]:
+    """A member (or an admin on their behalf) logs a meeting. Send an `Idempotency-Key` to make retries safe:
+    the same key and body return the first answer; the same key with another body is a 409."""
+    pair = await member_pair(svc, pair_id, principal)
+    logged_by = principal.subject if not principal.is_admin else f"admin:{principal.subject}"
+
+    def render(session, notes, result) -> dict[str, Any]:
+        return {"session": handlers.session_view(session, notes), "event_log": EventLogPosition.of(result).model_dump()}
+
+    return await handlers.log_session(svc, pair.pair_id, command, logged_by, idempotency_key, render)
+
+
+@router.post("/pairs/{pair_id}/feedback", status_code=status.HTTP_201_CREATED, response_model=FeedbackRecorded)
+async def give_feedback(pair_id: str, command: GiveFeedback, svc: Service, principal: Participant) -> FeedbackRecorded:
+    """Either member rates the pair; the side (mentor or mentee) follows from who gives it."""
+    feedback, result = await handlers.give_feedback(svc, pair_id, command, principal.subject)
+    return FeedbackRecorded(feedback=feedback, event_log=EventLogPosition.of(result))
+
+
+@router.get("/participants/{participant_id}/pairs", response_model=list[PairView])
+async def pairs_of(participant_id: str, svc: Service, principal: Reader) -> list[PairView]:
+    if principal.roles == {"participant"} and principal.subject != participant_id:
+        raise Forbidden("a participant sees only its own pairs")
+    return [PairView(**p.__dict__) for p in await repository.pairs_of(svc.pool, participant_id)]

@@ -1,0 +1,39 @@
+from datetime import UTC, date, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from services.sessions.domain.commands import GiveFeedback, LogSession
+from services.sessions.domain.model import Pair, give_feedback, log_session
+from shared.errors import Conflict, Forbidden
+
+PAIR = Pair("pair-1", "prg", "p-mentor", "p-mentee")
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+def command(**overrides) -> LogSession:
+    return LogSession(**{"held_on": date(2026, 4, 30), "minutes": 30, "learning_direction": "both", **overrides})
+
+
+def test_a_dissolved_pair_cannot_log_a_session():
+    with pytest.raises(Conflict):
+        log_session(Pair("pair-1", "prg", "a", "b", status="dissolved"), command(), "a", NOW)
+
+
+def test_repeated_topics_are_recorded_once_in_their_first_order():
+    assert log_session(PAIR, command(topics=["ai", "tiktok", "ai", ""]), "p-mentor", NOW).topics == ("ai", "tiktok")
+
+
+def test_the_side_of_feedback_follows_from_the_member():
+    feedback = give_feedback(PAIR, GiveFeedback(rating=5, would_continue=True), "p-mentor")
+    assert feedback.side == "mentor"
+
+
+def test_a_non_member_cannot_give_feedback():
+    with pytest.raises(Forbidden):
+        give_feedback(PAIR, GiveFeedback(rating=5, would_continue=True), "p-other")
+
+
+def test_minutes_must_be_positive():
+    with pytest.raises(ValidationError):
+        command(minutes=0)
