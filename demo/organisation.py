@@ -127,17 +127,22 @@ class Person:
         }
 
 
-def organisation(size: int = 200, seed: int = 7) -> list[Person]:
+def organisation(size: int = 200, seed: int = 7, id_prefix: str = "E") -> list[Person]:
     """`size` people in a tree per department: a head (grade 10), managers (7-8) and staff (1-6)."""
     rng = random.Random(seed)
     names = _unique_names(rng)
     people: list[Person] = []
     per_department = max(3, size // len(DEPARTMENTS))
     for d, department in enumerate(DEPARTMENTS):
-        head = _person(names, f"E{d:02d}000", department, 10, rng.randint(1960, 1972), None)
+        head = _person(names, f"{id_prefix}{d:02d}000", department, 10, rng.randint(1960, 1972), None)
         managers = [
             _person(
-                names, f"E{d:02d}{m:03d}", department, rng.choice([7, 8]), rng.randint(1966, 1984), head.employee_id
+                names,
+                f"{id_prefix}{d:02d}{m:03d}",
+                department,
+                rng.choice([7, 8]),
+                rng.randint(1966, 1984),
+                head.employee_id,
             )
             for m in range(1, 4)
         ]
@@ -145,7 +150,9 @@ def organisation(size: int = 200, seed: int = 7) -> list[Person]:
         for s in range(4, per_department):
             grade = rng.choice([1, 2, 2, 3, 3, 4, 5, 6])
             born = rng.randint(1995, 2004) if grade <= 3 else rng.randint(1982, 1995)
-            people.append(_person(names, f"E{d:02d}{s:03d}", department, grade, born, rng.choice(managers).employee_id))
+            people.append(
+                _person(names, f"{id_prefix}{d:02d}{s:03d}", department, grade, born, rng.choice(managers).employee_id)
+            )
     people = people[:size]
     by_id = {p.employee_id: p for p in people}
     for p in people:

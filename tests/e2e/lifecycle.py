@@ -43,9 +43,9 @@ def launch(http: httpx.Client, platform: dict, sent: Sent) -> None:
     sent.program = response.json()["program"]
 
 
-def enrol(http: httpx.Client, platform: dict, sent: Sent) -> None:
+def enrol(http: httpx.Client, platform: dict, sent: Sent, seed: int = 11, id_prefix: str = "E") -> None:
     url = f"{platform['enrolment']}/programs/{sent.program['program_id']}/participants"
-    for person in organisation(48, seed=11):
+    for person in organisation(48, seed=seed, id_prefix=id_prefix):
         response = http.post(url, json=person.enrolment(), headers=ADMIN)
         assert response.status_code == 201, response.text
         sent.people[response.json()["participant"]["participant_id"]] = person
@@ -110,11 +110,12 @@ def get(http: httpx.Client, url: str, headers: dict | None = None):
     return response.json() if response.status_code == 200 else None
 
 
-def run(urls: dict[str, str]) -> Sent:
+def run(urls: dict[str, str], seed: int = 11, id_prefix: str = "E") -> Sent:
+    """A whole program; `seed` and `id_prefix` keep the people of two runs apart."""
     sent = Sent()
     with httpx.Client(timeout=120) as http:
         launch(http, urls, sent)
-        enrol(http, urls, sent)
+        enrol(http, urls, sent, seed, id_prefix)
         match(http, urls, sent)
         meet(http, urls, sent)
         withdraw_one_paired_mentee(http, urls, sent)

@@ -20,6 +20,14 @@ from tests.support.services import eventually, token
 pytestmark = pytest.mark.infra
 
 
+@pytest.fixture(scope="module")
+def sent(platform) -> Sent:
+    """A program of its own: these tests add sessions and erase people, which the lifecycle figures must not see."""
+    from tests.e2e import lifecycle
+
+    return lifecycle.run({name: service.url for name, service in platform.items()}, seed=23, id_prefix="A")
+
+
 def tandem(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "shared.cli", *args], env=env, capture_output=True, text=True, timeout=300

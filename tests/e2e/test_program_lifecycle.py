@@ -64,6 +64,9 @@ def report(sent, platform) -> dict:
     total, _ = expected_sessions(sent)
     ratings = sum(len(r) for r in sent.ratings.values())
 
+    expected = (total, 1, 2, ratings, len(sent.pairs))
+    seen: list = []
+
     def caught_up():
         response = httpx.get(url, headers=AUDITOR, timeout=30)
         body = response.json() if response.status_code == 200 else None
@@ -74,9 +77,10 @@ def report(sent, platform) -> dict:
             body["ratings"]["overall"]["count"],
             body["pairs"]["formed"],
         )
-        return body if done == (total, 1, 2, ratings, len(sent.pairs)) else None
+        seen[:] = [done]
+        return body if done == expected else None
 
-    return eventually(caught_up, 90, "insights to reflect every event")
+    return eventually(caught_up, 90, f"insights to reflect every event: expected {expected}, last saw {seen}")
 
 
 def test_insights_counts_participants_by_role_and_department(sent, report):
