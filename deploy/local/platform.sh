@@ -13,7 +13,7 @@ say() { printf '[platform] %s\n' "$*"; }
 
 alive() { [[ -f "$run_dir/$1.pid" ]] && kill -0 "$(cat "$run_dir/$1.pid")" 2>/dev/null; }
 
-ready() { curl -fsS -o /dev/null "http://127.0.0.1:$1/readyz"; }
+ready() { curl -fs -o /dev/null "http://127.0.0.1:$1/readyz"; }
 
 up() {
   mkdir -p "$run_dir"
