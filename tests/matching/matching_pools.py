@@ -20,8 +20,13 @@ def person(pid: str, role: str = "mentor", grade: int = 1, **extra: object) -> C
 
 
 @st.composite
-def pools(draw: st.DrawFn, min_size: int = 2, max_size: int = 7, roles: tuple[str, ...] = ("mentor", "mentee", "both"),
-          max_capacity: int = 3) -> list[Candidate]:
+def pools(
+    draw: st.DrawFn,
+    min_size: int = 2,
+    max_size: int = 7,
+    roles: tuple[str, ...] = ("mentor", "mentee", "both"),
+    max_capacity: int = 3,
+) -> list[Candidate]:
     size = draw(st.integers(min_size, max_size))
     ids = [f"p{i:02d}" for i in range(size)]
     return [draw(_candidate(pid, ids, roles, max_capacity)) for pid in ids]
@@ -49,8 +54,9 @@ def _candidate(draw: st.DrawFn, pid: str, ids: list[str], roles: tuple[str, ...]
 
 settings_strategy = st.builds(
     ProgramSettings,
-    weights=st.builds(Weights, skills_to_mentee=st.sampled_from([0.0, 3.0]),
-                      generation_gap=st.sampled_from([0.0, 1.0])),
+    weights=st.builds(
+        Weights, skills_to_mentee=st.sampled_from([0.0, 3.0]), generation_gap=st.sampled_from([0.0, 1.0])
+    ),
     optimize_for=st.sampled_from(["score", "participation"]),
     focus_areas=st.sampled_from([frozenset(), FOCUS]),
     min_score=st.sampled_from([0.0, 0.0, 2.5]),
@@ -64,16 +70,22 @@ def dissolved_pairs(pool: list[Candidate]) -> st.SearchStrategy[frozenset[frozen
 
 
 def brute_force(
-    pool: list[Candidate], settings: ProgramSettings, dissolved: frozenset[frozenset[str]] = frozenset(),
-    existing: tuple[ActivePair, ...] = (), withdrawn: frozenset[str] = frozenset(),
+    pool: list[Candidate],
+    settings: ProgramSettings,
+    dissolved: frozenset[frozenset[str]] = frozenset(),
+    existing: tuple[ActivePair, ...] = (),
+    withdrawn: frozenset[str] = frozenset(),
 ) -> tuple[float, int]:
     """(best total score, most new pairs) over every set of eligible pairs, by exhaustive search."""
     rules = RoundRules.of(pool, existing, withdrawn)
     by_id = {c.participant_id: c for c in pool}
     mentors, mentees = rules.available("mentor"), rules.available("mentee")
     options = {
-        e: [(m, micro_score(by_id[m], by_id[e], settings))
-            for m in mentors if is_eligible(by_id[m], by_id[e], dissolved)]
+        e: [
+            (m, micro_score(by_id[m], by_id[e], settings))
+            for m in mentors
+            if is_eligible(by_id[m], by_id[e], dissolved)
+        ]
         for e in mentees
     }
     options = {e: [(m, s) for m, s in opts if s >= settings.min_score] for e, opts in options.items()}

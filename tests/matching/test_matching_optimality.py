@@ -82,9 +82,14 @@ def _twelve_by_twelve(seed: int) -> list[Candidate]:
     rng = np.random.default_rng(seed)
 
     def drawn(pid: str, role: str, grade: int) -> Candidate:
-        return person(pid, role, grade, birth_year=int(rng.integers(1960, 2000)),
-                      department=str(rng.choice(["a", "b", "c"])),
-                      skills_offered=frozenset(rng.choice(SKILLS, 2, replace=False)),
-                      skills_wanted=frozenset(rng.choice(SKILLS, 2, replace=False)))
+        return person(
+            pid,
+            role,
+            grade,
+            birth_year=int(rng.integers(1960, 2000)),
+            department=str(rng.choice(["a", "b", "c"])),
+            skills_offered=frozenset(rng.choice(SKILLS, 2, replace=False)),
+            skills_wanted=frozenset(rng.choice(SKILLS, 2, replace=False)),
+        )
 
     return [drawn(f"m{i:02d}", "mentor", 1) for i in range(12)] + [drawn(f"e{i:02d}", "mentee", 5) for i in range(12)]

@@ -83,8 +83,12 @@ def test_a_dissolved_pair_is_never_proposed_again():
 
 
 def test_no_eligible_partner_names_the_constraints_that_excluded_partners():
-    pool = [person("boss", "mentee", 9), person("report", "mentor", 1, reporting_chain=("boss",)),
-            person("senior", "mentor", 9), person("other", "mentor", 2, languages=frozenset({"fr"}))]
+    pool = [
+        person("boss", "mentee", 9),
+        person("report", "mentor", 1, reporting_chain=("boss",)),
+        person("senior", "mentor", 9),
+        person("other", "mentor", 2, languages=frozenset({"fr"})),
+    ]
     (reason,) = [u for u in match(pool).unmatched if u.participant_id == "boss"]
     assert reason.reason == "no_eligible_partner"
     assert all(f"{name} 1" in reason.detail for name in ("grade", "language", "reporting_line"))

@@ -54,8 +54,10 @@ def test_the_matrix_product_stays_within_its_error_bound(pool):
 
 
 def test_a_pairs_breakdown_adds_up_to_its_score():
-    pool = [person("m", "mentor", 1, skills_offered=frozenset({"ai"}), birth_year=2000),
-            person("e", "mentee", 5, skills_wanted=frozenset({"ai", "data", "python"}), department="hr")]
+    pool = [
+        person("m", "mentor", 1, skills_offered=frozenset({"ai"}), birth_year=2000),
+        person("e", "mentee", 5, skills_wanted=frozenset({"ai", "data", "python"}), department="hr"),
+    ]
     (pair,) = match(pool, ProgramSettings(focus_areas=FOCUS)).pairs
     assert pair.breakdown["skills_to_mentee"] == 1.0 and pair.score == pytest.approx(sum(pair.breakdown.values()))
 
