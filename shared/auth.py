@@ -112,6 +112,9 @@ def require(*roles: Role):
     return check
 
 
-# The two rules almost every endpoint uses.
+# The role rules the services' endpoints use.
 Reader = Annotated[Principal, Depends(require("program_admin", "auditor", "participant"))]
 Admin = Annotated[Principal, Depends(require("program_admin"))]
+AdminOrAuditor = Annotated[Principal, Depends(require("program_admin", "auditor"))]
+AdminOrParticipant = Annotated[Principal, Depends(require("program_admin", "participant"))]
+Participant = Annotated[Principal, Depends(require("participant"))]

@@ -43,8 +43,9 @@ class CandidateIn(_Strict):
     def to_domain(self) -> Candidate:
         values = self.model_dump()
         sets = ("languages", "skills_offered", "skills_wanted", "focus_areas")
-        return Candidate(**{**values, **{k: frozenset(values[k]) for k in sets},
-                            "reporting_chain": tuple(self.reporting_chain)})
+        return Candidate(
+            **{**values, **{k: frozenset(values[k]) for k in sets}, "reporting_chain": tuple(self.reporting_chain)}
+        )
 
 
 class WeightsIn(_Strict):
@@ -60,13 +61,18 @@ class WeightsIn(_Strict):
 class ProgramIn(_Strict):
     weights: WeightsIn = WeightsIn()
     optimize_for: Literal["score", "participation"] = Field(
-        "score", description="score: the highest total score; participation: the most mentees paired, then score.")
+        "score", description="score: the highest total score; participation: the most mentees paired, then score."
+    )
     focus_areas: list[str] = []
     min_score: float = Field(0.0, ge=0, description="Pairs scoring below this are never formed.")
 
     def to_domain(self) -> ProgramSettings:
-        return ProgramSettings(weights=Weights(**self.weights.model_dump()), optimize_for=self.optimize_for,
-                               focus_areas=frozenset(self.focus_areas), min_score=self.min_score)
+        return ProgramSettings(
+            weights=Weights(**self.weights.model_dump()),
+            optimize_for=self.optimize_for,
+            focus_areas=frozenset(self.focus_areas),
+            min_score=self.min_score,
+        )
 
 
 class PairIn(_Strict):

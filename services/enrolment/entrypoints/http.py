@@ -16,13 +16,12 @@ from services.enrolment.domain.commands import (
     WithdrawParticipant,
 )
 from services.enrolment.service_layer import handlers
-from shared.auth import Admin, Principal, Reader, require
+from shared.auth import Admin, AdminOrParticipant, Principal, Reader, require
 from shared.errors import Forbidden, NotFound
 from shared.events import ParticipantEnrolled, ProgramLaunched
 from shared.http import EventLogPosition
 
 router = APIRouter(tags=["enrolment"])
-AdminOrParticipant = Annotated[Principal, Depends(require("program_admin", "participant"))]
 
 
 def service(request: Request) -> handlers.Enrolment:

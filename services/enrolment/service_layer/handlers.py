@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
 import asyncpg
@@ -17,19 +16,13 @@ from services.enrolment.domain.commands import (
 )
 from shared.errors import Conflict, NotFound
 from shared.events import ProgramLaunched
-from shared.eventstore import AppendResult, EventStore
+from shared.eventstore import AppendResult
+from shared.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
-class Enrolment:
-    pool: asyncpg.Pool
-    store: EventStore
+class Enrolment(UnitOfWork):
     pseudonym_key: str
-
-    @asynccontextmanager
-    async def transaction(self):
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn
 
 
 async def launch_program(svc: Enrolment, command: LaunchProgram) -> tuple[ProgramLaunched, AppendResult]:

@@ -54,8 +54,9 @@ class _Collector:
         mentor, mentee = np.concatenate([empty, *self.mentors]), np.concatenate([empty, *self.mentees])
         keys = unique_keys(mentor * self.n_mentees + mentee)
         bound = np.where(np.isfinite(self.bound), self.bound + error, -np.inf)
-        return Shortlist(mentor=keys // self.n_mentees, mentee=keys % self.n_mentees, bound=bound,
-                         best_mentee=self.best_mentee)
+        return Shortlist(
+            mentor=keys // self.n_mentees, mentee=keys % self.n_mentees, bound=bound, best_mentee=self.best_mentee
+        )
 
 
 def shortlist(emb: Embedding, mentors: Side, mentees: Side, per_mentee: int, min_score: float) -> Shortlist:
@@ -73,8 +74,14 @@ def shortlist(emb: Embedding, mentors: Side, mentees: Side, per_mentee: int, min
 
 
 def rescan(
-    emb: Embedding, mentors: Side, mentees: Side, mentee_rows: IntArray,
-    mentor_slack: FloatArray, mentee_slack: FloatArray, min_score: float, per_mentee: int,
+    emb: Embedding,
+    mentors: Side,
+    mentees: Side,
+    mentee_rows: IntArray,
+    mentor_slack: FloatArray,
+    mentee_slack: FloatArray,
+    min_score: float,
+    per_mentee: int,
 ) -> tuple[IntArray, IntArray]:
     """For each mentee in `mentee_rows`, its (about) `per_mentee` eligible-looking pairs with the largest
     score - mentor_slack, kept if that may exceed mentee_slack. So when any pair of a mentee violates the
@@ -111,18 +118,24 @@ def _language_groups(mentors: Side, mentees: Side) -> Iterator[tuple[IntArray, I
             mentor_rows = np.flatnonzero(mentors.languages[:, word] & flag)
             mentee_rows = np.flatnonzero(mentees.languages[:, word] & flag)
             if len(mentor_rows) and len(mentee_rows):
-                yield (mentor_rows[np.argsort(mentors.grade[mentor_rows], kind="stable")],
-                       mentee_rows[np.argsort(mentees.grade[mentee_rows], kind="stable")])
+                yield (
+                    mentor_rows[np.argsort(mentors.grade[mentor_rows], kind="stable")],
+                    mentee_rows[np.argsort(mentees.grade[mentee_rows], kind="stable")],
+                )
 
 
 def _blocks(
-    a: Float32Array, mentor_grade: IntArray, b: Float32Array, mentee_grade: IntArray, mentee_rows: IntArray,
+    a: Float32Array,
+    mentor_grade: IntArray,
+    b: Float32Array,
+    mentee_grade: IntArray,
+    mentee_rows: IntArray,
 ) -> Iterator[tuple[Float32Array, IntArray, int]]:
     """Approximate score blocks (top mentors x some mentees) with pairs where the mentor is not junior at
     -inf. Mentors must be sorted by grade; `top` counts the mentor rows in the block (a prefix)."""
     cols_per_block = max(64, BLOCK_ELEMENTS // max(1, len(a)))
     for start in range(0, len(mentee_rows), cols_per_block):
-        cols = mentee_rows[start:start + cols_per_block]
+        cols = mentee_rows[start : start + cols_per_block]
         grades = mentee_grade[cols]
         top = int(np.searchsorted(mentor_grade, grades.max(), side="left"))
         if top == 0:

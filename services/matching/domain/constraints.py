@@ -101,10 +101,12 @@ class RoundRules:
     @classmethod
     def of(cls, pool: Iterable[Candidate], active: Iterable[ActivePair], withdrawn: frozenset[str]) -> RoundRules:
         present = {c.participant_id: c for c in pool if c.participant_id not in withdrawn}
-        kept = tuple(sorted(
-            (p for p in active if p.mentor_id in present and p.mentee_id in present),
-            key=lambda p: (p.mentor_id, p.mentee_id),
-        ))
+        kept = tuple(
+            sorted(
+                (p for p in active if p.mentor_id in present and p.mentee_id in present),
+                key=lambda p: (p.mentor_id, p.mentee_id),
+            )
+        )
         sides = _sides(list(present.values()), kept)
         mentoring = Counter(p.mentor_id for p in kept)
         taken = {p.mentee_id for p in kept}

@@ -40,10 +40,26 @@ def duals(
     spare = mentor_nodes[used < capacity]
     free = mentee_nodes[~matched]
     out = ~in_matching
-    src = np.concatenate([n_mentors + mentee[out], mentor[in_matching], np.full(n_mentors, root), mentee_nodes,
-                          spare, np.full(len(free), root)])
-    dst = np.concatenate([mentor[out], n_mentors + mentee[in_matching], mentor_nodes, np.full(n_mentees, root),
-                          np.full(len(spare), root), free])
+    src = np.concatenate(
+        [
+            n_mentors + mentee[out],
+            mentor[in_matching],
+            np.full(n_mentors, root),
+            mentee_nodes,
+            spare,
+            np.full(len(free), root),
+        ]
+    )
+    dst = np.concatenate(
+        [
+            mentor[out],
+            n_mentors + mentee[in_matching],
+            mentor_nodes,
+            np.full(n_mentees, root),
+            np.full(len(spare), root),
+            free,
+        ]
+    )
     length = np.concatenate([-value[out], value[in_matching], np.zeros(len(src) - len(value), dtype=np.int64)])
     distance = _shortest_distances(root + 1, src, dst, length, root)
     return -distance[:n_mentors], distance[n_mentors:root]

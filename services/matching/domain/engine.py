@@ -111,8 +111,12 @@ def match(
 
 
 def input_hash(
-    pool: Iterable[Candidate], settings: ProgramSettings, existing_pairs: Iterable[ActivePair],
-    dissolved: Dissolved, withdrawn: frozenset[str], per_mentee: int = DEFAULT_PER_MENTEE,
+    pool: Iterable[Candidate],
+    settings: ProgramSettings,
+    existing_pairs: Iterable[ActivePair],
+    dissolved: Dissolved,
+    withdrawn: frozenset[str],
+    per_mentee: int = DEFAULT_PER_MENTEE,
 ) -> str:
     """sha256 of a canonical JSON of everything the result depends on, so a round can be replayed."""
     snapshot = {
@@ -141,8 +145,10 @@ def _canonical(value: object) -> object:
 
 
 def _candidate_row(c: Candidate) -> list[object]:
-    return [sorted(v) if isinstance(v, frozenset) else list(v) if isinstance(v, tuple) else v
-            for v in (getattr(c, name) for name in _field_names(Candidate))]
+    return [
+        sorted(v) if isinstance(v, frozenset) else list(v) if isinstance(v, tuple) else v
+        for v in (getattr(c, name) for name in _field_names(Candidate))
+    ]
 
 
 @cache
@@ -222,15 +228,17 @@ class RoundProblem:
         """The eligible pairs among those given (history and min_score filtered) with their values w."""
         allowed = ~np.isin(self.key(mentor, mentee), self.forbidden)
         mentor, mentee = mentor[allowed], mentee[allowed]
-        q = quantized_scores(criterion_matrix(self.mentors, self.mentees, mentor, mentee, self._n_focus()),
-                             self.settings.weights)
+        q = quantized_scores(
+            criterion_matrix(self.mentors, self.mentees, mentor, mentee, self._n_focus()), self.settings.weights
+        )
         enough = q >= self.min_q
         return mentor[enough], mentee[enough], self.objective.value(q[enough])
 
     def has_partner(self, chosen: _Edges) -> set[str]:
         """Ids with at least one eligible edge seen: evidence that an eligible partner exists."""
         return {self.mentors.ids[i] for i in np.unique(chosen.seen_mentor)} | {
-            self.mentees.ids[j] for j in np.unique(chosen.seen_mentee)}
+            self.mentees.ids[j] for j in np.unique(chosen.seen_mentee)
+        }
 
     def _n_focus(self) -> int:
         return len(self.settings.focus_areas)
@@ -261,8 +269,9 @@ class _Edges:
 
 
 def _solve_certified(problem: RoundProblem, per_mentee: int) -> tuple[_Edges, Certificate]:
-    listed = candidates.shortlist(problem.embedding, problem.mentors, problem.mentees, per_mentee,
-                                  problem.settings.min_score)
+    listed = candidates.shortlist(
+        problem.embedding, problem.mentors, problem.mentees, per_mentee, problem.settings.min_score
+    )
     mentor, mentee, value = problem.eligible_values(listed.mentor, listed.mentee)
     q_bound = np.where(np.isfinite(listed.bound), np.ceil(listed.bound * SCORE_RESOLUTION) + 1, -np.inf)
     rechecked, added, solves, shortlist_primal = 0, 0, 0, 0
@@ -289,11 +298,21 @@ def _solve_certified(problem: RoundProblem, per_mentee: int) -> tuple[_Edges, Ce
         )
     has_best = np.flatnonzero(listed.best_mentee >= 0)
     best_mentor, best_mentee, _ = problem.eligible_values(has_best, listed.best_mentee[has_best])
-    edges = _Edges(seen_mentor=np.concatenate([mentor, best_mentor]), seen_mentee=np.concatenate([mentee, best_mentee]),
-                   mentor=mentor[in_matching], mentee=mentee[in_matching])
-    certificate = Certificate(primal=primal, dual=dual, shortlist_primal=shortlist_primal,
-                              candidate_edges=len(mentor), rechecked_mentees=rechecked, added_back_edges=added,
-                              solves=solves)
+    edges = _Edges(
+        seen_mentor=np.concatenate([mentor, best_mentor]),
+        seen_mentee=np.concatenate([mentee, best_mentee]),
+        mentor=mentor[in_matching],
+        mentee=mentee[in_matching],
+    )
+    certificate = Certificate(
+        primal=primal,
+        dual=dual,
+        shortlist_primal=shortlist_primal,
+        candidate_edges=len(mentor),
+        rechecked_mentees=rechecked,
+        added_back_edges=added,
+        solves=solves,
+    )
     return edges, certificate
 
 
@@ -315,8 +334,16 @@ def _pairs_near_duals(
     per_unit = problem.objective.scale * SCORE_RESOLUTION
     mentor_slack = u / per_unit
     mentee_slack = (v - reach - problem.objective.offset) / per_unit
-    mentor, mentee = candidates.rescan(problem.embedding, problem.mentors, problem.mentees, suspects,
-                                       mentor_slack, mentee_slack, problem.settings.min_score, NEAR_PER_MENTEE)
+    mentor, mentee = candidates.rescan(
+        problem.embedding,
+        problem.mentors,
+        problem.mentees,
+        suspects,
+        mentor_slack,
+        mentee_slack,
+        problem.settings.min_score,
+        NEAR_PER_MENTEE,
+    )
     mentor, mentee, value = problem.eligible_values(mentor, mentee)
     slack = value - u[mentor] - v[mentee]
     order = np.lexsort((mentor, -slack, mentee))
@@ -350,8 +377,9 @@ def _solve(mentor: IntArray, mentee: IntArray, value: IntArray, capacity: IntArr
     pair_mentee = mentee[edge]
     rows = np.concatenate([pair_mentee, np.arange(n_mentees), n_mentees + slot, n_mentees + np.arange(n_slots)])
     cols = np.concatenate([slot, n_slots + np.arange(n_mentees), n_slots + pair_mentee, np.arange(n_slots)])
-    costs = np.concatenate([top - value[edge].astype(np.float64), np.full(n_mentees, top),
-                            np.ones(len(edge) + n_slots)])
+    costs = np.concatenate(
+        [top - value[edge].astype(np.float64), np.full(n_mentees, top), np.ones(len(edge) + n_slots)]
+    )
     size = n_mentees + n_slots
     graph = sp.csr_array((costs, (rows, cols)), shape=(size, size))
     row, col = min_weight_full_bipartite_matching(graph)
@@ -362,8 +390,9 @@ def _solve(mentor: IntArray, mentee: IntArray, value: IntArray, capacity: IntArr
 
 
 def _pairs(problem: RoundProblem, chosen: _Edges) -> tuple[Pair, ...]:
-    rows = criterion_matrix(problem.mentors, problem.mentees, chosen.mentor, chosen.mentee,
-                            len(problem.settings.focus_areas))
+    rows = criterion_matrix(
+        problem.mentors, problem.mentees, chosen.mentor, chosen.mentee, len(problem.settings.focus_areas)
+    )
     contributions = quantized_contributions(rows, problem.settings.weights)
     pairs = [
         Pair(

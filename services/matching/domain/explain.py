@@ -30,8 +30,13 @@ EXCLUSIONS = ("role", "grade", "language", "reporting_line", "dissolved", "side"
 
 
 def explain_unmatched(
-    people: list[Candidate], settings: ProgramSettings, rules: RoundRules, dissolved: Dissolved,
-    withdrawn: frozenset[str], matched: set[str], has_partner: set[str],
+    people: list[Candidate],
+    settings: ProgramSettings,
+    rules: RoundRules,
+    dissolved: Dissolved,
+    withdrawn: frozenset[str],
+    matched: set[str],
+    has_partner: set[str],
 ) -> tuple[Unmatched, ...]:
     in_active_pairs = {pid for p in rules.kept_pairs for pid in (p.mentor_id, p.mentee_id)}
     busy = matched | in_active_pairs
@@ -62,8 +67,11 @@ def _capacity(pid: str, partner: str) -> Unmatched:
 
 def _no_partner(pid: str, partner: str, side: str, counts: dict[str, int]) -> Unmatched:
     excluded = ", ".join(f"{name} {n}" for name, n in counts.items() if n)
-    return Unmatched(pid, "no_eligible_partner",
-                     f"no eligible {partner} as {side} (potential partners excluded by: {excluded or 'none in pool'})")
+    return Unmatched(
+        pid,
+        "no_eligible_partner",
+        f"no eligible {partner} as {side} (potential partners excluded by: {excluded or 'none in pool'})",
+    )
 
 
 @dataclass(frozen=True)
@@ -82,8 +90,14 @@ class _PoolArrays:
     dissolved: dict[int, set[int]]
 
     @classmethod
-    def of(cls, people: list[Candidate], settings: ProgramSettings, rules: RoundRules, dissolved: Dissolved,
-           withdrawn: frozenset[str]) -> _PoolArrays:
+    def of(
+        cls,
+        people: list[Candidate],
+        settings: ProgramSettings,
+        rules: RoundRules,
+        dissolved: Dissolved,
+        withdrawn: frozenset[str],
+    ) -> _PoolArrays:
         present = [c for c in people if c.participant_id not in withdrawn]
         row = {c.participant_id: i for i, c in enumerate(present)}
         return cls(

@@ -19,8 +19,12 @@ from services.matching.domain.scoring import SCORE_RESOLUTION
 
 
 def greedy_match(
-    pool: Iterable[Candidate], settings: ProgramSettings, existing_pairs: Iterable[ActivePair] = (),
-    dissolved: Dissolved = frozenset(), withdrawn: frozenset[str] = frozenset(), per_mentee: int = 64,
+    pool: Iterable[Candidate],
+    settings: ProgramSettings,
+    existing_pairs: Iterable[ActivePair] = (),
+    dissolved: Dissolved = frozenset(),
+    withdrawn: frozenset[str] = frozenset(),
+    per_mentee: int = 64,
 ) -> list[tuple[str, str, float]]:
     """(mentor id, mentee id, score) of the greedy pairs."""
     people = sorted(pool, key=lambda c: c.participant_id)

@@ -29,16 +29,9 @@ import numpy as np
 import numpy.typing as npt
 
 from services.matching.domain.model import Candidate, Weights
+from shared.events import MATCHING_CRITERIA
 
-CRITERIA = (
-    "skills_to_mentee",
-    "skills_to_mentor",
-    "cross_department",
-    "generation_gap",
-    "program_focus",
-    "communication_style",
-    "time_zone_overlap",
-)
+CRITERIA = MATCHING_CRITERIA  # the contract's names, in the order the breakdown lists them
 GENERATION_YEARS = 25.0
 SCORE_RESOLUTION = 1_000_000
 _JITTER = 1e-4  # breaks ties between equal approximate scores so candidate lists spread over equal partners
@@ -56,8 +49,9 @@ def criteria(mentor: Candidate, mentee: Candidate, focus_areas: frozenset[str]) 
         "cross_department": float(mentor.department != mentee.department),
         "generation_gap": min(abs(mentor.birth_year - mentee.birth_year), GENERATION_YEARS) / GENERATION_YEARS,
         "program_focus": _share(mentor.focus_areas & mentee.focus_areas, focus_areas),
-        "communication_style": float(bool(mentor.communication_style)
-                                     and mentor.communication_style == mentee.communication_style),
+        "communication_style": float(
+            bool(mentor.communication_style) and mentor.communication_style == mentee.communication_style
+        ),
         "time_zone_overlap": time_zone_overlap(mentor.utc_offset_hours, mentee.utc_offset_hours),
     }
 
@@ -138,9 +132,15 @@ class Side:
 
     def take(self, rows: IntArray) -> Side:
         return Side(
-            ids=tuple(self.ids[i] for i in rows), grade=self.grade[rows], birth_year=self.birth_year[rows],
-            department=self.department[rows], style=self.style[rows], utc_offset=self.utc_offset[rows],
-            languages=self.languages[rows], offered=self.offered[rows], wanted=self.wanted[rows],
+            ids=tuple(self.ids[i] for i in rows),
+            grade=self.grade[rows],
+            birth_year=self.birth_year[rows],
+            department=self.department[rows],
+            style=self.style[rows],
+            utc_offset=self.utc_offset[rows],
+            languages=self.languages[rows],
+            offered=self.offered[rows],
+            wanted=self.wanted[rows],
             focus=self.focus[rows],
         )
 
@@ -250,8 +250,12 @@ def _dense(bits: BitArray, width: int) -> FloatArray:
 
 def _skills_to_mentee(mentors: Side, mentees: Side, n_skills: int, weight: float) -> Features:
     wanted = _dense(mentees.wanted, n_skills)
-    per_skill = np.divide(weight, wanted.sum(axis=1, keepdims=True), out=np.zeros((len(mentees), 1)),
-                          where=wanted.sum(axis=1, keepdims=True) > 0)
+    per_skill = np.divide(
+        weight,
+        wanted.sum(axis=1, keepdims=True),
+        out=np.zeros((len(mentees), 1)),
+        where=wanted.sum(axis=1, keepdims=True) > 0,
+    )
     return _dense(mentors.offered, n_skills), wanted * per_skill
 
 

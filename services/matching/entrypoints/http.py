@@ -11,13 +11,11 @@ from services.matching.adapters import repository
 from services.matching.domain import rounds
 from services.matching.domain.pairs import Pair
 from services.matching.service_layer import handlers
-from shared.auth import Admin, Principal, Reader, require
+from shared.auth import Admin, AdminOrAuditor, AdminOrParticipant, Principal, Reader
 from shared.errors import Forbidden, NotFound
 from shared.events import MATCHING_CRITERIA
 
 router = APIRouter(tags=["matching"])
-AdminOrAuditor = Annotated[Principal, Depends(require("program_admin", "auditor"))]
-AdminOrParticipant = Annotated[Principal, Depends(require("program_admin", "participant"))]
 
 
 def service(request: Request) -> handlers.Matching:

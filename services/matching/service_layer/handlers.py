@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
 import asyncpg
@@ -15,18 +14,13 @@ from services.matching.domain.pairs import Pair
 from shared.db import advisory_key
 from shared.errors import Conflict, NotFound
 from shared.events import PairFormed
-from shared.eventstore import AppendResult, EventStore
+from shared.eventstore import AppendResult
+from shared.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
-class Matching:
-    pool: asyncpg.Pool
-    store: EventStore
-
-    @asynccontextmanager
-    async def transaction(self):
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn
+class Matching(UnitOfWork):
+    """Matching's pool, event store and transactions."""
 
 
 @dataclass(frozen=True)

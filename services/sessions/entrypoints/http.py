@@ -11,14 +11,12 @@ from services.sessions.adapters import repository
 from services.sessions.domain.commands import GiveFeedback, LogSession
 from services.sessions.domain.model import Pair
 from services.sessions.service_layer import handlers
-from shared.auth import Principal, Reader, require
+from shared.auth import AdminOrParticipant, Participant, Principal, Reader
 from shared.errors import Forbidden
 from shared.events import FeedbackGiven
 from shared.http import EventLogPosition
 
 router = APIRouter(tags=["sessions"])
-AdminOrParticipant = Annotated[Principal, Depends(require("program_admin", "participant"))]
-Participant = Annotated[Principal, Depends(require("participant"))]
 
 
 def service(request: Request) -> handlers.Sessions:

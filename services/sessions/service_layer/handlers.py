@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-
-import asyncpg
 
 from services.sessions.adapters import repository
 from services.sessions.domain import model
 from services.sessions.domain.commands import GiveFeedback, LogSession
 from shared.errors import Conflict, NotFound
 from shared.events import FeedbackGiven, SessionHeld
-from shared.eventstore import AppendResult, EventStore
+from shared.eventstore import AppendResult
+from shared.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
-class Sessions:
-    pool: asyncpg.Pool
-    store: EventStore
-
-    @asynccontextmanager
-    async def transaction(self):
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn
+class Sessions(UnitOfWork):
+    """Sessions' pool, event store and transactions."""
 
 
 async def pair(svc: Sessions, pair_id: str) -> model.Pair:
