@@ -20,8 +20,9 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-LOCAL_KAFKA = "127.0.0.1:9092"
-LOCAL_DATABASE = "postgresql://tandem@127.0.0.1:5432/tandem"
+# The servers `deploy/local/infra.sh up` starts, on the ports it was told to use.
+LOCAL_KAFKA = f"127.0.0.1:{os.environ.get('TANDEM_KAFKA_PORT', '9092')}"
+LOCAL_DATABASE = f"postgresql://tandem@127.0.0.1:{os.environ.get('TANDEM_PG_PORT', '5432')}/tandem"
 
 
 @dataclass(frozen=True)
