@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth import AuthSettings
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
@@ -69,7 +71,41 @@ def create_app(runtime: ServiceRuntime, prefix: str, routers: list[APIRouter], t
     for error, code in ((NotFound, 404), (Conflict, 409), (ConcurrencyError, 409), (Forbidden, 403)):
         app.add_exception_handler(error, _reply(code))
     app.add_exception_handler(Invalid, _invalid)
+    allow_browser_pages(app, CorsSettings())
     return app
+
+
+# ------------------------------------------------------------------------------------------------ browser pages
+
+LOCAL_ORIGINS = ",".join(f"http://{host}:{port}" for host in ("127.0.0.1", "localhost") for port in range(8001, 8005))
+
+
+class CorsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TANDEM_", extra="ignore")
+
+    cors_origins: str = Field(
+        LOCAL_ORIGINS,
+        description="Comma-separated origins whose pages may call this API from a browser (the web pages insights "
+        "serves); empty: none. Default: the four local services on 127.0.0.1 and localhost.",
+    )
+
+    @property
+    def origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+
+
+def allow_browser_pages(app: FastAPI, settings: CorsSettings) -> None:
+    """CORS for pages served by another Tandem service. Tokens travel in the Authorization header, never in
+    cookies, so no credentials are allowed and a foreign page cannot act with a user's rights."""
+    if settings.origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Content-Disposition"],
+            max_age=600,
+        )
 
 
 async def _invalid(_request: Request, error: Exception) -> JSONResponse:
