@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.insights.config import InsightsSettings
-from services.insights.entrypoints import http
+from services.insights.entrypoints import http, web
 from services.insights.entrypoints.facts_consumer import FactsProjection
 from services.insights.service_layer.queries import Insights
 from shared.http import create_app
@@ -29,7 +29,8 @@ def projections(settings: InsightsSettings) -> list[Projection]:
 def build(settings: InsightsSettings | None = None) -> FastAPI:
     settings = settings or InsightsSettings()
     runtime = ServiceRuntime("insights", settings, projections=projections(settings), publishes=False)
-    app = create_app(runtime, PREFIX, [http.router], "Tandem insights")
+    app = create_app(runtime, PREFIX, [http.router, web.router], "Tandem insights")
+    app.mount(f"{PREFIX}/static", web.static_files(), name="static")
     app.state.insights = lambda: Insights(runtime.pool)
     app.state.settings = settings
     return app

@@ -1,0 +1,78 @@
+"""Insights' web pages under /insights/v1: the program dashboard and the participant page.
+
+The pages are static files; every figure comes from the JSON APIs, called by the browser with the bearer token
+its user pasted. The participant page also calls matching and sessions, at the URLs of `web_config`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from services.insights.config import InsightsSettings
+
+WEB = Path(__file__).parent / "web"
+router = APIRouter(include_in_schema=False)
+
+
+def static_files() -> StaticFiles:
+    return StaticFiles(directory=WEB / "static")
+
+
+def web_config(settings: InsightsSettings) -> dict[str, object]:
+    return {
+        "matching_url": settings.web_matching_url.rstrip("/"),
+        "sessions_url": settings.web_sessions_url.rstrip("/"),
+        "poll_seconds": settings.web_poll_seconds,
+    }
+
+
+def content_security_policy(settings: InsightsSettings) -> str:
+    """Scripts, styles and data only from this service, plus calls to the two APIs the participant page uses."""
+    others = {_origin(url) for url in (settings.web_matching_url, settings.web_sessions_url)} - {""}
+    return "; ".join(
+        [
+            "default-src 'self'",
+            " ".join(["connect-src 'self'", *sorted(others)]),
+            "img-src 'self' data: blob:",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def _page(request: Request, name: str) -> FileResponse:
+    settings: InsightsSettings = request.app.state.settings
+    headers = {
+        "Content-Security-Policy": content_security_policy(settings),
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    return FileResponse(WEB / name, media_type="text/html; charset=utf-8", headers=headers)
+
+
+@router.get("/dashboard")
+async def dashboard(request: Request) -> FileResponse:
+    return _page(request, "dashboard.html")
+
+
+@router.get("/participant")
+async def participant(request: Request) -> FileResponse:
+    return _page(request, "participant.html")
+
+
+@router.get("/web/config.json")
+async def config(request: Request) -> dict[str, object]:
+    return web_config(request.app.state.settings)

@@ -1,0 +1,567 @@
+// The program dashboard: every figure comes from insights' report and per-pair rows, read with the pasted
+// token. Without an "as of" instant it polls, so figures follow the events as they arrive.
+import { ApiError, api, claims, el, fmt, getJson, say, table, tokenForm } from "./common.js";
+
+const BASE = new URL(".", location.href).href.replace(/\/$/, "");
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const state = {
+  pollSeconds: 5,
+  programs: [],
+  programId: params.get("program") || "",
+  asOf: params.get("as_of") || null,
+  paused: false,
+  timer: null,
+  generation: 0,
+  shown: null, // headline figures last shown, to announce what changed
+  charts: {},
+};
+
+const COLOURS = { blue: "#1f5fbf", orange: "#a34d00", green: "#1e7b34", grey: "#7b8794", red: "#b3261e" };
+const SHARE_TARGETS = new Set(["match_rate", "cadence_adherence", "cross_generation_share", "cross_department_share"]);
+const RISK = {
+  no_recent_session: ["No recent session", "warn"],
+  low_rating: ["Low rating", "danger"],
+};
+
+// ------------------------------------------------------------------------------------------------- loading
+
+async function start() {
+  try {
+    const config = await (await fetch(`${BASE}/web/config.json`)).json();
+    state.pollSeconds = Number(params.get("poll")) || config.poll_seconds || 5;
+  } catch {
+    /* keep the default */
+  }
+  if (window.Chart) {
+    Chart.defaults.animation = false;
+    Chart.defaults.font.family = getComputedStyle(document.documentElement).fontFamily;
+    Chart.defaults.font.size = 13;
+    Chart.defaults.color = "#1b2430";
+    Chart.defaults.maintainAspectRatio = false;
+  }
+  if (state.asOf) $("as-of").value = toLocalInput(state.asOf);
+  tokenForm(connect);
+  $("program").addEventListener("change", () => {
+    state.programId = $("program").value;
+    state.shown = null;
+    refresh();
+  });
+  $("as-of").addEventListener("change", () => {
+    const value = $("as-of").value;
+    state.asOf = value ? new Date(value).toISOString() : null;
+    refresh();
+  });
+  $("now").addEventListener("click", () => {
+    $("as-of").value = "";
+    state.asOf = null;
+    refresh();
+  });
+  $("pause").addEventListener("click", () => {
+    state.paused = !state.paused;
+    $("pause").setAttribute("aria-pressed", String(state.paused));
+    $("pause").textContent = state.paused ? "Resume" : "Pause";
+    refresh();
+  });
+  $("csv").addEventListener("click", downloadCsv);
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && live()) refresh();
+  });
+  connect();
+}
+
+async function connect() {
+  clearTimeout(state.timer);
+  state.generation += 1;
+  state.shown = null;
+  $("report").hidden = true;
+  const select = $("program");
+  select.disabled = true;
+  $("csv").disabled = true;
+  if (!claims()) {
+    select.replaceChildren(el("option", { value: "", text: "Paste a token first" }));
+    setStatus("Not connected.", false);
+    return say($("message"), "Paste a program admin or auditor token above to see the figures.", "info");
+  }
+  try {
+    state.programs = (await getJson(`${BASE}/programs`)).sort((a, b) => b.launched_at.localeCompare(a.launched_at));
+  } catch (error) {
+    select.replaceChildren(el("option", { value: "", text: "No access" }));
+    setStatus("Not connected.", false);
+    return say($("message"), explainAccess(error));
+  }
+  if (!state.programs.length) {
+    select.replaceChildren(el("option", { value: "", text: "No program yet" }));
+    return say($("message"), "Insights knows no program yet. Launch one in the enrolment service.", "info");
+  }
+  select.replaceChildren(
+    ...state.programs.map((p) =>
+      el("option", { value: p.program_id }, `${p.title} — launched ${fmt.date(p.launched_at)}`),
+    ),
+  );
+  if (!state.programs.some((p) => p.program_id === state.programId)) state.programId = state.programs[0].program_id;
+  select.value = state.programId;
+  select.disabled = false;
+  say($("message"), null);
+  refresh();
+}
+
+function explainAccess(error) {
+  if (error instanceof ApiError && error.status === 403) {
+    return el(
+      "div",
+      {},
+      el("h2", { text: "Not allowed" }),
+      el("p", {
+        text:
+          "This token may not read program figures: the dashboard is for program admins and auditors. " +
+          "A participant's token shows that participant's own pair only.",
+      }),
+      el("p", {}, "Participants: open ", el("a", { href: "participant", text: "your participant page" }), "."),
+    );
+  }
+  return error.message;
+}
+
+const live = () => !state.asOf && !state.paused;
+
+async function refresh() {
+  clearTimeout(state.timer);
+  if (!state.programId) return;
+  const generation = ++state.generation;
+  const query = state.asOf ? `?as_of=${encodeURIComponent(state.asOf)}` : "";
+  const program = encodeURIComponent(state.programId);
+  keepInUrl();
+  try {
+    const [report, pairs] = await Promise.all([
+      getJson(`${BASE}/programs/${program}/report${query}`),
+      getJson(`${BASE}/programs/${program}/pairs${query}`),
+    ]);
+    if (generation !== state.generation) return;
+    render(report, pairs);
+    say($("message"), null);
+    $("report").hidden = false;
+    $("csv").disabled = false;
+    setStatus(
+      state.asOf
+        ? `Snapshot as of ${fmt.dateTime(report.as_of)}.`
+        : state.paused
+          ? `Live updates paused; figures from ${fmt.time(report.as_of)}.`
+          : `Live: updated ${fmt.time(report.as_of)}, refreshing every ${state.pollSeconds} s.`,
+      live(),
+    );
+  } catch (error) {
+    if (generation !== state.generation) return;
+    if (error instanceof ApiError && [401, 403].includes(error.status)) {
+      $("report").hidden = true;
+      setStatus("Not connected.", false);
+      return say($("message"), explainAccess(error));
+    }
+    if (error instanceof ApiError && error.status === 404) {
+      $("report").hidden = true;
+      say($("message"), "Insights knows nothing of this program at that instant: was it launched later?", "info");
+    } else {
+      say($("message"), `Could not refresh the figures: ${error.message}`);
+    }
+  }
+  if (live()) state.timer = setTimeout(() => (document.hidden ? null : refresh()), state.pollSeconds * 1000);
+}
+
+function keepInUrl() {
+  const url = new URL(location.href);
+  url.searchParams.set("program", state.programId);
+  if (state.asOf) url.searchParams.set("as_of", state.asOf);
+  else url.searchParams.delete("as_of");
+  history.replaceState(null, "", url);
+}
+
+function setStatus(text, isLive) {
+  $("status-text").textContent = text;
+  document.querySelector("#status .live-dot").classList.toggle("paused", !isLive);
+}
+
+async function downloadCsv() {
+  const query = state.asOf ? `?as_of=${encodeURIComponent(state.asOf)}` : "";
+  try {
+    const response = await api(`${BASE}/programs/${encodeURIComponent(state.programId)}/export.csv${query}`, {
+      headers: { Accept: "text/csv" },
+    });
+    const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    const link = el("a", { href: URL.createObjectURL(await response.blob()), download: name ? name[1] : "pairs.csv" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  } catch (error) {
+    say($("message"), `Could not download the CSV: ${error.message}`);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------- rendering
+
+function render(report, pairs) {
+  $("program-title").textContent = report.title;
+  $("as-of-text").textContent = `Counting every event up to ${fmt.dateTime(report.as_of)} (${report.as_of} UTC). Cadence: a session every ${report.cadence_days} days.`;
+  renderCards(report);
+  renderTargets(report);
+  renderFunnel(report);
+  renderPairsOverTime(report, pairs);
+  renderRatings(report);
+  renderMix(report);
+  renderLedger(report);
+  renderRisk(report);
+  renderCadence(report, pairs);
+}
+
+function headline(report) {
+  const r = report;
+  const ratings = r.ratings.overall;
+  return [
+    ["participants-enrolled", "Enrolled", fmt.int(r.participants.enrolled), `${fmt.int(r.participants.withdrawn)} withdrawn`, "participants_enrolled"],
+    ["participants-active", "Active participants", fmt.int(r.participants.active), "enrolled, not withdrawn", "active_participants"],
+    ["match-rate", "Match rate", fmt.pct(r.matching.match_rate), `${fmt.int(r.matching.matched_participants)} of ${fmt.int(r.matching.active_participants)} active in a pair`, "match_rate"],
+    ["pairs-active", "Active pairs", fmt.int(r.pairs.active), `${fmt.int(r.pairs.formed)} formed, ${fmt.int(r.pairs.dissolved)} dissolved`, "active_pairs"],
+    ["sessions-total", "Sessions held", fmt.int(r.sessions.total), `${fmt.int(r.sessions.minutes)} minutes in all`, "sessions_held"],
+    ["sessions-per-pair", "Sessions per pair", fmt.dec(r.sessions.average_per_pair), `${fmt.dec(r.sessions.average_minutes_per_pair, 0)} minutes per pair`, "sessions_per_pair"],
+    ["cadence-adherence", "Cadence adherence", fmt.pct(r.sessions.cadence_adherence), `over ${fmt.int(r.sessions.pairs_due)} pairs with a session due`, "cadence_adherence"],
+    ["average-rating", "Average rating", ratings.average === null ? "—" : `${fmt.dec(ratings.average)} / 5`, `${fmt.int(ratings.count)} ratings`, "average_rating"],
+    ["pairs-at-risk", "Pairs at risk", fmt.int(r.pairs.at_risk), `of ${fmt.int(r.pairs.active)} active pairs`, null],
+  ];
+}
+
+function renderCards(report) {
+  const targets = Object.fromEntries(report.targets.map((t) => [t.name, t]));
+  const figures = headline(report);
+  $("cards").replaceChildren(
+    ...figures.map(([key, label, value, detail, targetName]) => {
+      const target = targetName && targets[targetName];
+      return el(
+        "div",
+        { class: key === "pairs-at-risk" && report.pairs.at_risk ? "card risk" : "card" },
+        el("dt", { text: label }),
+        el("dd", { class: "figure", "data-figure": key, text: value }),
+        el("dd", { class: "sub", text: detail }),
+        target
+          ? el("dd", { class: "sub" }, `Target ${metric(target.name, target.target)} · ${fmt.pct(target.progress)} reached`)
+          : null,
+      );
+    }),
+  );
+  announceChanges(figures);
+}
+
+function announceChanges(figures) {
+  const now = Object.fromEntries(figures.map(([key, label, value]) => [key, [label, value]]));
+  const before = state.shown;
+  state.shown = now;
+  if (!before) return;
+  const changed = Object.entries(now).filter(([key, [, value]]) => before[key] && before[key][1] !== value);
+  if (changed.length) {
+    $("announce").textContent = `Figures updated: ${changed
+      .slice(0, 3)
+      .map(([key, [label, value]]) => `${label} ${value}, was ${before[key][1]}`)
+      .join("; ")}.`;
+  }
+}
+
+function metric(name, value) {
+  if (value === null || value === undefined) return "—";
+  if (SHARE_TARGETS.has(name)) return fmt.pct(value);
+  return Number.isInteger(value) ? fmt.int(value) : fmt.dec(value, 2);
+}
+
+function renderTargets(report) {
+  if (!report.targets.length) {
+    return $("targets").replaceChildren(el("p", { class: "empty", text: "This program declared no targets." }));
+  }
+  const rows = report.targets.map((t) => {
+    const done = t.progress !== null && t.progress >= 1;
+    const fill = el("div", { class: done ? "bar-fill done" : "bar-fill" });
+    fill.style.width = `${Math.min(100, Math.max(0, (t.progress ?? 0) * 100))}%`;
+    return [
+      fmt.words(t.name),
+      metric(t.name, t.target),
+      t.actual === null ? "not measured" : metric(t.name, t.actual),
+      el(
+        "div",
+        {},
+        el("div", { class: "bar-track", "aria-hidden": "true" }, fill),
+        el("span", {}, t.progress === null ? "—" : `${fmt.pct(t.progress)}${done ? " · reached" : ""}`),
+      ),
+    ];
+  });
+  $("targets").replaceChildren(
+    table("Progress against the program's targets", ["Target", "Goal", "Actual", "Progress"], rows, { numeric: [1, 2] }),
+  );
+}
+
+function renderFunnel(report) {
+  const { enrolled, active } = report.participants;
+  const matched = report.matching.matched_participants;
+  const share = (n) => (enrolled ? n / enrolled : null);
+  const steps = [
+    ["Enrolled", enrolled],
+    ["Active", active],
+    ["Matched", matched],
+  ];
+  const summary = `${fmt.int(enrolled)} enrolled, ${fmt.int(active)} still active (${fmt.pct(share(active))}), ${fmt.int(matched)} in an active pair (${fmt.pct(share(matched))} of those enrolled).`;
+  $("funnel-summary").textContent = summary;
+  drawChart("funnel-chart", `Bar chart of the enrolment funnel: ${summary}`, {
+    type: "bar",
+    data: {
+      labels: steps.map(([label]) => label),
+      datasets: [{ label: "Participants", data: steps.map(([, n]) => n), backgroundColor: [COLOURS.grey, COLOURS.blue, COLOURS.green] }],
+    },
+    options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
+  });
+  $("funnel-table").replaceChildren(
+    table("Enrolment funnel", ["Stage", "Participants", "Share of enrolled"], steps.map(([label, n]) => [label, fmt.int(n), fmt.pct(share(n))]), { numeric: [1, 2] }),
+  );
+}
+
+function renderPairsOverTime(report, pairs) {
+  const program = state.programs.find((p) => p.program_id === report.program_id);
+  const changes = new Map(); // instant (ms) -> [formed, dissolved]
+  const bump = (instant, i) => {
+    const at = Date.parse(instant);
+    const entry = changes.get(at) || [0, 0];
+    entry[i] += 1;
+    changes.set(at, entry);
+  };
+  for (const pair of pairs) {
+    bump(pair.formed_at, 0);
+    if (pair.dissolved_at) bump(pair.dissolved_at, 1);
+  }
+  const start = program ? Date.parse(program.launched_at) : Math.min(...changes.keys(), Date.parse(report.as_of));
+  const end = Date.parse(report.as_of);
+  const active = [{ x: start, y: 0 }];
+  const formed = [{ x: start, y: 0 }];
+  let [nActive, nFormed] = [0, 0];
+  for (const [at, [f, d]] of [...changes.entries()].sort((a, b) => a[0] - b[0])) {
+    nFormed += f;
+    nActive += f - d;
+    active.push({ x: at, y: nActive });
+    formed.push({ x: at, y: nFormed });
+  }
+  active.push({ x: end, y: nActive });
+  formed.push({ x: end, y: nFormed });
+  const short = end - start < 2 * 86_400_000;
+  const tick = (ms) =>
+    new Date(ms).toLocaleString("en-GB", short ? { hour: "2-digit", minute: "2-digit" } : { day: "numeric", month: "short" });
+  const summary = `From ${fmt.date(start)} to ${fmt.date(end)}: ${fmt.int(report.pairs.formed)} pairs formed, ${fmt.int(report.pairs.dissolved)} dissolved, ${fmt.int(report.pairs.active)} active now.`;
+  $("pairs-summary").textContent = summary;
+  const line = (label, data, colour, dash) => ({
+    label, data, stepped: "after", borderColor: colour, backgroundColor: colour, borderDash: dash, pointRadius: 2, borderWidth: 2,
+  });
+  drawChart("pairs-chart", `Step chart of pairs over time. ${summary}`, {
+    type: "line",
+    data: { datasets: [line("Active pairs", active, COLOURS.blue, []), line("Pairs formed (cumulative)", formed, COLOURS.orange, [6, 4])] },
+    options: {
+      parsing: false,
+      scales: {
+        x: { type: "linear", min: start, max: end, ticks: { callback: tick, maxTicksLimit: 8 } },
+        y: { beginAtZero: true, ticks: { precision: 0 } },
+      },
+      plugins: { tooltip: { callbacks: { title: (items) => fmt.dateTime(items[0].parsed.x) } } },
+    },
+  });
+  const byDay = new Map();
+  let running = 0;
+  for (const [at, [f, d]] of [...changes.entries()].sort((a, b) => a[0] - b[0])) {
+    const day = fmt.date(at);
+    const entry = byDay.get(day) || [0, 0, 0];
+    running += f - d;
+    byDay.set(day, [entry[0] + f, entry[1] + d, running]);
+  }
+  $("pairs-table").replaceChildren(
+    byDay.size
+      ? table("Pairs formed and dissolved by day", ["Day", "Formed", "Dissolved", "Active at the end of the day"], [...byDay].map(([day, v]) => [day, ...v.map(fmt.int)]), { numeric: [1, 2, 3] })
+      : el("p", { class: "empty", text: "No pair formed yet." }),
+  );
+}
+
+function renderRatings(report) {
+  const sides = [
+    ["Mentors", report.ratings.mentor],
+    ["Mentees", report.ratings.mentee],
+    ["Everyone", report.ratings.overall],
+  ];
+  const said = ([label, r]) => `${label.toLowerCase()} ${r.average === null ? "no rating yet" : `${fmt.dec(r.average)} of 5 (${fmt.int(r.count)} ratings)`}`;
+  const summary = `Average rating given by ${sides.map(said).join(", ")}.`;
+  $("ratings-summary").textContent = summary;
+  drawChart("ratings-chart", `Bar chart of the average rating by side: ${summary}`, {
+    type: "bar",
+    data: {
+      labels: sides.map(([label]) => label),
+      datasets: [{ label: "Average rating", data: sides.map(([, r]) => r.average), backgroundColor: [COLOURS.blue, COLOURS.orange, COLOURS.grey] }],
+    },
+    options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { min: 0, max: 5 } } },
+  });
+  $("ratings-table").replaceChildren(
+    table("Ratings by side", ["Given by", "Average (1–5)", "Ratings"], sides.map(([label, r]) => [label, fmt.dec(r.average), fmt.int(r.count)]), { numeric: [1, 2] }),
+  );
+}
+
+function renderMix(report) {
+  const m = report.mix;
+  const rows = [
+    ["Generations", m.cross_generation, m.cross_generation_share],
+    ["Departments", m.cross_department, m.cross_department_share],
+  ];
+  const summary = m.pairs_considered
+    ? `${fmt.int(m.cross_generation)} of ${fmt.int(m.pairs_considered)} pairs (${fmt.pct(m.cross_generation_share)}) cross generations; ${fmt.int(m.cross_department)} (${fmt.pct(m.cross_department_share)}) cross departments.`
+    : "No pair with both profiles known yet.";
+  $("mix-summary").textContent = summary;
+  drawChart("mix-chart", `Stacked bar chart of pairs that cross generations and departments: ${summary}`, {
+    type: "bar",
+    data: {
+      labels: rows.map(([label]) => label),
+      datasets: [
+        { label: "Crossing", data: rows.map(([, n]) => n), backgroundColor: COLOURS.green },
+        { label: "Same", data: rows.map(([, n]) => m.pairs_considered - n), backgroundColor: "#c3ccd6" },
+      ],
+    },
+    options: { indexAxis: "y", scales: { x: { stacked: true, beginAtZero: true, ticks: { precision: 0 } }, y: { stacked: true } } },
+  });
+  $("mix-table").replaceChildren(
+    table("Pairs that cross", ["Across", "Pairs", "Share of pairs"], rows.map(([label, n, share]) => [label, fmt.int(n), fmt.pct(share)]), { numeric: [1, 2] }),
+  );
+}
+
+function renderLedger(report) {
+  const { mentor_to_mentee: down, mentee_to_mentor: up } = report.learning_ledger;
+  const topics = [...new Set([...Object.keys(down), ...Object.keys(up)])].sort(
+    (a, b) => (down[b] || 0) + (up[b] || 0) - ((down[a] || 0) + (up[a] || 0)) || a.localeCompare(b),
+  );
+  const total = (counts) => Object.values(counts).reduce((a, b) => a + b, 0);
+  const top = (counts) => Object.entries(counts).sort((a, b) => b[1] - a[1])[0]?.[0];
+  const summary = topics.length
+    ? `Mentors taught mentees ${fmt.int(total(down))} topic-sessions (most: ${top(down) ?? "none"}); mentees taught mentors ${fmt.int(total(up))} (most: ${top(up) ?? "none"}).`
+    : "No session with a topic yet.";
+  $("ledger-summary").textContent = summary;
+  const shown = topics.slice(0, 15);
+  drawChart("ledger-chart", `Diverging bar chart of topics learned in each direction. ${summary}`, {
+    type: "bar",
+    data: {
+      labels: shown,
+      datasets: [
+        { label: "Mentor → mentee (junior teaches senior)", data: shown.map((t) => -(down[t] || 0)), backgroundColor: COLOURS.blue },
+        { label: "Mentee → mentor (senior teaches junior)", data: shown.map((t) => up[t] || 0), backgroundColor: COLOURS.orange },
+      ],
+    },
+    options: {
+      indexAxis: "y",
+      scales: { x: { stacked: true, ticks: { precision: 0, callback: (v) => Math.abs(v) } }, y: { stacked: true } },
+      plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${Math.abs(c.parsed.x)}` } } },
+    },
+  });
+  $("ledger-table").replaceChildren(
+    topics.length
+      ? table("Sessions that covered each topic, by direction", ["Topic", "Mentor → mentee", "Mentee → mentor"], topics.map((t) => [t, fmt.int(down[t] || 0), fmt.int(up[t] || 0)]), { numeric: [1, 2] })
+      : el("p", { class: "empty", text: "No topic yet." }),
+  );
+}
+
+function reasonTags(reasons) {
+  return reasons.map((r) => el("span", { class: `tag ${RISK[r]?.[1] || "warn"}`, text: RISK[r]?.[0] || fmt.words(r) }));
+}
+
+function renderRisk(report) {
+  const pairs = report.at_risk_pairs;
+  if (!pairs.length) {
+    return $("risk").replaceChildren(el("p", { class: "empty", text: `No active pair is at risk (of ${fmt.int(report.pairs.active)}).` }));
+  }
+  const limit = Math.round(report.cadence_days * 1.5);
+  $("risk").replaceChildren(
+    el("p", { class: "summary", text: `${fmt.int(pairs.length)} of ${fmt.int(report.pairs.active)} active pairs need attention: no session for more than ${limit} days, or a latest rating of 2 or less.` }),
+    el(
+      "div",
+      { class: "scroll", tabindex: "0", role: "region", "aria-label": "Pairs at risk" },
+      table(
+        "Pairs at risk and why",
+        ["Pair", "Mentor", "Mentee", "Why", "Days without a session", "Latest rating: mentor", "Latest rating: mentee"],
+        pairs.map((p) => [
+          el("span", { class: "mono", text: p.pair_id }),
+          el("span", { class: "mono", text: p.mentor_id }),
+          el("span", { class: "mono", text: p.mentee_id }),
+          reasonTags(p.reasons),
+          fmt.int(p.days_without_session),
+          fmt.int(p.latest_mentor_rating),
+          fmt.int(p.latest_mentee_rating),
+        ]),
+        { numeric: [4, 5, 6] },
+      ),
+    ),
+  );
+}
+
+const utcDay = (instant) => Math.floor(Date.parse(instant) / 86_400_000);
+
+function renderCadence(report, pairs) {
+  const today = utcDay(report.as_of);
+  const rows = pairs.map((p) => ({
+    ...p,
+    due: p.status === "active" ? Math.floor((today - utcDay(p.formed_at)) / report.cadence_days) : null,
+  }));
+  rows.sort(
+    (a, b) =>
+      (a.status === "active" ? 0 : 1) - (b.status === "active" ? 0 : 1) ||
+      Number(b.at_risk) - Number(a.at_risk) ||
+      (a.cadence_adherence ?? 2) - (b.cadence_adherence ?? 2) ||
+      a.pair_id.localeCompare(b.pair_id),
+  );
+  const due = rows.filter((r) => r.due);
+  const onTrack = due.filter((r) => r.sessions >= r.due).length;
+  $("cadence-summary").textContent = rows.length
+    ? `${fmt.int(onTrack)} of ${fmt.int(due.length)} pairs with a session due are on track (a session every ${report.cadence_days} days); worst first.`
+    : "No pair formed yet.";
+  if (!rows.length) return $("cadence").replaceChildren();
+  const strip = (r) => {
+    const slots = [];
+    const expected = r.due ?? 0;
+    for (let i = 0; i < Math.min(Math.max(expected, r.sessions), 30); i += 1) {
+      slots.push(el("span", { class: `slot ${i < r.sessions ? "held" : "missed"}` }));
+    }
+    return el("div", { class: "strip", "aria-hidden": "true" }, slots);
+  };
+  const heldText = (r) =>
+    r.status !== "active" ? `${r.sessions} held (dissolved)` : r.due ? `${r.sessions} of ${r.due} due` : `${r.sessions} held, none due yet`;
+  $("cadence").replaceChildren(
+    table(
+      "Sessions held against the cadence, one row per pair",
+      ["Pair", "Sessions", "Cadence", "Last session", "Days without", "Adherence", "Status"],
+      rows.map((r) => [
+        el("span", { class: "mono", text: r.pair_id }),
+        heldText(r),
+        strip(r),
+        fmt.date(r.last_session),
+        fmt.int(r.days_without_session),
+        fmt.pct(r.cadence_adherence),
+        r.at_risk ? reasonTags(r.at_risk_reasons) : r.status,
+      ]),
+      { numeric: [4, 5] },
+    ),
+  );
+}
+
+function drawChart(id, label, config) {
+  const canvas = $(id);
+  canvas.setAttribute("aria-label", label);
+  if (!window.Chart) return; // the tables beside each chart still tell everything
+  const chart = state.charts[id];
+  if (chart) {
+    chart.data = config.data;
+    chart.options = config.options;
+    chart.update("none");
+  } else {
+    state.charts[id] = new Chart(canvas, config);
+  }
+}
+
+function toLocalInput(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+}
+
+start();
