@@ -169,6 +169,21 @@ def asyncapi_command(
         typer.echo(text)
 
 
+@app.command("report")
+def report_command(
+    program: Annotated[str, typer.Option(help="Program id (prg-…).")],
+    as_of: Annotated[str | None, typer.Option(help="ISO 8601 instant; default now (UTC).")] = None,
+    csv: Annotated[bool, typer.Option("--csv", help="Per-pair rows as CSV instead of the JSON report.")] = False,
+) -> None:
+    """A program's insights report as of any instant, as the insights API gives it."""
+    import importlib
+    from datetime import datetime
+
+    insights_cli = importlib.import_module("services.insights.cli")  # loaded by name: shared depends on no service
+    when = datetime.fromisoformat(as_of.replace("Z", "+00:00")) if as_of else None
+    typer.echo(asyncio.run(insights_cli.render(program, when, csv)))
+
+
 @app.command("trail")
 def trail_command(participant: Annotated[str, typer.Option(help="Pseudonymous participant id (p-…).")]) -> None:
     """Print every event concerning one participant, across services, as JSON."""

@@ -120,3 +120,11 @@ def test_after_erasure_no_table_or_record_holds_the_name_or_email(sent, platform
         "the erasure to reach insights",
     )
     assert after["participants"]["enrolled"] == before["participants"]["enrolled"], "counts survive erasure"
+
+
+def test_the_cli_reports_as_of_an_instant_exactly_as_the_api_does(sent, platform, env):
+    program_id = sent.program["program_id"]
+    live = report(platform, program_id)
+    result = tandem(env, "report", "--program", program_id, "--as-of", live["as_of"])
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == report(platform, program_id, as_of=live["as_of"])
