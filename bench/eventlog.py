@@ -86,7 +86,7 @@ def _row(what: str, rate: float, ceiling: str, ceiling_rate: float) -> dict:
 
 
 async def _relay(store: eventstore.EventStore, dsn: str, kafka: KafkaSettings, topic: str) -> float:
-    producer = idempotent_producer(kafka.kafka_bootstrap_servers)
+    producer = idempotent_producer(kafka.client_options())
     await producer.start()
     relay = Relay(store, dsn, topic, producer, source="/tandem/bench")
     await store.pool.execute("INSERT INTO relay_cursor VALUES ($1, 0) ON CONFLICT DO NOTHING", topic)
@@ -101,7 +101,7 @@ async def _relay(store: eventstore.EventStore, dsn: str, kafka: KafkaSettings, t
 
 async def _raw_produce(kafka: KafkaSettings, topic: str, stored: list[eventstore.StoredEvent]) -> float:
     envelopes = [s.envelope("/tandem/bench") for s in stored]
-    producer = idempotent_producer(kafka.kafka_bootstrap_servers)
+    producer = idempotent_producer(kafka.client_options())
     await producer.start()
     started = time.perf_counter()
     futures = [

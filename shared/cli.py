@@ -207,7 +207,7 @@ def relay(
     async def main(stop: asyncio.Event) -> None:
         pool = await create_pool(db.database_url, schema)
         await migrate(pool, schema, migration_files(eventstore.MIGRATIONS))
-        producer = idempotent_producer(kafka.kafka_bootstrap_servers)
+        producer = idempotent_producer(kafka.client_options())
         await producer.start()
         try:
             await Relay(

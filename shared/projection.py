@@ -57,10 +57,13 @@ class ProjectionRunner:
         group_id: str | None = None,
         max_records: int = 500,
         on_batch: Callable[[int], None] | None = None,
+        client_options: dict | None = None,
     ):
         self.projection = projection
         self.dsn, self.schema = dsn, check_identifier(schema)
         self.bootstrap_servers, self.dead_letter_topic = bootstrap_servers, dead_letter_topic
+        # TLS/SASL and the servers, from KafkaSettings.client_options(); plain servers when not given.
+        self.client_options = client_options or {"bootstrap_servers": bootstrap_servers}
         self.group_id = group_id or f"tandem.{schema}.{projection.name}"
         self.max_records = max_records
         self.on_batch = on_batch  # told how many records each handled batch held (progress bars)
@@ -75,7 +78,7 @@ class ProjectionRunner:
         self.pool = await create_pool(self.dsn, self.schema, max_size=4)
         folders = [TRACKING_MIGRATIONS] + ([self.projection.migrations] if self.projection.migrations else [])
         await migrate(self.pool, self.schema, migration_files(*folders))
-        self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers, acks="all")
+        self._producer = AIOKafkaProducer(**self.client_options, acks="all")
         await self._producer.start()
 
     @property
@@ -244,7 +247,7 @@ class ProjectionRunner:
 
     def _consumer(self, group_id: str | None) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers,
+            **self.client_options,
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -27,9 +27,10 @@ from shared.metrics import RELAY_LAST_POSITION, RELAY_PUBLISHED
 log = logging.getLogger(__name__)
 
 
-def idempotent_producer(bootstrap_servers: str, **overrides) -> AIOKafkaProducer:
+def idempotent_producer(client_options: dict, **overrides) -> AIOKafkaProducer:
+    """`client_options`: KafkaSettings.client_options() (servers, TLS, SASL)."""
     options = dict(
-        bootstrap_servers=bootstrap_servers,
+        **client_options,
         enable_idempotence=True,
         acks="all",
         linger_ms=5,

@@ -58,7 +58,7 @@ class ServiceRuntime:
         await migrate(self.pool, self.schema, migration_files(*folders))
         self.store = eventstore.EventStore(self.pool, self.schema)
         if self.publishes:
-            self.producer = idempotent_producer(self.settings.kafka_bootstrap_servers)
+            self.producer = idempotent_producer(self.settings.client_options())
             await self.producer.start()
             relay = Relay(
                 self.store,
@@ -76,6 +76,7 @@ class ServiceRuntime:
                 bootstrap_servers=self.settings.kafka_bootstrap_servers,
                 dead_letter_topic=dead_letter_topic(self.settings.topic_prefix),
                 group_id=f"{self.settings.topic_prefix}.{self.service}.{projection.name}",
+                client_options=self.settings.client_options(),
             )
             await runner.setup()
             self.runners.append(runner)

@@ -40,7 +40,7 @@ def topic_config(settings: KafkaSettings) -> dict[str, str]:
 async def create_topics(settings: KafkaSettings, names: list[str] | None = None) -> list[str]:
     """Create the topics that do not exist yet; return the ones created. Safe to run again."""
     names = names if names is not None else platform_topics(settings.topic_prefix)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(**settings.client_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -36,7 +36,7 @@ def as_json(envelope: Envelope) -> dict[str, Any]:
 
 
 async def read_log(kafka: KafkaSettings) -> list[Envelope]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.kafka_bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
     await consumer.start()
     try:
         envelopes = []

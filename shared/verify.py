@@ -146,7 +146,7 @@ async def verify_service(dsn: str, kafka: KafkaSettings, service: str, schema: s
         cursor = await conn.fetchval(f"SELECT last_position FROM {schema}.relay_cursor WHERE topic = $1", topic)
     finally:
         await conn.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.kafka_bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
     await consumer.start()
     try:
         records = await read_topic(consumer, topic)

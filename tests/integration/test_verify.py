@@ -28,7 +28,7 @@ async def published(kafka: KafkaSettings, dsn: str):
     store = EventStore(pool, SERVICE)
     for s in range(5):
         await store.append(f"s{s}", 0, [withdrawal(f"s{s}", v).event() for v in range(1, 7)])
-    producer = idempotent_producer(kafka.kafka_bootstrap_servers)
+    producer = idempotent_producer(kafka.client_options())
     await producer.start()
     relay = Relay(store, dsn, events_topic(SERVICE, kafka.topic_prefix), producer, source="/tandem/audited")
     await relay._ensure_cursor()
