@@ -33,8 +33,14 @@ DIGITAL = SKILLS[:15]  # what juniors typically offer and seniors want
 STYLES = ["direct", "reflective", "visual", "socratic"]
 FOCUS = ["diversity", "digital-skills", "social-media"]
 COUNTRIES = [  # (language, UTC offset, share of the workforce)
-    ("en", -5.0, 0.25), ("de", 1.0, 0.15), ("fr", 1.0, 0.12), ("es", 1.0, 0.1),
-    ("hi", 5.5, 0.12), ("ja", 9.0, 0.08), ("pt", -3.0, 0.1), ("pl", 1.0, 0.08),
+    ("en", -5.0, 0.25),
+    ("de", 1.0, 0.15),
+    ("fr", 1.0, 0.12),
+    ("es", 1.0, 0.1),
+    ("hi", 5.5, 0.12),
+    ("ja", 9.0, 0.08),
+    ("pt", -3.0, 0.1),
+    ("pl", 1.0, 0.08),
 ]
 PROGRAM = ProgramSettings(focus_areas=frozenset({"diversity", "digital-skills"}))
 
@@ -53,8 +59,13 @@ def _in_subprocess(case: str) -> dict[str, Any]:
 
 
 def measure(case: str) -> dict[str, Any]:
-    pool = realistic_pool(1_000, seed=1) if case == "1k" else dense_pool(10_000) if case == "10k-dense" else (
-        realistic_pool(100_000, seed=2))
+    pool = (
+        realistic_pool(1_000, seed=1)
+        if case == "1k"
+        else dense_pool(10_000)
+        if case == "10k-dense"
+        else (realistic_pool(100_000, seed=2))
+    )
     rss_before = _peak_rss_mb()
     started = time.perf_counter()
     result = match(pool, PROGRAM)
@@ -124,8 +135,9 @@ def _exact_score_matrix(problem: RoundProblem, people: list[Candidate]) -> np.nd
 def dense_pool(n: int) -> list[Candidate]:
     """n mentors and n mentees, one language, mentors all junior, no reporting lines: every pair eligible."""
     rng = np.random.default_rng(7)
-    mentors = [_person(rng, f"m{i:06d}", "mentor", int(rng.integers(1, 5)), "en", 0.0, [], capacity=1)
-               for i in range(n)]
+    mentors = [
+        _person(rng, f"m{i:06d}", "mentor", int(rng.integers(1, 5)), "en", 0.0, [], capacity=1) for i in range(n)
+    ]
     mentees = [_person(rng, f"e{i:06d}", "mentee", int(rng.integers(6, 11)), "en", 0.0, []) for i in range(n)]
     return mentors + mentees
 
@@ -135,8 +147,11 @@ def realistic_pool(n: int, seed: int) -> list[Candidate]:
     about half; 25 departments; reporting chains up to three managers inside the pool."""
     rng = np.random.default_rng(seed)
     role = rng.choice(["mentor", "mentee", "both"], n, p=[0.55, 0.30, 0.15])
-    grade = np.where(role == "mentor", rng.integers(1, 6, n), np.where(role == "mentee", rng.integers(7, 13, n),
-                                                                       rng.integers(4, 9, n)))
+    grade = np.where(
+        role == "mentor",
+        rng.integers(1, 6, n),
+        np.where(role == "mentee", rng.integers(7, 13, n), rng.integers(4, 9, n)),
+    )
     country = rng.choice(len(COUNTRIES), n, p=[c[2] for c in COUNTRIES])
     department = rng.integers(0, 25, n)
     chains = _reporting_chains(rng, grade, department, country)
@@ -144,20 +159,31 @@ def realistic_pool(n: int, seed: int) -> list[Candidate]:
     for i in range(n):
         language, offset, _ = COUNTRIES[country[i]]
         languages = [language] + (["en"] if rng.random() < (0.8 if grade[i] >= 7 else 0.45) else [])
-        people.append(_person(rng, f"p{i:06d}", str(role[i]), int(grade[i]), languages, offset,
-                              [f"p{b:06d}" for b in chains[i]], department=f"dept-{department[i]:02d}"))
+        people.append(
+            _person(
+                rng,
+                f"p{i:06d}",
+                str(role[i]),
+                int(grade[i]),
+                languages,
+                offset,
+                [f"p{b:06d}" for b in chains[i]],
+                department=f"dept-{department[i]:02d}",
+            )
+        )
     return people
 
 
-def _reporting_chains(rng: np.random.Generator, grade: np.ndarray, department: np.ndarray,
-                      country: np.ndarray) -> list[list[int]]:
+def _reporting_chains(
+    rng: np.random.Generator, grade: np.ndarray, department: np.ndarray, country: np.ndarray
+) -> list[list[int]]:
     """Each person's manager: someone more senior in the same department and country, when there is one."""
     manager = np.full(len(grade), -1)
     for group in np.unique(department * 100 + country):
         members = np.flatnonzero(department * 100 + country == group)
         members = members[np.argsort(grade[members], kind="stable")]
         for position, person in enumerate(members):
-            seniors = members[position + 1:][grade[members[position + 1:]] > grade[person]]
+            seniors = members[position + 1 :][grade[members[position + 1 :]] > grade[person]]
             if len(seniors):
                 manager[person] = seniors[rng.integers(0, min(len(seniors), 20))]
     chains = []
@@ -170,19 +196,31 @@ def _reporting_chains(rng: np.random.Generator, grade: np.ndarray, department: n
     return chains
 
 
-def _person(rng: np.random.Generator, pid: str, role: str, grade: int, languages: str | list[str], offset: float,
-            chain: list[str], department: str | None = None, capacity: int | None = None) -> Candidate:
+def _person(
+    rng: np.random.Generator,
+    pid: str,
+    role: str,
+    grade: int,
+    languages: str | list[str],
+    offset: float,
+    chain: list[str],
+    department: str | None = None,
+    capacity: int | None = None,
+) -> Candidate:
     junior = grade <= 5
     offered = rng.choice(DIGITAL if junior else SKILLS[15:], int(rng.integers(2, 6)), replace=False)
     wanted = rng.choice(SKILLS[15:] if junior else DIGITAL, int(rng.integers(1, 4)), replace=False)
     return Candidate(
-        participant_id=pid, role=role, grade=grade,  # type: ignore[arg-type]
+        participant_id=pid,
+        role=role,
+        grade=grade,  # type: ignore[arg-type]
         birth_year=int(2003 - 2 * grade - rng.integers(0, 12)),
         department=department or f"dept-{rng.integers(0, 25):02d}",
         utc_offset_hours=offset,
         languages=frozenset([languages] if isinstance(languages, str) else languages),
         reporting_chain=tuple(chain),
-        skills_offered=frozenset(offered.tolist()), skills_wanted=frozenset(wanted.tolist()),
+        skills_offered=frozenset(offered.tolist()),
+        skills_wanted=frozenset(wanted.tolist()),
         communication_style=STYLES[rng.integers(0, 4)],
         capacity=capacity or (1 if role == "mentee" else int(rng.choice([1, 2, 3], p=[0.7, 0.25, 0.05]))),
         focus_areas=frozenset(rng.choice(FOCUS, int(rng.integers(0, 3)), replace=False).tolist()),
