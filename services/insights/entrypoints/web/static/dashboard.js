@@ -345,9 +345,14 @@ function renderPairsOverTime(report, pairs) {
   }
   active.push({ x: end, y: nActive });
   formed.push({ x: end, y: nFormed });
-  const short = end - start < 2 * 86_400_000;
-  const tick = (ms) =>
-    new Date(ms).toLocaleString("en-GB", short ? { hour: "2-digit", minute: "2-digit" } : { day: "numeric", month: "short" });
+  const span = end - start;
+  const tickFormat =
+    span < 2 * 3_600_000
+      ? { hour: "2-digit", minute: "2-digit", second: "2-digit" }
+      : span < 2 * 86_400_000
+        ? { hour: "2-digit", minute: "2-digit" }
+        : { day: "numeric", month: "short" };
+  const tick = (ms) => new Date(ms).toLocaleString("en-GB", tickFormat);
   const summary = `From ${fmt.date(start)} to ${fmt.date(end)}: ${fmt.int(report.pairs.formed)} pairs formed, ${fmt.int(report.pairs.dissolved)} dissolved, ${fmt.int(report.pairs.active)} active now.`;
   $("pairs-summary").textContent = summary;
   const line = (label, data, colour, dash) => ({
@@ -418,7 +423,7 @@ function renderMix(report) {
       labels: rows.map(([label]) => label),
       datasets: [
         { label: "Crossing", data: rows.map(([, n]) => n), backgroundColor: COLOURS.green },
-        { label: "Same", data: rows.map(([, n]) => m.pairs_considered - n), backgroundColor: "#c3ccd6" },
+        { label: "Same", data: rows.map(([, n]) => m.pairs_considered - n), backgroundColor: "#8795a3" },
       ],
     },
     options: { indexAxis: "y", scales: { x: { stacked: true, beginAtZero: true, ticks: { precision: 0 } }, y: { stacked: true } } },

@@ -162,8 +162,8 @@ async function logSession(event) {
     state.pending = null;
     form.reset();
     $("held-on").value = localToday();
-    say($("log-result"), `Session of ${fmt.date(body.held_on)} logged. Thank you!`, "ok");
     await showSessions(state.pair);
+    say($("log-result"), `Session of ${fmt.date(body.held_on)} logged. Thank you!`, "ok");
   } catch (error) {
     say($("log-result"), `The session was not logged: ${error.message}`);
   } finally {
