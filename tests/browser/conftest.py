@@ -1,0 +1,126 @@
+"""Browser tests: Debian's Chromium (`apt-get install chromium`, never `playwright install`), driven by the
+Playwright Python client, against the four services as real processes on the real Kafka and PostgreSQL.
+
+Without Chromium or Playwright the tests are skipped, and under CI=true they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from shared.settings import KafkaSettings
+from shared.topics import create_topics, platform_topics
+from tests.conftest import _child_env
+from tests.support.services import ServiceProcess, service_env
+
+CHROMIUM = os.environ.get("TANDEM_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).parents[2] / "artifacts" / "browser"
+SERVICES = ("enrolment", "matching", "sessions", "insights")
+
+
+def unavailable(what: str) -> None:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI needs {what} for the browser tests", pytrace=False)
+    pytest.skip(f"{what} is missing")
+
+
+@pytest.fixture(scope="package")
+def chromium_path() -> str:
+    """Checked before any service starts, so a machine without a browser fails (or skips) at once."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        unavailable("the playwright package (pip install -e '.[dev]')")
+    executable = shutil.which(CHROMIUM)
+    if executable is None:
+        unavailable(f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    return str(executable)
+
+
+@pytest.fixture(scope="package")
+def chromium(chromium_path, platform) -> Iterator:
+    """Headless Chromium; Playwright gives every context a fresh profile (user-data-dir) of its own. Started
+    after the platform: while Playwright's synchronous API runs, no asyncio fixture can be set up."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="package")
+async def browser_env(infra, run_id) -> AsyncIterator[dict[str, str]]:
+    """A database and topic prefix of these tests' own. The end-to-end tests enrol the same generated people, and
+    a participant's pseudonym is the same in every program, so one store would mix the two lifecycles' pairs."""
+    name = f"{run_id}_web"
+    admin = await asyncpg.connect(infra.database_url)
+    await admin.execute(f"CREATE DATABASE {name}")
+    kafka = KafkaSettings(kafka_bootstrap_servers=infra.kafka_bootstrap_servers, topic_prefix=name)
+    await create_topics(kafka, platform_topics(name))
+    yield service_env(_child_env(urlunsplit(urlsplit(infra.database_url)._replace(path=f"/{name}")), kafka))
+    await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await admin.close()
+
+
+@pytest.fixture(scope="package")
+def platform(chromium_path, browser_env) -> Iterator[dict[str, ServiceProcess]]:
+    """The four services; the pages insights serves may call matching and sessions from the browser."""
+    env = browser_env
+    services = {name: ServiceProcess(name, env) for name in SERVICES}
+    web = {
+        "TANDEM_CORS_ORIGINS": services["insights"].root,
+        "TANDEM_WEB_MATCHING_URL": services["matching"].url,
+        "TANDEM_WEB_SESSIONS_URL": services["sessions"].url,
+        "TANDEM_WEB_POLL_SECONDS": "1",
+    }
+    try:
+        for service in services.values():
+            service.env = {**env, **web}
+            service.start()
+        yield services
+    finally:
+        codes = [service.stop() for service in services.values()]
+    assert codes == [0, 0, 0, 0], "every service stops cleanly on SIGTERM"
+
+
+@pytest.fixture(scope="package")
+def sent(platform):
+    """A program driven through its whole lifecycle over HTTP (the end-to-end tests' driver)."""
+    from tests.e2e import lifecycle
+
+    return lifecycle.run({name: service.url for name, service in platform.items()})
+
+
+@pytest.fixture
+def browser_context(chromium):
+    """A fresh profile in UTC with British formats; collects the page errors and console errors it sees."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="en-GB", timezone_id="UTC")
+    context.errors = []
+    context.on("weberror", lambda error: context.errors.append(str(error.error)))
+    context.on("console", lambda message: message.type == "error" and context.errors.append(message.text))
+    yield context
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
