@@ -190,3 +190,14 @@ def test_the_dashboard_is_operable_with_the_keyboard(browser_context, platform, 
     page.locator("#ledger-heading ~ details summary").focus()
     page.keyboard.press("Enter")
     assert page.locator("#ledger-table table").is_visible()
+
+
+def test_the_csv_download_sends_the_token_and_saves_a_row_per_pair(browser_context, platform, program):
+    page = dashboard(browser_context, platform, program)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    lines = download.value.path().read_text(encoding="utf-8").strip().splitlines()
+
+    assert download.value.suggested_filename == f"insights-{program}-pairs.csv"
+    assert lines[0].startswith("pair_id,mentor_id,mentee_id,status")
+    assert len(lines) == 1 + report(platform, program)["pairs"]["formed"]
