@@ -11,13 +11,14 @@ DEPS_STAMP := $(VENV)/.deps-$(shell sha1sum pyproject.toml | cut -c1-12)
 # With both variables set, tests and services use those servers and no local ones are started.
 EXTERNAL_INFRA := $(and $(KAFKA_BOOTSTRAP_SERVERS),$(DATABASE_URL))
 
-.PHONY: help venv infra-up infra-down infra-status topics test test-unit bench lint run stop platform-status token
+.PHONY: help venv infra-up infra-down infra-status topics test test-unit test-browser bench lint run stop platform-status token
 
 help:
 	@echo "make run         fresh machine -> local Kafka + PostgreSQL, topics, the four services, a demo program"
 	@echo "make stop        stop the four services and the local Kafka + PostgreSQL"
 	@echo "make token ROLE=program_admin|auditor|participant [SUB=participant-id]   a bearer token"
 	@echo "make test        fresh machine -> all tests against real Kafka + PostgreSQL"
+	@echo "make test-browser  dashboard and participant page in headless Chromium"
 	@echo "make bench       benchmarks: table on stdout, bench/results.json"
 	@echo "make infra-up    start local Kafka (KRaft, Maven Central jars) and PostgreSQL 15"
 	@echo "make infra-down  stop them (data stays in .local/)"
@@ -51,6 +52,9 @@ test: venv infra-up
 
 test-unit: venv
 	$(PY) -m pytest tests/unit tests/matching $(PYTEST_ARGS)
+
+test-browser: venv infra-up
+	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
 bench: venv infra-up
 	$(PY) -m bench $(BENCH)

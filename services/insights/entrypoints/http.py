@@ -13,10 +13,9 @@ from fastapi.responses import Response
 
 from services.insights.domain.report import PairRow, ProgramReport, ProgramSummary
 from services.insights.service_layer import queries
-from shared.auth import Principal, require
+from shared.auth import AdminOrAuditor
 
 router = APIRouter(tags=["insights"])
-AdminOrAuditor = Annotated[Principal, Depends(require("program_admin", "auditor"))]
 AsOf = Annotated[
     datetime | None,
     Query(description="ISO 8601 instant; only facts with event time at or before it count. Default: now (UTC)."),
