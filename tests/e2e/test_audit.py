@@ -101,7 +101,7 @@ def test_a_participants_trail_holds_their_enrolment_pair_and_sessions(sent, env)
     assert types.count("tandem.sessions.session-held.v1") >= len(sent.sessions[pair["pair_id"]])
 
 
-def test_after_erasure_no_table_or_record_holds_the_name_or_email(sent, platform, dsn, kafka):
+def test_after_erasure_no_table_or_record_holds_the_name_or_email(sent, platform, dsn, kafka, env):
     pair = max(sent.pairs, key=lambda p: len(sent.sessions[p["pair_id"]]))
     person = sent.people[pair["mentor_id"]]
     before = report(platform, sent.program["program_id"])
@@ -120,6 +120,8 @@ def test_after_erasure_no_table_or_record_holds_the_name_or_email(sent, platform
         "the erasure to reach insights",
     )
     assert after["participants"]["enrolled"] == before["participants"]["enrolled"], "counts survive erasure"
+    replayed = tandem(env, "replay", "--service", "insights")
+    assert replayed.returncode == 0 and "DIFFERENT" not in replayed.stdout, "replay still works after erasure"
 
 
 def test_the_cli_reports_as_of_an_instant_exactly_as_the_api_does(sent, platform, env):
