@@ -1,0 +1,128 @@
+"""The Helm chart: lint, render with default and production-like values, validate every manifest (issue #6)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from kubernetes_validate import validate
+from kubernetes_validate.utils import SchemaNotFoundError
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "deploy" / "helm" / "tandem"
+PRODUCTION = REPO / "deploy" / "helm" / "values-production.yaml"
+KUBERNETES = "1.34"
+
+
+@pytest.fixture(scope="module")
+def helm() -> str:
+    return subprocess.run(
+        [str(REPO / "deploy/tools/helm.sh")], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def render(helm: str, *values: Path) -> list[dict]:
+    args = [helm, "template", "tandem", str(CHART)] + [a for v in values for a in ("-f", str(v))]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+@pytest.fixture(scope="module", params=["default", "production"])
+def manifests(request, helm) -> list[dict]:
+    return render(helm, *([PRODUCTION] if request.param == "production" else []))
+
+
+def of_kind(manifests, kind: str) -> list[dict]:
+    return [m for m in manifests if m["kind"] == kind]
+
+
+@pytest.mark.parametrize("values", [[], [PRODUCTION]], ids=["default", "production"])
+def test_helm_lint_passes(helm, values):
+    result = subprocess.run(
+        [helm, "lint", str(CHART), "--strict", *[a for v in values for a in ("-f", str(v))]],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_manifest_validates_against_the_kubernetes_schema(manifests):
+    errors = []
+    for m in manifests:
+        if m["kind"] == "KafkaTopic":
+            schema = json.loads((REPO / "deploy/helm/kafkatopic.schema.json").read_text())
+            errors += [
+                f"KafkaTopic {m['metadata']['name']}: {e.message}"
+                for e in jsonschema.Draft7Validator(schema).iter_errors(m)
+            ]
+            continue
+        try:
+            validate(m, KUBERNETES, strict=True)
+        except SchemaNotFoundError as error:
+            errors.append(f"{m['kind']}: no schema ({error})")
+        except Exception as error:
+            errors.append(f"{m['kind']} {m['metadata']['name']}: {error}")
+    assert errors == []
+
+
+def test_each_service_has_a_deployment_service_hpa_and_pdb(manifests):
+    for kind in ("Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"):
+        assert {m["metadata"]["name"].rsplit("-", 1)[-1] for m in of_kind(manifests, kind)} == {
+            "enrolment",
+            "matching",
+            "sessions",
+            "insights",
+        }
+
+
+def test_containers_are_hardened_and_probed(manifests):
+    for deployment in of_kind(manifests, "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        [container] = pod["containers"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert pod["terminationGracePeriodSeconds"] > 20
+
+
+def test_database_urls_and_secrets_come_from_existing_secrets(manifests):
+    for deployment in of_kind(manifests, "Deployment"):
+        env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert "secretKeyRef" in env["DATABASE_URL"]["valueFrom"]
+    config = of_kind(manifests, "ConfigMap")[0]["data"]
+    assert not any("PASSWORD" in key or "SECRET" in key for key in config)
+
+
+def test_the_ingress_routes_the_four_prefixes(manifests):
+    [ingress] = of_kind(manifests, "Ingress")
+    paths = {p["path"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
+    assert paths == {"/enrolment/v1", "/matching/v1", "/sessions/v1", "/insights/v1"}
+
+
+def test_topics_are_created_by_a_pre_install_and_pre_upgrade_job(manifests):
+    [job] = of_kind(manifests, "Job")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["tandem", "topics", "create"]
+
+
+def test_production_values_use_three_replicas_sasl_ssl_and_strimzi_topics(helm):
+    manifests = render(helm, PRODUCTION)
+    assert {h["spec"]["minReplicas"] for h in of_kind(manifests, "HorizontalPodAutoscaler")} == {3}
+    assert of_kind(manifests, "ConfigMap")[0]["data"]["TANDEM_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    topics = of_kind(manifests, "KafkaTopic")
+    assert len(topics) == 4 and all(t["spec"]["replicas"] == 3 for t in topics)
+
+
+def test_values_are_checked_against_the_values_schema(helm):
+    bad = subprocess.run(
+        [helm, "template", "tandem", str(CHART), "--set", "kafka.securityProtocol=TELNET"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode != 0 and "securityProtocol" in bad.stderr
