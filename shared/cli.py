@@ -99,6 +99,18 @@ def verify(
     raise typer.Exit(1)
 
 
+@app.command("migrate")
+def migrate_command(
+    service: Annotated[str, typer.Option(help="enrolment | matching | sessions | insights")],
+) -> None:
+    """Bring a service's PostgreSQL schema up to date (the Helm pre-install/pre-upgrade Job runs this)."""
+    import importlib
+
+    runtime = importlib.import_module(f"services.{service}.bootstrap").build().state.runtime
+    applied = asyncio.run(runtime.migrate_schema())
+    typer.echo(f"{service}: {len(applied)} migrations applied" + (f" ({', '.join(applied)})" if applied else ""))
+
+
 @app.command("replay")
 def replay_command(
     service: Annotated[str, typer.Option(help="Service whose read models to rebuild.")],

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from shared import eventstore
 from shared.db import create_pool, migrate, migration_files
-from shared.projection import Projection, ProjectionRunner
+from shared.projection import TRACKING_MIGRATIONS, Projection, ProjectionRunner
 from shared.relay import Relay, idempotent_producer
 from shared.settings import DatabaseSettings, KafkaSettings
 from shared.topics import dead_letter_topic, events_topic
@@ -52,10 +52,23 @@ class ServiceRuntime:
         self.store: eventstore.EventStore
         self.producer: AIOKafkaProducer | None = None
 
+    async def migrate_schema(self) -> list[str]:
+        """Bring the service's schema up to date: event store, own tables, projections' tracking and tables.
+
+        Runs at start-up (under an advisory lock, so replicas may start together) and, before an upgrade, from
+        the Helm hook Job through `tandem migrate`. Touches only PostgreSQL.
+        """
+        pool = await create_pool(self.settings.database_url, self.schema, max_size=2)
+        try:
+            folders = [eventstore.MIGRATIONS, *([self.migrations] if self.migrations else [])]
+            folders += [TRACKING_MIGRATIONS, *(p.migrations for p in self.projections if p.migrations)]
+            return await migrate(pool, self.schema, migration_files(*folders))
+        finally:
+            await pool.close()
+
     async def start(self) -> None:
+        await self.migrate_schema()
         self.pool = await create_pool(self.settings.database_url, self.schema, max_size=10)
-        folders = [eventstore.MIGRATIONS] + ([self.migrations] if self.migrations else [])
-        await migrate(self.pool, self.schema, migration_files(*folders))
         self.store = eventstore.EventStore(self.pool, self.schema)
         if self.publishes:
             self.producer = idempotent_producer(self.settings.client_options())

@@ -105,10 +105,13 @@ def test_the_ingress_routes_the_four_prefixes(manifests):
     assert paths == {"/enrolment/v1", "/matching/v1", "/sessions/v1", "/insights/v1"}
 
 
-def test_topics_are_created_by_a_pre_install_and_pre_upgrade_job(manifests):
+def test_a_pre_install_and_pre_upgrade_job_migrates_every_schema_then_creates_topics(manifests):
     [job] = of_kind(manifests, "Job")
+    pod = job["spec"]["template"]["spec"]
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
-    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["tandem", "topics", "create"]
+    assert sorted(c["command"][-1] for c in pod["initContainers"]) == ["enrolment", "insights", "matching", "sessions"]
+    assert all("DATABASE_URL" in {e["name"] for e in c["env"]} for c in pod["initContainers"])
+    assert pod["containers"][0]["command"] == ["tandem", "topics", "create"]
 
 
 def test_production_values_use_three_replicas_sasl_ssl_and_strimzi_topics(helm):
