@@ -34,17 +34,17 @@ async def pair_dissolved(conn: Conn, pair_id: str, at: datetime) -> None:
     )
 
 
+PAIR_COLUMNS = "pair_id, program_id, mentor_id, mentee_id, status, formed_at, dissolved_at"
+
+
 async def get_pair(conn: Conn, pair_id: str) -> Pair | None:
-    row = await conn.fetchrow(
-        "SELECT pair_id, program_id, mentor_id, mentee_id, status FROM pairs WHERE pair_id = $1", pair_id
-    )
+    row = await conn.fetchrow(f"SELECT {PAIR_COLUMNS} FROM pairs WHERE pair_id = $1", pair_id)
     return Pair(**dict(row)) if row else None
 
 
 async def pairs_of(conn: Conn, participant_id: str) -> list[Pair]:
     rows = await conn.fetch(
-        "SELECT pair_id, program_id, mentor_id, mentee_id, status FROM pairs"
-        " WHERE $1 IN (mentor_id, mentee_id) ORDER BY formed_at, pair_id",
+        f"SELECT {PAIR_COLUMNS} FROM pairs WHERE $1 IN (mentor_id, mentee_id) ORDER BY formed_at, pair_id",
         participant_id,
     )
     return [Pair(**dict(r)) for r in rows]
@@ -68,11 +68,16 @@ async def add_session(conn: Conn, session: SessionHeld, notes: str) -> None:
 
 async def sessions_of(conn: Conn, pair_id: str) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        "SELECT session_id, held_on, minutes, topics, learning_direction, notes, logged_by, logged_at"
+        "SELECT session_id, pair_id, held_on, minutes, topics, learning_direction, notes, logged_by, logged_at"
         " FROM sessions WHERE pair_id = $1 ORDER BY held_on, logged_at",
         pair_id,
     )
     return [dict(r) for r in rows]
+
+
+async def stream_version(conn: asyncpg.Connection, stream_id: str) -> int:
+    """The event store's head for one stream (0 before its first event): the version an append expects."""
+    return await conn.fetchval("SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id)
 
 
 async def add_feedback(conn: Conn, feedback: FeedbackGiven) -> None:
@@ -89,7 +94,9 @@ async def add_feedback(conn: Conn, feedback: FeedbackGiven) -> None:
     )
 
 
-async def claim_idempotency_key(conn: asyncpg.Connection, caller: str, key: str, request_hash: str):
+async def claim_idempotency_key(
+    conn: asyncpg.Connection, caller: str, key: str, request_hash: str
+) -> tuple[str, dict[str, Any]] | None:
     """None when the key is new (and now claimed); else (request_hash, response) of the first request.
 
     A concurrent retry blocks on the first request's uncommitted claim, then sees its answer.

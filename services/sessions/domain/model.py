@@ -14,18 +14,23 @@ from shared.events import FeedbackGiven, SessionHeld
 
 @dataclass(frozen=True)
 class Pair:
-    """A pair as matching announced it."""
+    """A pair as matching announced it, and when (the events' times)."""
 
     pair_id: str
     program_id: str
     mentor_id: str
     mentee_id: str
     status: Literal["active", "dissolved"] = "active"
+    formed_at: datetime | None = None
+    dissolved_at: datetime | None = None
 
     @property
     def stream_id(self) -> str:
         # One stream per pair keeps a pair's sessions and feedback in order on one partition.
         return f"pair-sessions-{self.pair_id}"
+
+    def has_member(self, participant_id: str) -> bool:
+        return participant_id in (self.mentor_id, self.mentee_id)
 
     def side_of(self, participant_id: str) -> Literal["mentor", "mentee"]:
         if participant_id == self.mentor_id:

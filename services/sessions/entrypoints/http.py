@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, status
 from pydantic import BaseModel
@@ -11,6 +12,7 @@ from services.sessions.adapters import repository
 from services.sessions.domain.commands import GiveFeedback, LogSession
 from services.sessions.domain.model import Pair
 from services.sessions.service_layer import handlers
+from services.sessions.service_layer.handlers import SessionLogged, SessionView
 from shared.auth import AdminOrParticipant, Participant, Principal, Reader
 from shared.errors import Forbidden
 from shared.events import FeedbackGiven
@@ -32,11 +34,12 @@ class PairView(BaseModel):
     mentor_id: str
     mentee_id: str
     status: str
+    formed_at: datetime | None
+    dissolved_at: datetime | None
 
-
-class SessionLogged(BaseModel):
-    session: dict[str, Any]
-    event_log: EventLogPosition
+    @classmethod
+    def of(cls, pair: Pair) -> PairView:
+        return cls(**pair.__dict__)
 
 
 class FeedbackRecorded(BaseModel):
@@ -46,21 +49,22 @@ class FeedbackRecorded(BaseModel):
 
 async def member_pair(svc: handlers.Sessions, pair_id: str, principal: Principal) -> Pair:
     """The pair, if the caller may see it: admins and auditors always, a participant only its own."""
-    pair = await handlers.pair(svc, pair_id)
-    if not principal.has("program_admin", "auditor"):
-        pair.side_of(principal.subject)
+    pair = await handlers.pair(svc.pool, pair_id)
+    if not principal.has("program_admin", "auditor") and not pair.has_member(principal.subject):
+        raise Forbidden(f"{principal.subject} is not a member of pair {pair_id}")
     return pair
 
 
 @router.get("/pairs/{pair_id}", response_model=PairView)
 async def get_pair(pair_id: str, svc: Service, principal: Reader) -> PairView:
-    return PairView(**(await member_pair(svc, pair_id, principal)).__dict__)
+    return PairView.of(await member_pair(svc, pair_id, principal))
 
 
-@router.get("/pairs/{pair_id}/sessions", response_model=list[dict[str, Any]])
-async def list_sessions(pair_id: str, svc: Service, principal: Reader) -> list[dict[str, Any]]:
+@router.get("/pairs/{pair_id}/sessions", response_model=list[SessionView])
+async def list_sessions(pair_id: str, svc: Service, principal: Reader) -> list[SessionView]:
+    """The pair's sessions by the day they were held, private notes included (readers of a pair see them)."""
     await member_pair(svc, pair_id, principal)
-    return await repository.sessions_of(svc.pool, pair_id)
+    return [SessionView(**row) for row in await repository.sessions_of(svc.pool, pair_id)]
 
 
 @router.post("/pairs/{pair_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionLogged)
@@ -70,27 +74,25 @@ async def log_session(
     svc: Service,
     principal: AdminOrParticipant,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> dict[str, Any]:
-    """A member (or an admin on their behalf) logs a meeting. Send an `Idempotency-Key` to make retries safe:
-    the same key and body return the first answer; the same key with another body is a 409."""
-    pair = await member_pair(svc, pair_id, principal)
-    logged_by = principal.subject if not principal.is_admin else f"admin:{principal.subject}"
-
-    def render(session, notes, result) -> dict[str, Any]:
-        return {"session": handlers.session_view(session, notes), "event_log": EventLogPosition.of(result).model_dump()}
-
-    return await handlers.log_session(svc, pair.pair_id, command, logged_by, idempotency_key, render)
+) -> SessionLogged:
+    """A member (or an admin on their behalf) logs a meeting of an active pair. Send an `Idempotency-Key` to
+    make retries safe: the same caller, key and body get the first answer back (one session, one SessionHeld);
+    the same key with another body is a 409."""
+    await member_pair(svc, pair_id, principal)
+    logged_by = f"admin:{principal.subject}" if principal.is_admin else principal.subject
+    return await handlers.log_session(svc, pair_id, command, logged_by, idempotency_key)
 
 
 @router.post("/pairs/{pair_id}/feedback", status_code=status.HTTP_201_CREATED, response_model=FeedbackRecorded)
 async def give_feedback(pair_id: str, command: GiveFeedback, svc: Service, principal: Participant) -> FeedbackRecorded:
-    """Either member rates the pair; the side (mentor or mentee) follows from who gives it."""
+    """Either member rates the pair; the side (mentor or mentee) follows from who gives it. A dissolved pair
+    still takes feedback: how it ended is worth hearing."""
     feedback, result = await handlers.give_feedback(svc, pair_id, command, principal.subject)
     return FeedbackRecorded(feedback=feedback, event_log=EventLogPosition.of(result))
 
 
 @router.get("/participants/{participant_id}/pairs", response_model=list[PairView])
 async def pairs_of(participant_id: str, svc: Service, principal: Reader) -> list[PairView]:
-    if principal.roles == {"participant"} and principal.subject != participant_id:
+    if not principal.has("program_admin", "auditor") and principal.subject != participant_id:
         raise Forbidden("a participant sees only its own pairs")
-    return [PairView(**p.__dict__) for p in await repository.pairs_of(svc.pool, participant_id)]
+    return [PairView.of(p) for p in await repository.pairs_of(svc.pool, participant_id)]

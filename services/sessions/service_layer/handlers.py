@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import TypeVar
+
+import asyncpg
+from pydantic import BaseModel
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random
 
 from services.sessions.adapters import repository
 from services.sessions.domain import model
 from services.sessions.domain.commands import GiveFeedback, LogSession
 from shared.errors import Conflict, NotFound
-from shared.events import FeedbackGiven, SessionHeld
-from shared.eventstore import AppendResult
+from shared.events import Event, FeedbackGiven, LearningDirection, SessionHeld
+from shared.eventstore import AppendResult, ConcurrencyError
+from shared.http import EventLogPosition
 from shared.uow import UnitOfWork
+
+T = TypeVar("T")
+ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -21,50 +30,93 @@ class Sessions(UnitOfWork):
     """Sessions' pool, event store and transactions."""
 
 
-async def pair(svc: Sessions, pair_id: str) -> model.Pair:
-    found = await repository.get_pair(svc.pool, pair_id)
+class SessionView(BaseModel):
+    """A session as the pair sees it: what SessionHeld published, plus the private notes."""
+
+    session_id: str
+    pair_id: str
+    held_on: date
+    minutes: int
+    topics: list[str]
+    learning_direction: LearningDirection
+    notes: str
+    logged_by: str
+    logged_at: datetime
+
+    @classmethod
+    def of(cls, session: SessionHeld, notes: str) -> SessionView:
+        return cls(**session.model_dump(exclude={"program_id"}), notes=notes)
+
+
+class SessionLogged(BaseModel):
+    """The answer to logging a session; kept under its Idempotency-Key and given again to a retry."""
+
+    session: SessionView
+    event_log: EventLogPosition
+
+
+async def pair(conn: asyncpg.Connection | asyncpg.Pool, pair_id: str) -> model.Pair:
+    found = await repository.get_pair(conn, pair_id)
     if found is None:
         raise NotFound(f"no pair {pair_id} (matching may not have announced it yet)")
     return found
 
 
 async def log_session(
-    svc: Sessions,
-    pair_id: str,
-    command: LogSession,
-    logged_by: str,
-    idempotency_key: str | None,
-    render,
-) -> dict[str, Any]:
-    """Record a session once; a retry with the same Idempotency-Key gets the first response back."""
-    async with svc.transaction() as conn:
+    svc: Sessions, pair_id: str, command: LogSession, logged_by: str, idempotency_key: str | None
+) -> SessionLogged:
+    """Record a session once. A retry with the same Idempotency-Key (per caller) gets the first answer back;
+    the same key with a different request is a Conflict."""
+    fingerprint = hashlib.sha256(f"{pair_id}|{command.model_dump_json()}".encode()).hexdigest()
+
+    async def decide(conn: asyncpg.Connection) -> SessionLogged:
         if idempotency_key:
-            request_hash = hashlib.sha256(f"{pair_id}|{command.model_dump_json()}".encode()).hexdigest()
-            earlier = await repository.claim_idempotency_key(conn, logged_by, idempotency_key, request_hash)
+            earlier = await repository.claim_idempotency_key(conn, logged_by, idempotency_key, fingerprint)
             if earlier is not None:
-                if earlier[0] != request_hash:
+                if earlier[0] != fingerprint:
                     raise Conflict("this Idempotency-Key was used for a different request")
-                return earlier[1]
-        found = await pair(svc, pair_id)
+                return SessionLogged.model_validate(earlier[1])
+        found = await pair(conn, pair_id)
         session = model.log_session(found, command, logged_by, datetime.now(UTC))
         await repository.add_session(conn, session, command.notes)
-        result = await svc.store.append(found.stream_id, None, [session], conn=conn)
-        response = render(session, command.notes, result)
+        result = await _append(svc, conn, found, session)
+        logged = SessionLogged(session=SessionView.of(session, command.notes), event_log=EventLogPosition.of(result))
         if idempotency_key:
-            await repository.remember_response(conn, logged_by, idempotency_key, response)
-        return response
+            await repository.remember_response(conn, logged_by, idempotency_key, logged.model_dump(mode="json"))
+        return logged
+
+    return await _on_pair_stream(svc, decide)
 
 
 async def give_feedback(
     svc: Sessions, pair_id: str, command: GiveFeedback, member: str
 ) -> tuple[FeedbackGiven, AppendResult]:
-    found = await pair(svc, pair_id)
-    feedback = model.give_feedback(found, command, member)
-    async with svc.transaction() as conn:
+    async def decide(conn: asyncpg.Connection) -> tuple[FeedbackGiven, AppendResult]:
+        found = await pair(conn, pair_id)
+        feedback = model.give_feedback(found, command, member)
         await repository.add_feedback(conn, feedback)
-        result = await svc.store.append(found.stream_id, None, [feedback], conn=conn)
-    return feedback, result
+        return feedback, await _append(svc, conn, found, feedback)
+
+    return await _on_pair_stream(svc, decide)
 
 
-def session_view(session: SessionHeld, notes: str) -> dict[str, Any]:
-    return {**session.model_dump(mode="json"), "notes": notes}
+async def _append(svc: Sessions, conn: asyncpg.Connection, found: model.Pair, event: Event) -> AppendResult:
+    version = await repository.stream_version(conn, found.stream_id)
+    return await svc.store.append(found.stream_id, version, [event], conn=conn)
+
+
+async def _on_pair_stream(svc: Sessions, decide: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Run `decide` in one transaction. Appends to a pair's stream are optimistic: when another one (the
+    other member, a retried request) got there first, the whole transaction rolls back and is decided again on
+    the new state. After the last attempt the ConcurrencyError reaches the client as a 409."""
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(ConcurrencyError),
+        stop=stop_after_attempt(ATTEMPTS),
+        wait=wait_random(0, 0.05),
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            async with svc.transaction() as conn:
+                return await decide(conn)
+    raise AssertionError("unreachable: tenacity re-raises after the last attempt")
