@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
@@ -68,6 +69,23 @@ def log(sessions, pair_id: str, body: dict, who: str = MENTOR, key: str | None =
     return httpx.post(f"{sessions.url}/pairs/{pair_id}/sessions", json=body, headers=headers)
 
 
+def feedback(sessions, pair_id: str, who: str = MENTOR, **overrides) -> httpx.Response:
+    body = {"rating": 4, "learned": "short video", "would_continue": True, **overrides}
+    headers = who if isinstance(who, dict) else token("participant", who)
+    return httpx.post(f"{sessions.url}/pairs/{pair_id}/feedback", json=body, headers=headers)
+
+
+def dissolve(sessions, kafka, pair_id: str) -> None:
+    announce(kafka, (PairDissolved(program_id="prg-1", pair_id=pair_id, reason="done"), 2))
+    url = f"{sessions.url}/pairs/{pair_id}"
+    eventually(lambda: httpx.get(url, headers=ADMIN).json()["status"] == "dissolved", 30, what="dissolution")
+
+
+def at_once(*calls) -> list[httpx.Response]:
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
 def published(kafka, pair_id: str) -> list[Envelope]:
     async def read():
         async with KafkaLog(kafka.kafka_bootstrap_servers) as log_:
@@ -108,22 +126,54 @@ def test_an_unknown_pair_is_404(sessions):
 
 
 def test_a_dissolved_pair_takes_no_more_sessions(sessions, kafka, pair):
-    announce(kafka, (PairDissolved(program_id="prg-1", pair_id=pair, reason="done"), 2))
-    url = f"{sessions.url}/pairs/{pair}"
-    eventually(lambda: httpx.get(url, headers=ADMIN).json()["status"] == "dissolved", 30, what="dissolution")
+    dissolve(sessions, kafka, pair)
     assert log(sessions, pair, session()).status_code == 409
 
 
+def test_a_dissolved_pair_still_takes_feedback(sessions, kafka, pair):
+    dissolve(sessions, kafka, pair)
+    assert feedback(sessions, pair, MENTEE).status_code == 201
+
+
 def test_feedback_records_the_side_of_the_member_who_gave_it(sessions, pair):
-    body = {"rating": 4, "learned": "short video", "would_continue": True}
-    response = httpx.post(f"{sessions.url}/pairs/{pair}/feedback", json=body, headers=token("participant", MENTEE))
+    response = feedback(sessions, pair, MENTEE)
     assert response.status_code == 201 and response.json()["feedback"]["side"] == "mentee"
 
 
 def test_a_rating_of_six_is_422(sessions, pair):
-    body = {"rating": 6, "learned": "", "would_continue": True}
-    response = httpx.post(f"{sessions.url}/pairs/{pair}/feedback", json=body, headers=token("participant", MENTOR))
+    response = feedback(sessions, pair, MENTOR, rating=6)
     assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == "rating"
+
+
+def test_only_members_give_feedback(sessions, pair):
+    assert feedback(sessions, pair, "p-stranger").status_code == 403
+    assert feedback(sessions, pair, ADMIN).status_code == 403
+    assert feedback(sessions, pair, AUDITOR).status_code == 403
+
+
+def test_an_admin_logs_on_behalf_of_the_pair_under_its_own_name(sessions, pair):
+    response = httpx.post(
+        f"{sessions.url}/pairs/{pair}/sessions", json=session(), headers=token("program_admin", "hr-1")
+    )
+    assert response.status_code == 201 and response.json()["session"]["logged_by"] == "admin:hr-1"
+
+
+def test_an_idempotency_key_belongs_to_its_caller(sessions, pair):
+    assert log(sessions, pair, session(), MENTOR, key="shared").status_code == 201
+    assert log(sessions, pair, session(), MENTEE, key="shared").status_code == 201
+    assert len(httpx.get(f"{sessions.url}/pairs/{pair}/sessions", headers=ADMIN).json()) == 2
+
+
+def test_concurrent_retries_with_one_key_create_one_session(sessions, pair):
+    responses = at_once(*[lambda: log(sessions, pair, session(), key="k-concurrent")] * 4)
+    assert {r.status_code for r in responses} == {201} and len({r.text for r in responses}) == 1
+    assert len(httpx.get(f"{sessions.url}/pairs/{pair}/sessions", headers=ADMIN).json()) == 1
+
+
+def test_both_members_logging_at_once_land_one_after_the_other_on_the_pairs_stream(sessions, pair):
+    responses = at_once(lambda: log(sessions, pair, session(), MENTOR), lambda: log(sessions, pair, session(), MENTEE))
+    assert [r.status_code for r in responses] == [201, 201]
+    assert sorted(r.json()["event_log"]["stream_version"] for r in responses) == [1, 2]
 
 
 def test_outsiders_and_auditors_cannot_log(sessions, pair):
@@ -138,3 +188,39 @@ def test_a_participant_lists_only_its_own_pairs(sessions, pair):
         httpx.get(f"{sessions.url}/participants/{MENTOR}/pairs", headers=token("participant", MENTEE)).status_code
         == 403
     )
+
+
+def test_members_admins_and_auditors_read_a_pair_and_outsiders_do_not(sessions, pair):
+    url = f"{sessions.url}/pairs/{pair}"
+    for reader in (token("participant", MENTOR), token("participant", MENTEE), ADMIN, AUDITOR):
+        assert httpx.get(url, headers=reader).status_code == 200
+    assert httpx.get(url, headers=token("participant", "p-stranger")).status_code == 403
+    assert httpx.get(f"{url}/sessions", headers=token("participant", "p-stranger")).status_code == 403
+
+
+def test_a_pair_shows_its_status_and_when_it_was_formed(sessions, pair):
+    shown = httpx.get(f"{sessions.url}/pairs/{pair}", headers=AUDITOR).json()
+    assert shown["status"] == "active" and shown["mentor_id"] == MENTOR and shown["formed_at"]
+    assert shown["dissolved_at"] is None
+
+
+def test_the_session_list_shows_what_was_logged_with_its_notes(sessions, pair):
+    logged = log(sessions, pair, session(notes="tiktok basics")).json()["session"]
+    assert httpx.get(f"{sessions.url}/pairs/{pair}/sessions", headers=token("participant", MENTEE)).json() == [logged]
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/pairs/pair-x"),
+        ("GET", "/pairs/pair-x/sessions"),
+        ("POST", "/pairs/pair-x/sessions"),
+        ("POST", "/pairs/pair-x/feedback"),
+        ("GET", "/participants/p-x/pairs"),
+    ],
+)
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-token"}], ids=["none", "invalid"])
+def test_every_endpoint_needs_a_valid_bearer_token(sessions, method, path, headers):
+    body = session() if path.endswith("sessions") else {"rating": 4, "would_continue": True}
+    response = httpx.request(method, f"{sessions.url}{path}", headers=headers, json=body if method == "POST" else None)
+    assert response.status_code == 401

@@ -1,4 +1,4 @@
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -37,3 +37,32 @@ def test_a_non_member_cannot_give_feedback():
 def test_minutes_must_be_positive():
     with pytest.raises(ValidationError):
         command(minutes=0)
+
+
+def test_a_session_two_days_ahead_is_refused_naming_held_on():
+    with pytest.raises(ValidationError) as error:
+        command(held_on=datetime.now(UTC).date() + timedelta(days=2))
+    assert error.value.errors()[0]["loc"] == ("held_on",)
+
+
+def test_tomorrow_is_accepted_for_members_whose_today_is_already_tomorrow_in_utc():
+    assert command(held_on=datetime.now(UTC).date() + timedelta(days=1)).held_on
+
+
+def test_a_topic_is_a_short_phrase():
+    with pytest.raises(ValidationError):
+        command(topics=["x" * 101])
+
+
+def test_a_rating_is_between_one_and_five():
+    for rating in (0, 6):
+        with pytest.raises(ValidationError):
+            GiveFeedback(rating=rating, would_continue=True)
+
+
+def test_members_are_the_mentor_and_the_mentee():
+    assert PAIR.has_member("p-mentor") and PAIR.has_member("p-mentee") and not PAIR.has_member("p-other")
+
+
+def test_sessions_and_feedback_of_a_pair_share_its_stream():
+    assert PAIR.stream_id == "pair-sessions-pair-1"
