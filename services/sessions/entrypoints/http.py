@@ -73,7 +73,9 @@ async def log_session(
     command: LogSession,
     svc: Service,
     principal: AdminOrParticipant,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[
+        str | None, Header(max_length=200, description="Makes a retry safe: the same key and body, one session.")
+    ] = None,
 ) -> SessionLogged:
     """A member (or an admin on their behalf) logs a meeting of an active pair. Send an `Idempotency-Key` to
     make retries safe: the same caller, key and body get the first answer back (one session, one SessionHeld);
