@@ -12,7 +12,8 @@ import pytest
 
 from shared.envelope import Envelope
 from shared.events import ParticipantEnrolled
-from shared.topics import events_topic
+from shared.settings import KafkaSettings
+from shared.topics import create_topics, events_topic, platform_topics
 from tests.support.kafka_log import produce
 from tests.support.services import ServiceProcess, eventually, service_env
 
@@ -55,23 +56,30 @@ async def applied(dsn: str, schema: str) -> int:
 
 
 def test_a_service_stopped_mid_stream_finishes_cleanly_and_resumes_exactly_once(kafka, dsn, child_env):
-    schema = "insights_sigterm"
+    schema, prefix = "insights_sigterm", f"{kafka.topic_prefix}sig"  # topics of its own: only its events count
+    own = KafkaSettings(kafka_bootstrap_servers=kafka.kafka_bootstrap_servers, topic_prefix=prefix)
+    asyncio.run(create_topics(own, platform_topics(prefix)))
     # Ready at once (not only when caught up), so the stop can land while most of the stream is still ahead.
     env = service_env(
         child_env,
         TANDEM_SCHEMA_NAME=schema,
         TANDEM_SHUTDOWN_GRACE_S=str(GRACE_S),
+        TANDEM_TOPIC_PREFIX=prefix,
         TANDEM_READY_MAX_LAG=str(10 * EVENTS),
     )
     asyncio.run(
         produce(
             kafka.kafka_bootstrap_servers,
-            events_topic("enrolment", kafka.topic_prefix),
+            events_topic("enrolment", prefix),
             enrolments(f"prg-{uuid.uuid4().hex[:6]}"),
         )
     )
     service = ServiceProcess("insights", env).start()
-    eventually(lambda: asyncio.run(applied(dsn, schema)) > 100, 60, "insights to start applying")
+    try:
+        eventually(lambda: asyncio.run(applied(dsn, schema)) > 100, 60, "insights to start applying")
+    except AssertionError:
+        service.stop()
+        raise
     stopped_at = time.monotonic()
     assert service.stop(signal.SIGTERM, timeout_s=GRACE_S) == 0
     assert time.monotonic() - stopped_at < GRACE_S
