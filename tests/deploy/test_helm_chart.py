@@ -88,7 +88,7 @@ def test_containers_are_hardened_and_probed(manifests):
         assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
-        assert pod["terminationGracePeriodSeconds"] > 20
+        assert pod["terminationGracePeriodSeconds"] > 2 * 20, "room for both drain phases of a 20 s grace"
 
 
 def test_database_urls_and_secrets_come_from_existing_secrets(manifests):
@@ -120,6 +120,9 @@ def test_production_values_use_three_replicas_sasl_ssl_and_strimzi_topics(helm):
     assert of_kind(manifests, "ConfigMap")[0]["data"]["TANDEM_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     topics = of_kind(manifests, "KafkaTopic")
     assert len(topics) == 4 and all(t["spec"]["replicas"] == 3 for t in topics)
+    assert all(t["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep" for t in topics)
+    [policy] = of_kind(manifests, "NetworkPolicy")
+    assert any(p.get("port") == 443 for rule in policy["spec"]["egress"] for p in rule.get("ports", []))
 
 
 def test_values_are_checked_against_the_values_schema(helm):
