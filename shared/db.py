@@ -60,12 +60,13 @@ async def migrate(pool: asyncpg.Pool, schema: str, files: Iterable[Path]) -> lis
     """Apply the files not yet recorded in `<schema>.schema_migrations`; return the names applied."""
     applied: list[str] = []
     async with pool.acquire() as conn:
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
         async with conn.transaction():
+            # Under the lock: replicas starting together must not race to create the bookkeeping table either.
             await conn.execute("SELECT pg_advisory_xact_lock($1)", advisory_key(f"migrate:{schema}"))
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
             done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
             for file in files:
                 name = f"{file.parent.name}/{file.name}"

@@ -75,3 +75,18 @@ async def test_a_reader_following_positions_never_skips_a_late_commit(store_fact
     await asyncio.wait_for(reader, 30)
     everything = [e.position for e in await store.read_after(0, 10_000)]
     assert seen == everything
+
+
+async def test_replicas_migrating_one_schema_at_once_all_succeed_and_apply_it_once(dsn):
+    from shared import eventstore
+    from shared.db import create_pool, migrate, migration_files
+
+    pools = [await create_pool(dsn, "concurrent_migrate", max_size=1) for _ in range(4)]
+    try:
+        applied = await asyncio.gather(
+            *(migrate(p, "concurrent_migrate", migration_files(eventstore.MIGRATIONS)) for p in pools)
+        )
+    finally:
+        for pool in pools:
+            await pool.close()
+    assert sorted(len(names) for names in applied) == [0, 0, 0, 1]
