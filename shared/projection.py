@@ -25,6 +25,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from shared.db import SHARED_SQL, check_identifier, create_pool, migrate, migration_files
 from shared.envelope import Envelope, MalformedRecord
 from shared.events import Event
+from shared.logreader import partitions_of
 from shared.metrics import PROJECTION_APPLIED, PROJECTION_DEAD_LETTERS, PROJECTION_DUPLICATES
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ class ProjectionRunner:
         consumer = self._consumer(group_id=None)
         await consumer.start()
         try:
-            partitions = await _all_partitions(consumer, self.projection.topics)
+            partitions = [tp for topic in self.projection.topics for tp in await partitions_of(consumer, topic)]
             consumer.assign(partitions)
             await self.seek_to_stored(consumer, partitions)
             ends = await consumer.end_offsets(partitions)
@@ -253,18 +254,6 @@ class ProjectionRunner:
             auto_offset_reset="earliest",
             max_poll_records=self.max_records,
         )
-
-
-async def _all_partitions(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
-    # A consumer outside a group has no topic metadata yet; aiokafka offers no public call returning it.
-    cluster = await consumer._client.fetch_all_metadata()
-    partitions = []
-    for topic in topics:
-        found = cluster.partitions_for_topic(topic)
-        if not found:
-            raise LookupError(f"topic {topic} does not exist; create it with `tandem topics create`")
-        partitions += [TopicPartition(topic, p) for p in sorted(found)]
-    return partitions
 
 
 async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
