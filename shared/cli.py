@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Annotated
 
 import typer
@@ -131,11 +132,11 @@ def replay_command(
     for projection in bootstrap.projections(settings):
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as progress:
             task = progress.add_task(f"replaying {projection.name}", total=None)
-            seen = {"records": 0, "started": __import__("time").perf_counter()}
+            seen = {"records": 0, "started": time.perf_counter()}
 
             def advance(n: int, task=task, seen=seen, progress=progress, name=projection.name) -> None:
                 seen["records"] += n
-                rate = seen["records"] / max(1e-6, __import__("time").perf_counter() - seen["started"])
+                rate = seen["records"] / max(1e-6, time.perf_counter() - seen["started"])
                 progress.update(task, description=f"replaying {name}: {seen['records']:,} records, {rate:,.0f}/s")
 
             result = asyncio.run(

@@ -1,5 +1,6 @@
 """`tandem verify` against tampering done directly in PostgreSQL and by forging Kafka records."""
 
+import json
 import uuid
 
 import asyncpg
@@ -92,7 +93,7 @@ async def _insert_forged(conn: asyncpg.Connection, head: asyncpg.Record) -> None
             VALUES ('s3', 7, $1, $2, $3::jsonb, $4, $5, $6)""",
         event.event_id,
         event.type,
-        __import__("json").dumps(data),
+        json.dumps(data),
         when,
         prev,
         digest,
