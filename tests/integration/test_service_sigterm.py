@@ -5,7 +5,6 @@ import asyncio
 import signal
 import time
 import uuid
-from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -14,7 +13,7 @@ from shared.envelope import Envelope
 from shared.events import ParticipantEnrolled
 from shared.settings import KafkaSettings
 from shared.topics import create_topics, events_topic, platform_topics
-from tests.support.kafka_log import produce
+from tests.support.kafka_log import envelope_of, produce
 from tests.support.services import ServiceProcess, eventually, service_env
 
 pytestmark = pytest.mark.infra
@@ -23,14 +22,8 @@ EVENTS, GRACE_S = 12000, 20
 
 def enrolments(program: str) -> list[Envelope]:
     return [
-        Envelope(
-            event_id=str(uuid.uuid4()),
-            type=ParticipantEnrolled.type_name,
-            source="/tandem/enrolment",
-            subject=f"enrolment-{program}-p{i}",
-            stream_version=1,
-            time=datetime.now(UTC),
-            data=ParticipantEnrolled(
+        envelope_of(
+            ParticipantEnrolled(
                 program_id=program,
                 participant_id=f"p{i}",
                 role="mentor",
@@ -39,7 +32,8 @@ def enrolments(program: str) -> list[Envelope]:
                 department="IT",
                 time_zone="UTC",
                 languages=("en",),
-            ).model_dump(mode="json"),
+            ),
+            f"enrolment-{program}-p{i}",
         )
         for i in range(EVENTS)
     ]

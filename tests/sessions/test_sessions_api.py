@@ -3,7 +3,7 @@
 import asyncio
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -11,7 +11,7 @@ import pytest
 from shared.envelope import Envelope
 from shared.events import Event, PairDissolved, PairFormed
 from shared.topics import events_topic
-from tests.support.kafka_log import KafkaLog, produce
+from tests.support.kafka_log import KafkaLog, envelope_of, produce
 from tests.support.services import ServiceProcess, eventually, service_env, token
 
 pytestmark = pytest.mark.infra
@@ -27,18 +27,7 @@ def sessions(child_env_module):
 
 
 def announce(kafka, *events: tuple[Event, int]) -> None:
-    envelopes = [
-        Envelope(
-            event_id=str(uuid.uuid4()),
-            type=e.type_name,
-            source="/tandem/matching",
-            subject=f"pair-{e.pair_id}",
-            stream_version=v,
-            time=datetime.now(UTC),
-            data=e.model_dump(mode="json"),
-        )
-        for e, v in events
-    ]
+    envelopes = [envelope_of(e, f"pair-{e.pair_id}", v) for e, v in events]
     asyncio.run(produce(kafka.kafka_bootstrap_servers, events_topic("matching", kafka.topic_prefix), envelopes))
 
 

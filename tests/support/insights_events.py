@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter, defaultdict
 from datetime import datetime
 
 from shared.envelope import Envelope
 from shared.events import Event
 from shared.topics import events_topic
+from tests.support.kafka_log import envelope_of
 
 
 class EventLog:
@@ -21,14 +21,6 @@ class EventLog:
 
     def add(self, event: Event, stream_id: str, time: datetime) -> Envelope:
         self._versions[stream_id] += 1
-        envelope = Envelope(
-            event_id=str(uuid.uuid4()),
-            type=event.type_name,
-            source=f"/tandem/{event.service}",
-            subject=stream_id,
-            stream_version=self._versions[stream_id],
-            time=time,
-            data=event.model_dump(mode="json"),
-        )
+        envelope = envelope_of(event, stream_id, self._versions[stream_id], time=time)
         self.by_topic[events_topic(event.service, self.topic_prefix)].append(envelope)
         return envelope

@@ -35,17 +35,30 @@ class KafkaLog:
         return await read_topic(self.consumer, topic)
 
 
-def withdrawal(stream_id: str, version: int, event_id: str | None = None) -> Envelope:
-    event: Event = ParticipantWithdrawn(program_id="p1", participant_id=stream_id, reason=f"v{version}")
+def envelope_of(
+    event: Event,
+    stream_id: str,
+    version: int = 1,
+    *,
+    time: datetime | None = None,
+    event_id: str | None = None,
+    source: str | None = None,
+) -> Envelope:
+    """An event as its publisher's relay would put it on Kafka (tests produce these directly)."""
     return Envelope(
         event_id=event_id or str(uuid.uuid4()),
         type=event.type_name,
-        source="/tandem/test",
+        source=source or f"/tandem/{event.service}",
         subject=stream_id,
         stream_version=version,
-        time=datetime.now(UTC),
+        time=time or datetime.now(UTC),
         data=event.model_dump(mode="json"),
     )
+
+
+def withdrawal(stream_id: str, version: int, event_id: str | None = None) -> Envelope:
+    event = ParticipantWithdrawn(program_id="p1", participant_id=stream_id, reason=f"v{version}")
+    return envelope_of(event, stream_id, version, event_id=event_id, source="/tandem/test")
 
 
 async def produce(bootstrap_servers: str, topic: str, envelopes: list[Envelope]) -> None:

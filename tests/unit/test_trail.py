@@ -3,20 +3,13 @@ from datetime import UTC, datetime, timedelta
 from shared.envelope import Envelope
 from shared.events import Event, FeedbackGiven, PairFormed, ParticipantEnrolled, SessionHeld
 from shared.trail import trail
+from tests.support.kafka_log import envelope_of
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def envelope(event: Event, stream: str, minutes: int, event_id: str | None = None) -> Envelope:
-    return Envelope(
-        event_id=event_id or f"{stream}-{minutes}",
-        type=event.type_name,
-        source=f"/tandem/{event.service}",
-        subject=stream,
-        stream_version=1,
-        time=T0 + timedelta(minutes=minutes),
-        data=event.model_dump(mode="json"),
-    )
+    return envelope_of(event, stream, time=T0 + timedelta(minutes=minutes), event_id=event_id or f"{stream}-{minutes}")
 
 
 def enrolled(pid: str) -> ParticipantEnrolled:
