@@ -93,3 +93,43 @@ def _twelve_by_twelve(seed: int) -> list[Candidate]:
         )
 
     return [drawn(f"m{i:02d}", "mentor", 1) for i in range(12)] + [drawn(f"e{i:02d}", "mentee", 5) for i in range(12)]
+
+
+@settings(max_examples=15, deadline=None)
+@given(pools(min_size=20, max_size=60, roles=("mentor", "mentee"), max_capacity=1))
+def test_participation_equals_dense_assignment_with_a_per_pair_bonus(pool):
+    # Participation prices every pair far above any score; this is where the engine's float filters must
+    # widen their tolerance. The dense reference: a bonus larger than all scores together on eligible pairs.
+    program = ProgramSettings(optimize_for="participation")
+    scores, eligible = _dense_scores(pool, program), _dense_eligibility(pool)
+    bonus = 10.0 * (1 + scores.sum())
+    rows, cols = linear_sum_assignment(np.where(eligible, scores + bonus, 0.0), maximize=True)
+    chosen = eligible[rows, cols]
+    result = match(pool, program)
+    assert len(result.pairs) == int(chosen.sum())
+    assert result.total_score == pytest.approx(scores[rows, cols][chosen].sum(), abs=1e-6)
+
+
+@pytest.mark.parametrize("optimize_for", ["score", "participation"])
+@pytest.mark.parametrize("mentors", [40, 300])
+def test_ties_the_float_bounds_cannot_split_are_settled_by_widening_the_rescan(mentors, optimize_for):
+    # Identical mentors: every left-off pair is exactly as good as the chosen one, so no float bound can
+    # prove it no better; the engine must rescore more of them exactly rather than stop or loop.
+    pool = [person(f"m{i:03d}", "mentor", 1, skills_offered=frozenset(SKILLS[:2])) for i in range(mentors)]
+    pool += [person(f"e{j}", "mentee", 5, skills_wanted=frozenset(SKILLS[:2])) for j in range(3)]
+    program = ProgramSettings(optimize_for=optimize_for)
+    result = match(pool, program, per_mentee=1)
+    one_pair = micro_score(pool[0], pool[-1], program)
+    assert len(result.pairs) == 3
+    assert result.total_score == pytest.approx(3 * one_pair, abs=1e-6)
+    assert result.certificate.primal == result.certificate.dual
+    assert result.certificate.rechecked_mentees > 3  # the look was widened at least once
+
+
+def _dense_eligibility(pool: list[Candidate]) -> np.ndarray:
+    rules = RoundRules.of(pool, (), frozenset())
+    by_id = {c.participant_id: c for c in pool}
+    mentors, mentees = rules.available("mentor"), rules.available("mentee")
+    return np.array([[is_eligible(by_id[m], by_id[e]) for e in mentees] for m in mentors], dtype=bool).reshape(
+        len(mentors), len(mentees)
+    )

@@ -9,19 +9,22 @@ maximises Σ w over all matchings that respect the hard constraints and capaciti
 Method.
 1. Candidates: per mentee a short list of its best-scoring eligible mentors (`candidates.shortlist`),
    with a bound on the score of every eligible pair left off.
-2. Solve the sparse problem exactly with `scipy.sparse.csgraph.min_weight_full_bipartite_matching`:
-   rows are mentees, columns are mentor slots (a mentor of capacity k is k columns) plus one "stays
-   unmatched" column per mentee, so a full matching always exists; cost = w_max + 1 - w.
+2. Solve the sparse problem exactly as a min-cost flow (OR-Tools, `_solve`): mentees send one unit each
+   to a sink, through a mentor (cost -w, mentor capacity on its arc to the sink) or straight (unmatched).
 3. Duals: LP dual prices (u per mentor, v per mentee) of that matching from shortest paths (`duals`).
 4. Certificate over the *whole* pool: the duals are checked to be feasible on every candidate edge and
    to price the matching exactly (Σ capacity·u + Σ v = Σ w). A left-off pair (i, j) could only improve
-   the result if w_ij > u_i + v_j. Its score is at most the mentee's bound, so a mentee with
-   w(bound_j) ≤ v_j needs no further look (u ≥ 0). For every other mentee all pairs are rescored
-   (`candidates.rescan`, exact integer check); violating pairs are added to the candidates and the
-   problem is solved again. When none is left, (u, v) is feasible for every eligible pair of the pool
-   and weak LP duality proves the matching optimal among all matchings of the pool, not just among the
-   candidates. All checks are exact integer arithmetic; the float32 shortcut only ever *bounds* scores,
-   with a proven error margin.
+   the result if w_ij > u_i + v_j. Each mentee keeps a bound L_j on w_ij - p_i over its left-off pairs,
+   measured at some earlier prices p (the shortlist's bound at p = 0 to start: `_LeftOff`); at the new
+   prices w_ij - u_i ≤ L_j + max_i(p_i - u_i), so a mentee whose shifted bound is ≤ v_j needs no look.
+   The others are rescanned with the new prices (`candidates.rescan`: score minus mentor price, so the
+   cheap mentors a popular shortlist missed come first); their pairs near or over v_j are rescored
+   exactly, violating ones are added and the problem solved again, and the rest of the scan becomes
+   the mentee's new bound. If a rescan finds no violation but cannot bound a mentee tightly enough
+   (ties), it looks wider, up to every mentor. When no mentee is left suspect, (u, v) is feasible for
+   every eligible pair of the pool and weak LP duality proves the matching optimal among all matchings
+   of the pool, not just among the candidates. Values, duals and violations are exact integers; the
+   float32 products only ever *bound* scores, with a proven error margin that grows with the prices.
 
 Determinism: participants are sorted by id before anything else, so the same pool gives the same pairs
 whatever the input order; every step after that is deterministic.
@@ -36,11 +39,10 @@ from dataclasses import dataclass, fields, is_dataclass
 from functools import cache
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+from ortools.graph.python import min_cost_flow
 
 from services.matching.domain import candidates, duals
-from services.matching.domain.candidates import unique_keys
+from services.matching.domain.candidates import contains, unique_keys
 from services.matching.domain.constraints import Dissolved, RoundRules, forbidden_by_history
 from services.matching.domain.explain import explain_unmatched
 from services.matching.domain.model import (
@@ -66,15 +68,21 @@ from services.matching.domain.scoring import (
     quantized_scores,
 )
 
-ENGINE_VERSION = "tandem-matching/1.0.0"
-DEFAULT_PER_MENTEE = 24
+# 2.0.0: min-cost flow solver (OR-Tools), price-aware rescans, shortlist of 16. Totals are the same optimum
+# as 1.x, but among equally good matchings another may be chosen: the version travels on each round's events
+# so an auditor re-running a round knows which engine's pairs to expect.
+ENGINE_VERSION = "tandem-matching/2.0.0"
+DEFAULT_PER_MENTEE = 16
 DEFAULT_SETTINGS = ProgramSettings()
 # Add-back takes, per mentee, the most violating pairs, and pairs within 3% of the top score of violating:
 # those would likely violate the next duals, so taking them now saves re-solves. Capped per mentee, so a
-# mentee who could use any of thousands of free mentors adds a few, not thousands.
+# mentee who could use any of thousands of free mentors adds a few, not thousands. The cap shrinks when
+# many mentees are suspect, so one round adds at most about a quarter of the edges already solved on:
+# every solve costs time in proportion to its edges, and a few suspects may take many edges cheaply.
 NEAR_VIOLATION = 0.03
-NEAR_PER_MENTEE = 64
-_EXACT_FLOAT = 2**52  # costs handed to the float64 solver must stay exactly representable
+NEAR_PER_MENTEE = (16, 64)
+# The flow solver scales costs by the node count + 1 and must not overflow int64 (it reports a bad cost range).
+_COST_LIMIT = 2**62
 
 
 class InvalidPool(ValueError):
@@ -173,13 +181,13 @@ class _Objective:
     offset: int
 
     @classmethod
-    def of(cls, settings: ProgramSettings, max_pairs: int) -> _Objective:
+    def of(cls, settings: ProgramSettings, max_pairs: int, nodes: int) -> _Objective:
         q_max = max_quantized_score(settings.weights)
         if settings.optimize_for == "participation":
             objective = cls(scale=1, offset=max_pairs * q_max + 1)
         else:
             objective = cls(scale=max_pairs + 1, offset=1)
-        if objective.value(np.array([q_max]))[0] >= _EXACT_FLOAT:
+        if int(objective.value(np.array([q_max]))[0]) * (nodes + 2) >= _COST_LIMIT:
             raise InvalidPool("weights or pool too large for exact optimisation")
         return objective
 
@@ -217,7 +225,9 @@ class RoundProblem:
             capacity=capacity,
             embedding=embed(mentors, mentees, vocab, settings.weights),
             forbidden=_forbidden_keys(people, dissolved, mentor_ids, mentee_ids),
-            objective=_Objective.of(settings, min(len(mentee_ids), int(capacity.sum()))),
+            objective=_Objective.of(
+                settings, min(len(mentee_ids), int(capacity.sum())), nodes=len(mentor_ids) + len(mentee_ids)
+            ),
             min_q=min_quantized(settings.min_score),
         )
 
@@ -226,7 +236,7 @@ class RoundProblem:
 
     def eligible_values(self, mentor: IntArray, mentee: IntArray) -> tuple[IntArray, IntArray, IntArray]:
         """The eligible pairs among those given (history and min_score filtered) with their values w."""
-        allowed = ~np.isin(self.key(mentor, mentee), self.forbidden)
+        allowed = ~contains(self.forbidden, self.key(mentor, mentee))
         mentor, mentee = mentor[allowed], mentee[allowed]
         q = quantized_scores(
             criterion_matrix(self.mentors, self.mentees, mentor, mentee, self._n_focus()), self.settings.weights
@@ -268,15 +278,41 @@ class _Edges:
     mentee: IntArray
 
 
+_NO_BOUND = -(2**62)  # "no eligible pair was left off": below any value, and safe to add prices to
+_EVERYTHING = 2**61  # a reach that makes every eligible pair "near"
+
+
+@dataclass
+class _LeftOff:
+    """What is known of each mentee's eligible pairs that are *not* candidate edges: an upper bound on
+    w_ij - u_i over them (`bound`), for the prices u of the solve it was measured at (`measured_at`).
+
+    Prices move between solves, so a bound measured at prices p still holds at prices u after adding
+    max_i (p_i - u_i) ≥ 0: a mentee needs a rescan only if that no longer rules out a violation."""
+
+    bound: IntArray
+    measured_at: IntArray
+    prices: list[IntArray]
+
+    def suspects(self, u: IntArray, v: IntArray) -> IntArray:
+        drift = np.array([max(0, int((p - u).max(initial=0))) for p in self.prices], dtype=np.int64)
+        return np.flatnonzero(self.bound + drift[self.measured_at] > v)
+
+
 def _solve_certified(problem: RoundProblem, per_mentee: int) -> tuple[_Edges, Certificate]:
     listed = candidates.shortlist(
         problem.embedding, problem.mentors, problem.mentees, per_mentee, problem.settings.min_score
     )
     mentor, mentee, value = problem.eligible_values(listed.mentor, listed.mentee)
-    q_bound = np.where(np.isfinite(listed.bound), np.ceil(listed.bound * SCORE_RESOLUTION) + 1, -np.inf)
+    left = _LeftOff(
+        bound=_shortlist_bound(problem, listed.bound),
+        measured_at=np.zeros(len(problem.mentees), dtype=np.int64),
+        prices=[np.zeros(len(problem.mentors), dtype=np.int64)],  # the shortlist ranked by score alone
+    )
     rechecked, added, solves, shortlist_primal = 0, 0, 0, 0
     reach = int(NEAR_VIOLATION * max_quantized_score(problem.settings.weights)) * problem.objective.scale
-    while True:
+    certified = False
+    while not certified:
         in_matching = _solve(mentor, mentee, value, problem.capacity, len(problem.mentees))
         solves += 1
         u, v = duals.duals(mentor, mentee, value, in_matching, problem.capacity, len(problem.mentees))
@@ -286,16 +322,35 @@ def _solve_certified(problem: RoundProblem, per_mentee: int) -> tuple[_Edges, Ce
         dual = duals.dual_objective(u, v, problem.capacity)
         if dual != primal or duals.violations(mentor, mentee, value, u, v).any() or (u < 0).any() or (v < 0).any():
             raise duals.NotOptimal("duals do not certify the sparse solution")
-        suspects = _suspects(problem, q_bound, v)
-        rechecked += len(suspects)
-        near = _pairs_near_duals(problem, suspects, u, v, reach)
-        if not duals.violations(*near, u, v).any():
-            break
-        fresh = ~np.isin(problem.key(near[0], near[1]), problem.key(mentor, mentee))
-        added += int(fresh.sum())
-        mentor, mentee, value = (
-            np.concatenate([old, new[fresh]]) for old, new in zip((mentor, mentee, value), near, strict=True)
-        )
+        left.prices.append(u)
+        lowest, highest = NEAR_PER_MENTEE
+        suspects = left.suspects(u, v)
+        cap = int(np.clip(len(mentor) // (4 * max(1, len(suspects))), lowest, highest))
+        while True:
+            if not len(suspects):
+                certified = True  # every left-off pair of every mentee is proven to respect (u, v)
+                break
+            rechecked += len(suspects)
+            # Once the cap covers every mentor, return every eligible pair: exact values, nothing left to bound.
+            exhaustive = cap >= len(problem.mentors)
+            near, near_bound = _pairs_near_duals(problem, suspects, u, v, _EVERYTHING if exhaustive else reach, cap)
+            violating = duals.violations(*near, u, v)
+            if violating.any():
+                fresh = ~contains(np.sort(problem.key(mentor, mentee)), problem.key(near[0], near[1]))
+                added += int(fresh.sum())
+                mentor, mentee, value = (
+                    np.concatenate([old, new[fresh]]) for old, new in zip((mentor, mentee, value), near, strict=True)
+                )
+                left.bound[suspects], left.measured_at[suspects] = near_bound[suspects], len(left.prices) - 1
+                break  # solve again with the added edges
+            # No violation found, yet the float bounds could not rule one out for some mentees: their
+            # returned pairs (all eligible, none violating) join the bound; widen the look for the rest.
+            own = np.full(len(problem.mentees), _NO_BOUND)
+            np.maximum.at(own, near[1], near[2] - u[near[0]])
+            left.bound[suspects] = np.maximum(near_bound[suspects], own[suspects])
+            left.measured_at[suspects] = len(left.prices) - 1
+            suspects = suspects[left.bound[suspects] > v[suspects]]
+            cap *= 4
     has_best = np.flatnonzero(listed.best_mentee >= 0)
     best_mentor, best_mentee, _ = problem.eligible_values(has_best, listed.best_mentee[has_best])
     edges = _Edges(
@@ -316,25 +371,25 @@ def _solve_certified(problem: RoundProblem, per_mentee: int) -> tuple[_Edges, Ce
     return edges, certificate
 
 
-def _suspects(problem: RoundProblem, q_bound: np.ndarray, v: IntArray) -> IntArray:
-    """Mentees whose left-off pairs are not ruled out by their bound alone: w(bound) > v_j."""
-    finite = np.isfinite(q_bound)
-    bound_value = np.full(len(v), np.iinfo(np.int64).min)
-    bound_value[finite] = problem.objective.value(q_bound[finite].astype(np.int64))
-    return np.flatnonzero(bound_value > v)
+def _shortlist_bound(problem: RoundProblem, score_bound: np.ndarray) -> IntArray:
+    """The shortlist's per-mentee score bound as a value w (u = 0 then, so it bounds w - u too)."""
+    finite = np.isfinite(score_bound)
+    bound = np.full(len(score_bound), _NO_BOUND)
+    q = np.ceil(score_bound[finite] * SCORE_RESOLUTION).astype(np.int64) + 1
+    bound[finite] = problem.objective.value(q)
+    return bound
 
 
 def _pairs_near_duals(
-    problem: RoundProblem, suspects: IntArray, u: IntArray, v: IntArray, reach: int
-) -> tuple[IntArray, IntArray, IntArray]:
+    problem: RoundProblem, suspects: IntArray, u: IntArray, v: IntArray, reach: int, cap: int
+) -> tuple[tuple[IntArray, IntArray, IntArray], IntArray]:
     """Eligible pairs of the suspect mentees with w > u_i + v_j - reach: every violating pair, and (reach > 0)
-    the nearly violating ones too, which the next solve would otherwise likely turn into violations."""
-    if not len(suspects):
-        return (np.zeros(0, np.int64),) * 3
+    the nearly violating ones too, which the next solve would otherwise likely turn into violations; at
+    most `cap` per mentee. Also, per mentee, a bound on w_ij - u_i over its eligible pairs not returned."""
     per_unit = problem.objective.scale * SCORE_RESOLUTION
     mentor_slack = u / per_unit
     mentee_slack = (v - reach - problem.objective.offset) / per_unit
-    mentor, mentee = candidates.rescan(
+    scanned = candidates.rescan(
         problem.embedding,
         problem.mentors,
         problem.mentees,
@@ -342,51 +397,49 @@ def _pairs_near_duals(
         mentor_slack,
         mentee_slack,
         problem.settings.min_score,
-        NEAR_PER_MENTEE,
+        cap,
     )
-    mentor, mentee, value = problem.eligible_values(mentor, mentee)
-    slack = value - u[mentor] - v[mentee]
-    order = np.lexsort((mentor, -slack, mentee))
-    mentor, mentee, value, slack = mentor[order], mentee[order], value[order], slack[order]
+    # score - u_i/per_unit ≤ bound  ⇒  w - u_i ≤ per_unit·bound + offset (+1 covers float rounding)
+    bound = np.full(len(problem.mentees), _NO_BOUND)
+    finite = np.isfinite(scanned.left_bound)
+    bound[finite] = np.ceil(scanned.left_bound[finite] * per_unit).astype(np.int64) + problem.objective.offset + 1
+    mentor, mentee, value = problem.eligible_values(scanned.mentor, scanned.mentee)
+    net = value - u[mentor]
+    order = np.lexsort((mentor, -net, mentee))
+    mentor, mentee, value, net = mentor[order], mentee[order], value[order], net[order]
     rank = np.arange(len(mentee)) - np.searchsorted(mentee, mentee)
-    keep = (slack > -reach) & (rank < NEAR_PER_MENTEE)
-    return mentor[keep], mentee[keep], value[keep]
+    keep = (net - v[mentee] > -reach) & (rank < cap)
+    np.maximum.at(bound, mentee[~keep], net[~keep])  # rescored exactly but not returned
+    return (mentor[keep], mentee[keep], value[keep]), bound
 
 
 def _solve(mentor: IntArray, mentee: IntArray, value: IntArray, capacity: IntArray, n_mentees: int) -> np.ndarray:
     """Mask of the edges in a maximum-value matching of this edge set (mentor i used at most capacity[i]).
 
-    LAPJVsp needs a full matching to exist and skips its fast initial reductions on non-square input, so
-    the problem is posed as a square perfect matching: rows are mentees plus one "slot stays empty" row
-    per mentor slot; columns are slots plus one "mentee stays unmatched" column per mentee. Pair (j, s)
-    costs top - w; mentee j's own column costs top; an empty-slot row takes its own slot for 1 or, when
-    the slot is used by some j, j's unmatched column for 1 (one such edge per candidate pair). A perfect
-    matching with pair set M then costs mentees·top + slots - Σ_M w, so the cheapest is the most
-    valuable M. All costs are ≥ 1 because the solver drops zero entries.
+    Posed as a min-cost flow and solved by OR-Tools' cost-scaling push-relabel: every mentee supplies one
+    unit that reaches the sink either through a mentor (arc mentee→mentor of cost -w, mentor→sink of
+    capacity c_i) or straight ("stays unmatched", cost 0). The cheapest flow is the most valuable matching,
+    capacities included, without copying mentors into slots. Integer costs keep it exact.
     """
     if not len(mentor):
         return np.zeros(0, dtype=bool)
-    degree = np.bincount(mentor, minlength=len(capacity))
-    slots = np.minimum(capacity, degree)  # a mentor never needs more slots than it has edges
-    first_slot = np.concatenate([[0], np.cumsum(slots)])
-    n_slots = int(first_slot[-1])
-    copies = slots[mentor]
-    edge = np.repeat(np.arange(len(mentor)), copies)
-    slot = first_slot[mentor[edge]] + (np.arange(len(edge)) - np.repeat(np.cumsum(copies) - copies, copies))
-    top = float(value.max()) + 1
-    pair_mentee = mentee[edge]
-    rows = np.concatenate([pair_mentee, np.arange(n_mentees), n_mentees + slot, n_mentees + np.arange(n_slots)])
-    cols = np.concatenate([slot, n_slots + np.arange(n_mentees), n_slots + pair_mentee, np.arange(n_slots)])
-    costs = np.concatenate(
-        [top - value[edge].astype(np.float64), np.full(n_mentees, top), np.ones(len(edge) + n_slots)]
+    n_mentors = len(capacity)
+    sink = n_mentees + n_mentors
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.concatenate([mentee, np.arange(n_mentees), n_mentees + np.arange(n_mentors)]),
+        np.concatenate([n_mentees + mentor, np.full(n_mentees + n_mentors, sink)]),
+        np.concatenate([np.ones(len(mentor) + n_mentees, dtype=np.int64), capacity]),
+        np.concatenate([-value, np.zeros(n_mentees + n_mentors, dtype=np.int64)]),
     )
-    size = n_mentees + n_slots
-    graph = sp.csr_array((costs, (rows, cols)), shape=(size, size))
-    row, col = min_weight_full_bipartite_matching(graph)
-    real = (row < n_mentees) & (col < n_slots)
-    slot_owner = np.repeat(np.arange(len(capacity)), slots)
-    chosen_keys = slot_owner[col[real]] * n_mentees + row[real]
-    return np.isin(mentor * n_mentees + mentee, chosen_keys)
+    supplies = np.zeros(sink + 1, dtype=np.int64)
+    supplies[:n_mentees] = 1
+    supplies[sink] = -n_mentees
+    flow.set_nodes_supplies(np.arange(sink + 1), supplies)
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        raise duals.NotOptimal(f"min-cost flow ended with status {status}")
+    return np.asarray(flow.flows(np.arange(len(mentor)))) > 0
 
 
 def _pairs(problem: RoundProblem, chosen: _Edges) -> tuple[Pair, ...]:
