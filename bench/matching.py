@@ -28,6 +28,8 @@ from services.matching.domain.model import Candidate, ProgramSettings
 from services.matching.domain.scoring import SCORE_RESOLUTION, criterion_matrix, quantized_scores
 
 CASES = ("1k", "10k-dense", "100k")
+# The issue's targets (seconds, peak MB); a case without one is reported, not judged.
+TARGETS: dict[str, tuple[float, float]] = {"10k-dense": (10.0, float("inf")), "100k": (60.0, 4096.0)}
 SKILLS = [f"skill-{i:02d}" for i in range(40)]
 DIGITAL = SKILLS[:15]  # what juniors typically offer and seniors want
 STYLES = ["direct", "reflective", "visual", "socratic"]
@@ -51,6 +53,9 @@ def run() -> None:
 
     print_table("Matching engine (exact optimum with certificate) vs greedy and dense assignment", rows)
     merge_section("matching", {"rows": rows})
+    missed = [row["case"] for row in rows if row["meets_target"] is False]
+    if missed:
+        raise SystemExit(f"matching benchmark: target missed by {', '.join(missed)}")
 
 
 def _in_subprocess(case: str) -> dict[str, Any]:
@@ -92,7 +97,16 @@ def measure(case: str) -> dict[str, Any]:
         "added_back": result.certificate.added_back_edges,
         "solves": result.certificate.solves,
         "certified": result.certificate.primal == result.certificate.dual,
+        "target": _target_text(case),
+        "meets_target": "n/a" if case not in TARGETS else seconds < TARGETS[case][0] and peak < TARGETS[case][1],
     }
+
+
+def _target_text(case: str) -> str:
+    if case not in TARGETS:
+        return "n/a"
+    seconds, megabytes = TARGETS[case]
+    return f"< {seconds:g} s" + ("" if megabytes == float("inf") else f", < {megabytes / 1024:g} GB")
 
 
 def _peak_rss_mb() -> float:
@@ -100,11 +114,12 @@ def _peak_rss_mb() -> float:
 
 
 def _dense_optimum(pool: list[Candidate]) -> tuple[float, float]:
-    """Total of scipy's dense assignment on mentor slots x mentees (ineligible pairs weigh 0), and its time."""
+    """Total of scipy's dense assignment on mentor slots x mentees (ineligible pairs weigh 0), and the time of
+    the assignment itself (building the exact score matrix is not counted)."""
     people = sorted(pool, key=lambda c: c.participant_id)
     problem = RoundProblem.of(people, PROGRAM, RoundRules.of(people, (), frozenset()), frozenset())
-    started = time.perf_counter()
     weights = _exact_score_matrix(problem, people)
+    started = time.perf_counter()  # the solver's time alone, as the issue's ~19 s reference measures
     slots = np.repeat(np.arange(len(problem.capacity)), problem.capacity)
     rows, cols = linear_sum_assignment(weights[slots] if len(slots) != len(weights) else weights, maximize=True)
     total = (weights[slots] if len(slots) != len(weights) else weights)[rows, cols].sum()

@@ -26,17 +26,28 @@ def merge_section(name: str, data: dict[str, Any]) -> None:
 
 
 def print_table(title: str, rows: list[dict[str, Any]]) -> None:
+    """One row per measurement; with many fields, one column per measurement instead (so it stays legible)."""
     if not rows:
         return
     table = Table(title=title)
-    for column in rows[0]:
-        table.add_column(str(column), justify="right" if isinstance(rows[0][column], int | float) else "left")
-    for row in rows:
-        table.add_row(*(_fmt(v) for v in row.values()))
+    if len(rows[0]) > 8:
+        names = list(rows[0])
+        table.add_column(names[0], justify="left")
+        for row in rows:
+            table.add_column(str(row[names[0]]), justify="right")
+        for name in names[1:]:
+            table.add_row(name, *(_fmt(row.get(name)) for row in rows))
+    else:
+        for column in rows[0]:
+            table.add_column(str(column), justify="right" if isinstance(rows[0][column], int | float) else "left")
+        for row in rows:
+            table.add_row(*(_fmt(v) for v in row.values()))
     Console(width=160).print(table)
 
 
 def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
     if isinstance(value, float):
         return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int):
