@@ -58,9 +58,10 @@ def log(sessions, pair_id: str, body: dict, who: str = MENTOR, key: str | None =
     return httpx.post(f"{sessions.url}/pairs/{pair_id}/sessions", json=body, headers=headers)
 
 
-def feedback(sessions, pair_id: str, who: str = MENTOR, **overrides) -> httpx.Response:
+def feedback(sessions, pair_id: str, who: str = MENTOR, key: str | None = None, **overrides) -> httpx.Response:
     body = {"rating": 4, "learned": "short video", "would_continue": True, **overrides}
     headers = who if isinstance(who, dict) else token("participant", who)
+    headers = {**headers, **({"Idempotency-Key": key} if key else {})}
     return httpx.post(f"{sessions.url}/pairs/{pair_id}/feedback", json=body, headers=headers)
 
 
@@ -213,3 +214,26 @@ def test_every_endpoint_needs_a_valid_bearer_token(sessions, method, path, heade
     body = session() if path.endswith("sessions") else {"rating": 4, "would_continue": True}
     response = httpx.request(method, f"{sessions.url}{path}", headers=headers, json=body if method == "POST" else None)
     assert response.status_code == 401
+
+
+def feedback_given(kafka, pair_id: str) -> list[Envelope]:
+    return [e for e in published(kafka, pair_id) if e.type == "tandem.sessions.feedback-given.v1"]
+
+
+def test_a_retried_feedback_with_its_idempotency_key_is_recorded_once(sessions, kafka, pair):
+    first, retry = (feedback(sessions, pair, MENTEE, key="fb-1") for _ in range(2))
+    assert first.status_code == retry.status_code == 201 and first.json() == retry.json()
+    eventually(lambda: feedback_given(kafka, pair), 30, what="FeedbackGiven on Kafka")
+    assert len(feedback_given(kafka, pair)) == 1
+
+
+def test_concurrent_feedback_retries_with_one_key_record_one_feedback(sessions, kafka, pair):
+    responses = at_once(*[lambda: feedback(sessions, pair, MENTOR, key="fb-concurrent")] * 3)
+    assert {r.status_code for r in responses} == {201} and len({r.text for r in responses}) == 1
+    eventually(lambda: feedback_given(kafka, pair), 30, what="FeedbackGiven on Kafka")
+    assert len(feedback_given(kafka, pair)) == 1
+
+
+def test_a_session_key_reused_for_feedback_is_a_conflict(sessions, pair):
+    assert log(sessions, pair, session(), MENTOR, key="k-both").status_code == 201
+    assert feedback(sessions, pair, MENTOR, key="k-both").status_code == 409

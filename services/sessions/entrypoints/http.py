@@ -12,11 +12,9 @@ from services.sessions.adapters import repository
 from services.sessions.domain.commands import GiveFeedback, LogSession
 from services.sessions.domain.model import Pair
 from services.sessions.service_layer import handlers
-from services.sessions.service_layer.handlers import SessionLogged, SessionView
+from services.sessions.service_layer.handlers import FeedbackRecorded, SessionLogged, SessionView
 from shared.auth import AdminOrParticipant, Participant, Principal, Reader
 from shared.errors import Forbidden
-from shared.events import FeedbackGiven
-from shared.http import EventLogPosition
 
 router = APIRouter(tags=["sessions"])
 
@@ -40,11 +38,6 @@ class PairView(BaseModel):
     @classmethod
     def of(cls, pair: Pair) -> PairView:
         return cls(**pair.__dict__)
-
-
-class FeedbackRecorded(BaseModel):
-    feedback: FeedbackGiven
-    event_log: EventLogPosition
 
 
 async def member_pair(svc: handlers.Sessions, pair_id: str, principal: Principal) -> Pair:
@@ -86,11 +79,19 @@ async def log_session(
 
 
 @router.post("/pairs/{pair_id}/feedback", status_code=status.HTTP_201_CREATED, response_model=FeedbackRecorded)
-async def give_feedback(pair_id: str, command: GiveFeedback, svc: Service, principal: Participant) -> FeedbackRecorded:
+async def give_feedback(
+    pair_id: str,
+    command: GiveFeedback,
+    svc: Service,
+    principal: Participant,
+    idempotency_key: Annotated[
+        str | None, Header(max_length=200, description="Makes a retry safe: the same key and body, one feedback.")
+    ] = None,
+) -> FeedbackRecorded:
     """Either member rates the pair; the side (mentor or mentee) follows from who gives it. A dissolved pair
-    still takes feedback: how it ended is worth hearing."""
-    feedback, result = await handlers.give_feedback(svc, pair_id, command, principal.subject)
-    return FeedbackRecorded(feedback=feedback, event_log=EventLogPosition.of(result))
+    still takes feedback: how it ended is worth hearing. An `Idempotency-Key` makes retries safe, as for
+    sessions."""
+    return await handlers.give_feedback(svc, pair_id, command, principal.subject, idempotency_key)
 
 
 @router.get("/participants/{participant_id}/pairs", response_model=list[PairView])

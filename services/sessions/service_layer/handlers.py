@@ -22,6 +22,7 @@ from shared.http import EventLogPosition
 from shared.uow import UnitOfWork
 
 T = TypeVar("T")
+Answer = TypeVar("Answer", bound=BaseModel)
 ATTEMPTS = 3
 
 
@@ -55,6 +56,13 @@ class SessionLogged(BaseModel):
     event_log: EventLogPosition
 
 
+class FeedbackRecorded(BaseModel):
+    """The answer to giving feedback; kept under its Idempotency-Key like `SessionLogged`."""
+
+    feedback: FeedbackGiven
+    event_log: EventLogPosition
+
+
 async def pair(conn: asyncpg.Connection | asyncpg.Pool, pair_id: str) -> model.Pair:
     found = await repository.get_pair(conn, pair_id)
     if found is None:
@@ -67,37 +75,67 @@ async def log_session(
 ) -> SessionLogged:
     """Record a session once. A retry with the same Idempotency-Key (per caller) gets the first answer back;
     the same key with a different request is a Conflict."""
-    fingerprint = hashlib.sha256(f"{pair_id}|{command.model_dump_json()}".encode()).hexdigest()
 
     async def decide(conn: asyncpg.Connection) -> SessionLogged:
-        if idempotency_key:
-            earlier = await repository.claim_idempotency_key(conn, logged_by, idempotency_key, fingerprint)
-            if earlier is not None:
-                if earlier[0] != fingerprint:
-                    raise Conflict("this Idempotency-Key was used for a different request")
-                return SessionLogged.model_validate(earlier[1])
         found = await pair(conn, pair_id)
         session = model.log_session(found, command, logged_by, datetime.now(UTC))
         await repository.add_session(conn, session, command.notes)
         result = await _append(svc, conn, found, session)
-        logged = SessionLogged(session=SessionView.of(session, command.notes), event_log=EventLogPosition.of(result))
-        if idempotency_key:
-            await repository.remember_response(conn, logged_by, idempotency_key, logged.model_dump(mode="json"))
-        return logged
+        return SessionLogged(session=SessionView.of(session, command.notes), event_log=EventLogPosition.of(result))
 
-    return await _on_pair_stream(svc, decide)
+    request = KeyedWrite("session", pair_id, command, logged_by, idempotency_key)
+    return await _on_pair_stream(svc, lambda conn: _answer_once(conn, request, SessionLogged, decide))
 
 
 async def give_feedback(
-    svc: Sessions, pair_id: str, command: GiveFeedback, member: str
-) -> tuple[FeedbackGiven, AppendResult]:
-    async def decide(conn: asyncpg.Connection) -> tuple[FeedbackGiven, AppendResult]:
+    svc: Sessions, pair_id: str, command: GiveFeedback, member: str, idempotency_key: str | None = None
+) -> FeedbackRecorded:
+    """Record a member's feedback once per Idempotency-Key, as `log_session` does for sessions."""
+
+    async def decide(conn: asyncpg.Connection) -> FeedbackRecorded:
         found = await pair(conn, pair_id)
         feedback = model.give_feedback(found, command, member)
         await repository.add_feedback(conn, feedback)
-        return feedback, await _append(svc, conn, found, feedback)
+        result = await _append(svc, conn, found, feedback)
+        return FeedbackRecorded(feedback=feedback, event_log=EventLogPosition.of(result))
 
-    return await _on_pair_stream(svc, decide)
+    request = KeyedWrite("feedback", pair_id, command, member, idempotency_key)
+    return await _on_pair_stream(svc, lambda conn: _answer_once(conn, request, FeedbackRecorded, decide))
+
+
+@dataclass(frozen=True)
+class KeyedWrite:
+    """A write as its Idempotency-Key sees it: what was asked (the fingerprint), by whom, under which key."""
+
+    action: str
+    pair_id: str
+    command: BaseModel
+    caller: str
+    key: str | None
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(f"{self.action}|{self.pair_id}|{self.command.model_dump_json()}".encode()).hexdigest()
+
+
+async def _answer_once(
+    conn: asyncpg.Connection,
+    request: KeyedWrite,
+    answer_type: type[Answer],
+    decide: Callable[[asyncpg.Connection], Awaitable[Answer]],
+) -> Answer:
+    """`decide`, unless this caller's key was seen: then its first answer (same request) or a Conflict. The
+    key is claimed in the transaction that does the work, so a concurrent retry waits for it and then reads
+    the stored answer; a rolled-back attempt leaves no key behind."""
+    if request.key:
+        earlier = await repository.claim_idempotency_key(conn, request.caller, request.key, request.fingerprint())
+        if earlier is not None:
+            if earlier[0] != request.fingerprint():
+                raise Conflict("this Idempotency-Key was used for a different request")
+            return answer_type.model_validate(earlier[1])
+    answer = await decide(conn)
+    if request.key:
+        await repository.remember_response(conn, request.caller, request.key, answer.model_dump(mode="json"))
+    return answer
 
 
 async def _append(svc: Sessions, conn: asyncpg.Connection, found: model.Pair, event: Event) -> AppendResult:
