@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -32,6 +33,7 @@ def build(settings: SessionsSettings | None = None) -> FastAPI:
     settings = settings or SessionsSettings()
     runtime = ServiceRuntime("sessions", settings, migrations=MIGRATIONS, projections=projections(settings))
     app = create_app(runtime, PREFIX, [http.router], "Tandem sessions")
-    app.state.sessions = lambda: Sessions(runtime.pool, runtime.store)
+    key_ttl = timedelta(hours=settings.idempotency_key_ttl_hours)
+    app.state.sessions = lambda: Sessions(runtime.pool, runtime.store, key_ttl)
     app.state.settings = settings
     return app

@@ -1,5 +1,10 @@
+from pydantic import Field
+
 from shared.runtime import ServiceSettings
 
 
 class SessionsSettings(ServiceSettings):
     http_port: int = 8003
+    idempotency_key_ttl_hours: float = Field(
+        168.0, gt=0, description="How long a retry with the same Idempotency-Key gets the first answer back."
+    )

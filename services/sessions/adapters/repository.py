@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -12,6 +12,7 @@ from services.sessions.domain.model import Pair
 from shared.events import FeedbackGiven, SessionHeld
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
+EXPIRED_PER_CLAIM = 100  # bounded work per request; steady traffic clears far more keys than it adds
 
 
 async def pair_formed(conn: Conn, pair: Pair, at: datetime) -> None:
@@ -95,18 +96,30 @@ async def add_feedback(conn: Conn, feedback: FeedbackGiven) -> None:
 
 
 async def claim_idempotency_key(
-    conn: asyncpg.Connection, caller: str, key: str, request_hash: str
+    conn: asyncpg.Connection, caller: str, key: str, request_hash: str, ttl: timedelta
 ) -> tuple[str, dict[str, Any]] | None:
     """None when the key is new (and now claimed); else (request_hash, response) of the first request.
 
-    A concurrent retry blocks on the first request's uncommitted claim, then sees its answer.
+    A concurrent retry blocks on the first request's uncommitted claim, then sees its answer. A key older than
+    `ttl` is forgotten: claiming it again starts afresh. Each claim also clears a few expired keys of anyone,
+    so the table stays bounded without a sweeper process.
     """
+    await conn.execute(
+        "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY("
+        " SELECT ctid FROM idempotency_keys WHERE created_at < now() - $1::interval LIMIT $2"
+        " FOR UPDATE SKIP LOCKED))",
+        ttl,
+        EXPIRED_PER_CLAIM,
+    )
     claimed = await conn.fetchval(
         "INSERT INTO idempotency_keys (caller, key, request_hash) VALUES ($1, $2, $3)"
-        " ON CONFLICT DO NOTHING RETURNING true",
+        " ON CONFLICT (caller, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, response = NULL,"
+        " created_at = now() WHERE idempotency_keys.created_at < now() - $4::interval"
+        " RETURNING true",
         caller,
         key,
         request_hash,
+        ttl,
     )
     if claimed:
         return None

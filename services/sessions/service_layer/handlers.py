@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 import asyncpg
@@ -28,7 +28,9 @@ ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class Sessions(UnitOfWork):
-    """Sessions' pool, event store and transactions."""
+    """Sessions' pool, event store and transactions, and how long an Idempotency-Key is remembered."""
+
+    key_ttl: timedelta = timedelta(days=7)
 
 
 class SessionView(BaseModel):
@@ -84,7 +86,7 @@ async def log_session(
         return SessionLogged(session=SessionView.of(session, command.notes), event_log=EventLogPosition.of(result))
 
     request = KeyedWrite("session", pair_id, command, logged_by, idempotency_key)
-    return await _on_pair_stream(svc, lambda conn: _answer_once(conn, request, SessionLogged, decide))
+    return await _on_pair_stream(svc, lambda conn: _answer_once(conn, svc, request, SessionLogged, decide))
 
 
 async def give_feedback(
@@ -100,7 +102,7 @@ async def give_feedback(
         return FeedbackRecorded(feedback=feedback, event_log=EventLogPosition.of(result))
 
     request = KeyedWrite("feedback", pair_id, command, member, idempotency_key)
-    return await _on_pair_stream(svc, lambda conn: _answer_once(conn, request, FeedbackRecorded, decide))
+    return await _on_pair_stream(svc, lambda conn: _answer_once(conn, svc, request, FeedbackRecorded, decide))
 
 
 @dataclass(frozen=True)
@@ -119,17 +121,19 @@ class KeyedWrite:
 
 async def _answer_once(
     conn: asyncpg.Connection,
+    svc: Sessions,
     request: KeyedWrite,
     answer_type: type[Answer],
     decide: Callable[[asyncpg.Connection], Awaitable[Answer]],
 ) -> Answer:
     """`decide`, unless this caller's key was seen: then its first answer (same request) or a Conflict. The
     key is claimed in the transaction that does the work, so a concurrent retry waits for it and then reads
-    the stored answer; a rolled-back attempt leaves no key behind."""
+    the stored answer; a rolled-back attempt leaves no key behind. Keys older than `svc.key_ttl` are forgotten."""
     if request.key:
-        earlier = await repository.claim_idempotency_key(conn, request.caller, request.key, request.fingerprint())
+        fingerprint = request.fingerprint()
+        earlier = await repository.claim_idempotency_key(conn, request.caller, request.key, fingerprint, svc.key_ttl)
         if earlier is not None:
-            if earlier[0] != request.fingerprint():
+            if earlier[0] != fingerprint:
                 raise Conflict("this Idempotency-Key was used for a different request")
             return answer_type.model_validate(earlier[1])
     answer = await decide(conn)
