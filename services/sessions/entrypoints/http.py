@@ -53,6 +53,12 @@ async def get_pair(pair_id: str, svc: Service, principal: Reader) -> PairView:
     return PairView.of(await member_pair(svc, pair_id, principal))
 
 
+# A retry with the same caller, key and body gets the first answer back; the same key with another body is a 409.
+IdempotencyKey = Annotated[
+    str | None, Header(max_length=200, description="Makes a retry safe: the same key and body, one write.")
+]
+
+
 @router.get("/pairs/{pair_id}/sessions", response_model=list[SessionView])
 async def list_sessions(pair_id: str, svc: Service, principal: Reader) -> list[SessionView]:
     """The pair's sessions by the day they were held, private notes included (readers of a pair see them)."""
@@ -66,9 +72,7 @@ async def log_session(
     command: LogSession,
     svc: Service,
     principal: AdminOrParticipant,
-    idempotency_key: Annotated[
-        str | None, Header(max_length=200, description="Makes a retry safe: the same key and body, one session.")
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> SessionLogged:
     """A member (or an admin on their behalf) logs a meeting of an active pair. Send an `Idempotency-Key` to
     make retries safe: the same caller, key and body get the first answer back (one session, one SessionHeld);
@@ -84,9 +88,7 @@ async def give_feedback(
     command: GiveFeedback,
     svc: Service,
     principal: Participant,
-    idempotency_key: Annotated[
-        str | None, Header(max_length=200, description="Makes a retry safe: the same key and body, one feedback.")
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> FeedbackRecorded:
     """Either member rates the pair; the side (mentor or mentee) follows from who gives it. A dissolved pair
     still takes feedback: how it ended is worth hearing. An `Idempotency-Key` makes retries safe, as for
