@@ -6,14 +6,16 @@ import sys
 import asyncpg
 
 
-async def tables_in(dsn: str, schema: str) -> set[str]:
+async def names_in(dsn: str, catalog_query: str, schema: str) -> set[str]:
     conn = await asyncpg.connect(dsn)
     try:
-        return {
-            r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
-        }
+        return {r[0] for r in await conn.fetch(catalog_query, schema)}
     finally:
         await conn.close()
+
+
+TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = $1"
+INDEXES = "SELECT indexname FROM pg_indexes WHERE schemaname = $1"
 
 
 def test_tandem_migrate_creates_a_service_schema_once(dsn):
@@ -21,7 +23,8 @@ def test_tandem_migrate_creates_a_service_schema_once(dsn):
     run = [sys.executable, "-m", "shared.cli", "migrate", "--service", "sessions"]
     first = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60)
     second = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60)
-    assert first.returncode == 0 and "4 migrations applied" in first.stdout, first.stdout + first.stderr
+    assert first.returncode == 0 and "5 migrations applied" in first.stdout, first.stdout + first.stderr
     assert "0 migrations applied" in second.stdout
-    tables = asyncio.run(tables_in(dsn, "migrated_sessions"))
-    assert {"events", "relay_cursor", "sessions", "pairs", "projection_offsets"} <= tables
+    tables = asyncio.run(names_in(dsn, TABLES, "migrated_sessions"))
+    assert {"events", "relay_cursor", "sessions", "pairs", "projection_offsets", "idempotency_keys"} <= tables
+    assert "idempotency_keys_created_at" in asyncio.run(names_in(dsn, INDEXES, "migrated_sessions"))
