@@ -132,3 +132,20 @@ def test_values_are_checked_against_the_values_schema(helm):
         text=True,
     )
     assert bad.returncode != 0 and "securityProtocol" in bad.stderr
+
+
+def test_a_service_takes_its_own_settings_and_the_schema_rejects_other_names(helm):
+    manifests = render(helm)
+    env_of = {
+        d["metadata"]["name"].removeprefix("tandem-"): {e["name"]: e.get("value") for e in c["env"]}
+        for d in of_kind(manifests, "Deployment")
+        for c in d["spec"]["template"]["spec"]["containers"]
+    }
+    assert env_of["sessions"]["TANDEM_IDEMPOTENCY_KEY_TTL_HOURS"] == "168"
+    assert "TANDEM_IDEMPOTENCY_KEY_TTL_HOURS" not in env_of["matching"]
+    bad = subprocess.run(
+        [helm, "template", "tandem", str(CHART), "--set", "services.sessions.env.PATH=/tmp"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode != 0 and "PATH" in bad.stderr
