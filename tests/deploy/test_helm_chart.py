@@ -25,8 +25,8 @@ def helm() -> str:
     ).stdout.strip()
 
 
-def render(helm: str, *values: Path) -> list[dict]:
-    args = [helm, "template", "tandem", str(CHART)] + [a for v in values for a in ("-f", str(v))]
+def render(helm: str, *values: Path, flags: tuple[str, ...] = ()) -> list[dict]:
+    args = [helm, "template", "tandem", str(CHART), *flags] + [a for v in values for a in ("-f", str(v))]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     return [d for d in yaml.safe_load_all(out) if d]
 
@@ -135,7 +135,7 @@ def test_values_are_checked_against_the_values_schema(helm):
 
 
 def test_a_service_takes_its_own_settings_and_the_schema_rejects_other_names(helm):
-    manifests = render(helm)
+    manifests = render(helm, flags=("--set-string", "services.sessions.env.TANDEM_IDEMPOTENCY_KEY_TTL_HOURS=168"))
     env_of = {
         d["metadata"]["name"].removeprefix("tandem-"): {e["name"]: e.get("value") for e in c["env"]}
         for d in of_kind(manifests, "Deployment")

@@ -30,7 +30,7 @@ ATTEMPTS = 3
 class Sessions(UnitOfWork):
     """Sessions' pool, event store and transactions, and how long an Idempotency-Key is remembered."""
 
-    key_ttl: timedelta = timedelta(days=7)
+    key_ttl: timedelta  # from SessionsSettings.idempotency_key_ttl_hours: one default, in the settings
 
 
 class SessionView(BaseModel):
