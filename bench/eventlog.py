@@ -51,7 +51,7 @@ async def run() -> None:
 async def _measure(kafka: KafkaSettings, dsn: str, topics: dict[str, str]) -> list[dict]:
     pool = await create_pool(dsn, "bench_store", max_size=4)
     await migrate(pool, "bench_store", migration_files(eventstore.MIGRATIONS))
-    store = eventstore.EventStore(pool, "bench_store")
+    store = eventstore.PostgresEventStore(pool, "bench_store")
     per_stream = EVENTS // STREAMS
     for s in range(STREAMS):
         await store.append(f"s{s}", 0, [withdrawal(f"s{s}", v).event() for v in range(1, per_stream + 1)])
@@ -85,7 +85,7 @@ def _row(what: str, rate: float, ceiling: str, ceiling_rate: float) -> dict:
     }
 
 
-async def _relay(store: eventstore.EventStore, dsn: str, kafka: KafkaSettings, topic: str) -> float:
+async def _relay(store: eventstore.PostgresEventStore, dsn: str, kafka: KafkaSettings, topic: str) -> float:
     producer = idempotent_producer(kafka.client_options())
     await producer.start()
     relay = Relay(store, dsn, topic, producer, source="/tandem/bench")

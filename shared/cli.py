@@ -224,7 +224,7 @@ def relay(
         await producer.start()
         try:
             await Relay(
-                eventstore.EventStore(pool, schema),
+                eventstore.PostgresEventStore(pool, schema),
                 db.database_url,
                 events_topic(service, kafka.topic_prefix),
                 producer,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -76,9 +77,54 @@ class AppendResult:
     event_ids: tuple[str, ...]
 
 
-class EventStore:
+class EventStore(ABC):
+    """The contract every event store keeps (tests/eventstore_contract.py holds both backends to it)."""
+
+    @abstractmethod
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[Event],
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        event_ids: Sequence[str] | None = None,
+    ) -> AppendResult:
+        """Append `events` after `expected_version` (0 = new stream, None = whatever it is now); raise
+        ConcurrencyError when the stream is elsewhere."""
+
+    @abstractmethod
+    async def read_stream(self, stream_id: str) -> list[StoredEvent]:
+        """One stream's events in version order."""
+
+    @abstractmethod
+    async def read_after(self, position: int, limit: int = 1000) -> list[StoredEvent]:
+        """The log in position order, for the relay and for auditors."""
+
+
+def _new_links(
+    stream_id: str, current: int, prev_hash: str, events: Sequence[Event], ids: Sequence[str], now: datetime
+) -> list[tuple[int, str, str, dict[str, Any], str, str]]:
+    """(version, event id, type, body, prev hash, hash) of each new event, continuing the stream's chain."""
+    rows = []
+    for offset, (event_id, event) in enumerate(zip(ids, events, strict=True)):
+        version, body = current + 1 + offset, event.model_dump(mode="json")
+        digest = chain.link(prev_hash, stream_id, version, event_id, event.type_name, body, now)
+        rows.append((version, event_id, event.type_name, body, prev_hash, digest))
+        prev_hash = digest
+    return rows
+
+
+def _event_ids(events: Sequence[Event], event_ids: Sequence[str] | None) -> list[str]:
+    if not events:
+        raise ValueError("append needs at least one event")
+    return [str(i) for i in event_ids] if event_ids else [str(uuid.uuid4()) for _ in events]
+
+
+class PostgresEventStore(EventStore):
     """Its SQL names its schema, so `append(conn=...)` works on any connection of the database, e.g. a
-    projection's, letting a policy react to an upstream event and record its own in one transaction."""
+    policy's, letting it react to an upstream event and record its own in one transaction."""
 
     def __init__(self, pool: asyncpg.Pool, schema: str):
         self.pool = pool
@@ -102,8 +148,7 @@ class EventStore:
         Pass `conn` inside an open transaction to commit the events together with the caller's own state
         change; otherwise the append is its own transaction.
         """
-        if not events:
-            raise ValueError("append needs at least one event")
+        ids = _event_ids(events, event_ids)
         async with self._transaction(conn) as tx:
             await tx.execute("SELECT pg_advisory_xact_lock($1)", self._lock_key)
             head = await tx.fetchrow(
@@ -113,17 +158,9 @@ class EventStore:
             current, prev_hash = (head["version"], head["hash"]) if head else (0, chain.GENESIS)
             if expected_version is not None and current != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, current)
-            ids = [str(i) for i in event_ids] if event_ids else [str(uuid.uuid4()) for _ in events]
             metadata = json.dumps({"correlation_id": correlation_id, "causation_id": causation_id})
             now = datetime.now(UTC)
-            versions = list(range(current + 1, current + 1 + len(events)))
-            bodies = [e.model_dump(mode="json") for e in events]
-            links = []
-            for version, event_id, event, body in zip(versions, ids, events, bodies, strict=True):
-                links.append(
-                    (prev_hash, chain.link(prev_hash, stream_id, version, event_id, event.type_name, body, now))
-                )
-                prev_hash = links[-1][1]
+            rows = _new_links(stream_id, current, prev_hash, events, ids, now)
             positions = await tx.fetch(
                 f"""INSERT INTO {self.schema}.events
                         (stream_id, version, event_id, type, data, metadata, recorded_at, prev_hash, hash)
@@ -133,14 +170,14 @@ class EventStore:
                    ORDER BY v
                    RETURNING position""",
                 stream_id,
-                versions,
+                [r[0] for r in rows],
                 ids,
-                [e.type_name for e in events],
-                [json.dumps(b) for b in bodies],
+                [r[2] for r in rows],
+                [json.dumps(r[3]) for r in rows],
                 metadata,
                 now,
-                [p for p, _ in links],
-                [h for _, h in links],
+                [r[4] for r in rows],
+                [r[5] for r in rows],
             )
             await tx.execute("SELECT pg_notify($1, '')", self.notify_channel)
         return AppendResult(
@@ -152,11 +189,12 @@ class EventStore:
         )
 
     async def read_stream(self, stream_id: str) -> list[StoredEvent]:
-        rows = await self.pool.fetch("SELECT * FROM events WHERE stream_id = $1 ORDER BY version", stream_id)
+        rows = await self.pool.fetch(
+            f"SELECT * FROM {self.schema}.events WHERE stream_id = $1 ORDER BY version", stream_id
+        )
         return [stored_event(r) for r in rows]
 
     async def read_after(self, position: int, limit: int = 1000) -> list[StoredEvent]:
-        """The log in position order, for the relay and for auditors."""
         rows = await self.pool.fetch(
             f"SELECT * FROM {self.schema}.events WHERE position > $1 ORDER BY position LIMIT $2",
             position,
@@ -173,6 +211,55 @@ class EventStore:
             return
         async with self.pool.acquire() as own, own.transaction():
             yield own
+
+
+class InMemoryEventStore(EventStore):
+    """The same contract in a list, for tests of handlers that need no database. Not shared between processes.
+
+    `snapshot`/`restore` let an in-memory unit of work roll appends back with the rest of its state."""
+
+    def __init__(self) -> None:
+        self.events: list[StoredEvent] = []
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[Event],
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        event_ids: Sequence[str] | None = None,
+    ) -> AppendResult:
+        ids = _event_ids(events, event_ids)
+        if {e.event_id for e in self.events} & set(ids):
+            raise ValueError("an event id is already in the store")
+        stream = [e for e in self.events if e.stream_id == stream_id]
+        current, prev_hash = (stream[-1].version, stream[-1].hash) if stream else (0, chain.GENESIS)
+        if expected_version is not None and current != expected_version:
+            raise ConcurrencyError(stream_id, expected_version, current)
+        now = datetime.now(UTC)
+        metadata = {"correlation_id": correlation_id, "causation_id": causation_id}
+        first = len(self.events) + 1
+        for offset, (version, event_id, type_, body, prev, digest) in enumerate(
+            _new_links(stream_id, current, prev_hash, events, ids, now)
+        ):
+            self.events.append(
+                StoredEvent(first + offset, stream_id, version, event_id, type_, body, metadata, now, prev, digest)
+            )
+        return AppendResult(stream_id, current + len(events), first, len(self.events), tuple(ids))
+
+    async def read_stream(self, stream_id: str) -> list[StoredEvent]:
+        return [e for e in self.events if e.stream_id == stream_id]
+
+    async def read_after(self, position: int, limit: int = 1000) -> list[StoredEvent]:
+        return [e for e in self.events if e.position > position][:limit]
+
+    def snapshot(self) -> int:
+        return len(self.events)
+
+    def restore(self, snapshot: int) -> None:
+        del self.events[snapshot:]
 
 
 def stored_event(row: asyncpg.Record) -> StoredEvent:

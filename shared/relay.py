@@ -21,7 +21,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from shared.db import advisory_key
-from shared.eventstore import EventStore
+from shared.eventstore import PostgresEventStore
 from shared.metrics import RELAY_LAST_POSITION, RELAY_PUBLISHED
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def idempotent_producer(client_options: dict, **overrides) -> AIOKafkaProducer:
 class Relay:
     def __init__(
         self,
-        store: EventStore,
+        store: PostgresEventStore,
         dsn: str,
         topic: str,
         producer: AIOKafkaProducer,

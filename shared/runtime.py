@@ -49,7 +49,7 @@ class ServiceRuntime:
         self.tasks: dict[str, asyncio.Task] = {}
         self.runners: list[ProjectionRunner] = []
         self.pool: asyncpg.Pool
-        self.store: eventstore.EventStore
+        self.store: eventstore.PostgresEventStore
         self.producer: AIOKafkaProducer | None = None
 
     async def migrate_schema(self) -> list[str]:
@@ -69,7 +69,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         await self.migrate_schema()
         self.pool = await create_pool(self.settings.database_url, self.schema, max_size=10)
-        self.store = eventstore.EventStore(self.pool, self.schema)
+        self.store = eventstore.PostgresEventStore(self.pool, self.schema)
         if self.publishes:
             self.producer = idempotent_producer(self.settings.client_options())
             await self.producer.start()

@@ -11,11 +11,11 @@ async def store_factory(dsn):
     """Event stores in fresh schemas of this run's database, closed after the test."""
     pools = []
 
-    async def make(schema: str) -> eventstore.EventStore:
+    async def make(schema: str) -> eventstore.PostgresEventStore:
         pool = await create_pool(dsn, schema, max_size=8)
         pools.append(pool)
         await migrate(pool, schema, migration_files(eventstore.MIGRATIONS))
-        return eventstore.EventStore(pool, schema)
+        return eventstore.PostgresEventStore(pool, schema)
 
     yield make
     for pool in pools:

@@ -2,29 +2,13 @@ import asyncio
 
 import pytest
 
-from shared.eventstore import ConcurrencyError
-from tests.support.kafka_log import withdrawal
+from tests.contracts.event_store import EventStoreContract, events
 
 
-def events(stream: str, n: int):
-    return [withdrawal(stream, v).event() for v in range(1, n + 1)]
-
-
-async def test_a_stream_reads_back_in_version_order(store_factory):
-    store = await store_factory("es_read")
-    await store.append("s1", 0, events("s1", 2))
-    result = await store.append("s1", 2, events("s1", 1))
-    stored = await store.read_stream("s1")
-    assert [e.version for e in stored] == [1, 2, 3]
-    assert result.version == 3 and result.last_position == stored[-1].position
-
-
-async def test_appending_at_a_stale_version_raises_concurrency_error(store_factory):
-    store = await store_factory("es_stale")
-    await store.append("s1", 0, events("s1", 1))
-    with pytest.raises(ConcurrencyError) as error:
-        await store.append("s1", 0, events("s1", 1))
-    assert error.value.actual == 1
+class TestPostgresEventStore(EventStoreContract):
+    @pytest.fixture
+    async def store(self, store_factory, request):
+        return await store_factory("es_" + request.node.name.removeprefix("test_")[:40])
 
 
 async def test_of_two_concurrent_appends_at_one_version_exactly_one_wins(store_factory):

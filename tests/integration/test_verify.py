@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from shared import chain
-from shared.eventstore import EventStore
+from shared.eventstore import PostgresEventStore
 from shared.relay import Relay, idempotent_producer
 from shared.settings import KafkaSettings
 from shared.topics import create_topics, events_topic
@@ -26,7 +26,7 @@ async def published(kafka: KafkaSettings, dsn: str):
     await create_topics(kafka, [events_topic(SERVICE, kafka.topic_prefix)])
     pool = await create_pool(dsn, SERVICE)
     await migrate(pool, SERVICE, migration_files(eventstore.MIGRATIONS))
-    store = EventStore(pool, SERVICE)
+    store = PostgresEventStore(pool, SERVICE)
     for s in range(5):
         await store.append(f"s{s}", 0, [withdrawal(f"s{s}", v).event() for v in range(1, 7)])
     producer = idempotent_producer(kafka.client_options())

@@ -1,0 +1,73 @@
+"""The event store contract: one abstract test case, subclassed once per backend (in-memory in tests/unit,
+PostgreSQL in tests/integration), so the twin that the fast tests rely on cannot drift from the real store."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import chain
+from shared.eventstore import ConcurrencyError, EventStore
+from tests.support.kafka_log import withdrawal
+
+
+def events(stream: str, n: int):
+    return [withdrawal(stream, v).event() for v in range(1, n + 1)]
+
+
+class EventStoreContract:
+    """Subclasses provide a `store` fixture: an empty store of their backend."""
+
+    async def test_a_stream_reads_back_in_version_order(self, store: EventStore):
+        await store.append("s1", 0, events("s1", 2))
+        result = await store.append("s1", 2, events("s1", 1))
+        stored = await store.read_stream("s1")
+        assert [e.version for e in stored] == [1, 2, 3]
+        assert result.version == 3 and result.last_position == stored[-1].position
+        assert list(result.event_ids) == [stored[-1].event_id]
+
+    async def test_appending_at_a_stale_version_raises_concurrency_error(self, store: EventStore):
+        await store.append("s1", 0, events("s1", 1))
+        with pytest.raises(ConcurrencyError) as error:
+            await store.append("s1", 0, events("s1", 1))
+        assert (error.value.expected, error.value.actual) == (0, 1)
+        assert len(await store.read_stream("s1")) == 1
+
+    async def test_no_expected_version_appends_wherever_the_stream_is(self, store: EventStore):
+        await store.append("s1", 0, events("s1", 2))
+        result = await store.append("s1", None, events("s1", 1))
+        assert result.version == 3
+
+    async def test_an_empty_append_is_refused(self, store: EventStore):
+        with pytest.raises(ValueError):
+            await store.append("s1", 0, [])
+
+    async def test_the_log_reads_in_position_order_across_streams(self, store: EventStore):
+        for stream in ("a", "b", "a", "c"):
+            await store.append(stream, None, events(stream, 1))
+        log = await store.read_after(0)
+        assert [e.stream_id for e in log] == ["a", "b", "a", "c"]
+        assert [e.position for e in log] == sorted(e.position for e in log)
+        assert [e.stream_id for e in await store.read_after(log[1].position, limit=1)] == ["a"]
+
+    async def test_each_stream_is_a_hash_chain_over_its_events(self, store: EventStore):
+        await store.append("s1", 0, events("s1", 2))
+        await store.append("s2", 0, events("s2", 1))
+        await store.append("s1", 2, events("s1", 1))
+        stored = await store.read_stream("s1")
+        assert stored[0].prev_hash == chain.GENESIS
+        for before, after in zip(stored, stored[1:], strict=False):
+            assert after.prev_hash == before.hash
+        for e in stored:
+            assert e.hash == chain.link(e.prev_hash, e.stream_id, e.version, e.event_id, e.type, e.data, e.recorded_at)
+
+    async def test_correlation_and_causation_travel_as_metadata(self, store: EventStore):
+        await store.append("s1", 0, events("s1", 1), correlation_id="corr-1", causation_id="cause-1")
+        (stored,) = await store.read_stream("s1")
+        envelope = stored.envelope("/tandem/test")
+        assert (envelope.correlation_id, envelope.causation_id) == ("corr-1", "cause-1")
+
+    async def test_given_event_ids_are_kept(self, store: EventStore):
+        ids = ["00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002"]
+        result = await store.append("s1", 0, events("s1", 2), event_ids=ids)
+        assert list(result.event_ids) == ids
+        assert [e.event_id for e in await store.read_stream("s1")] == ids
