@@ -19,8 +19,9 @@ from aiokafka import AIOKafkaConsumer
 
 from bench.report import merge_section, print_table
 from shared import eventstore
+from shared.connections import idempotent_producer
 from shared.db import create_pool, migrate, migration_files
-from shared.relay import Relay, idempotent_producer
+from shared.relay import Relay
 from shared.settings import DatabaseSettings, KafkaSettings
 from shared.topics import create_topics, dead_letter_topic
 from tests.support.counting import CountingProjection

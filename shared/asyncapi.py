@@ -5,36 +5,31 @@ committed under docs/asyncapi/ for subscribers who read before they run anything
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from faststream.kafka import KafkaBroker
 from faststream.specification.asyncapi import AsyncAPI
 
-from shared.events import EVENT_TYPES, Event
-from shared.projection import Projection
+from shared.events import Event
+from shared.service import ServiceSpec
 from shared.topics import events_topic
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "asyncapi"
 
 
-def document(service: str, projections: Sequence[Projection], version: str = "1") -> dict[str, Any]:
+def document(service: ServiceSpec, version: str = "1") -> dict[str, Any]:
     # A broker used only to describe channels: it is never started and connects nowhere.
     broker = KafkaBroker("kafka:9092", description="The platform's Kafka; topics use the prefix `tandem`.")
-    for event in _published_by(service):
+    for event in service.publishes:
         broker.publisher(
-            events_topic(service), title=f"publish {event.type_name}", schema=event, description=event.__doc__
+            events_topic(service.name), title=f"publish {event.type_name}", schema=event, description=event.__doc__
         )
-    for projection in projections:
-        for event in (EVENT_TYPES[t] for t in sorted(projection.handles)):
+    for projection in service.projections:
+        for event in projection.consumes():
             _subscribe(broker, event, projection.name)
-    spec = AsyncAPI(broker, title=f"Tandem {service}", version=version, schema_version="3.0.0")
+    spec = AsyncAPI(broker, title=f"Tandem {service.name}", version=version, schema_version="3.0.0")
     return json.loads(spec.to_specification().to_json())
-
-
-def _published_by(service: str) -> list[type[Event]]:
-    return [cls for cls in EVENT_TYPES.values() if cls.service == service]
 
 
 def _subscribe(broker: KafkaBroker, event: type[Event], projection: str) -> None:

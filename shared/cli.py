@@ -1,18 +1,25 @@
-"""`tandem`: platform commands shared by all services (topics, event-store migrations, relay)."""
+"""`tandem`: platform commands over the declared services (topics, migrations, replay, audits, docs).
+
+`build_cli(specs)` makes the command line from the specs it is handed (services/registry.py hands it all of them),
+so a new service needs no edit here and `shared/` imports no service."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 
 from shared import eventstore
+from shared.connections import idempotent_producer
 from shared.db import create_pool, migrate, migration_files
 from shared.lifecycle import configure_logging, run_until_signalled
-from shared.relay import Relay, idempotent_producer
+from shared.relay import Relay
+from shared.runtime import ServiceRuntime
+from shared.service import ServiceSpec
 from shared.settings import DatabaseSettings, KafkaSettings
 from shared.topics import SERVICES_THAT_PUBLISH, create_topics, events_topic
 
@@ -22,6 +29,50 @@ app.add_typer(topics_app, name="topics")
 schemas_app = typer.Typer(help="Published JSON Schemas of the events (schemas/events/).", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 log = logging.getLogger("tandem")
+SPECS: dict[str, ServiceSpec] = {}  # filled by build_cli
+
+
+def build_cli(specs: Sequence[ServiceSpec]) -> typer.Typer:
+    SPECS.clear()
+    SPECS.update({spec.name: spec for spec in specs})
+    for spec in specs:
+        if spec.commands is not None:  # top-level, as `tandem report`: auditors need not know which service
+            known = {c.name for c in app.registered_commands}
+            app.registered_commands += [c for c in spec.commands.registered_commands if c.name not in known]
+    return app
+
+
+def _spec(name: str) -> ServiceSpec:
+    if name not in SPECS:
+        raise typer.BadParameter(f"unknown service {name!r}; one of {', '.join(SPECS)}")
+    return SPECS[name]
+
+
+def _runtime(name: str) -> ServiceRuntime:
+    spec = _spec(name)
+    return ServiceRuntime(spec, spec.settings())
+
+
+@app.command("services")
+def services_command() -> None:
+    """One line per declared service: its name and default HTTP port (the platform script reads this)."""
+    for spec in SPECS.values():
+        typer.echo(f"{spec.name} {spec.default_port}")
+
+
+@app.command("docs")
+def docs_command(
+    write: Annotated[bool, typer.Option(help="Rewrite docs/subscribers.md's table in place.")] = False,
+) -> None:
+    """The subscriber guide's table of topics, events and consumers, generated from the declared services."""
+    from shared.docs import SUBSCRIBERS, subscribers_table, with_table
+
+    table = subscribers_table(list(SPECS.values()))
+    if write:
+        SUBSCRIBERS.write_text(with_table(SUBSCRIBERS.read_text(), table))
+        typer.echo(f"wrote {SUBSCRIBERS}")
+    else:
+        typer.echo(table)
 
 
 @app.callback()
@@ -105,10 +156,12 @@ def migrate_command(
     service: Annotated[str, typer.Option(help="enrolment | matching | sessions | insights")],
 ) -> None:
     """Bring a service's PostgreSQL schema up to date (the Helm pre-install/pre-upgrade Job runs this)."""
-    import importlib
 
-    runtime = importlib.import_module(f"services.{service}.bootstrap").build().state.runtime
-    applied = asyncio.run(runtime.migrate_schema())
+    async def main() -> list[str]:
+        async with _runtime(service).opened() as runtime:
+            return await runtime.migrate_schema()
+
+    applied = asyncio.run(main())
     typer.echo(f"{service}: {len(applied)} migrations applied" + (f" ({', '.join(applied)})" if applied else ""))
 
 
@@ -118,46 +171,39 @@ def replay_command(
     swap: Annotated[bool, typer.Option(help="Put the rebuilt read models in place of the live ones.")] = False,
 ) -> None:
     """Rebuild a service's read models from offset 0 into a fresh schema and compare them with the live ones."""
-    import importlib
-
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from shared import replay as replaying
-    from shared.topics import dead_letter_topic
 
-    bootstrap = importlib.import_module(f"services.{service}.bootstrap")
-    settings = bootstrap.settings()
-    live = settings.schema_name or service
-    identical = True
-    for projection in bootstrap.projections(settings):
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as progress:
-            task = progress.add_task(f"replaying {projection.name}", total=None)
-            seen = {"records": 0, "started": time.perf_counter()}
+    async def main() -> bool:
+        identical = True
+        async with _runtime(service).opened() as runtime:
+            for projection in runtime.spec.projections:
+                with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as progress:
+                    task = progress.add_task(f"replaying {projection.name}", total=None)
+                    seen = {"records": 0, "started": time.perf_counter()}
 
-            def advance(n: int, task=task, seen=seen, progress=progress, name=projection.name) -> None:
-                seen["records"] += n
-                rate = seen["records"] / max(1e-6, time.perf_counter() - seen["started"])
-                progress.update(task, description=f"replaying {name}: {seen['records']:,} records, {rate:,.0f}/s")
+                    def advance(n: int, task=task, seen=seen, progress=progress, name=projection.name) -> None:
+                        seen["records"] += n
+                        rate = seen["records"] / max(1e-6, time.perf_counter() - seen["started"])
+                        progress.update(
+                            task, description=f"replaying {name}: {seen['records']:,} records, {rate:,.0f}/s"
+                        )
 
-            result = asyncio.run(
-                replaying.replay(
-                    projection,
-                    dsn=settings.database_url,
-                    live_schema=live,
-                    bootstrap_servers=settings.kafka_bootstrap_servers,
-                    dead_letter_topic=dead_letter_topic(settings.topic_prefix),
-                    on_batch=advance,
-                )
-            )
-        typer.echo(f"{projection.name}: {result.events:,} events in {result.seconds:.1f}s into {result.schema}")
-        for t in result.tables:
-            verdict = "identical" if t.identical else "DIFFERENT"
-            typer.echo(f"  {t.table}: live {t.live_rows:,} rows, replayed {t.replayed_rows:,} rows: {verdict}")
-        identical &= result.identical
-        if swap:
-            asyncio.run(replaying.swap(settings.database_url, projection, live, result.schema))
-            typer.echo(f"  swapped: {projection.name} now serves the replayed read model")
-    if not identical and not swap:
+                    result = await replaying.replay(
+                        projection, runtime.connections, live_schema=runtime.schema, on_batch=advance
+                    )
+                typer.echo(f"{projection.name}: {result.events:,} events in {result.seconds:.1f}s into {result.schema}")
+                for t in result.tables:
+                    verdict = "identical" if t.identical else "DIFFERENT"
+                    typer.echo(f"  {t.table}: live {t.live_rows:,} rows, replayed {t.replayed_rows:,} rows: {verdict}")
+                identical &= result.identical
+                if swap:
+                    await replaying.swap(runtime.pool, projection, runtime.schema, result.schema)
+                    typer.echo(f"  swapped: {projection.name} now serves the replayed read model")
+        return identical
+
+    if not asyncio.run(main()) and not swap:
         raise typer.Exit(1)
 
 
@@ -167,34 +213,17 @@ def asyncapi_command(
     write: Annotated[bool, typer.Option(help="Write docs/asyncapi/<service>.json instead of printing.")] = False,
 ) -> None:
     """The service's AsyncAPI 3 document (what it publishes and consumes)."""
-    import importlib
     import json
 
     from shared.asyncapi import DOCS, document
 
-    app_ = importlib.import_module(f"services.{service}.bootstrap").build()
-    text = json.dumps(document(service, app_.state.runtime.projections), indent=2, sort_keys=True) + "\n"
+    text = json.dumps(document(_spec(service)), indent=2, sort_keys=True) + "\n"
     if write:
         DOCS.mkdir(parents=True, exist_ok=True)
         (DOCS / f"{service}.json").write_text(text)
         typer.echo(f"wrote {DOCS / f'{service}.json'}")
     else:
         typer.echo(text)
-
-
-@app.command("report")
-def report_command(
-    program: Annotated[str, typer.Option(help="Program id (prg-…).")],
-    as_of: Annotated[str | None, typer.Option(help="ISO 8601 instant; default now (UTC).")] = None,
-    csv: Annotated[bool, typer.Option("--csv", help="Per-pair rows as CSV instead of the JSON report.")] = False,
-) -> None:
-    """A program's insights report as of any instant, as the insights API gives it."""
-    import importlib
-    from datetime import datetime
-
-    insights_cli = importlib.import_module("services.insights.cli")  # loaded by name: shared depends on no service
-    when = datetime.fromisoformat(as_of.replace("Z", "+00:00")) if as_of else None
-    typer.echo(asyncio.run(insights_cli.render(program, when, csv)))
 
 
 @app.command("trail")
@@ -237,7 +266,3 @@ def relay(
         log.info("relay stopped")
 
     run_until_signalled(main)
-
-
-if __name__ == "__main__":
-    app()

@@ -63,6 +63,9 @@ async def migrate(pool: asyncpg.Pool, schema: str, files: Iterable[Path]) -> lis
         async with conn.transaction():
             # Under the lock: replicas starting together must not race to create the bookkeeping table either.
             await conn.execute("SELECT pg_advisory_xact_lock($1)", advisory_key(f"migrate:{schema}"))
+            # The pool may serve several schemas (a replay beside the live one): migrate the one named.
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {check_identifier(schema)}")
+            await conn.execute(f"SET LOCAL search_path TO {check_identifier(schema)}, public")
             await conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"

@@ -198,6 +198,13 @@ def upcast(type_name: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return type_name, data
 
 
+def current_type(type_name: str) -> str:
+    """The type an event of `type_name` reads as today, after upcasting."""
+    while type_name in UPCASTERS:
+        type_name = UPCASTERS[type_name][0]
+    return type_name
+
+
 class UnknownEventType(LookupError):
     """A record's `ce_type` names no event this version of Tandem knows."""
 

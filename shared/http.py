@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +17,7 @@ from shared.auth import AuthSettings
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.eventstore import AppendResult, ConcurrencyError
 from shared.runtime import ServiceRuntime
+from shared.service import ServiceSettings, ServiceSpec
 
 
 class EventLogPosition(BaseModel):
@@ -30,7 +32,11 @@ class EventLogPosition(BaseModel):
         return cls(stream_id=result.stream_id, stream_version=result.version, position=result.last_position)
 
 
-def create_app(runtime: ServiceRuntime, prefix: str, routers: list[APIRouter], title: str) -> FastAPI:
+def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastAPI:
+    """The service's app: its routers under its prefix, its bindings to the runtime's connections, probes."""
+    runtime = ServiceRuntime(spec, settings or spec.settings())
+    prefix = spec.prefix
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
@@ -38,7 +44,7 @@ def create_app(runtime: ServiceRuntime, prefix: str, routers: list[APIRouter], t
         await runtime.stop()
 
     app = FastAPI(
-        title=title,
+        title=spec.title,
         lifespan=lifespan,
         docs_url=f"{prefix}/docs",
         openapi_url=f"{prefix}/openapi.json",
@@ -46,8 +52,11 @@ def create_app(runtime: ServiceRuntime, prefix: str, routers: list[APIRouter], t
     )
     app.state.runtime = runtime
     app.state.auth = AuthSettings()
-    for router in routers:
+    for router in spec.routers:
         app.include_router(router, prefix=prefix)
+    app.dependency_overrides.update(spec.bindings(runtime))
+    if spec.static_files is not None:
+        app.mount(f"{prefix}/static", StaticFiles(directory=spec.static_files), name="static")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -62,7 +71,7 @@ def create_app(runtime: ServiceRuntime, prefix: str, routers: list[APIRouter], t
     async def asyncapi() -> JSONResponse:
         from shared.asyncapi import document
 
-        return JSONResponse(document(runtime.service, runtime.projections))
+        return JSONResponse(document(spec))
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:

@@ -1,10 +1,16 @@
-"""Projections: Kafka events into PostgreSQL read models, with exactly-once *effects*.
+"""Projections: Kafka events into PostgreSQL read models, with exactly-once *effects*; and policies, which react to
+an upstream event by deciding something (a command with its own events).
 
-For each batch of one partition, one PostgreSQL transaction holds the read-model changes, the ids of the
-events applied, and `(projection, topic, partition) -> next offset`. On partition assignment the runner
-seeks to the stored offset, so Kafka's committed group offsets never decide correctness; an event id seen
-before (a relay redelivery, a replay after a crash) is skipped. Records that are not valid Tandem events
-go to the dead-letter topic with the error, and the projection goes on.
+For each batch of one partition, one PostgreSQL transaction holds the read-model changes, the policies' effects,
+the ids of the events applied, and `(projection, topic, partition) -> next offset`. On partition assignment the
+runner seeks to the stored offset, so Kafka's committed group offsets never decide correctness; an event id seen
+before (a relay redelivery, a replay after a crash) is skipped. Records that are not valid Tandem events go to the
+dead-letter topic with the error, and the projection goes on.
+
+A projection names each event it consumes once, on its handler (`@on(ProgramLaunched)`); what it consumes, and so
+the topics it reads, follow from that. A read model is a pure function of the log: decisions belong to a `Policy`,
+which the runner applies after the projection in the same transaction, with the causing event as causation. A
+replay runs projections only, so it rebuilds read models without deciding anything again.
 
 We drive aiokafka directly rather than through a FastStream subscriber because the runner must seek inside
 the rebalance callback and commit per partition batch in PostgreSQL; see docs/adr/0001.
@@ -14,83 +20,115 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any, ClassVar
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
-from shared.db import SHARED_SQL, check_identifier, create_pool, migrate, migration_files
+from shared.connections import Connections
+from shared.db import SHARED_SQL, check_identifier
 from shared.envelope import Envelope, MalformedRecord
-from shared.events import Event
+from shared.events import EVENT_TYPES, Event, current_type
 from shared.logreader import partitions_of
 from shared.metrics import PROJECTION_APPLIED, PROJECTION_DEAD_LETTERS, PROJECTION_DUPLICATES
+from shared.topics import dead_letter_topic, events_topic
 
 log = logging.getLogger(__name__)
 
 TRACKING_MIGRATIONS = SHARED_SQL / "projection"
+Handler = Callable[[Any, asyncpg.Connection, Any, Envelope], Awaitable[None]]
 
 
-class Projection(ABC):
-    """A read model: which topics it reads, its tables (SQL migrations), and how an event changes them."""
+def on(*event_types: type[Event]) -> Callable[[Handler], Handler]:
+    """Marks a method of a projection or policy as the handler of these event types."""
 
-    name: str
-    topics: Sequence[str]
-    migrations: Path | None = None
-    handles: frozenset[str] = frozenset()  # CloudEvents types it applies; other types are skipped
+    def mark(handler: Handler) -> Handler:
+        handler.__dict__["handles_events"] = event_types
+        return handler
 
-    @abstractmethod
+    return mark
+
+
+class EventHandlers:
+    """What projections and policies share: `@on` handlers, from which the consumed types and topics follow."""
+
+    name: ClassVar[str]
+    handlers: ClassVar[dict[str, str]] = {}  # CloudEvents type -> method name
+    handles: ClassVar[frozenset[str]] = frozenset()  # types it applies; the runner skips the rest
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        handlers = {
+            event.type_name: attribute
+            for klass in reversed(cls.__mro__)
+            for attribute, member in vars(klass).items()
+            for event in getattr(member, "handles_events", ())
+        }
+        if handlers:
+            cls.handlers, cls.handles = handlers, frozenset(handlers)
+
+    @classmethod
+    def consumes(cls) -> list[type[Event]]:
+        return [EVENT_TYPES[t] for t in sorted(cls.handles)]
+
+    def topics(self, prefix: str) -> list[str]:
+        """The publishers' topics of the event types it handles."""
+        return sorted({events_topic(event.service, prefix) for event in self.consumes()})
+
     async def apply(self, conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
-        """Change the read model for one event, on `conn`, inside the runner's transaction."""
+        """Change the read model (or decide) for one event, on `conn`, inside the runner's transaction."""
+        await getattr(self, self.handlers[event.type_name])(conn, event, envelope)
+
+
+class Projection(EventHandlers):
+    """A read model: its tables (SQL migrations) and one handler per event type that changes them."""
+
+    migrations: Path | None = None
+
+
+class Policy(EventHandlers):
+    """A reaction that decides: on an upstream event it runs a command handler, joined to the runner's transaction,
+    so the command's effects commit with the tracking record (exactly once) and name the event as their cause.
+
+    `projection` names the read model whose runner (and transaction) it shares: the policy decides on exactly the
+    state that read model has when the event arrives."""
+
+    projection: ClassVar[str]
 
 
 class ProjectionRunner:
+    """Runs one projection (and the policies that react to the same events) over the process's connections.
+
+    `schema` is where the read model and its tracking rows live; every batch sets it as the transaction's search
+    path, so a replay into a fresh schema shares the process's one pool."""
+
     def __init__(
         self,
         projection: Projection,
+        connections: Connections,
         *,
-        dsn: str,
-        schema: str,
-        bootstrap_servers: str,
-        dead_letter_topic: str,
+        schema: str | None = None,
+        policies: Sequence[Policy] = (),
+        topics: Sequence[str] | None = None,
         group_id: str | None = None,
         max_records: int = 500,
         on_batch: Callable[[int], None] | None = None,
-        client_options: dict | None = None,
     ):
-        self.projection = projection
-        self.dsn, self.schema = dsn, check_identifier(schema)
-        self.bootstrap_servers, self.dead_letter_topic = bootstrap_servers, dead_letter_topic
-        # TLS/SASL and the servers, from KafkaSettings.client_options(); plain servers when not given.
-        self.client_options = client_options or {"bootstrap_servers": bootstrap_servers}
-        self.group_id = group_id or f"tandem.{schema}.{projection.name}"
+        self.projection, self.policies, self.connections = projection, list(policies), connections
+        self.schema = check_identifier(schema or connections.schema)
+        prefix = connections.kafka.topic_prefix
+        self.topics = list(topics) if topics is not None else projection.topics(prefix)
+        self.handles = projection.handles.union(*(p.handles for p in self.policies))
+        self.dead_letter_topic = dead_letter_topic(prefix)
+        self.group_id = group_id or f"{prefix}.{self.schema}.{projection.name}"
         self.max_records = max_records
         self.on_batch = on_batch  # told how many records each handled batch held (progress bars)
-        self.pool: asyncpg.Pool | None = None
-        self._producer: AIOKafkaProducer | None = None
         self._consumer_in_use: AIOKafkaConsumer | None = None
         self._next_offsets: dict[TopicPartition, int] = {}
         self.applied = 0
-
-    async def setup(self) -> None:
-        """Create the schema, the tracking tables and the projection's tables (idempotent)."""
-        self.pool = await create_pool(self.dsn, self.schema, max_size=4)
-        folders = [TRACKING_MIGRATIONS] + ([self.projection.migrations] if self.projection.migrations else [])
-        await migrate(self.pool, self.schema, migration_files(*folders))
-        self._producer = AIOKafkaProducer(**self.client_options, acks="all")
-        await self._producer.start()
-
-    @property
-    def producer(self) -> AIOKafkaProducer | None:
-        return self._producer
-
-    async def close(self) -> None:
-        if self._producer:
-            await self._producer.stop()
-        if self.pool:
-            await self.pool.close()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the topics as a member of the consumer group until `stop` is set.
@@ -98,7 +136,7 @@ class ProjectionRunner:
         The batch in flight when `stop` is set is finished and committed before returning.
         """
         consumer = self._consumer(group_id=self.group_id)
-        consumer.subscribe(list(self.projection.topics), listener=_SeekToStoredOffsets(self, consumer))
+        consumer.subscribe(self.topics, listener=_SeekToStoredOffsets(self, consumer))
         await consumer.start()
         self._consumer_in_use = consumer
         try:
@@ -130,7 +168,7 @@ class ProjectionRunner:
         consumer = self._consumer(group_id=None)
         await consumer.start()
         try:
-            partitions = [tp for topic in self.projection.topics for tp in await partitions_of(consumer, topic)]
+            partitions = [tp for topic in self.topics for tp in await partitions_of(consumer, topic)]
             consumer.assign(partitions)
             await self.seek_to_stored(consumer, partitions)
             ends = await consumer.end_offsets(partitions)
@@ -146,10 +184,10 @@ class ProjectionRunner:
     async def handle_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         if not records:
             return
-        assert self.pool is not None, "call setup() first"
         name = self.projection.name
-        async with self.pool.acquire() as conn, conn.transaction():
-            parsed = [p for p in [await self._parse(r) for r in records] if p is not None]
+        parsed = [p for p in [await self._parse(r) for r in records] if p is not None]
+        async with self.connections.pool.acquire() as conn, conn.transaction():
+            await conn.execute(f"SET LOCAL search_path TO {self.schema}, public")
             # One round trip claims every event id of the batch; the ids it returns were never applied.
             fresh = set(
                 await conn.fetchval(
@@ -165,7 +203,7 @@ class ProjectionRunner:
             for envelope, event in parsed:
                 if envelope.event_id in fresh:
                     fresh.discard(envelope.event_id)  # a duplicate inside the same batch applies once
-                    await self.projection.apply(conn, envelope, event)
+                    await self._apply(conn, envelope, event)
                     applied += 1
             duplicates = len(parsed) - applied
             # GREATEST: during a rebalance two members may briefly hold a partition; never move backwards.
@@ -189,11 +227,19 @@ class ProjectionRunner:
         if duplicates:
             log.info("projection %s: skipped %d redelivered events on %s", name, duplicates, tp)
 
+    async def _apply(self, conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
+        """Policies first, then the read model. A policy that takes a lock (matching's round lock) must take it
+        before the read model's rows are locked by the same transaction, or a command holding that lock and waiting
+        for those rows would deadlock with it; the policy still sees every earlier event applied."""
+        for handlers in (*self.policies, self.projection):
+            if event.type_name in handlers.handles:
+                await handlers.apply(conn, envelope, event)
+
     async def _parse(self, record: ConsumerRecord) -> tuple[Envelope, Event] | None:
-        """The record's envelope and event, or None for a type this projection skips or a dead letter."""
+        """The record's envelope and event, or None for a type this runner skips or a dead letter."""
         try:
             envelope = Envelope.from_kafka(record.headers, record.value)
-            if envelope.type not in self.projection.handles:
+            if current_type(envelope.type) not in self.handles:
                 return None
             return envelope, envelope.event()
         except MalformedRecord as error:
@@ -201,9 +247,8 @@ class ProjectionRunner:
             return None
 
     async def stored_offsets(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
-        assert self.pool is not None
-        rows = await self.pool.fetch(
-            "SELECT topic, partition, next_offset FROM projection_offsets WHERE projection = $1",
+        rows = await self.connections.pool.fetch(
+            f"SELECT topic, partition, next_offset FROM {self.schema}.projection_offsets WHERE projection = $1",
             self.projection.name,
         )
         stored = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
@@ -225,7 +270,6 @@ class ProjectionRunner:
         )
 
     async def _dead_letter(self, record: ConsumerRecord, error: Exception) -> None:
-        assert self._producer is not None
         headers = [
             *(record.headers or ()),
             ("dlq_error", str(error)[:2000].encode()),
@@ -234,7 +278,8 @@ class ProjectionRunner:
             ("dlq_partition", str(record.partition).encode()),
             ("dlq_offset", str(record.offset).encode()),
         ]
-        await self._producer.send_and_wait(self.dead_letter_topic, value=record.value, key=record.key, headers=headers)
+        producer = await self.connections.producer()
+        await producer.send_and_wait(self.dead_letter_topic, value=record.value, key=record.key, headers=headers)
         PROJECTION_DEAD_LETTERS.labels(self.projection.name).inc()
         log.warning(
             "projection %s: %s:%d@%d sent to %s: %s",
@@ -247,9 +292,8 @@ class ProjectionRunner:
         )
 
     def _consumer(self, group_id: str | None) -> AIOKafkaConsumer:
-        return AIOKafkaConsumer(
-            **self.client_options,
-            group_id=group_id,
+        return self.connections.consumer(
+            group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.max_records,

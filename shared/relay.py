@@ -27,19 +27,6 @@ from shared.metrics import RELAY_LAST_POSITION, RELAY_PUBLISHED
 log = logging.getLogger(__name__)
 
 
-def idempotent_producer(client_options: dict, **overrides) -> AIOKafkaProducer:
-    """`client_options`: KafkaSettings.client_options() (servers, TLS, SASL)."""
-    options = dict(
-        **client_options,
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=5,
-        max_batch_size=1024 * 1024,
-        request_timeout_ms=30_000,
-    )
-    return AIOKafkaProducer(**{**options, **overrides})
-
-
 class Relay:
     def __init__(
         self,

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from shared.db import check_identifier
-from shared.projection import Projection, ProjectionRunner
+from shared.connections import Connections
+from shared.db import check_identifier, migrate, migration_files
+from shared.projection import TRACKING_MIGRATIONS, Projection, ProjectionRunner
 
 TRACKING_TABLES = ("projection_offsets", "projection_applied_events")
 
@@ -51,37 +52,28 @@ def projection_tables(projection: Projection) -> list[str]:
 
 async def replay(
     projection: Projection,
+    connections: Connections,
     *,
-    dsn: str,
     live_schema: str,
-    bootstrap_servers: str,
-    dead_letter_topic: str,
     on_batch: Callable[[int], None] | None = None,
 ) -> ReplayResult:
+    """Rebuild `projection` from offset 0 into `<live_schema>_replay`, over the process's connections (so the
+    Kafka TLS/SASL settings and the one pool serve the replay too), and compare it with the live tables."""
     replay_schema = check_identifier(f"{live_schema}_replay")
-    await _drop_schema(dsn, replay_schema)
-    runner = ProjectionRunner(
-        projection,
-        dsn=dsn,
-        schema=replay_schema,
-        bootstrap_servers=bootstrap_servers,
-        dead_letter_topic=dead_letter_topic,
-        on_batch=on_batch,
-    )
-    await runner.setup()
+    pool = connections.pool
+    await pool.execute(f"DROP SCHEMA IF EXISTS {replay_schema} CASCADE")
+    folders = [TRACKING_MIGRATIONS] + ([projection.migrations] if projection.migrations else [])
+    await migrate(pool, replay_schema, migration_files(*folders))
+    runner = ProjectionRunner(projection, connections, schema=replay_schema, on_batch=on_batch)
     started = time.perf_counter()
-    try:
-        events = await runner.catch_up()
-    finally:
-        await runner.close()
+    events = await runner.catch_up()
     seconds = time.perf_counter() - started
-    tables = await compare(dsn, live_schema, replay_schema, projection_tables(projection))
+    tables = await compare(pool, live_schema, replay_schema, projection_tables(projection))
     return ReplayResult(projection.name, replay_schema, events, seconds, tables)
 
 
-async def compare(dsn: str, live: str, replayed: str, tables: list[str]) -> list[Comparison]:
-    conn = await asyncpg.connect(dsn)
-    try:
+async def compare(pool: asyncpg.Pool, live: str, replayed: str, tables: list[str]) -> list[Comparison]:
+    async with pool.acquire() as conn:
         comparisons = []
         for table in tables:
             (live_rows, live_digest), (replayed_rows, replayed_digest) = [
@@ -89,8 +81,6 @@ async def compare(dsn: str, live: str, replayed: str, tables: list[str]) -> list
             ]
             comparisons.append(Comparison(table, live_rows, replayed_rows, live_digest == replayed_digest))
         return comparisons
-    finally:
-        await conn.close()
 
 
 async def _digest(conn: asyncpg.Connection, schema: str, table: str) -> tuple[int, str]:
@@ -101,10 +91,9 @@ async def _digest(conn: asyncpg.Connection, schema: str, table: str) -> tuple[in
     return row["n"], row["digest"]
 
 
-async def swap(dsn: str, projection: Projection, live: str, replayed: str) -> None:
+async def swap(pool: asyncpg.Pool, projection: Projection, live: str, replayed: str) -> None:
     """Put the replayed tables and tracking rows in place of the live ones; the old tables are dropped."""
-    conn = await asyncpg.connect(dsn)
-    try:
+    async with pool.acquire() as conn:
         async with conn.transaction():
             for table in projection_tables(projection):
                 await conn.execute(f"DROP TABLE {live}.{table} CASCADE")
@@ -115,13 +104,3 @@ async def swap(dsn: str, projection: Projection, live: str, replayed: str) -> No
                     f"INSERT INTO {live}.{table} SELECT * FROM {replayed}.{table} WHERE projection = $1",
                     projection.name,
                 )
-    finally:
-        await conn.close()
-
-
-async def _drop_schema(dsn: str, schema: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    finally:
-        await conn.close()

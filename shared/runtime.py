@@ -1,97 +1,82 @@
-"""What runs inside every service process besides HTTP: the pool, the event store and its relay, and the
-projections that build the service's read models. One object, started and stopped by the app's lifespan."""
+"""What runs inside every service process besides HTTP: its connections, the event store and its relay, the
+projections that build the service's read models and the policies that react to other services' events. One
+object, started and stopped by the app's lifespan; CLI commands open the same connections without the workers."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
-from aiokafka import AIOKafkaProducer
-from pydantic import Field
-
 from shared import eventstore
-from shared.db import create_pool, migrate, migration_files
-from shared.projection import TRACKING_MIGRATIONS, Projection, ProjectionRunner
-from shared.relay import Relay, idempotent_producer
-from shared.settings import DatabaseSettings, KafkaSettings
-from shared.topics import dead_letter_topic, events_topic
+from shared.connections import Connections
+from shared.db import migrate, migration_files
+from shared.projection import TRACKING_MIGRATIONS, ProjectionRunner
+from shared.relay import Relay
+from shared.service import ServiceSettings, ServiceSpec
+from shared.topics import events_topic
 
 log = logging.getLogger(__name__)
 
 
-class ServiceSettings(KafkaSettings, DatabaseSettings):
-    http_host: str = "127.0.0.1"
-    http_port: int = 8000
-    schema_name: str | None = Field(None, description="PostgreSQL schema; defaults to the service's name.")
-    ready_max_lag: int = Field(1000, description="/readyz fails while a projection is further behind.")
-    shutdown_grace_s: float = Field(20.0, description="How long SIGTERM waits for work in flight.")
-
-
 class ServiceRuntime:
-    def __init__(
-        self,
-        service: str,
-        settings: ServiceSettings,
-        *,
-        migrations: Path | None = None,
-        projections: list[Projection] | None = None,
-        publishes: bool = True,
-    ):
-        self.service, self.settings = service, settings
-        self.schema = settings.schema_name or service
-        self.migrations, self.projections, self.publishes = migrations, projections or [], publishes
-        self.topic = events_topic(service, settings.topic_prefix)
+    def __init__(self, spec: ServiceSpec, settings: ServiceSettings):
+        self.spec, self.settings = spec, settings
+        self.service = spec.name
+        self.schema = spec.schema(settings)
+        self.topic = events_topic(spec.name, settings.topic_prefix)
+        self.connections = Connections(settings.database_url, settings, self.schema)
         self.stop_event = asyncio.Event()
         self.tasks: dict[str, asyncio.Task] = {}
         self.runners: list[ProjectionRunner] = []
-        self.pool: asyncpg.Pool
         self.store: eventstore.PostgresEventStore
-        self.producer: AIOKafkaProducer | None = None
+
+    @property
+    def pool(self):
+        return self.connections.pool
+
+    def migration_files(self) -> list[Path]:
+        """Event store, the service's own tables, projections' tracking and tables, in that order."""
+        folders = [eventstore.MIGRATIONS, *self.spec.migrations, TRACKING_MIGRATIONS]
+        folders += [p.migrations for p in self.spec.projections if p.migrations]
+        return migration_files(*folders)
+
+    @asynccontextmanager
+    async def opened(self) -> AsyncIterator[ServiceRuntime]:
+        """The connections and the event store, for a command that needs no workers (migrate, replay)."""
+        async with self.connections:
+            self.store = eventstore.PostgresEventStore(self.connections.pool, self.schema)
+            yield self
 
     async def migrate_schema(self) -> list[str]:
-        """Bring the service's schema up to date: event store, own tables, projections' tracking and tables.
-
-        Runs at start-up (under an advisory lock, so replicas may start together) and, before an upgrade, from
-        the Helm hook Job through `tandem migrate`. Touches only PostgreSQL.
-        """
-        pool = await create_pool(self.settings.database_url, self.schema, max_size=2)
-        try:
-            folders = [eventstore.MIGRATIONS, *([self.migrations] if self.migrations else [])]
-            folders += [TRACKING_MIGRATIONS, *(p.migrations for p in self.projections if p.migrations)]
-            return await migrate(pool, self.schema, migration_files(*folders))
-        finally:
-            await pool.close()
+        """Bring the service's schema up to date. Runs once per start (under an advisory lock, so replicas may start
+        together) and, before an upgrade, from the Helm hook Job through `tandem migrate`."""
+        return await migrate(self.connections.pool, self.schema, self.migration_files())
 
     async def start(self) -> None:
+        await self.connections.__aenter__()
+        self.store = eventstore.PostgresEventStore(self.connections.pool, self.schema)
         await self.migrate_schema()
-        self.pool = await create_pool(self.settings.database_url, self.schema, max_size=10)
-        self.store = eventstore.PostgresEventStore(self.pool, self.schema)
-        if self.publishes:
-            self.producer = idempotent_producer(self.settings.client_options())
-            await self.producer.start()
+        if self.spec.publishes:
             relay = Relay(
                 self.store,
                 self.settings.database_url,
                 self.topic,
-                self.producer,
+                await self.connections.producer(),
                 source=f"/tandem/{self.service}",
             )
             self._supervise("relay", relay.run)
-        for projection in self.projections:
+        policies = list(self.spec.policies(self))
+        for projection in self.spec.projections:
             runner = ProjectionRunner(
                 projection,
-                dsn=self.settings.database_url,
-                schema=self.schema,
-                bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                dead_letter_topic=dead_letter_topic(self.settings.topic_prefix),
+                self.connections,
+                policies=[p for p in policies if p.projection == projection.name],
                 group_id=f"{self.settings.topic_prefix}.{self.service}.{projection.name}",
-                client_options=self.settings.client_options(),
             )
-            await runner.setup()
             self.runners.append(runner)
             self._supervise(f"projection {projection.name}", runner.run)
         log.info("%s: started (schema %s, topic %s)", self.service, self.schema, self.topic)
@@ -104,11 +89,7 @@ class ServiceRuntime:
             for task in pending:
                 log.warning("%s: %s did not stop within the grace period", self.service, task.get_name())
                 task.cancel()
-        for runner in self.runners:
-            await runner.close()
-        if self.producer:
-            await self.producer.stop()
-        await self.pool.close()
+        await self.connections.__aexit__(None, None, None)
         log.info("%s: stopped", self.service)
 
     async def readiness(self) -> dict[str, object]:
@@ -129,11 +110,10 @@ class ServiceRuntime:
         return checks
 
     async def _kafka_check(self) -> str:
-        producers = [self.producer, *(r.producer for r in self.runners)]
-        producer = next((p for p in producers if p is not None), None)
-        if producer is None:
+        if not (self.spec.publishes or self.runners):
             return "not used"
         try:
+            producer = await asyncio.wait_for(self.connections.producer(), 3)
             await asyncio.wait_for(producer.client.fetch_all_metadata(), 3)
             return "ok"
         except Exception as error:

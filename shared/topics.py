@@ -8,11 +8,13 @@ import logging
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from shared.events import EVENT_TYPES
 from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
-SERVICES_THAT_PUBLISH = ("enrolment", "matching", "sessions")
+# The event contracts name their publisher, so the topics follow from them: a new publisher needs no edit here.
+SERVICES_THAT_PUBLISH = tuple(sorted({event.service for event in EVENT_TYPES.values()}))
 
 
 def events_topic(service: str, prefix: str = "tandem") -> str:

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The four Tandem services as local background processes. Usage: deploy/local/platform.sh up|down|status
-# Logs and pids in .local/run/. Ports: enrolment 8001, matching 8002, sessions 8003, insights 8004.
+# Logs and pids in .local/run/. Ports: each service's default (enrolment 8001, matching 8002, sessions 8003, insights 8004).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 run_dir="${TANDEM_LOCAL_DIR:-$repo/.local}/run"
 python="${TANDEM_PYTHON:-$repo/.venv/bin/python}"
-services=(enrolment:8001 matching:8002 sessions:8003 insights:8004)
+# The declared services (services/registry.py) and their default ports, as `tandem services` lists them.
+mapfile -t services < <("$repo/.venv/bin/tandem" services | tr ' ' ':')
 
 say() { printf '[platform] %s\n' "$*"; }
 

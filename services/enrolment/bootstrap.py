@@ -1,4 +1,4 @@
-"""Enrolment's composition root: settings -> runtime -> app."""
+"""Enrolment's composition root: its declared spec, and its ports bound to the runtime's connections."""
 
 from __future__ import annotations
 
@@ -11,24 +11,24 @@ from services.enrolment.entrypoints import http
 from services.enrolment.service_layer.handlers import Enrolment
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
-
-PREFIX = "/enrolment/v1"
-MIGRATIONS = Path(__file__).parent / "adapters" / "sql"
+from shared.service import Bindings, ServiceSpec
 
 
-def settings() -> EnrolmentSettings:
-    return EnrolmentSettings()
+def bindings(runtime: ServiceRuntime) -> Bindings:
+    settings = runtime.settings
+    assert isinstance(settings, EnrolmentSettings)
+    return {http.service: lambda: Enrolment(runtime.pool, runtime.store, settings.pseudonym_key)}
 
 
-def projections(_settings: EnrolmentSettings) -> list:
-    """Read models `tandem replay` can rebuild: enrolment reads no other service's events."""
-    return []
+SPEC = ServiceSpec(
+    name="enrolment",
+    title="Tandem enrolment",
+    settings=EnrolmentSettings,
+    routers=[http.router],
+    migrations=[Path(__file__).parent / "adapters" / "sql"],
+    bindings=bindings,
+)
 
 
 def build(settings: EnrolmentSettings | None = None) -> FastAPI:
-    settings = settings or EnrolmentSettings()
-    runtime = ServiceRuntime("enrolment", settings, migrations=MIGRATIONS)
-    app = create_app(runtime, PREFIX, [http.router], "Tandem enrolment")
-    app.state.enrolment = lambda: Enrolment(runtime.pool, runtime.store, settings.pseudonym_key)
-    app.state.settings = settings
-    return app
+    return create_app(SPEC, settings)

@@ -1,6 +1,6 @@
 from pydantic import Field
 
-from shared.runtime import ServiceSettings
+from shared.service import ServiceSettings
 
 DEV_PSEUDONYM_KEY = "tandem-local-pseudonym-key-do-not-use-in-production"
 

@@ -11,24 +11,21 @@ from typing import Annotated
 
 import typer
 
-from services.insights.bootstrap import settings as insights_settings
+from services.insights.config import InsightsSettings
 from services.insights.entrypoints.http import instant, to_csv
 from services.insights.service_layer import queries
-from shared.db import create_pool
+from shared.connections import Connections
 
 app = typer.Typer(add_completion=False, help="Insights reports from the read model.")
 
 
 async def render(program: str, as_of: datetime | None, as_csv: bool) -> str:
-    settings = insights_settings()
-    pool = await create_pool(settings.database_url, settings.schema_name or "insights", max_size=2)
-    try:
-        svc, when = queries.Insights(pool), instant(as_of)
+    settings = InsightsSettings()
+    async with Connections(settings.database_url, settings, settings.schema_name or "insights", pool_size=2) as c:
+        svc, when = queries.Insights(c.pool), instant(as_of)
         if as_csv:
             return to_csv(await queries.pair_rows(svc, program, when))
         return (await queries.report(svc, program, when)).model_dump_json(indent=2)
-    finally:
-        await pool.close()
 
 
 @app.command()

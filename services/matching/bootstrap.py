@@ -1,4 +1,5 @@
-"""Matching's composition root: settings -> runtime (relay + pool projection) -> app."""
+"""Matching's composition root: its declared spec (relay, pool projection, withdrawal policy), its ports bound
+to the runtime's connections."""
 
 from __future__ import annotations
 
@@ -8,32 +9,37 @@ from fastapi import FastAPI
 
 from services.matching.config import MatchingSettings
 from services.matching.entrypoints import http
-from services.matching.entrypoints.pool_consumer import PoolProjection
+from services.matching.entrypoints.pool_consumer import PoolProjection, WithdrawalDissolvesPairs
 from services.matching.service_layer.handlers import Matching
 from shared.http import create_app
+from shared.projection import Policy
 from shared.runtime import ServiceRuntime
-from shared.topics import events_topic
-
-PREFIX = "/matching/v1"
-MIGRATIONS = Path(__file__).parent / "adapters" / "sql"
+from shared.service import Bindings, ServiceSpec
 
 
-def settings() -> MatchingSettings:
-    return MatchingSettings()
+def matching(runtime: ServiceRuntime) -> Matching:
+    return Matching(runtime.pool, runtime.store)
 
 
-def projections(_settings: MatchingSettings) -> list:
-    """Read models `tandem replay` can rebuild. None here: the pool also dissolves pairs on withdrawal (it is a
-    policy, not only a view), and replaying it would record those decisions again."""
-    return []
+def bindings(runtime: ServiceRuntime) -> Bindings:
+    return {http.service: lambda: matching(runtime)}
+
+
+def policies(runtime: ServiceRuntime) -> list[Policy]:
+    return [WithdrawalDissolvesPairs(lambda: matching(runtime))]
+
+
+SPEC = ServiceSpec(
+    name="matching",
+    title="Tandem matching",
+    settings=MatchingSettings,
+    routers=[http.router],
+    migrations=[Path(__file__).parent / "adapters" / "sql"],
+    projections=[PoolProjection()],
+    policies=policies,
+    bindings=bindings,
+)
 
 
 def build(settings: MatchingSettings | None = None) -> FastAPI:
-    settings = settings or MatchingSettings()
-    pool_projection = PoolProjection(events_topic("enrolment", settings.topic_prefix))
-    runtime = ServiceRuntime("matching", settings, migrations=MIGRATIONS, projections=[pool_projection])
-    app = create_app(runtime, PREFIX, [http.router], "Tandem matching")
-    app.state.matching = lambda: Matching(runtime.pool, runtime.store)
-    # The projection runs inside the runtime; it reaches the service once the runtime's pool exists.
-    pool_projection.matching_factory = app.state.matching
-    return app
+    return create_app(SPEC, settings)

@@ -1,4 +1,4 @@
-from shared.runtime import ServiceSettings
+from shared.service import ServiceSettings
 
 
 class MatchingSettings(ServiceSettings):

@@ -1,4 +1,4 @@
-"""Sessions' composition root: settings -> runtime (relay + pairs projection) -> app."""
+"""Sessions' composition root: its declared spec (relay + pairs projection), its ports bound to the runtime."""
 
 from __future__ import annotations
 
@@ -12,28 +12,27 @@ from services.sessions.entrypoints import http
 from services.sessions.entrypoints.pairs_consumer import PairsProjection
 from services.sessions.service_layer.handlers import Sessions
 from shared.http import create_app
-from shared.projection import Projection
 from shared.runtime import ServiceRuntime
-from shared.topics import events_topic
-
-PREFIX = "/sessions/v1"
-MIGRATIONS = Path(__file__).parent / "adapters" / "sql"
+from shared.service import Bindings, ServiceSpec
 
 
-def settings() -> SessionsSettings:
-    return SessionsSettings()
+def bindings(runtime: ServiceRuntime) -> Bindings:
+    settings = runtime.settings
+    assert isinstance(settings, SessionsSettings)
+    key_ttl = timedelta(hours=settings.idempotency_key_ttl_hours)
+    return {http.service: lambda: Sessions(runtime.pool, runtime.store, key_ttl)}
 
 
-def projections(settings: SessionsSettings) -> list[Projection]:
-    """Read models `tandem replay` can rebuild: the pairs matching announced."""
-    return [PairsProjection(events_topic("matching", settings.topic_prefix))]
+SPEC = ServiceSpec(
+    name="sessions",
+    title="Tandem sessions",
+    settings=SessionsSettings,
+    routers=[http.router],
+    migrations=[Path(__file__).parent / "adapters" / "sql"],
+    projections=[PairsProjection()],
+    bindings=bindings,
+)
 
 
 def build(settings: SessionsSettings | None = None) -> FastAPI:
-    settings = settings or SessionsSettings()
-    runtime = ServiceRuntime("sessions", settings, migrations=MIGRATIONS, projections=projections(settings))
-    app = create_app(runtime, PREFIX, [http.router], "Tandem sessions")
-    key_ttl = timedelta(hours=settings.idempotency_key_ttl_hours)
-    app.state.sessions = lambda: Sessions(runtime.pool, runtime.store, key_ttl)
-    app.state.settings = settings
-    return app
+    return create_app(SPEC, settings)

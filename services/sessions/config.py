@@ -1,6 +1,6 @@
 from pydantic import Field
 
-from shared.runtime import ServiceSettings
+from shared.service import ServiceSettings
 
 
 class SessionsSettings(ServiceSettings):

@@ -3,6 +3,8 @@ PostgreSQL in tests/integration), so the twin that the fast tests rely on cannot
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from shared import chain
@@ -55,7 +57,7 @@ class EventStoreContract:
         await store.append("s1", 2, events("s1", 1))
         stored = await store.read_stream("s1")
         assert stored[0].prev_hash == chain.GENESIS
-        for before, after in zip(stored, stored[1:], strict=False):
+        for before, after in itertools.pairwise(stored):
             assert after.prev_hash == before.hash
         for e in stored:
             assert e.hash == chain.link(e.prev_hash, e.stream_id, e.version, e.event_id, e.type, e.data, e.recorded_at)

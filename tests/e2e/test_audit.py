@@ -32,7 +32,7 @@ def sent(platform) -> Sent:
 
 def tandem(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "services.cli", *args], env=env, capture_output=True, text=True, timeout=300
     )
 
 

@@ -20,7 +20,7 @@ INDEXES = "SELECT indexname FROM pg_indexes WHERE schemaname = $1"
 
 def test_tandem_migrate_creates_a_service_schema_once(dsn):
     env = {**os.environ, "DATABASE_URL": dsn, "TANDEM_SCHEMA_NAME": "migrated_sessions"}
-    run = [sys.executable, "-m", "shared.cli", "migrate", "--service", "sessions"]
+    run = [sys.executable, "-m", "services.cli", "migrate", "--service", "sessions"]
     first = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60)
     second = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60)
     assert first.returncode == 0 and "5 migrations applied" in first.stdout, first.stdout + first.stderr

@@ -5,10 +5,10 @@ import sys
 import pytest
 from prometheus_client import REGISTRY
 
-from shared.projection import ProjectionRunner, swap_schemas
+from shared.projection import swap_schemas
 from shared.settings import KafkaSettings
 from shared.topics import create_topics, dead_letter_topic
-from tests.support.counting import CountingProjection, read_counts
+from tests.support.counting import counting_runner, read_counts
 from tests.support.kafka_log import KafkaLog, produce, wait_until, withdrawal
 
 STREAMS, EVENTS_PER_STREAM = 60, 50
@@ -30,16 +30,6 @@ def start_worker(env: dict, schema: str, topic: str) -> subprocess.Popen:
             "1",
         ],
         env=env,
-    )
-
-
-def runner(kafka: KafkaSettings, dsn: str, schema: str, topic: str) -> ProjectionRunner:
-    return ProjectionRunner(
-        CountingProjection([topic]),
-        dsn=dsn,
-        schema=schema,
-        bootstrap_servers=kafka.kafka_bootstrap_servers,
-        dead_letter_topic=dead_letter_topic(kafka.topic_prefix),
     )
 
 
@@ -86,15 +76,11 @@ async def test_a_projection_killed_mid_stream_counts_every_event_exactly_once(co
 
 
 async def test_a_rebuild_from_offset_zero_equals_the_live_read_model(counted_topic, kafka, dsn):
-    live = runner(kafka, dsn, "counting_replayed", counted_topic)
-    await live.setup()
-    await live.catch_up()
-    await live.close()
+    async with counting_runner(kafka, dsn, "counting_replayed", counted_topic) as live:
+        await live.catch_up()
 
-    rebuild = runner(kafka, dsn, "counting_rebuild", counted_topic)
-    await rebuild.setup()
-    applied = await rebuild.catch_up()
-    await rebuild.close()
+    async with counting_runner(kafka, dsn, "counting_rebuild", counted_topic) as rebuild:
+        applied = await rebuild.catch_up()
 
     assert applied == STREAMS * EVENTS_PER_STREAM
     assert await read_counts(dsn, "counting_rebuild") == await read_counts(dsn, "counting_replayed")
@@ -114,10 +100,8 @@ async def test_a_malformed_record_goes_to_the_dead_letter_topic_and_the_projecti
     await produce(kafka.kafka_bootstrap_servers, topic, [good[2]])
     dead_before = _dead_letters_counted()
 
-    projection = runner(kafka, dsn, "counting_poisoned", topic)
-    await projection.setup()
-    await projection.catch_up()
-    await projection.close()
+    async with counting_runner(kafka, dsn, "counting_poisoned", topic) as projection:
+        await projection.catch_up()
 
     assert await read_counts(dsn, "counting_poisoned") == {"ok": (3, 3)}
     assert _dead_letters_counted() - dead_before == 2

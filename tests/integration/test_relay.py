@@ -18,7 +18,7 @@ def start_relay(env: dict, service: str) -> subprocess.Popen:
         [
             sys.executable,
             "-m",
-            "shared.cli",
+            "services.cli",
             "relay",
             "--schema",
             service,
@@ -104,7 +104,13 @@ async def test_the_relay_wakes_on_notify_and_publishes_promptly(store_factory, k
     relay = start_relay(child_env, service)
     try:
         async with KafkaLog(kafka.kafka_bootstrap_servers) as log:
-            await asyncio.sleep(3)  # let it start and go idle
+            # The relay listens before it records its cursor: once the row exists, only NOTIFY or the poll wakes it.
+            await wait_until(
+                lambda: store.pool.fetchval("SELECT count(*) FROM relaywake.relay_cursor WHERE topic = $1", topic),
+                60,
+                0.05,
+                "the relay to lead",
+            )
             await store.append("late", 0, [withdrawal("late", 1).event()])
             loop = asyncio.get_running_loop()
             started = loop.time()

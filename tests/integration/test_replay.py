@@ -2,11 +2,11 @@
 
 import asyncpg
 
-from shared.projection import ProjectionRunner
+from shared.connections import Connections
 from shared.replay import replay, swap
 from shared.settings import KafkaSettings
-from shared.topics import create_topics, dead_letter_topic
-from tests.support.counting import CountingProjection, read_counts
+from shared.topics import create_topics
+from tests.support.counting import CountingProjection, counting_runner, read_counts
 from tests.support.kafka_log import produce, withdrawal
 
 
@@ -17,32 +17,19 @@ async def test_a_replay_equals_the_live_read_model_and_a_swap_repairs_a_damaged_
         kafka.kafka_bootstrap_servers, topic, [withdrawal(f"s{s}", v) for v in range(1, 11) for s in range(30)]
     )
     projection = CountingProjection([topic])
-    live = ProjectionRunner(
-        projection,
-        dsn=dsn,
-        schema="replay_live",
-        bootstrap_servers=kafka.kafka_bootstrap_servers,
-        dead_letter_topic=dead_letter_topic(kafka.topic_prefix),
-    )
-    await live.setup()
-    await live.catch_up()
-    await live.close()
+    async with counting_runner(kafka, dsn, "replay_live", topic) as live:
+        await live.catch_up()
     conn = await asyncpg.connect(dsn)
     await conn.execute("CREATE TABLE replay_live.service_state (id int)")  # the service's own, not the projection's
 
-    args = dict(
-        dsn=dsn,
-        live_schema="replay_live",
-        bootstrap_servers=kafka.kafka_bootstrap_servers,
-        dead_letter_topic=dead_letter_topic(kafka.topic_prefix),
-    )
-    clean = await replay(projection, **args)
-    assert clean.events == 300 and clean.identical
+    async with Connections(dsn, kafka, "replay_live", pool_size=4) as connections:
+        clean = await replay(projection, connections, live_schema="replay_live")
+        assert clean.events == 300 and clean.identical
 
-    await conn.execute("UPDATE replay_live.stream_counts SET events = events + 1 WHERE stream_id = 's7'")  # a bug
-    damaged = await replay(projection, **args)
-    assert not damaged.identical
-    await swap(dsn, projection, "replay_live", damaged.schema)
+        await conn.execute("UPDATE replay_live.stream_counts SET events = events + 1 WHERE stream_id = 's7'")  # a bug
+        damaged = await replay(projection, connections, live_schema="replay_live")
+        assert not damaged.identical
+        await swap(connections.pool, projection, "replay_live", damaged.schema)
     assert await read_counts(dsn, "replay_live") == {f"s{s}": (10, 10) for s in range(30)}
     assert await conn.fetchval("SELECT to_regclass('replay_live.service_state') IS NOT NULL")
     await conn.close()

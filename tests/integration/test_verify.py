@@ -7,8 +7,9 @@ import asyncpg
 import pytest
 
 from shared import chain
+from shared.connections import idempotent_producer
 from shared.eventstore import PostgresEventStore
-from shared.relay import Relay, idempotent_producer
+from shared.relay import Relay
 from shared.settings import KafkaSettings
 from shared.topics import create_topics, events_topic
 from shared.verify import verify_service

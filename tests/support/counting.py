@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
 
+from shared.connections import Connections
+from shared.db import migrate, migration_files
 from shared.envelope import Envelope
 from shared.events import EVENT_TYPES, Event
-from shared.projection import Projection
+from shared.projection import TRACKING_MIGRATIONS, Projection, ProjectionRunner
+from shared.settings import KafkaSettings
 
 
 class CountingProjection(Projection):
@@ -18,8 +23,11 @@ class CountingProjection(Projection):
     handles = frozenset(EVENT_TYPES)
 
     def __init__(self, topics: list[str], delay_per_event_s: float = 0.0):
-        self.topics = topics
+        self.counted_topics = topics
         self.delay_per_event_s = delay_per_event_s
+
+    def topics(self, prefix: str) -> list[str]:
+        return self.counted_topics
 
     async def apply(self, conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
         if self.delay_per_event_s:
@@ -43,3 +51,12 @@ async def read_counts(dsn: str, schema: str) -> dict[str, tuple[int, int]]:
         return {r["stream_id"]: (r["events"], r["last_version"]) for r in rows}
     finally:
         await conn.close()
+
+
+@asynccontextmanager
+async def counting_runner(kafka: KafkaSettings, dsn: str, schema: str, topic: str) -> AsyncIterator[ProjectionRunner]:
+    """A runner of the counting projection on `topic` into `schema`, over connections of its own (a process's)."""
+    projection = CountingProjection([topic])
+    async with Connections(dsn, kafka, schema, pool_size=4) as connections:
+        await migrate(connections.pool, schema, migration_files(TRACKING_MIGRATIONS, projection.migrations))
+        yield ProjectionRunner(projection, connections)

@@ -8,10 +8,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from shared.connections import Connections
+from shared.db import migrate, migration_files
 from shared.lifecycle import configure_logging, run_until_signalled
-from shared.projection import ProjectionRunner
+from shared.projection import TRACKING_MIGRATIONS, ProjectionRunner
 from shared.settings import DatabaseSettings, KafkaSettings
-from shared.topics import dead_letter_topic
 from tests.support.counting import CountingProjection
 
 
@@ -26,19 +27,10 @@ def main() -> None:
     kafka, db = KafkaSettings(), DatabaseSettings()
 
     async def run(stop: asyncio.Event) -> None:
-        runner = ProjectionRunner(
-            CountingProjection([args.topic], delay_per_event_s=args.delay_ms / 1000),
-            dsn=db.database_url,
-            schema=args.schema,
-            bootstrap_servers=kafka.kafka_bootstrap_servers,
-            dead_letter_topic=dead_letter_topic(kafka.topic_prefix),
-            max_records=args.max_records,
-        )
-        await runner.setup()
-        try:
-            await runner.run(stop)
-        finally:
-            await runner.close()
+        projection = CountingProjection([args.topic], delay_per_event_s=args.delay_ms / 1000)
+        async with Connections(db.database_url, kafka, args.schema) as connections:
+            await migrate(connections.pool, args.schema, migration_files(TRACKING_MIGRATIONS, projection.migrations))
+            await ProjectionRunner(projection, connections, max_records=args.max_records).run(stop)
 
     run_until_signalled(run)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel
 
 from services.enrolment.adapters import repository
@@ -24,8 +24,8 @@ from shared.http import EventLogPosition
 router = APIRouter(tags=["enrolment"])
 
 
-def service(request: Request) -> handlers.Enrolment:
-    return request.app.state.enrolment()
+def service() -> handlers.Enrolment:
+    raise NotImplementedError("bound by the composition root (bootstrap.py)")
 
 
 Service = Annotated[handlers.Enrolment, Depends(service)]

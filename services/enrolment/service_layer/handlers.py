@@ -17,11 +17,11 @@ from services.enrolment.domain.commands import (
 from shared.errors import Conflict, NotFound
 from shared.events import ProgramLaunched
 from shared.eventstore import AppendResult
-from shared.uow import UnitOfWork
+from shared.uow import PooledTransactions
 
 
 @dataclass(frozen=True)
-class Enrolment(UnitOfWork):
+class Enrolment(PooledTransactions):
     pseudonym_key: str
 
 

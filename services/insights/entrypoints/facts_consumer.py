@@ -3,7 +3,6 @@ as a fact with its event time. Topics are read independently, so facts may arriv
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
@@ -11,7 +10,6 @@ import asyncpg
 from services.insights.adapters import repository
 from shared.envelope import Envelope
 from shared.events import (
-    Event,
     FeedbackGiven,
     PairDissolved,
     PairFormed,
@@ -21,43 +19,37 @@ from shared.events import (
     ProgramLaunched,
     SessionHeld,
 )
-from shared.projection import Projection
-
-MIGRATIONS = Path(__file__).parents[1] / "adapters" / "sql"
-FACTS = (
-    ProgramLaunched,
-    ParticipantEnrolled,
-    ParticipantProfileUpdated,
-    ParticipantWithdrawn,
-    PairFormed,
-    PairDissolved,
-    SessionHeld,
-    FeedbackGiven,
-)
+from shared.projection import Projection, on
 
 
 class FactsProjection(Projection):
     name = "facts"
-    migrations = MIGRATIONS
-    handles = frozenset(t.type_name for t in FACTS)
+    migrations = Path(__file__).parents[1] / "adapters" / "sql"
 
-    def __init__(self, topics: Sequence[str]):
-        self.topics = list(topics)
+    @on(ProgramLaunched)
+    async def program_launched(self, conn: asyncpg.Connection, event: ProgramLaunched, envelope: Envelope) -> None:
+        await repository.record_program(conn, event, envelope.time)
 
-    async def apply(self, conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
-        at = envelope.time
-        match event:
-            case ProgramLaunched():
-                await repository.record_program(conn, event, at)
-            case ParticipantEnrolled() | ParticipantProfileUpdated():
-                await repository.record_profile(conn, envelope.event_id, event, at)
-            case ParticipantWithdrawn():
-                await repository.record_withdrawal(conn, event, at)
-            case PairFormed():
-                await repository.record_pair(conn, event, at)
-            case PairDissolved():
-                await repository.record_dissolution(conn, event, at)
-            case SessionHeld():
-                await repository.record_session(conn, event, at)
-            case FeedbackGiven():
-                await repository.record_feedback(conn, event, at)
+    @on(ParticipantEnrolled, ParticipantProfileUpdated)
+    async def profile(self, conn: asyncpg.Connection, event: ParticipantEnrolled, envelope: Envelope) -> None:
+        await repository.record_profile(conn, envelope.event_id, event, envelope.time)
+
+    @on(ParticipantWithdrawn)
+    async def withdrawn(self, conn: asyncpg.Connection, event: ParticipantWithdrawn, envelope: Envelope) -> None:
+        await repository.record_withdrawal(conn, event, envelope.time)
+
+    @on(PairFormed)
+    async def pair_formed(self, conn: asyncpg.Connection, event: PairFormed, envelope: Envelope) -> None:
+        await repository.record_pair(conn, event, envelope.time)
+
+    @on(PairDissolved)
+    async def pair_dissolved(self, conn: asyncpg.Connection, event: PairDissolved, envelope: Envelope) -> None:
+        await repository.record_dissolution(conn, event, envelope.time)
+
+    @on(SessionHeld)
+    async def session_held(self, conn: asyncpg.Connection, event: SessionHeld, envelope: Envelope) -> None:
+        await repository.record_session(conn, event, envelope.time)
+
+    @on(FeedbackGiven)
+    async def feedback_given(self, conn: asyncpg.Connection, event: FeedbackGiven, envelope: Envelope) -> None:
+        await repository.record_feedback(conn, event, envelope.time)

@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from services.insights.domain.report import PairRow, ProgramReport, ProgramSummary
@@ -22,8 +22,8 @@ AsOf = Annotated[
 ]
 
 
-def service(request: Request) -> queries.Insights:
-    return request.app.state.insights()
+def service() -> queries.Insights:
+    raise NotImplementedError("bound by the composition root (bootstrap.py)")
 
 
 Service = Annotated[queries.Insights, Depends(service)]

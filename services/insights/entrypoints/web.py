@@ -7,20 +7,24 @@ its user pasted. The participant page also calls matching and sessions, at the U
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
-from fastapi.staticfiles import StaticFiles
 
 from services.insights.config import InsightsSettings
 
 WEB = Path(__file__).parent / "web"
+STATIC = WEB / "static"
 router = APIRouter(include_in_schema=False)
 
 
-def static_files() -> StaticFiles:
-    return StaticFiles(directory=WEB / "static")
+def settings() -> InsightsSettings:
+    raise NotImplementedError("bound by the composition root (bootstrap.py)")
+
+
+Settings = Annotated[InsightsSettings, Depends(settings)]
 
 
 def web_config(settings: InsightsSettings) -> dict[str, object]:
@@ -52,8 +56,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def _page(request: Request, name: str) -> FileResponse:
-    settings: InsightsSettings = request.app.state.settings
+def _page(settings: InsightsSettings, name: str) -> FileResponse:
     headers = {
         "Content-Security-Policy": content_security_policy(settings),
         "Cache-Control": "no-cache",
@@ -64,15 +67,15 @@ def _page(request: Request, name: str) -> FileResponse:
 
 
 @router.get("/dashboard")
-async def dashboard(request: Request) -> FileResponse:
-    return _page(request, "dashboard.html")
+async def dashboard(settings: Settings) -> FileResponse:
+    return _page(settings, "dashboard.html")
 
 
 @router.get("/participant")
-async def participant(request: Request) -> FileResponse:
-    return _page(request, "participant.html")
+async def participant(settings: Settings) -> FileResponse:
+    return _page(settings, "participant.html")
 
 
 @router.get("/web/config.json")
-async def config(request: Request) -> dict[str, object]:
-    return web_config(request.app.state.settings)
+async def config(settings: Settings) -> dict[str, object]:
+    return web_config(settings)

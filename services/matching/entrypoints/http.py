@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 
 from services.matching.adapters import repository
@@ -18,8 +18,8 @@ from shared.events import MATCHING_CRITERIA
 router = APIRouter(tags=["matching"])
 
 
-def service(request: Request) -> handlers.Matching:
-    return request.app.state.matching()
+def service() -> handlers.Matching:
+    raise NotImplementedError("bound by the composition root (bootstrap.py)")
 
 
 Service = Annotated[handlers.Matching, Depends(service)]

@@ -1,5 +1,5 @@
-"""The pool: matching's view of enrolment, from enrolment's events. A withdrawal also dissolves the
-participant's active pairs, in the same transaction as the tracking record, so it happens exactly once."""
+"""The pool: matching's view of enrolment, from enrolment's events, and the policy that a withdrawal dissolves
+the participant's active pairs. The read model only records; the policy decides, in the same transaction."""
 
 from __future__ import annotations
 
@@ -11,28 +11,36 @@ import asyncpg
 from services.matching.adapters import repository
 from services.matching.service_layer import handlers
 from shared.envelope import Envelope
-from shared.events import Event, ParticipantEnrolled, ParticipantProfileUpdated, ParticipantWithdrawn, ProgramLaunched
-from shared.projection import Projection
+from shared.events import ParticipantEnrolled, ParticipantProfileUpdated, ParticipantWithdrawn, ProgramLaunched
+from shared.projection import Policy, Projection, on
 
 
 class PoolProjection(Projection):
     name = "pool"
-    migrations: Path | None = None  # its tables are part of the service's own migrations
-    handles = frozenset(
-        t.type_name for t in (ProgramLaunched, ParticipantEnrolled, ParticipantProfileUpdated, ParticipantWithdrawn)
-    )
+    migrations = Path(__file__).parents[1] / "adapters" / "pool_sql"
 
-    def __init__(self, topic: str):
-        self.topics = [topic]
-        self.matching_factory: Callable[[], handlers.Matching] | None = None
+    @on(ProgramLaunched)
+    async def program_launched(self, conn: asyncpg.Connection, event: ProgramLaunched, envelope: Envelope) -> None:
+        await repository.upsert_program(conn, event.program_id, event.model_dump(mode="json"))
 
-    async def apply(self, conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
-        match event:
-            case ProgramLaunched():
-                await repository.upsert_program(conn, event.program_id, event.model_dump(mode="json"))
-            case ParticipantEnrolled() | ParticipantProfileUpdated():
-                await repository.upsert_candidate(conn, event.model_dump(mode="json"))
-            case ParticipantWithdrawn():
-                assert self.matching_factory is not None, "bootstrap wires the service in"
-                matching = self.matching_factory()
-                await handlers.participant_withdrew(matching, conn, event.program_id, event.participant_id)
+    @on(ParticipantEnrolled, ParticipantProfileUpdated)
+    async def profile(self, conn: asyncpg.Connection, event: ParticipantEnrolled, envelope: Envelope) -> None:
+        await repository.upsert_candidate(conn, event.model_dump(mode="json"))
+
+    @on(ParticipantWithdrawn)
+    async def withdrawn(self, conn: asyncpg.Connection, event: ParticipantWithdrawn, envelope: Envelope) -> None:
+        await repository.mark_withdrawn(conn, event.program_id, event.participant_id)
+
+
+class WithdrawalDissolvesPairs(Policy):
+    """A withdrawn participant is never left in an active pair (ARCHITECTURE §5)."""
+
+    name = "withdrawal-dissolves-pairs"
+    projection = PoolProjection.name
+
+    def __init__(self, matching: Callable[[], handlers.Matching]):
+        self.matching = matching
+
+    @on(ParticipantWithdrawn)
+    async def dissolve(self, conn: asyncpg.Connection, event: ParticipantWithdrawn, envelope: Envelope) -> None:
+        await handlers.dissolve_pairs_of_withdrawn(self.matching(), conn, event.program_id, event.participant_id)

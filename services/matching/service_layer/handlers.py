@@ -15,11 +15,11 @@ from shared.db import advisory_key
 from shared.errors import Conflict, NotFound
 from shared.events import PairFormed
 from shared.eventstore import AppendResult
-from shared.uow import UnitOfWork
+from shared.uow import PooledTransactions
 
 
 @dataclass(frozen=True)
-class Matching(UnitOfWork):
+class Matching(PooledTransactions):
     """Matching's pool, event store and transactions."""
 
 
@@ -87,11 +87,13 @@ async def dissolve(svc: Matching, conn: asyncpg.Connection, pair: Pair, reason: 
     return dissolved, result
 
 
-async def participant_withdrew(svc: Matching, conn: asyncpg.Connection, program_id: str, participant_id: str) -> None:
-    """A withdrawn participant leaves the pool and their active pairs dissolve, in the projection's transaction."""
-    # The round lock orders this after any round in flight, so a pair formed from a stale pool still dissolves.
+async def dissolve_pairs_of_withdrawn(
+    svc: Matching, conn: asyncpg.Connection, program_id: str, participant_id: str
+) -> None:
+    """A withdrawn participant's active pairs dissolve (the withdrawal policy, in its runner's transaction)."""
+    # The round lock orders this after any round in flight, so a pair formed from a stale pool still dissolves;
+    # it is held until the pool records the withdrawal in the same transaction, so no later round pairs them.
     await conn.execute("SELECT pg_advisory_xact_lock($1)", advisory_key(f"round:{program_id}"))
-    await repository.mark_withdrawn(conn, program_id, participant_id)
     for pair in await repository.active_pairs_of(conn, program_id, participant_id):
         await dissolve(svc, conn, pair, "participant withdrew")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Depends, Header, status
 from pydantic import BaseModel
 
 from services.sessions.adapters import repository
@@ -19,8 +19,8 @@ from shared.errors import Forbidden
 router = APIRouter(tags=["sessions"])
 
 
-def service(request: Request) -> handlers.Sessions:
-    return request.app.state.sessions()
+def service() -> handlers.Sessions:
+    raise NotImplementedError("bound by the composition root (bootstrap.py)")
 
 
 Service = Annotated[handlers.Sessions, Depends(service)]

@@ -10,22 +10,19 @@ import asyncpg
 from services.sessions.adapters import repository
 from services.sessions.domain.model import Pair
 from shared.envelope import Envelope
-from shared.events import Event, PairDissolved, PairFormed
-from shared.projection import Projection
+from shared.events import PairDissolved, PairFormed
+from shared.projection import Projection, on
 
 
 class PairsProjection(Projection):
     name = "pairs"
     migrations = Path(__file__).parents[1] / "adapters" / "pairs_sql"
-    handles = frozenset({PairFormed.type_name, PairDissolved.type_name})
 
-    def __init__(self, topic: str):
-        self.topics = [topic]
+    @on(PairFormed)
+    async def pair_formed(self, conn: asyncpg.Connection, event: PairFormed, envelope: Envelope) -> None:
+        pair = Pair(event.pair_id, event.program_id, event.mentor_id, event.mentee_id)
+        await repository.pair_formed(conn, pair, envelope.time)
 
-    async def apply(self, conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
-        match event:
-            case PairFormed():
-                pair = Pair(event.pair_id, event.program_id, event.mentor_id, event.mentee_id)
-                await repository.pair_formed(conn, pair, envelope.time)
-            case PairDissolved():
-                await repository.pair_dissolved(conn, event.pair_id, envelope.time)
+    @on(PairDissolved)
+    async def pair_dissolved(self, conn: asyncpg.Connection, event: PairDissolved, envelope: Envelope) -> None:
+        await repository.pair_dissolved(conn, event.pair_id, envelope.time)

@@ -19,7 +19,7 @@ from shared.errors import Conflict, NotFound
 from shared.events import Event, FeedbackGiven, LearningDirection, SessionHeld
 from shared.eventstore import AppendResult, ConcurrencyError
 from shared.http import EventLogPosition
-from shared.uow import UnitOfWork
+from shared.uow import PooledTransactions
 
 T = TypeVar("T")
 Answer = TypeVar("Answer", bound=BaseModel)
@@ -27,7 +27,7 @@ ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
-class Sessions(UnitOfWork):
+class Sessions(PooledTransactions):
     """Sessions' pool, event store and transactions, and how long an Idempotency-Key is remembered."""
 
     key_ttl: timedelta  # from SessionsSettings.idempotency_key_ttl_hours: one default, in the settings

@@ -1,17 +1,4 @@
--- Matching's knowledge of enrolment (the pool), built from enrolment's events by the `pool` projection.
-CREATE TABLE pool_programs (
-    program_id  text PRIMARY KEY,
-    launched    jsonb NOT NULL             -- ProgramLaunched body: weights, optimize_for, focus areas, languages
-);
-
-CREATE TABLE pool_candidates (
-    program_id      text NOT NULL,
-    participant_id  text NOT NULL,
-    profile         jsonb NOT NULL,        -- latest ParticipantEnrolled / ParticipantProfileUpdated body
-    status          text NOT NULL DEFAULT 'active',   -- active | withdrawn
-    PRIMARY KEY (program_id, participant_id)
-);
-
+-- The pool (pool_programs, pool_candidates) is the `pool` projection's read model: adapters/pool_sql/.
 -- Matching's own state, written with its events in one transaction.
 CREATE TABLE rounds (
     round_id        text PRIMARY KEY,

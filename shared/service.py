@@ -1,0 +1,67 @@
+"""A service, declared: everything the platform needs to run, document, migrate and replay it, in one value.
+
+Each service's `bootstrap.py` declares its `SPEC`; `services/registry.py` lists them, and the CLI, the platform
+script, AsyncAPI generation, topics and the subscriber docs iterate over that list. Nothing is found by module
+name at run time, and `shared/` never imports a service: it is handed the specs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from shared.events import EVENT_TYPES, Event
+from shared.projection import Policy, Projection
+from shared.settings import DatabaseSettings, KafkaSettings
+
+if TYPE_CHECKING:
+    import typer
+
+    from shared.runtime import ServiceRuntime
+
+
+class ServiceSettings(KafkaSettings, DatabaseSettings):
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    schema_name: str | None = Field(None, description="PostgreSQL schema; defaults to the service's name.")
+    ready_max_lag: int = Field(1000, description="/readyz fails while a projection is further behind.")
+    shutdown_grace_s: float = Field(20.0, description="How long SIGTERM waits for work in flight.")
+
+
+# What a composition root binds once the runtime's connections exist: FastAPI dependency -> provider.
+Bindings = Mapping[Callable[..., Any], Callable[..., Any]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    title: str
+    settings: type[ServiceSettings]
+    routers: Sequence[APIRouter]
+    migrations: Sequence[Path] = ()  # the service's own tables; projections bring theirs
+    projections: Sequence[Projection] = ()
+    policies: Callable[[ServiceRuntime], Sequence[Policy]] = lambda _runtime: ()
+    bindings: Callable[[ServiceRuntime], Bindings] = lambda _runtime: {}
+    static_files: Path | None = None  # served under <prefix>/static
+    commands: typer.Typer | None = field(default=None)  # extra `tandem` commands (e.g. insights' `report`)
+
+    @property
+    def prefix(self) -> str:
+        return f"/{self.name}/v1"
+
+    @property
+    def default_port(self) -> int:
+        return self.settings.model_fields["http_port"].default
+
+    @property
+    def publishes(self) -> list[type[Event]]:
+        """The event types whose contract names this service as publisher (shared/events.py)."""
+        return [cls for cls in EVENT_TYPES.values() if cls.service == self.name]
+
+    def schema(self, settings: ServiceSettings) -> str:
+        return settings.schema_name or self.name

@@ -1,0 +1,55 @@
+"""The runtime owns connections: every Kafka client a process creates, a replay's included, carries the one set of
+client options (TLS/SASL) from its settings. A replay once fell back to plaintext because it built its own."""
+
+import pytest
+
+from services.registry import SERVICES
+from shared.projection import ProjectionRunner
+from shared.runtime import ServiceRuntime
+
+SASL = {
+    "TANDEM_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+    "TANDEM_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+    "TANDEM_KAFKA_SASL_USERNAME": "tandem-replay",
+    "TANDEM_KAFKA_SASL_PASSWORD": "not-a-real-secret",
+}
+
+
+@pytest.fixture
+def sasl_environment(monkeypatch):
+    for name, value in SASL.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize("spec", [s for s in SERVICES if s.projections], ids=lambda s: s.name)
+async def test_a_replay_runner_consumes_with_the_services_sasl_settings(spec, sasl_environment):
+    runtime = ServiceRuntime(spec, spec.settings())
+    for projection in spec.projections:
+        # What `tandem replay` builds: a runner into the replay schema over the runtime's connections.
+        runner = ProjectionRunner(projection, runtime.connections, schema=f"{runtime.schema}_replay")
+        client = runner._consumer(group_id=None)._client
+        assert client._security_protocol == "SASL_PLAINTEXT"
+        assert (client._sasl_mechanism, client._sasl_plain_username) == ("SCRAM-SHA-512", "tandem-replay")
+
+
+def test_projections_read_the_topics_of_the_events_they_handle():
+    topics = {spec.name: sorted({t for p in spec.projections for t in p.topics("tandem")}) for spec in SERVICES}
+    assert topics == {
+        "enrolment": [],
+        "matching": ["tandem.enrolment.events"],
+        "sessions": ["tandem.matching.events"],
+        "insights": ["tandem.enrolment.events", "tandem.matching.events", "tandem.sessions.events"],
+    }
+
+
+def test_a_policy_runs_in_the_transaction_of_the_projection_it_names():
+    from services.matching.entrypoints.pool_consumer import PoolProjection, WithdrawalDissolvesPairs
+
+    assert WithdrawalDissolvesPairs.projection == PoolProjection.name
+    assert WithdrawalDissolvesPairs.handles <= PoolProjection.handles
+
+
+def test_the_subscriber_guide_lists_every_event_and_its_consumers_as_the_specs_declare():
+    from shared.docs import SUBSCRIBERS, subscribers_table
+
+    assert subscribers_table(list(SERVICES)) in SUBSCRIBERS.read_text(), "run `tandem docs --write`"
