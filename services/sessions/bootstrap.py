@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,7 +9,7 @@ from fastapi import FastAPI
 from services.sessions.config import SessionsSettings
 from services.sessions.entrypoints import http
 from services.sessions.entrypoints.pairs_consumer import PairsProjection
-from services.sessions.service_layer.handlers import Sessions
+from services.sessions.service_layer.unit_of_work import PostgresSessionsUnitOfWork
 from shared.http import create_app
 from shared.projection import Projection
 from shared.runtime import ServiceRuntime
@@ -33,7 +32,6 @@ def build(settings: SessionsSettings | None = None) -> FastAPI:
     settings = settings or SessionsSettings()
     runtime = ServiceRuntime("sessions", settings, migrations=MIGRATIONS, projections=projections(settings))
     app = create_app(runtime, PREFIX, [http.router], "Tandem sessions")
-    key_ttl = timedelta(hours=settings.idempotency_key_ttl_hours)
-    app.state.sessions = lambda: Sessions(runtime.pool, runtime.store, key_ttl)
-    app.state.settings = settings
+    app.dependency_overrides[http.unit_of_work] = lambda: PostgresSessionsUnitOfWork(runtime.pool, runtime.store)
+    app.dependency_overrides[http.settings] = lambda: settings
     return app
