@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,17 +9,17 @@ from fastapi import FastAPI
 from services.sessions.config import SessionsSettings
 from services.sessions.entrypoints import http
 from services.sessions.entrypoints.pairs_consumer import PairsProjection
-from services.sessions.service_layer.handlers import Sessions
+from services.sessions.service_layer.unit_of_work import PostgresSessionsUnitOfWork
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.service import Bindings, ServiceSpec
 
 
 def bindings(runtime: ServiceRuntime) -> Bindings:
-    settings = runtime.settings
-    assert isinstance(settings, SessionsSettings)
-    key_ttl = timedelta(hours=settings.idempotency_key_ttl_hours)
-    return {http.service: lambda: Sessions(runtime.pool, runtime.store, key_ttl)}
+    return {
+        http.unit_of_work: lambda: PostgresSessionsUnitOfWork(runtime.pool, runtime.store),
+        http.settings: lambda: runtime.settings,
+    }
 
 
 SPEC = ServiceSpec(

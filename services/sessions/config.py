@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from pydantic import Field
 
 from shared.service import ServiceSettings
@@ -8,3 +10,7 @@ class SessionsSettings(ServiceSettings):
     idempotency_key_ttl_hours: float = Field(
         168.0, gt=0, description="How long a retry with the same Idempotency-Key gets the first answer back."
     )
+
+    @property
+    def idempotency_key_ttl(self) -> timedelta:
+        return timedelta(hours=self.idempotency_key_ttl_hours)

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from services.insights import bootstrap
-from services.insights.config import InsightsSettings
+from shared.connections import Connections
 from shared.events import (
     FeedbackGiven,
     PairDissolved,
@@ -31,7 +31,7 @@ from shared.events import (
     SessionHeld,
 )
 from shared.replay import replay
-from shared.topics import dead_letter_topic, events_topic
+from shared.topics import events_topic
 from tests.support.insights_events import EventLog
 from tests.support.kafka_log import produce, wait_until
 from tests.support.services import ServiceProcess, service_env, token
@@ -466,14 +466,9 @@ async def test_a_replay_from_offset_0_rebuilds_identical_facts(insights, kafka, 
             return (await client.get(f"{insights.root}/readyz")).json().get("lag facts") == 0
 
     await wait_until(caught_up, 60, 0.2, "the live facts projection to catch up")
-    [projection] = bootstrap.projections(InsightsSettings(topic_prefix=kafka.topic_prefix))
-    result = await replay(
-        projection,
-        dsn=dsn,
-        live_schema="insights",
-        bootstrap_servers=kafka.kafka_bootstrap_servers,
-        dead_letter_topic=dead_letter_topic(kafka.topic_prefix),
-    )
+    [projection] = bootstrap.SPEC.projections
+    async with Connections(dsn, kafka, "insights", pool_size=2) as connections:
+        result = await replay(projection, connections, live_schema="insights")
     sent_once = 1 + len(PEOPLE) + len(MOVES) + len(WITHDRAWALS) + len(PAIRS) + len(DISSOLVED) + len(SESSIONS)
     assert result.events >= sent_once + len(FEEDBACK)
     assert [t.table for t in result.tables if not t.identical] == []

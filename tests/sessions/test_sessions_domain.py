@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.sessions.domain.commands import GiveFeedback, LogSession
-from services.sessions.domain.model import Pair, give_feedback, log_session
+from services.sessions.domain.model import Pair, SessionRecord, give_feedback, log_session
 from shared.errors import Conflict, Forbidden
 
 PAIR = Pair("pair-1", "prg", "p-mentor", "p-mentee")
@@ -66,3 +66,10 @@ def test_members_are_the_mentor_and_the_mentee():
 
 def test_sessions_and_feedback_of_a_pair_share_its_stream():
     assert PAIR.stream_id == "pair-sessions-pair-1"
+
+
+def test_a_kept_session_is_what_was_published_but_its_program_plus_its_private_notes():
+    held = log_session(PAIR, command(topics=["ai"]), "p-mentor", NOW)
+    kept = SessionRecord.of(held, "private")
+    assert kept.notes == "private" and kept.topics == ("ai",) and not hasattr(kept, "program_id")
+    assert (kept.session_id, kept.held_on, kept.logged_at) == (held.session_id, held.held_on, held.logged_at)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from services.sessions.domain.commands import GiveFeedback, LogSession
 from shared.errors import Conflict, Forbidden
-from shared.events import FeedbackGiven, SessionHeld
+from shared.events import FeedbackGiven, LearningDirection, SessionHeld
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,26 @@ class Pair:
         if participant_id == self.mentee_id:
             return "mentee"
         raise Forbidden(f"{participant_id} is not a member of pair {self.pair_id}")
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A session as the sessions service keeps it: what SessionHeld published (but its program), and the pair's
+    private notes, which are never published."""
+
+    session_id: str
+    pair_id: str
+    held_on: date
+    minutes: int
+    topics: tuple[str, ...]
+    learning_direction: LearningDirection
+    notes: str
+    logged_by: str
+    logged_at: datetime
+
+    @classmethod
+    def of(cls, session: SessionHeld, notes: str) -> SessionRecord:
+        return cls(**session.model_dump(exclude={"program_id"}), notes=notes)
 
 
 def log_session(pair: Pair, command: LogSession, logged_by: str, now: datetime) -> SessionHeld:

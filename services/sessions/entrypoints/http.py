@@ -1,4 +1,5 @@
-"""Sessions' HTTP API under /sessions/v1."""
+"""Sessions' HTTP API under /sessions/v1. Its dependencies are typed and bound by the composition root
+(bootstrap.py): `unit_of_work` and `settings`; tests bind an in-memory unit of work instead."""
 
 from __future__ import annotations
 
@@ -8,22 +9,32 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, status
 from pydantic import BaseModel
 
-from services.sessions.adapters import repository
+from services.sessions.config import SessionsSettings
 from services.sessions.domain.commands import GiveFeedback, LogSession
 from services.sessions.domain.model import Pair
 from services.sessions.service_layer import handlers
 from services.sessions.service_layer.handlers import FeedbackRecorded, SessionLogged, SessionView
+from services.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from shared.auth import AdminOrParticipant, Participant, Principal, Reader
-from shared.errors import Forbidden
 
 router = APIRouter(tags=["sessions"])
 
 
-def service() -> handlers.Sessions:
-    raise NotImplementedError("bound by the composition root (bootstrap.py)")
+def unit_of_work() -> SessionsUnitOfWork:
+    raise NotImplementedError("bound by the composition root")
 
 
-Service = Annotated[handlers.Sessions, Depends(service)]
+def settings() -> SessionsSettings:
+    raise NotImplementedError("bound by the composition root")
+
+
+UoW = Annotated[SessionsUnitOfWork, Depends(unit_of_work)]
+Settings = Annotated[SessionsSettings, Depends(settings)]
+
+# A retry with the same caller, key and body gets the first answer back; the same key with another body is a 409.
+IdempotencyKey = Annotated[
+    str | None, Header(max_length=200, description="Makes a retry safe: the same key and body, one write.")
+]
 
 
 class PairView(BaseModel):
@@ -40,64 +51,55 @@ class PairView(BaseModel):
         return cls(**pair.__dict__)
 
 
-async def member_pair(svc: handlers.Sessions, pair_id: str, principal: Principal) -> Pair:
-    """The pair, if the caller may see it: admins and auditors always, a participant only its own."""
-    pair = await handlers.pair(svc.pool, pair_id)
-    if not principal.has("program_admin", "auditor") and not pair.has_member(principal.subject):
-        raise Forbidden(f"{principal.subject} is not a member of pair {pair_id}")
-    return pair
+def viewer(principal: Principal) -> handlers.Viewer:
+    return handlers.Viewer(principal.subject, sees_all=principal.has("program_admin", "auditor"))
 
 
 @router.get("/pairs/{pair_id}", response_model=PairView)
-async def get_pair(pair_id: str, svc: Service, principal: Reader) -> PairView:
-    return PairView.of(await member_pair(svc, pair_id, principal))
-
-
-# A retry with the same caller, key and body gets the first answer back; the same key with another body is a 409.
-IdempotencyKey = Annotated[
-    str | None, Header(max_length=200, description="Makes a retry safe: the same key and body, one write.")
-]
+async def get_pair(pair_id: str, uow: UoW, principal: Reader) -> PairView:
+    return PairView.of(await handlers.readable_pair(uow, pair_id, viewer(principal)))
 
 
 @router.get("/pairs/{pair_id}/sessions", response_model=list[SessionView])
-async def list_sessions(pair_id: str, svc: Service, principal: Reader) -> list[SessionView]:
+async def list_sessions(pair_id: str, uow: UoW, principal: Reader) -> list[SessionView]:
     """The pair's sessions by the day they were held, private notes included (readers of a pair see them)."""
-    await member_pair(svc, pair_id, principal)
-    return [SessionView(**row) for row in await repository.sessions_of(svc.pool, pair_id)]
+    return await handlers.sessions_of(uow, pair_id, viewer(principal))
 
 
 @router.post("/pairs/{pair_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionLogged)
 async def log_session(
     pair_id: str,
     command: LogSession,
-    svc: Service,
+    uow: UoW,
+    config: Settings,
     principal: AdminOrParticipant,
     idempotency_key: IdempotencyKey = None,
 ) -> SessionLogged:
     """A member (or an admin on their behalf) logs a meeting of an active pair. Send an `Idempotency-Key` to
     make retries safe: the same caller, key and body get the first answer back (one session, one SessionHeld);
     the same key with another body is a 409."""
-    await member_pair(svc, pair_id, principal)
+    await handlers.readable_pair(uow, pair_id, viewer(principal))
     logged_by = f"admin:{principal.subject}" if principal.is_admin else principal.subject
-    return await handlers.log_session(svc, pair_id, command, logged_by, idempotency_key)
+    return await handlers.log_session(uow, pair_id, command, logged_by, idempotency_key, config.idempotency_key_ttl)
 
 
 @router.post("/pairs/{pair_id}/feedback", status_code=status.HTTP_201_CREATED, response_model=FeedbackRecorded)
 async def give_feedback(
     pair_id: str,
     command: GiveFeedback,
-    svc: Service,
+    uow: UoW,
+    config: Settings,
     principal: Participant,
     idempotency_key: IdempotencyKey = None,
 ) -> FeedbackRecorded:
     """Either member rates the pair; the side (mentor or mentee) follows from who gives it. A dissolved pair
     still takes feedback: how it ended is worth hearing. An `Idempotency-Key` makes retries safe, as for
     sessions."""
-    return await handlers.give_feedback(svc, pair_id, command, principal.subject, idempotency_key)
+    return await handlers.give_feedback(
+        uow, pair_id, command, principal.subject, idempotency_key, config.idempotency_key_ttl
+    )
 
 
 @router.get("/participants/{participant_id}/pairs", response_model=list[PairView])
-async def pairs_of(participant_id: str, svc: Service, principal: Reader) -> list[PairView]:
-    if not principal.has("program_admin", "auditor") and principal.subject != participant_id:
-        raise Forbidden("a participant sees only its own pairs")
-    return [PairView.of(p) for p in await repository.pairs_of(svc.pool, participant_id)]
+async def pairs_of(participant_id: str, uow: UoW, principal: Reader) -> list[PairView]:
+    return [PairView.of(p) for p in await handlers.pairs_of(uow, participant_id, viewer(principal))]

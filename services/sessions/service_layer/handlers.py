@@ -1,36 +1,30 @@
-"""Sessions' use cases: decide from the pairs read model, store the state and its event in one transaction."""
+"""Sessions' use cases over a unit of work: decide from the pairs read model, keep the state and its event together.
+
+**No optimistic-concurrency retry here.** Issue #12 keeps such a retry only where a rule needs it, and no sessions
+rule reads the pair's stream: whether a session may be logged depends on the pair's status in the `pairs` read
+model (which the projection writes, not this stream), feedback on membership only, and "one write per
+Idempotency-Key" is enforced by the key's row (a concurrent retry waits on the first one's uncommitted claim). So
+appends pass `expected_version=None`: the event store still serialises them, so both members logging at once land
+one after the other (versions 1 and 2) and neither caller sees a ConcurrencyError.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
-import asyncpg
 from pydantic import BaseModel
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random
 
-from services.sessions.adapters import repository
 from services.sessions.domain import model
 from services.sessions.domain.commands import GiveFeedback, LogSession
-from shared.errors import Conflict, NotFound
-from shared.events import Event, FeedbackGiven, LearningDirection, SessionHeld
-from shared.eventstore import AppendResult, ConcurrencyError
+from services.sessions.service_layer.unit_of_work import SessionsUnitOfWork
+from shared.errors import Conflict, Forbidden, NotFound
+from shared.events import FeedbackGiven, LearningDirection
 from shared.http import EventLogPosition
-from shared.uow import PooledTransactions
 
-T = TypeVar("T")
 Answer = TypeVar("Answer", bound=BaseModel)
-ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class Sessions(PooledTransactions):
-    """Sessions' pool, event store and transactions, and how long an Idempotency-Key is remembered."""
-
-    key_ttl: timedelta  # from SessionsSettings.idempotency_key_ttl_hours: one default, in the settings
 
 
 class SessionView(BaseModel):
@@ -47,8 +41,8 @@ class SessionView(BaseModel):
     logged_at: datetime
 
     @classmethod
-    def of(cls, session: SessionHeld, notes: str) -> SessionView:
-        return cls(**session.model_dump(exclude={"program_id"}), notes=notes)
+    def of(cls, session: model.SessionRecord) -> SessionView:
+        return cls(**session.__dict__)
 
 
 class SessionLogged(BaseModel):
@@ -65,100 +59,128 @@ class FeedbackRecorded(BaseModel):
     event_log: EventLogPosition
 
 
-async def pair(conn: asyncpg.Connection | asyncpg.Pool, pair_id: str) -> model.Pair:
-    found = await repository.get_pair(conn, pair_id)
-    if found is None:
-        raise NotFound(f"no pair {pair_id} (matching may not have announced it yet)")
-    return found
+@dataclass(frozen=True)
+class Viewer:
+    """Who reads a pair: a participant sees its own pairs only; admins and auditors (`sees_all`) see every pair."""
+
+    subject: str
+    sees_all: bool
+
+
+# ------------------------------------------------------------------------------------------------------ writes
 
 
 async def log_session(
-    svc: Sessions, pair_id: str, command: LogSession, logged_by: str, idempotency_key: str | None
+    uow: SessionsUnitOfWork,
+    pair_id: str,
+    command: LogSession,
+    logged_by: str,
+    idempotency_key: str | None,
+    key_ttl: timedelta,
 ) -> SessionLogged:
     """Record a session once. A retry with the same Idempotency-Key (per caller) gets the first answer back;
     the same key with a different request is a Conflict."""
-
-    async def decide(conn: asyncpg.Connection) -> SessionLogged:
-        found = await pair(conn, pair_id)
-        session = model.log_session(found, command, logged_by, datetime.now(UTC))
-        await repository.add_session(conn, session, command.notes)
-        result = await _append(svc, conn, found, session)
-        return SessionLogged(session=SessionView.of(session, command.notes), event_log=EventLogPosition.of(result))
-
-    request = KeyedWrite("session", pair_id, command, logged_by, idempotency_key)
-    return await _on_pair_stream(svc, lambda conn: _answer_once(conn, svc, request, SessionLogged, decide))
+    request = KeyedWrite("session", pair_id, command, logged_by, idempotency_key, key_ttl)
+    async with uow:
+        if (earlier := await request.earlier_answer(uow, SessionLogged)) is not None:
+            return earlier
+        pair = await _pair(uow, pair_id)
+        session = model.log_session(pair, command, logged_by, datetime.now(UTC))
+        kept = model.SessionRecord.of(session, command.notes)
+        await uow.sessions.add(kept)
+        result = await uow.append(pair.stream_id, None, [session])
+        return await request.remember(
+            uow, SessionLogged(session=SessionView.of(kept), event_log=EventLogPosition.of(result))
+        )
 
 
 async def give_feedback(
-    svc: Sessions, pair_id: str, command: GiveFeedback, member: str, idempotency_key: str | None = None
+    uow: SessionsUnitOfWork,
+    pair_id: str,
+    command: GiveFeedback,
+    member: str,
+    idempotency_key: str | None,
+    key_ttl: timedelta,
 ) -> FeedbackRecorded:
     """Record a member's feedback once per Idempotency-Key, as `log_session` does for sessions."""
-
-    async def decide(conn: asyncpg.Connection) -> FeedbackRecorded:
-        found = await pair(conn, pair_id)
-        feedback = model.give_feedback(found, command, member)
-        await repository.add_feedback(conn, feedback)
-        result = await _append(svc, conn, found, feedback)
-        return FeedbackRecorded(feedback=feedback, event_log=EventLogPosition.of(result))
-
-    request = KeyedWrite("feedback", pair_id, command, member, idempotency_key)
-    return await _on_pair_stream(svc, lambda conn: _answer_once(conn, svc, request, FeedbackRecorded, decide))
+    request = KeyedWrite("feedback", pair_id, command, member, idempotency_key, key_ttl)
+    async with uow:
+        if (earlier := await request.earlier_answer(uow, FeedbackRecorded)) is not None:
+            return earlier
+        pair = await _pair(uow, pair_id)
+        feedback = model.give_feedback(pair, command, member)
+        await uow.feedback.add(feedback)
+        result = await uow.append(pair.stream_id, None, [feedback])
+        return await request.remember(uow, FeedbackRecorded(feedback=feedback, event_log=EventLogPosition.of(result)))
 
 
 @dataclass(frozen=True)
 class KeyedWrite:
-    """A write as its Idempotency-Key sees it: what was asked (the fingerprint), by whom, under which key."""
+    """A write as its Idempotency-Key sees it: what was asked (the fingerprint), by whom, under which key.
+
+    The key is claimed in the unit of work that does the work, so a rolled-back attempt leaves no key behind,
+    and a concurrent retry (PostgreSQL) waits for the first attempt and then reads its answer. Keys older than
+    `ttl` are forgotten: a retry after that is a new request."""
 
     action: str
     pair_id: str
     command: BaseModel
     caller: str
     key: str | None
+    ttl: timedelta
 
     def fingerprint(self) -> str:
         return hashlib.sha256(f"{self.action}|{self.pair_id}|{self.command.model_dump_json()}".encode()).hexdigest()
 
+    async def earlier_answer(self, uow: SessionsUnitOfWork, answer_type: type[Answer]) -> Answer | None:
+        """None when there is no key or it is new (now claimed); the first answer when the same caller sent the
+        same request under it before; a Conflict when the key was used for a different request."""
+        if not self.key:
+            return None
+        earlier = await uow.idempotency_keys.claim(self.caller, self.key, self.fingerprint(), self.ttl)
+        if earlier is None:
+            return None
+        if earlier[0] != self.fingerprint():
+            raise Conflict("this Idempotency-Key was used for a different request")
+        return answer_type.model_validate(earlier[1])
 
-async def _answer_once(
-    conn: asyncpg.Connection,
-    svc: Sessions,
-    request: KeyedWrite,
-    answer_type: type[Answer],
-    decide: Callable[[asyncpg.Connection], Awaitable[Answer]],
-) -> Answer:
-    """`decide`, unless this caller's key was seen: then its first answer (same request) or a Conflict. The
-    key is claimed in the transaction that does the work, so a concurrent retry waits for it and then reads
-    the stored answer; a rolled-back attempt leaves no key behind. Keys older than `svc.key_ttl` are forgotten."""
-    if request.key:
-        fingerprint = request.fingerprint()
-        earlier = await repository.claim_idempotency_key(conn, request.caller, request.key, fingerprint, svc.key_ttl)
-        if earlier is not None:
-            if earlier[0] != fingerprint:
-                raise Conflict("this Idempotency-Key was used for a different request")
-            return answer_type.model_validate(earlier[1])
-    answer = await decide(conn)
-    if request.key:
-        await repository.remember_response(conn, request.caller, request.key, answer.model_dump(mode="json"))
-    return answer
+    async def remember(self, uow: SessionsUnitOfWork, answer: Answer) -> Answer:
+        if self.key:
+            await uow.idempotency_keys.remember(self.caller, self.key, answer.model_dump(mode="json"))
+        return answer
 
 
-async def _append(svc: Sessions, conn: asyncpg.Connection, found: model.Pair, event: Event) -> AppendResult:
-    version = await repository.stream_version(conn, found.stream_id)
-    return await svc.store.append(found.stream_id, version, [event], conn=conn)
+# ------------------------------------------------------------------------------------------------------- reads
 
 
-async def _on_pair_stream(svc: Sessions, decide: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """Run `decide` in one transaction. Appends to a pair's stream are optimistic: when another one (the
-    other member, a retried request) got there first, the whole transaction rolls back and is decided again on
-    the new state. After the last attempt the ConcurrencyError reaches the client as a 409."""
-    retrying = AsyncRetrying(
-        retry=retry_if_exception_type(ConcurrencyError),
-        stop=stop_after_attempt(ATTEMPTS),
-        wait=wait_random(0, 0.05),
-        reraise=True,
-    )
-    async for attempt in retrying:
-        with attempt:
-            async with svc.transaction() as conn:
-                return await decide(conn)
-    raise AssertionError("unreachable: tenacity re-raises after the last attempt")
+async def readable_pair(uow: SessionsUnitOfWork, pair_id: str, viewer: Viewer) -> model.Pair:
+    """The pair, if the viewer may see it."""
+    async with uow:
+        return _readable(await _pair(uow, pair_id), viewer)
+
+
+async def sessions_of(uow: SessionsUnitOfWork, pair_id: str, viewer: Viewer) -> list[SessionView]:
+    """The pair's sessions by the day they were held, private notes included (readers of a pair see them)."""
+    async with uow:
+        _readable(await _pair(uow, pair_id), viewer)
+        return [SessionView.of(s) for s in await uow.sessions.of_pair(pair_id)]
+
+
+async def pairs_of(uow: SessionsUnitOfWork, participant_id: str, viewer: Viewer) -> list[model.Pair]:
+    if not viewer.sees_all and viewer.subject != participant_id:
+        raise Forbidden("a participant sees only its own pairs")
+    async with uow:
+        return await uow.pairs.of_participant(participant_id)
+
+
+async def _pair(uow: SessionsUnitOfWork, pair_id: str) -> model.Pair:
+    found = await uow.pairs.get(pair_id)
+    if found is None:
+        raise NotFound(f"no pair {pair_id} (matching may not have announced it yet)")
+    return found
+
+
+def _readable(pair: model.Pair, viewer: Viewer) -> model.Pair:
+    if not viewer.sees_all and not pair.has_member(viewer.subject):
+        raise Forbidden(f"{viewer.subject} is not a member of pair {pair.pair_id}")
+    return pair

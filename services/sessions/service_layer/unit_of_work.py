@@ -1,0 +1,41 @@
+"""Sessions' unit of work: its repositories and its event store in one transaction (shared/uow.py)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.sessions.adapters import memory, repository
+from shared.eventstore import InMemoryEventStore
+from shared.uow import InMemoryUnitOfWork, PostgresUnitOfWork, UnitOfWork
+
+
+class SessionsUnitOfWork(UnitOfWork):
+    """What a sessions handler may touch inside `async with uow:`."""
+
+    pairs: repository.Pairs
+    sessions: repository.Sessions
+    feedback: repository.Feedback
+    idempotency_keys: repository.IdempotencyKeys
+
+
+class PostgresSessionsUnitOfWork(PostgresUnitOfWork, SessionsUnitOfWork):
+    def _bind(self, conn: asyncpg.Connection) -> None:
+        self.pairs = repository.PostgresPairs(conn)
+        self.sessions = repository.PostgresSessions(conn)
+        self.feedback = repository.PostgresFeedback(conn)
+        self.idempotency_keys = repository.PostgresIdempotencyKeys(conn)
+
+
+class InMemorySessionsUnitOfWork(InMemoryUnitOfWork, SessionsUnitOfWork):
+    """Units of work built over one `state` and `store` share them, as requests share one database."""
+
+    state: memory.SessionsState
+
+    def __init__(self, state: memory.SessionsState | None = None, store: InMemoryEventStore | None = None):
+        super().__init__(state if state is not None else memory.SessionsState(), store)
+
+    def _bind(self, state: memory.SessionsState) -> None:
+        self.pairs = memory.InMemoryPairs(state)
+        self.sessions = memory.InMemorySessions(state)
+        self.feedback = memory.InMemoryFeedback(state)
+        self.idempotency_keys = memory.InMemoryIdempotencyKeys(state)

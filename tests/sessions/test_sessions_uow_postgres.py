@@ -1,0 +1,79 @@
+"""The sessions unit of work's contract on PostgreSQL, and what only PostgreSQL can show: concurrent units of
+work on one Idempotency-Key and on one pair's stream."""
+
+import asyncio
+import json
+import uuid
+from datetime import date, timedelta
+
+import pytest
+
+from services.sessions.adapters import repository
+from services.sessions.bootstrap import SPEC
+from services.sessions.domain.commands import LogSession
+from services.sessions.domain.model import Pair
+from services.sessions.entrypoints.pairs_consumer import PairsProjection
+from services.sessions.service_layer import handlers
+from services.sessions.service_layer.unit_of_work import PostgresSessionsUnitOfWork
+from shared import eventstore
+from shared.db import create_pool, migrate, migration_files
+from tests.contracts.sessions_uow import FORMED, TTL, SessionsUnitOfWorkContract
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture
+async def uow(dsn):
+    """A sessions unit of work on a fresh schema with the service's migrations: event store, tables, pairs."""
+    schema = f"sessions_uow_{uuid.uuid4().hex[:8]}"
+    pool = await create_pool(dsn, schema, max_size=8)
+    await migrate(pool, schema, migration_files(eventstore.MIGRATIONS, *SPEC.migrations, PairsProjection.migrations))
+    yield PostgresSessionsUnitOfWork(pool, eventstore.PostgresEventStore(pool, schema))
+    await pool.execute(f"DROP SCHEMA {schema} CASCADE")
+    await pool.close()
+
+
+class TestPostgresSessionsUnitOfWork(SessionsUnitOfWorkContract):
+    async def given_pair(self, uow, pair: Pair) -> None:
+        await repository.pair_formed(uow.pool, pair, pair.formed_at)
+        if pair.status == "dissolved":
+            await repository.pair_dissolved(uow.pool, pair.pair_id, pair.dissolved_at)
+
+    async def age_keys(self, uow, by: timedelta) -> None:
+        await uow.pool.execute("UPDATE idempotency_keys SET created_at = created_at - $1::interval", by)
+
+    async def kept_keys(self, uow):
+        rows = await uow.pool.fetch("SELECT caller, key, request_hash, response FROM idempotency_keys")
+        return {
+            (r["caller"], r["key"]): (r["request_hash"], json.loads(r["response"]) if r["response"] else None)
+            for r in rows
+        }
+
+    async def kept_feedback(self, uow) -> list[str]:
+        return [r["feedback_id"] for r in await uow.pool.fetch("SELECT feedback_id FROM feedback ORDER BY given_at")]
+
+
+def another(uow: PostgresSessionsUnitOfWork) -> PostgresSessionsUnitOfWork:
+    """A unit of work of its own (its own connection and transaction), as each HTTP request gets."""
+    return PostgresSessionsUnitOfWork(uow.pool, uow.store)
+
+
+LOG = LogSession(held_on=date(2026, 4, 2), minutes=45, learning_direction="both")
+
+
+async def test_concurrent_retries_with_one_key_write_one_session_and_answer_alike(uow):
+    await repository.pair_formed(uow.pool, Pair("pair-1", "prg-1", "p-mentor", "p-mentee"), FORMED)
+    answers = await asyncio.gather(
+        *(handlers.log_session(another(uow), "pair-1", LOG, "p-mentor", "k-concurrent", TTL) for _ in range(4))
+    )
+    assert len({a.model_dump_json() for a in answers}) == 1
+    assert len(await uow.store.read_stream("pair-sessions-pair-1")) == 1
+    assert await uow.pool.fetchval("SELECT count(*) FROM sessions") == 1
+
+
+async def test_both_members_logging_at_once_land_one_after_the_other_on_the_pairs_stream(uow):
+    await repository.pair_formed(uow.pool, Pair("pair-1", "prg-1", "p-mentor", "p-mentee"), FORMED)
+    answers = await asyncio.gather(
+        *(handlers.log_session(another(uow), "pair-1", LOG, m, None, TTL) for m in ("p-mentor", "p-mentee"))
+    )
+    assert sorted(a.event_log.stream_version for a in answers) == [1, 2]
