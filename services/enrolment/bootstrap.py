@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from services.enrolment.config import EnrolmentSettings
 from services.enrolment.entrypoints import http
-from services.enrolment.service_layer.handlers import Enrolment
+from services.enrolment.service_layer.unit_of_work import PostgresEnrolmentUnitOfWork
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
 
@@ -29,6 +29,7 @@ def build(settings: EnrolmentSettings | None = None) -> FastAPI:
     settings = settings or EnrolmentSettings()
     runtime = ServiceRuntime("enrolment", settings, migrations=MIGRATIONS)
     app = create_app(runtime, PREFIX, [http.router], "Tandem enrolment")
-    app.state.enrolment = lambda: Enrolment(runtime.pool, runtime.store, settings.pseudonym_key)
+    app.dependency_overrides[http.unit_of_work] = lambda: PostgresEnrolmentUnitOfWork(runtime.pool, runtime.store)
+    app.dependency_overrides[http.pseudonym_key] = lambda: settings.pseudonym_key
     app.state.settings = settings
     return app
