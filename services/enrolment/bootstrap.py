@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from services.enrolment.config import EnrolmentSettings
 from services.enrolment.entrypoints import http
-from services.enrolment.service_layer.handlers import Enrolment
+from services.enrolment.service_layer.unit_of_work import PostgresEnrolmentUnitOfWork
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.service import Bindings, ServiceSpec
@@ -17,7 +17,10 @@ from shared.service import Bindings, ServiceSpec
 def bindings(runtime: ServiceRuntime) -> Bindings:
     settings = runtime.settings
     assert isinstance(settings, EnrolmentSettings)
-    return {http.service: lambda: Enrolment(runtime.pool, runtime.store, settings.pseudonym_key)}
+    return {
+        http.unit_of_work: lambda: PostgresEnrolmentUnitOfWork(runtime.pool, runtime.store),
+        http.pseudonym_key: lambda: settings.pseudonym_key,
+    }
 
 
 SPEC = ServiceSpec(

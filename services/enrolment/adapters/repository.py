@@ -1,101 +1,48 @@
-"""Enrolment's tables (see adapters/sql). Every write takes the caller's connection so it commits in the
-same transaction as the events appended beside it."""
+"""What enrolment keeps besides its events: launched programs and the participants enrolled in them.
+
+Handlers see these interfaces only; adapters/postgres.py stores them in the tables of adapters/sql, in the
+transaction of the unit of work, and adapters/memory.py keeps them in dicts for tests without servers.
+tests/contracts/enrolment.py holds both to the same tests.
+"""
 
 from __future__ import annotations
 
-import json
-
-import asyncpg
+from abc import ABC, abstractmethod
 
 from services.enrolment.domain.model import Participant
-from shared.events import ParticipantEnrolled, ProgramLaunched
+from shared.events import ProgramLaunched
 
 
-async def add_program(conn: asyncpg.Connection, program: ProgramLaunched) -> None:
-    await conn.execute(
-        "INSERT INTO programs (program_id, launched) VALUES ($1, $2)",
-        program.program_id,
-        program.model_dump_json(),
-    )
+class Programs(ABC):
+    @abstractmethod
+    async def add(self, program: ProgramLaunched) -> None: ...
+
+    @abstractmethod
+    async def get(self, program_id: str) -> ProgramLaunched | None: ...
+
+    @abstractmethod
+    async def list(self) -> list[ProgramLaunched]:
+        """Every program, in launch order."""
 
 
-async def get_program(conn: asyncpg.Connection | asyncpg.Pool, program_id: str) -> ProgramLaunched | None:
-    row = await conn.fetchval("SELECT launched FROM programs WHERE program_id = $1", program_id)
-    return ProgramLaunched.model_validate_json(row) if row else None
+class Participants(ABC):
+    @abstractmethod
+    async def add(self, participant: Participant) -> bool:
+        """False (and nothing stored) when this employee is already enrolled in the program."""
 
+    @abstractmethod
+    async def save(self, participant: Participant) -> None:
+        """Store a changed participant that `add` stored before."""
 
-async def list_programs(pool: asyncpg.Pool) -> list[ProgramLaunched]:
-    rows = await pool.fetch("SELECT launched FROM programs ORDER BY launched_at, program_id")
-    return [ProgramLaunched.model_validate_json(r["launched"]) for r in rows]
+    @abstractmethod
+    async def get(self, program_id: str, participant_id: str) -> Participant | None: ...
 
+    @abstractmethod
+    async def get_for_update(self, program_id: str, participant_id: str) -> Participant | None:
+        """As `get`, and no other unit of work changes this participant until this one ends, so a decision
+        taken on what was read still holds when it is stored."""
 
-async def add_participant(conn: asyncpg.Connection, p: Participant) -> bool:
-    """False when this employee is already enrolled in the program."""
-    inserted = await conn.fetchval(
-        """INSERT INTO participants (program_id, participant_id, employee_id, display_name, email, goals,
-                                     profile, status, version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-           ON CONFLICT DO NOTHING RETURNING true""",
-        *_columns(p),
-    )
-    return bool(inserted)
-
-
-async def save_participant(conn: asyncpg.Connection, p: Participant) -> None:
-    await conn.execute(
-        """UPDATE participants SET employee_id = $3, display_name = $4, email = $5, goals = $6, profile = $7,
-                  status = $8, version = $9
-           WHERE program_id = $1 AND participant_id = $2""",
-        *_columns(p),
-    )
-
-
-async def get_participant(
-    conn: asyncpg.Connection | asyncpg.Pool, program_id: str, participant_id: str, *, for_update: bool = False
-) -> Participant | None:
-    row = await conn.fetchrow(
-        "SELECT * FROM participants WHERE program_id = $1 AND participant_id = $2"
-        + (" FOR UPDATE" if for_update else ""),
-        program_id,
-        participant_id,
-    )
-    return _participant(row) if row else None
-
-
-async def list_participants(
-    pool: asyncpg.Pool, program_id: str, offset: int, limit: int
-) -> tuple[list[Participant], int]:
-    rows = await pool.fetch(
-        "SELECT * FROM participants WHERE program_id = $1 ORDER BY enrolled_at, participant_id OFFSET $2 LIMIT $3",
-        program_id,
-        offset,
-        limit,
-    )
-    total = await pool.fetchval("SELECT count(*) FROM participants WHERE program_id = $1", program_id)
-    return [_participant(r) for r in rows], total
-
-
-def _columns(p: Participant) -> tuple:
-    return (
-        p.profile.program_id,
-        p.profile.participant_id,
-        p.employee_id,
-        p.display_name,
-        p.email,
-        p.goals,
-        p.profile.model_dump_json(),
-        p.status,
-        p.version,
-    )
-
-
-def _participant(row: asyncpg.Record) -> Participant:
-    return Participant(
-        profile=ParticipantEnrolled.model_validate(json.loads(row["profile"])),
-        employee_id=row["employee_id"],
-        display_name=row["display_name"],
-        email=row["email"],
-        goals=row["goals"],
-        status=row["status"],
-        version=row["version"],
-    )
+    @abstractmethod
+    async def page(self, program_id: str, offset: int, limit: int) -> tuple[list[Participant], int]:
+        """Up to `limit` participants of the program after the first `offset`, in enrolment order, and how
+        many the program has in all."""

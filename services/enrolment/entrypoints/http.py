@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel
 
-from services.enrolment.adapters import repository
 from services.enrolment.domain import model
 from services.enrolment.domain.commands import (
     EnrolParticipant,
@@ -16,19 +15,27 @@ from services.enrolment.domain.commands import (
     WithdrawParticipant,
 )
 from services.enrolment.service_layer import handlers
+from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from shared.auth import Admin, AdminOrParticipant, Principal, Reader, require
-from shared.errors import Forbidden, NotFound
+from shared.errors import Forbidden
 from shared.events import ParticipantEnrolled, ProgramLaunched
 from shared.http import EventLogPosition
 
 router = APIRouter(tags=["enrolment"])
 
 
-def service() -> handlers.Enrolment:
-    raise NotImplementedError("bound by the composition root (bootstrap.py)")
+def unit_of_work() -> EnrolmentUnitOfWork:
+    """A fresh unit of work per request."""
+    raise NotImplementedError("bound by the composition root")
 
 
-Service = Annotated[handlers.Enrolment, Depends(service)]
+def pseudonym_key() -> str:
+    """The HMAC key turning employee ids into participant ids (EnrolmentSettings.pseudonym_key)."""
+    raise NotImplementedError("bound by the composition root")
+
+
+Uow = Annotated[EnrolmentUnitOfWork, Depends(unit_of_work)]
+PseudonymKey = Annotated[str, Depends(pseudonym_key)]
 
 
 class ProgramCreated(BaseModel):
@@ -81,22 +88,19 @@ def act_for(principal: Principal, participant_id: str) -> None:
 
 
 @router.post("/programs", status_code=status.HTTP_201_CREATED, response_model=ProgramCreated)
-async def launch_program(command: LaunchProgram, svc: Service, _: Admin) -> ProgramCreated:
-    program, result = await handlers.launch_program(svc, command)
+async def launch_program(command: LaunchProgram, _: Admin, uow: Uow) -> ProgramCreated:
+    program, result = await handlers.launch_program(uow, command)
     return ProgramCreated(program=program, event_log=EventLogPosition.of(result))
 
 
 @router.get("/programs", response_model=list[ProgramLaunched])
-async def list_programs(svc: Service, _: Reader) -> list[ProgramLaunched]:
-    return await repository.list_programs(svc.pool)
+async def list_programs(_: Reader, uow: Uow) -> list[ProgramLaunched]:
+    return await handlers.programs(uow)
 
 
 @router.get("/programs/{program_id}", response_model=ProgramLaunched)
-async def get_program(program_id: str, svc: Service, _: Reader) -> ProgramLaunched:
-    program = await repository.get_program(svc.pool, program_id)
-    if program is None:
-        raise NotFound(f"no program {program_id}")
-    return program
+async def get_program(program_id: str, _: Reader, uow: Uow) -> ProgramLaunched:
+    return await handlers.program(uow, program_id)
 
 
 @router.post(
@@ -105,43 +109,43 @@ async def get_program(program_id: str, svc: Service, _: Reader) -> ProgramLaunch
     response_model=ParticipantChanged,
 )
 async def enrol(
-    program_id: str, command: EnrolParticipant, svc: Service, principal: AdminOrParticipant
+    program_id: str, command: EnrolParticipant, principal: AdminOrParticipant, uow: Uow, key: PseudonymKey
 ) -> ParticipantChanged:
-    act_for(principal, model.pseudonym(svc.pseudonym_key, command.employee_id))
-    participant, result = await handlers.enrol_participant(svc, program_id, command)
+    act_for(principal, model.pseudonym(key, command.employee_id))
+    participant, result = await handlers.enrol_participant(uow, program_id, command, key)
     return ParticipantChanged(participant=ParticipantView.of(participant), event_log=EventLogPosition.of(result))
 
 
 @router.get("/programs/{program_id}/participants", response_model=ParticipantPage)
 async def list_participants(
     program_id: str,
-    svc: Service,
     _: Annotated[Principal, Depends(require("program_admin", "auditor"))],
+    uow: Uow,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ParticipantPage:
-    if await repository.get_program(svc.pool, program_id) is None:
-        raise NotFound(f"no program {program_id}")
-    items, total = await repository.list_participants(svc.pool, program_id, (page - 1) * page_size, page_size)
+    items, total = await handlers.participants(uow, program_id, (page - 1) * page_size, page_size)
     return ParticipantPage(items=[ParticipantView.of(p) for p in items], page=page, page_size=page_size, total=total)
 
 
 @router.get("/programs/{program_id}/participants/{participant_id}", response_model=ParticipantView)
-async def get_participant(program_id: str, participant_id: str, svc: Service, principal: Reader) -> ParticipantView:
+async def get_participant(program_id: str, participant_id: str, principal: Reader, uow: Uow) -> ParticipantView:
     if not principal.has("auditor"):
         act_for(principal, participant_id)
-    participant = await repository.get_participant(svc.pool, program_id, participant_id)
-    if participant is None:
-        raise NotFound(f"no participant {participant_id} in program {program_id}")
-    return ParticipantView.of(participant)
+    return ParticipantView.of(await handlers.participant(uow, program_id, participant_id))
 
 
 @router.patch("/programs/{program_id}/participants/{participant_id}", response_model=ParticipantChanged)
 async def update_profile(
-    program_id: str, participant_id: str, command: UpdateProfile, svc: Service, principal: AdminOrParticipant
+    program_id: str,
+    participant_id: str,
+    command: UpdateProfile,
+    principal: AdminOrParticipant,
+    uow: Uow,
+    key: PseudonymKey,
 ) -> ParticipantChanged:
     act_for(principal, participant_id)
-    participant, result = await handlers.update_profile(svc, program_id, participant_id, command)
+    participant, result = await handlers.update_profile(uow, program_id, participant_id, command, key)
     return ParticipantChanged(
         participant=ParticipantView.of(participant), event_log=EventLogPosition.of(result) if result else None
     )
@@ -151,24 +155,22 @@ async def update_profile(
 async def withdraw(
     program_id: str,
     participant_id: str,
-    svc: Service,
     principal: AdminOrParticipant,
+    uow: Uow,
     command: WithdrawParticipant | None = None,
 ) -> ParticipantChanged:
     act_for(principal, participant_id)
-    participant, result = await handlers.withdraw(svc, program_id, participant_id, command or WithdrawParticipant())
+    participant, result = await handlers.withdraw(uow, program_id, participant_id, command or WithdrawParticipant())
     return ParticipantChanged(
         participant=ParticipantView.of(participant), event_log=EventLogPosition.of(result) if result else None
     )
 
 
 @router.post("/programs/{program_id}/participants/{participant_id}/erase", response_model=ParticipantChanged)
-async def erase(
-    program_id: str, participant_id: str, svc: Service, principal: AdminOrParticipant
-) -> ParticipantChanged:
+async def erase(program_id: str, participant_id: str, principal: AdminOrParticipant, uow: Uow) -> ParticipantChanged:
     """Right to erasure: personal details are deleted; the pseudonymous history stays for counts and audits."""
     act_for(principal, participant_id)
-    participant, result = await handlers.erase(svc, program_id, participant_id)
+    participant, result = await handlers.erase(uow, program_id, participant_id)
     return ParticipantChanged(
         participant=ParticipantView.of(participant), event_log=EventLogPosition.of(result) if result else None
     )

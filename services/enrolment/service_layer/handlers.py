@@ -1,12 +1,9 @@
-"""Enrolment's use cases: load, let the domain decide, store the state and its events in one transaction."""
+"""Enrolment's use cases: load, let the domain decide, store the state and its events in one unit of work."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-import asyncpg
-
-from services.enrolment.adapters import repository
 from services.enrolment.domain import model
 from services.enrolment.domain.commands import (
     EnrolParticipant,
@@ -14,83 +11,114 @@ from services.enrolment.domain.commands import (
     UpdateProfile,
     WithdrawParticipant,
 )
+from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from shared.errors import Conflict, NotFound
-from shared.events import ProgramLaunched
+from shared.events import Event, ProgramLaunched
 from shared.eventstore import AppendResult
-from shared.uow import PooledTransactions
+
+Changed = tuple[model.Participant, AppendResult | None]
 
 
-@dataclass(frozen=True)
-class Enrolment(PooledTransactions):
-    pseudonym_key: str
-
-
-async def launch_program(svc: Enrolment, command: LaunchProgram) -> tuple[ProgramLaunched, AppendResult]:
+async def launch_program(uow: EnrolmentUnitOfWork, command: LaunchProgram) -> tuple[ProgramLaunched, AppendResult]:
     program = model.launch(command)
-    async with svc.transaction() as conn:
-        await repository.add_program(conn, program)
-        result = await svc.store.append(model.stream_of_program(program.program_id), 0, [program], conn=conn)
+    async with uow:
+        await uow.programs.add(program)
+        result = await uow.append(model.stream_of_program(program.program_id), 0, [program])
     return program, result
 
 
 async def enrol_participant(
-    svc: Enrolment, program_id: str, command: EnrolParticipant
+    uow: EnrolmentUnitOfWork, program_id: str, command: EnrolParticipant, pseudonym_key: str
 ) -> tuple[model.Participant, AppendResult]:
-    async with svc.transaction() as conn:
-        program = await _program(conn, program_id)
-        participant = model.enrol(program, command, svc.pseudonym_key)
-        if not await repository.add_participant(conn, participant):
-            raise Conflict(f"employee {command.employee_id} is already enrolled in program {program_id}")
-        result = await svc.store.append(participant.stream_id, 0, [participant.profile], conn=conn)
+    async with uow:
+        participant = model.enrol(await _program(uow, program_id), command, pseudonym_key)
+        if not await uow.participants.add(participant):
+            raise Conflict(f"participant {participant.profile.participant_id} is already enrolled in {program_id}")
+        result = await uow.append(participant.stream_id, 0, [participant.profile])
     return participant, result
 
 
 async def update_profile(
-    svc: Enrolment, program_id: str, participant_id: str, command: UpdateProfile
-) -> tuple[model.Participant, AppendResult | None]:
-    async with svc.transaction() as conn:
-        participant = await _participant(conn, program_id, participant_id)
-        updated, event = participant.update(command, svc.pseudonym_key)
-        return await _store(svc, conn, participant, updated, event)
+    uow: EnrolmentUnitOfWork, program_id: str, participant_id: str, command: UpdateProfile, pseudonym_key: str
+) -> Changed:
+    async with uow:
+        participant = await _participant_for_update(uow, program_id, participant_id)
+        updated, event = participant.update(command, pseudonym_key)
+        return await _store(uow, participant, updated, event)
 
 
 async def withdraw(
-    svc: Enrolment, program_id: str, participant_id: str, command: WithdrawParticipant
-) -> tuple[model.Participant, AppendResult | None]:
-    async with svc.transaction() as conn:
-        participant = await _participant(conn, program_id, participant_id)
+    uow: EnrolmentUnitOfWork, program_id: str, participant_id: str, command: WithdrawParticipant
+) -> Changed:
+    async with uow:
+        participant = await _participant_for_update(uow, program_id, participant_id)
         updated, event = participant.withdraw(command.reason)
-        return await _store(svc, conn, participant, updated, event)
+        return await _store(uow, participant, updated, event)
 
 
-async def erase(svc: Enrolment, program_id: str, participant_id: str) -> tuple[model.Participant, AppendResult | None]:
+async def erase(uow: EnrolmentUnitOfWork, program_id: str, participant_id: str) -> Changed:
     """Withdraw (if still active) and erase personal details, in one transaction."""
-    async with svc.transaction() as conn:
-        participant = await _participant(conn, program_id, participant_id)
+    async with uow:
+        participant = await _participant_for_update(uow, program_id, participant_id)
         withdrawn, withdrawal = participant.withdraw("personal data erased on request")
         erased, erasure = withdrawn.erase()
-        return await _store(svc, conn, participant, erased, withdrawal, erasure)
+        return await _store(uow, participant, erased, withdrawal, erasure)
 
 
-async def _store(svc, conn, before: model.Participant, after: model.Participant, *events):
+# ------------------------------------------------------------------------------------------------------ reads
+
+
+async def programs(uow: EnrolmentUnitOfWork) -> list[ProgramLaunched]:
+    async with uow:
+        return await uow.programs.list()
+
+
+async def program(uow: EnrolmentUnitOfWork, program_id: str) -> ProgramLaunched:
+    async with uow:
+        return await _program(uow, program_id)
+
+
+async def participant(uow: EnrolmentUnitOfWork, program_id: str, participant_id: str) -> model.Participant:
+    async with uow:
+        found = await uow.participants.get(program_id, participant_id)
+    if found is None:
+        raise NotFound(f"no participant {participant_id} in program {program_id}")
+    return found
+
+
+async def participants(
+    uow: EnrolmentUnitOfWork, program_id: str, offset: int, limit: int
+) -> tuple[list[model.Participant], int]:
+    """A page of the program's participants and their total; 404 for an unknown program."""
+    async with uow:
+        await _program(uow, program_id)
+        return await uow.participants.page(program_id, offset, limit)
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+async def _store(
+    uow: EnrolmentUnitOfWork, before: model.Participant, after: model.Participant, *events: Event | None
+) -> Changed:
     result = None
     changes = [e for e in events if e is not None]
     if changes:
-        result = await svc.store.append(before.stream_id, before.version, changes, conn=conn)
+        result = await uow.append(before.stream_id, before.version, changes)
         after = replace(after, version=result.version)
-    await repository.save_participant(conn, after)
+    await uow.participants.save(after)
     return after, result
 
 
-async def _program(conn: asyncpg.Connection, program_id: str) -> ProgramLaunched:
-    program = await repository.get_program(conn, program_id)
-    if program is None:
+async def _program(uow: EnrolmentUnitOfWork, program_id: str) -> ProgramLaunched:
+    found = await uow.programs.get(program_id)
+    if found is None:
         raise NotFound(f"no program {program_id}")
-    return program
+    return found
 
 
-async def _participant(conn: asyncpg.Connection, program_id: str, participant_id: str) -> model.Participant:
-    participant = await repository.get_participant(conn, program_id, participant_id, for_update=True)
-    if participant is None:
+async def _participant_for_update(uow: EnrolmentUnitOfWork, program_id: str, participant_id: str) -> model.Participant:
+    found = await uow.participants.get_for_update(program_id, participant_id)
+    if found is None:
         raise NotFound(f"no participant {participant_id} in program {program_id}")
-    return participant
+    return found

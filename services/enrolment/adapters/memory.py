@@ -1,0 +1,68 @@
+"""Enrolment's repositories over plain dicts, for handler and HTTP tests without PostgreSQL. Dicts keep
+insertion order, which stands in for the tables' launched_at / enrolled_at ordering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from services.enrolment.adapters.repository import Participants, Programs
+from services.enrolment.domain.model import Participant
+from shared.events import ProgramLaunched
+
+
+@dataclass
+class EnrolmentState:
+    programs: dict[str, ProgramLaunched] = field(default_factory=dict)
+    participants: dict[tuple[str, str], Participant] = field(default_factory=dict)  # (program_id, participant_id)
+
+
+class InMemoryPrograms(Programs):
+    def __init__(self, state: EnrolmentState):
+        self.state = state
+
+    async def add(self, program: ProgramLaunched) -> None:
+        if program.program_id in self.state.programs:
+            raise ValueError(f"program {program.program_id} exists")  # the table's primary key
+        self.state.programs[program.program_id] = program
+
+    async def get(self, program_id: str) -> ProgramLaunched | None:
+        return self.state.programs.get(program_id)
+
+    async def list(self) -> list[ProgramLaunched]:
+        return list(self.state.programs.values())
+
+
+class InMemoryParticipants(Participants):
+    def __init__(self, state: EnrolmentState):
+        self.state = state
+
+    async def add(self, participant: Participant) -> bool:
+        program_id = participant.profile.program_id
+        if program_id not in self.state.programs:
+            raise ValueError(f"no program {program_id}")  # the table's foreign key
+        taken = (program_id, participant.profile.participant_id) in self.state.participants or any(
+            p.profile.program_id == program_id and p.employee_id == participant.employee_id
+            for p in self.state.participants.values()
+        )
+        if not taken:
+            self.state.participants[_key(participant)] = participant
+        return not taken
+
+    async def save(self, participant: Participant) -> None:
+        if _key(participant) in self.state.participants:
+            self.state.participants[_key(participant)] = participant
+
+    async def get(self, program_id: str, participant_id: str) -> Participant | None:
+        return self.state.participants.get((program_id, participant_id))
+
+    async def get_for_update(self, program_id: str, participant_id: str) -> Participant | None:
+        # The twin serves one test at a time, so there is no other unit of work to hold off.
+        return await self.get(program_id, participant_id)
+
+    async def page(self, program_id: str, offset: int, limit: int) -> tuple[list[Participant], int]:
+        enrolled = [p for (program, _), p in self.state.participants.items() if program == program_id]
+        return enrolled[offset : offset + limit], len(enrolled)
+
+
+def _key(participant: Participant) -> tuple[str, str]:
+    return participant.profile.program_id, participant.profile.participant_id

@@ -1,0 +1,42 @@
+"""Enrolment's unit of work: its repositories and its event store in one transaction (shared/uow.py)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.enrolment.adapters.memory import EnrolmentState, InMemoryParticipants, InMemoryPrograms
+from services.enrolment.adapters.postgres import PostgresParticipants, PostgresPrograms
+from services.enrolment.adapters.repository import Participants, Programs
+from shared.eventstore import InMemoryEventStore
+from shared.uow import InMemoryUnitOfWork, PostgresUnitOfWork, UnitOfWork
+
+__all__ = [
+    "EnrolmentState",
+    "EnrolmentUnitOfWork",
+    "InMemoryEnrolmentUnitOfWork",
+    "PostgresEnrolmentUnitOfWork",
+]
+
+
+class EnrolmentUnitOfWork(UnitOfWork):
+    """Bound on entering `async with`: use the repositories only inside the block."""
+
+    programs: Programs
+    participants: Participants
+
+
+class PostgresEnrolmentUnitOfWork(PostgresUnitOfWork, EnrolmentUnitOfWork):
+    def _bind(self, conn: asyncpg.Connection) -> None:
+        self.programs = PostgresPrograms(conn)
+        self.participants = PostgresParticipants(conn)
+
+
+class InMemoryEnrolmentUnitOfWork(InMemoryUnitOfWork, EnrolmentUnitOfWork):
+    state: EnrolmentState
+
+    def __init__(self, state: EnrolmentState | None = None, store: InMemoryEventStore | None = None):
+        super().__init__(state or EnrolmentState(), store)
+
+    def _bind(self, state: EnrolmentState) -> None:
+        self.programs = InMemoryPrograms(state)
+        self.participants = InMemoryParticipants(state)

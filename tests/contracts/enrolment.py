@@ -1,0 +1,145 @@
+"""Enrolment's unit of work and repositories: one abstract test case, subclassed per backend (in-memory in
+tests/enrolment/test_enrolment_uow_memory.py, PostgreSQL in tests/enrolment/test_enrolment_uow_postgres.py), so the
+twin the in-process HTTP tests run on keeps the rules of the real tables."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from services.enrolment.domain import model
+from services.enrolment.domain.commands import EnrolParticipant, LaunchProgram
+from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
+from shared.events import ProgramLaunched
+
+KEY = "contract-pseudonym-key"
+
+
+def a_program(title: str = "Digital leaders") -> ProgramLaunched:
+    return model.launch(LaunchProgram(title=title, focus_areas=["ai"]))
+
+
+def a_participant(program: ProgramLaunched, employee_id: str, **overrides) -> model.Participant:
+    body = {
+        "employee_id": employee_id,
+        "display_name": f"Person {employee_id}",
+        "email": f"{employee_id.lower()}@example.com",
+        "role": "mentee",
+        "grade": 2,
+        "birth_year": 1999,
+        "department": "Sales",
+        "languages": ["en", "fr"],
+        "reporting_chain": ["M1"],
+        "skills_offered": ["tiktok"],
+        "goals": "lead",
+        "consent": True,
+        **overrides,
+    }
+    return model.enrol(program, EnrolParticipant.model_validate(body), KEY)
+
+
+class Boom(Exception):
+    pass
+
+
+class EnrolmentUnitOfWorkContract:
+    """Subclasses provide a `uow` fixture: a unit of work of their backend over empty state and an empty store."""
+
+    async def launched(self, uow: EnrolmentUnitOfWork, *titles: str) -> list[ProgramLaunched]:
+        programs = []
+        for title in titles:  # one unit of work each: the tables order by the transaction's time
+            async with uow:
+                programs.append(a_program(title))
+                await uow.programs.add(programs[-1])
+        return programs
+
+    async def enrolled(self, uow: EnrolmentUnitOfWork, program: ProgramLaunched, *employees: str) -> list:
+        participants = []
+        for employee_id in employees:
+            async with uow:
+                participants.append(a_participant(program, employee_id))
+                assert await uow.participants.add(participants[-1])
+        return participants
+
+    async def test_programs_read_back_whole_and_in_launch_order(self, uow: EnrolmentUnitOfWork):
+        programs = await self.launched(uow, "first", "second", "third")
+        async with uow:
+            assert await uow.programs.list() == programs
+            assert await uow.programs.get(programs[1].program_id) == programs[1]
+            assert await uow.programs.get("prg-unknown") is None
+
+    async def test_a_participant_reads_back_whole(self, uow: EnrolmentUnitOfWork):
+        [program] = await self.launched(uow, "p")
+        [participant] = await self.enrolled(uow, program, "E1")
+        async with uow:
+            pid = participant.profile.participant_id
+            assert await uow.participants.get(program.program_id, pid) == participant
+            assert await uow.participants.get_for_update(program.program_id, pid) == participant
+            assert await uow.participants.get(program.program_id, "p-unknown") is None
+            assert await uow.participants.get_for_update("prg-unknown", pid) is None
+
+    async def test_an_employee_is_enrolled_once_per_program(self, uow: EnrolmentUnitOfWork):
+        first, second = await self.launched(uow, "one", "two")
+        [participant] = await self.enrolled(uow, first, "E1")
+        async with uow:
+            assert not await uow.participants.add(a_participant(first, "E1", display_name="Someone else"))
+            # Same employee under another id (say, after a key rotation): still one enrolment per program.
+            other_id = participant.profile.model_copy(update={"participant_id": "p-other"})
+            assert not await uow.participants.add(replace(participant, profile=other_id))
+            assert await uow.participants.add(a_participant(second, "E1"))
+        async with uow:
+            assert await uow.participants.page(first.program_id, 0, 10) == ([participant], 1)
+            assert (await uow.participants.page(second.program_id, 0, 10))[1] == 1
+
+    async def test_a_saved_participant_reads_back_changed(self, uow: EnrolmentUnitOfWork):
+        [program] = await self.launched(uow, "p")
+        [participant] = await self.enrolled(uow, program, "E1")
+        erased, _ = participant.erase()
+        async with uow:
+            await uow.participants.save(replace(erased, version=3))
+        async with uow:
+            stored = await uow.participants.get(program.program_id, participant.profile.participant_id)
+        assert stored == replace(erased, version=3)
+        assert (stored.status, stored.email, stored.employee_id) == ("erased", "", erased.employee_id)
+
+    async def test_participants_page_in_enrolment_order_with_the_program_total(self, uow: EnrolmentUnitOfWork):
+        program, other = await self.launched(uow, "p", "other")
+        participants = await self.enrolled(uow, program, "E3", "E1", "E5", "E2", "E4")
+        await self.enrolled(uow, other, "E9")
+        async with uow:
+            assert await uow.participants.page(program.program_id, 0, 2) == (participants[:2], 5)
+            assert await uow.participants.page(program.program_id, 2, 2) == (participants[2:4], 5)
+            assert await uow.participants.page(program.program_id, 4, 2) == (participants[4:], 5)
+            assert await uow.participants.page(program.program_id, 6, 2) == ([], 5)
+            assert await uow.participants.page("prg-unknown", 0, 2) == ([], 0)
+
+    async def test_leaving_the_block_commits_state_and_events_together(self, uow: EnrolmentUnitOfWork):
+        program = a_program()
+        async with uow:
+            await uow.programs.add(program)
+            result = await uow.append(model.stream_of_program(program.program_id), 0, [program])
+        async with uow:
+            assert await uow.programs.get(program.program_id) == program
+        [stored] = await uow.store.read_stream(model.stream_of_program(program.program_id))
+        assert (stored.version, stored.position, stored.data) == (
+            1,
+            result.last_position,
+            program.model_dump(mode="json"),
+        )
+
+    async def test_an_error_in_the_block_rolls_back_state_and_events(self, uow: EnrolmentUnitOfWork):
+        [kept] = await self.launched(uow, "kept")
+        [participant] = await self.enrolled(uow, kept, "E1")
+        lost = a_program("lost")
+        with pytest.raises(Boom):
+            async with uow:
+                await uow.programs.add(lost)
+                await uow.append(model.stream_of_program(lost.program_id), 0, [lost])
+                await uow.participants.save(participant.withdraw("gone")[0])
+                raise Boom
+        async with uow:
+            assert await uow.programs.list() == [kept]
+            assert await uow.participants.get(kept.program_id, participant.profile.participant_id) == participant
+        assert await uow.store.read_stream(model.stream_of_program(lost.program_id)) == []
+        assert await uow.store.read_after(0) == []

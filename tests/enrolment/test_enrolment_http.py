@@ -1,0 +1,288 @@
+"""Enrolment's HTTP API in-process, on the in-memory unit of work: validation, 404/409/403 rules, idempotent
+withdrawal and erasure, paging. What needs a real process (events on Kafka, erasure from PostgreSQL and Kafka)
+stays in test_enrolment_api.py."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from services.enrolment import bootstrap
+from services.enrolment.config import EnrolmentSettings
+from services.enrolment.domain.model import pseudonym
+from services.enrolment.entrypoints import http
+from services.enrolment.service_layer.unit_of_work import EnrolmentState, InMemoryEnrolmentUnitOfWork
+from shared.eventstore import InMemoryEventStore
+from tests.support.services import token
+
+KEY = "in-process-pseudonym-key"
+ADMIN, AUDITOR = token("program_admin"), token("auditor")
+
+
+class Enrolment:
+    """The app and what its in-memory unit of work holds, for a test to look at."""
+
+    def __init__(self) -> None:
+        self.state, self.store = EnrolmentState(), InMemoryEventStore()
+        self.app = bootstrap.build(EnrolmentSettings(pseudonym_key=KEY))
+        # A fresh unit of work per request over the same state, as the PostgreSQL binding gives one per request.
+        self.app.dependency_overrides[http.unit_of_work] = lambda: InMemoryEnrolmentUnitOfWork(self.state, self.store)
+
+    def client(self) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app)  # does not run the lifespan: no database, no Kafka
+        return httpx.AsyncClient(transport=transport, base_url="http://enrolment.test/enrolment/v1")
+
+    async def types(self, stream_id: str) -> list[str]:
+        return [e.type.split(".")[2] for e in await self.store.read_stream(stream_id)]
+
+
+@pytest.fixture
+def enrolment() -> Enrolment:
+    return Enrolment()
+
+
+@pytest.fixture
+async def client(enrolment: Enrolment):
+    async with enrolment.client() as client:
+        yield client
+
+
+async def program(client: httpx.AsyncClient, **overrides) -> dict:
+    body = {"title": "Digital leaders", "cadence_days": 14, "duration_weeks": 26, **overrides}
+    response = await client.post("/programs", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()["program"]
+
+
+def person(employee_id: str, **overrides) -> dict:
+    return {
+        "employee_id": employee_id,
+        "display_name": f"Person {employee_id}",
+        "email": f"{employee_id.lower()}@example.com",
+        "role": "mentor",
+        "grade": 3,
+        "birth_year": 1998,
+        "department": "IT",
+        "time_zone": "Europe/Paris",
+        "languages": ["en"],
+        "consent": True,
+        **overrides,
+    }
+
+
+async def enrolled(client: httpx.AsyncClient, program_id: str, employee_id: str, **overrides) -> dict:
+    response = await client.post(
+        f"/programs/{program_id}/participants", json=person(employee_id, **overrides), headers=ADMIN
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+# -------------------------------------------------------------------------------------------------- programs
+
+
+async def test_a_launched_program_is_listed_and_readable(client, enrolment):
+    response = await client.post("/programs", json={"title": "Digital leaders"}, headers=ADMIN)
+    assert response.status_code == 201
+    launched = response.json()
+    second = await program(client, title="Second")
+    assert launched["event_log"]["stream_version"] == 1
+    assert await enrolment.types(launched["event_log"]["stream_id"]) == ["program-launched"]
+    listed = (await client.get("/programs", headers=token("participant", "p-x"))).json()
+    assert [p["program_id"] for p in listed] == [launched["program"]["program_id"], second["program_id"]]
+    read = await client.get(f"/programs/{second['program_id']}", headers=AUDITOR)
+    assert read.status_code == 200 and read.json() == second
+
+
+async def test_an_unknown_program_is_404(client):
+    assert (await client.get("/programs/prg-nope", headers=ADMIN)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "field, value", [("title", ""), ("matching_weights", {"charisma": 1}), ("cadence_days", 0), ("optimize_for", "x")]
+)
+async def test_a_bad_program_gets_422_naming_the_field(client, enrolment, field, value):
+    response = await client.post("/programs", json={"title": "ok", field: value}, headers=ADMIN)
+    assert response.status_code == 422
+    assert any(error["loc"][-1] == field for error in response.json()["detail"])
+    assert enrolment.state.programs == {} and enrolment.store.events == []
+
+
+# ------------------------------------------------------------------------------------------------- enrolment
+
+
+async def test_enrolment_stores_a_pseudonymous_event_and_keeps_personal_details_apart(client, enrolment):
+    p = await program(client)
+    created = await enrolled(client, p["program_id"], "E100", reporting_chain=["E1"], goals="learn TikTok")
+    participant = created["participant"]
+    assert participant["participant_id"] == pseudonym(KEY, "E100")
+    assert (participant["employee_id"], participant["email"], participant["goals"]) == (
+        "E100",
+        "e100@example.com",
+        "learn TikTok",
+    )
+    assert created["event_log"]["stream_version"] == 1
+    [event] = await enrolment.store.read_stream(created["event_log"]["stream_id"])
+    assert event.type == "tandem.enrolment.participant-enrolled.v1"
+    assert event.data["reporting_chain"] == [pseudonym(KEY, "E1")]
+    for personal in ("E100", "example.com", "Person", "TikTok"):
+        assert personal not in str(event.data)
+
+
+async def test_a_second_enrolment_of_one_employee_is_a_conflict_and_stores_nothing(client, enrolment):
+    p = await program(client)
+    await enrolled(client, p["program_id"], "E200")
+    again = await client.post(f"/programs/{p['program_id']}/participants", json=person("E200"), headers=ADMIN)
+    assert again.status_code == 409
+    assert "E200" not in again.text  # no employee id in error messages
+    assert len(enrolment.state.participants) == 1 and len(enrolment.store.events) == 2
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("consent", False),
+        ("consent", None),
+        ("grade", "senior"),
+        ("email", "not-an-address"),
+        ("time_zone", "Mars/Olympus"),
+        ("role", "boss"),
+        ("languages", []),
+        ("reporting_chain", ["E300"]),
+        ("unexpected", "x"),
+    ],
+)
+async def test_bad_input_gets_422_naming_the_field(client, enrolment, field, value):
+    p = await program(client)
+    response = await client.post(
+        f"/programs/{p['program_id']}/participants", json=person("E300", **{field: value}), headers=ADMIN
+    )
+    assert response.status_code == 422
+    assert any(error["loc"][-1] == field for error in response.json()["detail"])
+    assert enrolment.state.participants == {}
+
+
+async def test_enrolment_in_an_unknown_program_is_404(client, enrolment):
+    response = await client.post("/programs/prg-nope/participants", json=person("E1"), headers=ADMIN)
+    assert response.status_code == 404
+    assert enrolment.store.events == []
+
+
+async def test_a_participant_enrols_itself_but_nobody_else(client):
+    p = await program(client)
+    url = f"/programs/{p['program_id']}/participants"
+    itself = token("participant", pseudonym(KEY, "E600"))
+    assert (await client.post(url, json=person("E601"), headers=itself)).status_code == 403
+    assert (await client.post(url, json=person("E600"), headers=itself)).status_code == 201
+    assert (await client.post(url, json=person("E602"), headers=AUDITOR)).status_code == 403
+
+
+# ---------------------------------------------------------------------------------------------------- reads
+
+
+async def test_participants_are_listed_in_pages(client):
+    p = await program(client)
+    ids = [(await enrolled(client, p["program_id"], f"L{i}"))["participant"]["participant_id"] for i in range(5)]
+    page = (await client.get(f"/programs/{p['program_id']}/participants?page=2&page_size=2", headers=AUDITOR)).json()
+    assert (page["total"], page["page"], page["page_size"]) == (5, 2, 2)
+    assert [item["participant_id"] for item in page["items"]] == ids[2:4]
+    last = (await client.get(f"/programs/{p['program_id']}/participants?page=3&page_size=2", headers=ADMIN)).json()
+    assert [item["participant_id"] for item in last["items"]] == ids[4:]
+
+
+@pytest.mark.parametrize("query, code", [("page=0", 422), ("page_size=501", 422), ("page_size=0", 422)])
+async def test_paging_out_of_bounds_is_422(client, query, code):
+    p = await program(client)
+    response = await client.get(f"/programs/{p['program_id']}/participants?{query}", headers=ADMIN)
+    assert response.status_code == code
+    assert response.json()["detail"][0]["loc"][-1] == query.split("=")[0]
+
+
+async def test_listing_participants_is_for_admins_and_auditors_of_known_programs(client):
+    p = await program(client)
+    assert (await client.get("/programs/prg-nope/participants", headers=AUDITOR)).status_code == 404
+    listing = f"/programs/{p['program_id']}/participants"
+    assert (await client.get(listing, headers=token("participant", "p-x"))).status_code == 403
+
+
+async def test_a_participant_acts_only_for_itself(client):
+    p = await program(client)
+    created = (await enrolled(client, p["program_id"], "E500"))["participant"]
+    url = f"/programs/{p['program_id']}/participants/{created['participant_id']}"
+    assert (await client.get(url, headers=token("participant", "someone-else"))).status_code == 403
+    own = await client.get(url, headers=token("participant", created["participant_id"]))
+    assert own.status_code == 200 and own.json() == created
+    assert (await client.get(url, headers=AUDITOR)).status_code == 200
+    assert (await client.patch(url, json={"grade": 4}, headers=AUDITOR)).status_code == 403
+    other = token("participant", "someone-else")
+    for action in ("withdraw", "erase"):
+        assert (await client.post(f"{url}/{action}", headers=other)).status_code == 403
+    assert (await client.get(url, headers=ADMIN)).json()["status"] == "active"
+
+
+async def test_an_unknown_participant_is_404_for_every_action(client):
+    p = await program(client)
+    url = f"/programs/{p['program_id']}/participants/p-nope"
+    assert (await client.get(url, headers=ADMIN)).status_code == 404
+    assert (await client.patch(url, json={"grade": 4}, headers=ADMIN)).status_code == 404
+    assert (await client.post(f"{url}/withdraw", headers=ADMIN)).status_code == 404
+    assert (await client.post(f"{url}/erase", headers=ADMIN)).status_code == 404
+
+
+# ---------------------------------------------------------------------------------------------------- changes
+
+
+async def test_a_profile_change_publishes_only_when_the_public_profile_changes(client, enrolment):
+    p = await program(client)
+    created = (await enrolled(client, p["program_id"], "E700"))["participant"]
+    url = f"/programs/{p['program_id']}/participants/{created['participant_id']}"
+    itself = token("participant", created["participant_id"])
+    public = (await client.patch(url, json={"grade": 5, "skills_offered": ["python"]}, headers=itself)).json()
+    assert public["event_log"]["stream_version"] == 2
+    assert (public["participant"]["profile"]["grade"], public["participant"]["version"]) == (5, 2)
+    personal = (await client.patch(url, json={"display_name": "New Name"}, headers=ADMIN)).json()
+    assert personal["event_log"] is None and personal["participant"]["display_name"] == "New Name"
+    assert await enrolment.types(public["event_log"]["stream_id"]) == [
+        "participant-enrolled",
+        "participant-profile-updated",
+    ]
+    bad = await client.patch(url, json={"time_zone": "Mars/Olympus"}, headers=ADMIN)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "time_zone"
+
+
+async def test_withdrawal_is_idempotent_and_ends_profile_changes(client, enrolment):
+    p = await program(client)
+    created = (await enrolled(client, p["program_id"], "E400"))["participant"]
+    url = f"/programs/{p['program_id']}/participants/{created['participant_id']}"
+    first = (await client.post(f"{url}/withdraw", json={"reason": "moving on"}, headers=ADMIN)).json()
+    second = (await client.post(f"{url}/withdraw", headers=ADMIN)).json()  # the body is optional
+    assert first["participant"]["status"] == second["participant"]["status"] == "withdrawn"
+    assert first["event_log"]["stream_version"] == 2 and second["event_log"] is None
+    assert (await client.patch(url, json={"grade": 4}, headers=ADMIN)).status_code == 409
+    assert await enrolment.types(first["event_log"]["stream_id"]) == ["participant-enrolled", "participant-withdrawn"]
+
+
+async def test_erasure_withdraws_forgets_the_person_and_is_idempotent(client, enrolment):
+    name, email = "Zebulon Quartermaine", "zebulon.quartermaine@example.org"
+    p = await program(client)
+    created = await enrolled(client, p["program_id"], "EMP-QZ-900", display_name=name, email=email, goals="secret")
+    url = f"/programs/{p['program_id']}/participants/{created['participant']['participant_id']}"
+    erased = await client.post(f"{url}/erase", headers=token("participant", created["participant"]["participant_id"]))
+    again = await client.post(f"{url}/erase", headers=ADMIN)
+    assert erased.status_code == 200 and erased.json()["participant"]["status"] == "erased"
+    assert erased.json()["event_log"]["stream_version"] == 3 and again.json()["event_log"] is None
+    stream = created["event_log"]["stream_id"]
+    assert await enrolment.types(stream) == ["participant-enrolled", "participant-withdrawn", "participant-erased"]
+    for needle in (name, email, "EMP-QZ-900", "secret"):
+        assert needle not in repr(enrolment.state) and needle not in (await client.get(url, headers=ADMIN)).text
+    assert (await client.patch(url, json={"grade": 4}, headers=ADMIN)).status_code == 409
+
+
+async def test_erasing_a_withdrawn_participant_only_erases(client, enrolment):
+    p = await program(client)
+    created = await enrolled(client, p["program_id"], "E800")
+    url = f"/programs/{p['program_id']}/participants/{created['participant']['participant_id']}"
+    await client.post(f"{url}/withdraw", headers=ADMIN)
+    erased = (await client.post(f"{url}/erase", headers=ADMIN)).json()
+    assert erased["event_log"]["stream_version"] == 3
+    assert (await enrolment.types(created["event_log"]["stream_id"]))[-1] == "participant-erased"
