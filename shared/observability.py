@@ -179,8 +179,11 @@ def configure_tracing(
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=settings.otel_endpoint)))
-    if _tracing.provider is None and not isinstance(trace.get_tracer_provider(), TracerProvider):
-        trace.set_tracer_provider(provider)  # once per process: other libraries' instrumentation finds it
+    if exporter is None and not isinstance(trace.get_tracer_provider(), TracerProvider):
+        # Once per process, so other libraries' instrumentation finds it. FastAPI's native telemetry would
+        # then trace too, but steps aside for the instrumentation `instrument` installs (no double spans).
+        # A test's exporter stays private, so turning tracing off again (disable_tracing) is complete.
+        trace.set_tracer_provider(provider)
     _tracing.provider = provider
     log.info("tracing on for %s: %s", service_name, type(exporter).__name__ if exporter else settings)
     return True
@@ -205,10 +208,27 @@ HTTP_LATENCY = Histogram(
 UNMATCHED_ROUTE = "unmatched"  # every path no route matched shares one label value
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", "QUERY"})
+
+
 def route_template(scope: Scope) -> str:
-    """The matched route's path template (`/enrolment/v1/programs/{program_id}`), never the raw path."""
+    """The matched route's path template (`/enrolment/v1/programs/{program_id}`), never the raw path.
+
+    FastAPI keeps an included router's routes unprefixed and records the full template of the route it chose
+    in its own part of the scope; without that, the route's own (unprefixed, still bounded) template."""
+    chosen = scope.get("fastapi", {}).get("effective_route_context")
     route = scope.get("route")
-    return getattr(route, "path_format", None) or getattr(route, "path", None) or UNMATCHED_ROUTE
+    return (
+        getattr(chosen, "path_format", None)
+        or getattr(route, "path_format", None)
+        or getattr(route, "path", None)
+        or UNMATCHED_ROUTE
+    )
+
+
+def method_label(scope: Scope) -> str:
+    """A client may send any method name; the label set stays bounded (OpenTelemetry says `_OTHER` too)."""
+    return scope["method"] if scope["method"] in _METHODS else "_OTHER"
 
 
 # ------------------------------------------------------------------------------------------ the HTTP middleware
@@ -244,7 +264,7 @@ class RequestObservability:
             with correlation_scope(correlation_id, correlation_id):
                 await self.app(scope, receive, send_with_id)
         finally:
-            labels = (scope["method"], route_template(scope), str(status))
+            labels = (method_label(scope), route_template(scope), str(status))
             HTTP_REQUESTS.labels(*labels).inc()
             HTTP_LATENCY.labels(*labels).observe(time.perf_counter() - started)
 
