@@ -278,7 +278,10 @@ def instrument(app: FastAPI, service_name: str) -> None:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
         FastAPIInstrumentor.instrument_app(
-            app, tracer_provider=_tracing.provider, excluded_urls="/healthz,/readyz,/metrics"
+            app,
+            tracer_provider=_tracing.provider,
+            excluded_urls="/healthz,/readyz,/metrics",
+            exclude_spans=["receive", "send"],  # one span per request, not one per ASGI message
         )
 
 
