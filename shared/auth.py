@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -89,14 +90,21 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def authenticated(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+# Declares the scheme in OpenAPI (`components.securitySchemes`, and a security requirement on every endpoint that
+# depends on it); auto_error=False so a missing token still gets our 401 with `WWW-Authenticate: Bearer`.
+bearer_token = HTTPBearer(
+    scheme_name="bearer", bearerFormat="JWT", description="A JWT from the identity provider.", auto_error=False
+)
+
+
+async def authenticated(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_token)]
+) -> Principal:
+    if credentials is None:
         raise _unauthorized("a bearer token is required")
     settings: AuthSettings = getattr(request.app.state, "auth", None) or AuthSettings()
     try:
-        return verify(token, settings)
+        return verify(credentials.credentials, settings)
     except jwt.PyJWTError as error:
         raise _unauthorized(f"invalid token: {error}") from None
 

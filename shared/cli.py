@@ -77,7 +77,7 @@ def docs_command(
 
 @app.callback()
 def _setup() -> None:
-    configure_logging()
+    configure_logging(default_format="text")  # people run these at a terminal; TANDEM_LOG_FORMAT=json for Jobs
 
 
 @topics_app.command("create")

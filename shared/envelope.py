@@ -3,7 +3,9 @@
 Attributes travel as `ce_*` headers, the body is the event's JSON and the record key is the stream id, so
 one stream's events land on one partition in order. Extension attributes (lower-case, per the spec):
 `ce_streamversion`, `ce_correlationid`, `ce_causationid`, `ce_position` (the event's position in its
-service's event store, which lets auditors and `verify` line Kafka up with PostgreSQL).
+service's event store, which lets auditors and `verify` line Kafka up with PostgreSQL), and the CloudEvents
+distributed-tracing extension `ce_traceparent`/`ce_tracestate` (W3C trace context of the span that appended the
+event, so a consumer's span continues the producer's trace).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class Envelope:
     position: int | None = None
     prev_hash: str | None = None
     hash: str | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -83,6 +87,10 @@ class Envelope:
             headers["ce_position"] = str(self.position)
         if self.hash:
             headers["ce_hash"], headers["ce_prevhash"] = self.hash, self.prev_hash or ""
+        if self.traceparent:
+            headers["ce_traceparent"] = self.traceparent
+        if self.tracestate:
+            headers["ce_tracestate"] = self.tracestate
         return [(name, value.encode()) for name, value in headers.items()]
 
     @classmethod
@@ -119,6 +127,8 @@ class Envelope:
             "ce_position",
             "ce_hash",
             "ce_prevhash",
+            "ce_traceparent",
+            "ce_tracestate",
         }
         return cls(
             event_id=h["ce_id"],
@@ -133,5 +143,7 @@ class Envelope:
             position=position,
             prev_hash=h.get("ce_prevhash"),
             hash=h.get("ce_hash"),
+            traceparent=h.get("ce_traceparent"),
+            tracestate=h.get("ce_tracestate"),
             extra_headers={k: v for k, v in h.items() if k not in known},
         )

@@ -24,6 +24,7 @@ from shared import chain
 from shared.db import SHARED_SQL, advisory_key, check_identifier
 from shared.envelope import Envelope
 from shared.events import Event
+from shared.observability import event_metadata
 
 MIGRATIONS = SHARED_SQL / "eventstore"
 
@@ -63,6 +64,8 @@ class StoredEvent:
             position=self.position,
             prev_hash=self.prev_hash,
             hash=self.hash,
+            traceparent=self.metadata.get("traceparent"),
+            tracestate=self.metadata.get("tracestate"),
         )
 
 
@@ -92,7 +95,10 @@ class EventStore(ABC):
         event_ids: Sequence[str] | None = None,
     ) -> AppendResult:
         """Append `events` after `expected_version` (0 = new stream, None = whatever it is now); raise
-        ConcurrencyError when the stream is elsewhere."""
+        ConcurrencyError when the stream is elsewhere.
+
+        `correlation_id`/`causation_id` not given are those of the current scope (shared.observability: the
+        HTTP request, or the upstream event being handled); the current span's trace context is kept too."""
 
     @abstractmethod
     async def read_stream(self, stream_id: str) -> list[StoredEvent]:
@@ -158,7 +164,7 @@ class PostgresEventStore(EventStore):
             current, prev_hash = (head["version"], head["hash"]) if head else (0, chain.GENESIS)
             if expected_version is not None and current != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, current)
-            metadata = json.dumps({"correlation_id": correlation_id, "causation_id": causation_id})
+            metadata = json.dumps(event_metadata(correlation_id, causation_id))
             now = datetime.now(UTC)
             rows = _new_links(stream_id, current, prev_hash, events, ids, now)
             positions = await tx.fetch(
@@ -239,7 +245,7 @@ class InMemoryEventStore(EventStore):
         if expected_version is not None and current != expected_version:
             raise ConcurrencyError(stream_id, expected_version, current)
         now = datetime.now(UTC)
-        metadata = {"correlation_id": correlation_id, "causation_id": causation_id}
+        metadata = event_metadata(correlation_id, causation_id)
         first = len(self.events) + 1
         for offset, (version, event_id, type_, body, prev, digest) in enumerate(
             _new_links(stream_id, current, prev_hash, events, ids, now)

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.auth import AuthSettings
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.eventstore import AppendResult, ConcurrencyError
+from shared.observability import CORRELATION_HEADER, instrument
 from shared.runtime import ServiceRuntime
 from shared.service import ServiceSettings, ServiceSpec
 
@@ -80,6 +81,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     for error, code in ((NotFound, 404), (Conflict, 409), (ConcurrencyError, 409), (Forbidden, 403)):
         app.add_exception_handler(error, _reply(code))
     app.add_exception_handler(Invalid, _invalid)
+    instrument(app, runtime.service)
     allow_browser_pages(app, CorsSettings())
     return app
 
@@ -111,8 +113,8 @@ def allow_browser_pages(app: FastAPI, settings: CorsSettings) -> None:
             CORSMiddleware,
             allow_origins=settings.origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-            expose_headers=["Content-Disposition"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", CORRELATION_HEADER],
+            expose_headers=["Content-Disposition", CORRELATION_HEADER],
             max_age=600,
         )
 

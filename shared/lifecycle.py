@@ -8,13 +8,51 @@ import os
 import signal
 from collections.abc import Awaitable, Callable
 
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
 
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("TANDEM_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+from shared.observability import LogContext
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(default_format: str = "json") -> None:
+    """Log to stderr at TANDEM_LOG_LEVEL, as TANDEM_LOG_FORMAT says (else `default_format`):
+
+    - `json`: one object per line (time, level, logger, message, and correlation_id / trace_id when the line
+      was logged inside a request, an event's handling or a span), for log pipelines;
+    - `text`: one readable line, for people at a terminal.
+
+    Calling it again replaces the handler it installed before, and leaves others' handlers (pytest's) alone.
+    """
+    log_format = os.environ.get("TANDEM_LOG_FORMAT", default_format).lower()
+    if log_format not in ("json", "text"):
+        raise ValueError(f"TANDEM_LOG_FORMAT must be json or text, not {log_format!r}")
+    handler = logging.StreamHandler()
+    handler.set_name(_HANDLER_NAME)
+    handler.addFilter(LogContext())
+    handler.setFormatter(json_formatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(os.environ.get("TANDEM_LOG_LEVEL", "INFO").upper())
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+_HANDLER_NAME = "tandem"
+
+
+def json_formatter() -> logging.Formatter:
+    return JsonFormatter(
+        "{levelname}{name}{message}",
+        style="{",
+        rename_fields={"levelname": "level", "name": "logger"},
+        timestamp="time",  # ISO 8601 in UTC
+        # Record attributes beyond these become fields (correlation_id, trace_id, span_id from LogContext);
+        # uvicorn's `color_message` is its message again with terminal colours.
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],
+    )
 
 
 def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:

@@ -34,6 +34,7 @@ from shared.envelope import Envelope, MalformedRecord
 from shared.events import EVENT_TYPES, Event, current_type
 from shared.logreader import partitions_of
 from shared.metrics import PROJECTION_APPLIED, PROJECTION_DEAD_LETTERS, PROJECTION_DUPLICATES
+from shared.observability import caused_by
 from shared.topics import dead_letter_topic, events_topic
 
 log = logging.getLogger(__name__)
@@ -203,7 +204,8 @@ class ProjectionRunner:
             for envelope, event in parsed:
                 if envelope.event_id in fresh:
                     fresh.discard(envelope.event_id)  # a duplicate inside the same batch applies once
-                    await self._apply(conn, envelope, event)
+                    with caused_by(envelope):
+                        await self._apply(conn, envelope, event)
                     applied += 1
             duplicates = len(parsed) - applied
             # GREATEST: during a rebalance two members may briefly hold a partition; never move backwards.

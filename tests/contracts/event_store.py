@@ -6,9 +6,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from opentelemetry import trace as trace_api
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from shared import chain
+from shared import chain, observability
 from shared.eventstore import ConcurrencyError, EventStore
+from shared.observability import correlation_scope
 from tests.support.kafka_log import withdrawal
 
 
@@ -67,6 +70,28 @@ class EventStoreContract:
         (stored,) = await store.read_stream("s1")
         envelope = stored.envelope("/tandem/test")
         assert (envelope.correlation_id, envelope.causation_id) == ("corr-1", "cause-1")
+
+    async def test_ids_not_given_are_those_of_the_current_scope(self, store: EventStore):
+        with correlation_scope("req-1", "req-1"):
+            await store.append("s1", 0, events("s1", 1))
+            await store.append("s1", 1, events("s1", 1), causation_id="cmd-2")
+        first, second = [e.envelope("/tandem/test") for e in await store.read_stream("s1")]
+        assert (first.correlation_id, first.causation_id) == ("req-1", "req-1")
+        assert (second.correlation_id, second.causation_id) == ("req-1", "cmd-2")
+
+    async def test_the_current_spans_trace_context_is_kept_when_tracing_is_on(self, store: EventStore):
+        observability.configure_tracing("contract", exporter=InMemorySpanExporter())
+        try:
+            with trace_api.get_tracer(__name__, tracer_provider=observability._tracing.provider).start_as_current_span(
+                "request"
+            ) as span:
+                await store.append("s1", 0, events("s1", 1))
+        finally:
+            observability.disable_tracing()
+        (stored,) = await store.read_stream("s1")
+        context = span.get_span_context()
+        traceparent = stored.envelope("/tandem/test").traceparent or ""
+        assert traceparent.startswith(f"00-{context.trace_id:032x}-{context.span_id:016x}-"), traceparent
 
     async def test_given_event_ids_are_kept(self, store: EventStore):
         ids = ["00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002"]
