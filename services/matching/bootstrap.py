@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.matching.config import MatchingSettings
 from services.matching.entrypoints import http
 from services.matching.entrypoints.pool_consumer import PoolProjection
-from services.matching.service_layer.handlers import Matching
+from services.matching.service_layer.unit_of_work import PostgresMatchingUnitOfWork
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
 from shared.topics import events_topic
@@ -33,7 +33,7 @@ def build(settings: MatchingSettings | None = None) -> FastAPI:
     pool_projection = PoolProjection(events_topic("enrolment", settings.topic_prefix))
     runtime = ServiceRuntime("matching", settings, migrations=MIGRATIONS, projections=[pool_projection])
     app = create_app(runtime, PREFIX, [http.router], "Tandem matching")
-    app.state.matching = lambda: Matching(runtime.pool, runtime.store)
+    app.dependency_overrides[http.unit_of_work] = lambda: PostgresMatchingUnitOfWork(runtime.pool, runtime.store)
     # The projection runs inside the runtime; it reaches the service once the runtime's pool exists.
-    pool_projection.matching_factory = app.state.matching
+    pool_projection.matching_factory = app.dependency_overrides[http.unit_of_work]
     return app
