@@ -9,12 +9,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from shared import eventstore
 from shared.connections import Connections
-from shared.db import migrate, migration_files
-from shared.projection import TRACKING_MIGRATIONS, ProjectionRunner
+from shared.db import migrate
+from shared.projection import ProjectionRunner
 from shared.relay import Relay
 from shared.service import ServiceSettings, ServiceSpec
 from shared.topics import events_topic
@@ -38,12 +37,6 @@ class ServiceRuntime:
     def pool(self):
         return self.connections.pool
 
-    def migration_files(self) -> list[Path]:
-        """Event store, the service's own tables, projections' tracking and tables, in that order."""
-        folders = [eventstore.MIGRATIONS, *self.spec.migrations, TRACKING_MIGRATIONS]
-        folders += [p.migrations for p in self.spec.projections if p.migrations]
-        return migration_files(*folders)
-
     @asynccontextmanager
     async def opened(self) -> AsyncIterator[ServiceRuntime]:
         """The connections and the event store, for a command that needs no workers (migrate, replay)."""
@@ -54,7 +47,7 @@ class ServiceRuntime:
     async def migrate_schema(self) -> list[str]:
         """Bring the service's schema up to date. Runs once per start (under an advisory lock, so replicas may start
         together) and, before an upgrade, from the Helm hook Job through `tandem migrate`."""
-        return await migrate(self.connections.pool, self.schema, self.migration_files())
+        return await migrate(self.connections.pool, self.schema, self.spec.migration_files())
 
     async def start(self) -> None:
         await self.connections.__aenter__()

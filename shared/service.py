@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter
 from pydantic import Field
 
+from shared import eventstore
+from shared.db import migration_files
 from shared.events import EVENT_TYPES, Event
-from shared.projection import Policy, Projection
+from shared.projection import TRACKING_MIGRATIONS, Policy, Projection
 from shared.settings import DatabaseSettings, KafkaSettings
 
 if TYPE_CHECKING:
@@ -62,6 +64,11 @@ class ServiceSpec:
     def publishes(self) -> list[type[Event]]:
         """The event types whose contract names this service as publisher (shared/events.py)."""
         return [cls for cls in EVENT_TYPES.values() if cls.service == self.name]
+
+    def migration_files(self) -> list[Path]:
+        """Event store, the service's own tables, projections' tracking and tables, in that order."""
+        folders = [eventstore.MIGRATIONS, *self.migrations, TRACKING_MIGRATIONS]
+        return migration_files(*folders, *(p.migrations for p in self.projections if p.migrations))
 
     def schema(self, settings: ServiceSettings) -> str:
         return settings.schema_name or self.name

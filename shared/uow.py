@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -111,16 +109,3 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     async def append(self, stream_id: str, expected_version: int | None, events: Sequence[Event]) -> AppendResult:
         return await self.store.append(stream_id, expected_version, events)
-
-
-@dataclass(frozen=True)
-class PooledTransactions:
-    """Interim: a pool and a store with `transaction()`, for handlers not yet moved onto `UnitOfWork`."""
-
-    pool: asyncpg.Pool
-    store: PostgresEventStore
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn

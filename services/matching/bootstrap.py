@@ -10,23 +10,23 @@ from fastapi import FastAPI
 from services.matching.config import MatchingSettings
 from services.matching.entrypoints import http
 from services.matching.entrypoints.pool_consumer import PoolProjection, WithdrawalDissolvesPairs
-from services.matching.service_layer.handlers import Matching
+from services.matching.service_layer.unit_of_work import PostgresMatchingUnitOfWork
 from shared.http import create_app
 from shared.projection import Policy
 from shared.runtime import ServiceRuntime
 from shared.service import Bindings, ServiceSpec
 
 
-def matching(runtime: ServiceRuntime) -> Matching:
-    return Matching(runtime.pool, runtime.store)
+def unit_of_work(runtime: ServiceRuntime) -> PostgresMatchingUnitOfWork:
+    return PostgresMatchingUnitOfWork(runtime.pool, runtime.store)
 
 
 def bindings(runtime: ServiceRuntime) -> Bindings:
-    return {http.service: lambda: matching(runtime)}
+    return {http.unit_of_work: lambda: unit_of_work(runtime)}
 
 
 def policies(runtime: ServiceRuntime) -> list[Policy]:
-    return [WithdrawalDissolvesPairs(lambda: matching(runtime))]
+    return [WithdrawalDissolvesPairs(lambda: unit_of_work(runtime))]
 
 
 SPEC = ServiceSpec(

@@ -7,7 +7,7 @@ import pytest
 from services.enrolment.bootstrap import SPEC
 from services.enrolment.service_layer.unit_of_work import PostgresEnrolmentUnitOfWork
 from shared import eventstore
-from shared.db import create_pool, migrate, migration_files
+from shared.db import create_pool, migrate
 from tests.contracts.enrolment import EnrolmentUnitOfWorkContract
 
 pytestmark = pytest.mark.infra
@@ -18,6 +18,6 @@ class TestPostgresEnrolmentUnitOfWork(EnrolmentUnitOfWorkContract):
     async def uow(self, dsn):
         schema = f"enrolment_{uuid.uuid4().hex[:10]}"  # a fresh schema per test: empty tables and store
         pool = await create_pool(dsn, schema, max_size=4)
-        await migrate(pool, schema, migration_files(eventstore.MIGRATIONS, *SPEC.migrations))
+        await migrate(pool, schema, SPEC.migration_files())
         yield PostgresEnrolmentUnitOfWork(pool, eventstore.PostgresEventStore(pool, schema))
         await pool.close()

@@ -12,11 +12,10 @@ from services.sessions.adapters import repository
 from services.sessions.bootstrap import SPEC
 from services.sessions.domain.commands import LogSession
 from services.sessions.domain.model import Pair
-from services.sessions.entrypoints.pairs_consumer import PairsProjection
 from services.sessions.service_layer import handlers
 from services.sessions.service_layer.unit_of_work import PostgresSessionsUnitOfWork
 from shared import eventstore
-from shared.db import create_pool, migrate, migration_files
+from shared.db import create_pool, migrate
 from tests.contracts.sessions_uow import FORMED, TTL, SessionsUnitOfWorkContract
 
 pytestmark = pytest.mark.infra
@@ -27,7 +26,7 @@ async def uow(dsn):
     """A sessions unit of work on a fresh schema with the service's migrations: event store, tables, pairs."""
     schema = f"sessions_uow_{uuid.uuid4().hex[:8]}"
     pool = await create_pool(dsn, schema, max_size=8)
-    await migrate(pool, schema, migration_files(eventstore.MIGRATIONS, *SPEC.migrations, PairsProjection.migrations))
+    await migrate(pool, schema, SPEC.migration_files())
     yield PostgresSessionsUnitOfWork(pool, eventstore.PostgresEventStore(pool, schema))
     await pool.execute(f"DROP SCHEMA {schema} CASCADE")
     await pool.close()

@@ -7,22 +7,22 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 
-from services.matching.adapters import repository
 from services.matching.domain import rounds
 from services.matching.domain.pairs import Pair
 from services.matching.service_layer import handlers
+from services.matching.service_layer.unit_of_work import MatchingUnitOfWork
 from shared.auth import Admin, AdminOrAuditor, AdminOrParticipant, Principal, Reader
-from shared.errors import Forbidden, NotFound
+from shared.errors import Forbidden
 from shared.events import MATCHING_CRITERIA
 
 router = APIRouter(tags=["matching"])
 
 
-def service() -> handlers.Matching:
-    raise NotImplementedError("bound by the composition root (bootstrap.py)")
+def unit_of_work() -> MatchingUnitOfWork:
+    raise NotImplementedError("bound by the composition root")
 
 
-Service = Annotated[handlers.Matching, Depends(service)]
+Uow = Annotated[MatchingUnitOfWork, Depends(unit_of_work)]
 
 
 class PairView(BaseModel):
@@ -66,14 +66,14 @@ class Dissolve(BaseModel):
 
 
 @router.post("/programs/{program_id}/rounds/preview", response_model=rounds.Proposal)
-async def preview(program_id: str, svc: Service, _: Admin) -> rounds.Proposal:
+async def preview(program_id: str, uow: Uow, _: Admin) -> rounds.Proposal:
     """Proposed pairs for the unmatched part of the pool; nothing is committed."""
-    return await handlers.preview_round(svc, program_id)
+    return await handlers.preview_round(uow, program_id)
 
 
 @router.post("/programs/{program_id}/rounds", status_code=status.HTTP_201_CREATED, response_model=RoundCommitted)
-async def commit(program_id: str, svc: Service, _: Admin) -> RoundCommitted:
-    done = await handlers.commit_round(svc, program_id)
+async def commit(program_id: str, uow: Uow, _: Admin) -> RoundCommitted:
+    done = await handlers.commit_round(uow, program_id)
     return RoundCommitted(
         round_id=done.round_id,
         pairs=[PairView.of(p) for p in done.pairs],
@@ -86,37 +86,32 @@ async def commit(program_id: str, svc: Service, _: Admin) -> RoundCommitted:
 
 
 @router.get("/programs/{program_id}/pool", response_model=PoolView)
-async def pool(program_id: str, svc: Service, _: AdminOrAuditor) -> PoolView:
-    counts = await repository.pool_counts(svc.pool, program_id)
-    if not counts and await repository.get_program(svc.pool, program_id) is None:
-        raise NotFound(f"matching knows no program {program_id} (yet)")
+async def pool(program_id: str, uow: Uow, _: AdminOrAuditor) -> PoolView:
+    counts = await handlers.pool_counts(uow, program_id)
     return PoolView(program_id=program_id, active=counts.get("active", 0), withdrawn=counts.get("withdrawn", 0))
 
 
 @router.get("/programs/{program_id}/pairs", response_model=list[PairView])
 async def list_pairs(
-    program_id: str, svc: Service, _: AdminOrAuditor, status: Literal["active", "dissolved"] | None = None
+    program_id: str, uow: Uow, _: AdminOrAuditor, status: Literal["active", "dissolved"] | None = None
 ) -> list[PairView]:
-    return [PairView.of(p) for p in await repository.pairs_of_program(svc.pool, program_id, status)]
+    return [PairView.of(p) for p in await handlers.pairs_of_program(uow, program_id, status)]
 
 
 @router.get("/pairs/{pair_id}", response_model=PairExplained)
-async def get_pair(pair_id: str, svc: Service, principal: Reader) -> PairExplained:
-    pair = await _pair_for(svc, pair_id, principal)
+async def get_pair(pair_id: str, uow: Uow, principal: Reader) -> PairExplained:
+    pair = _visible_to(principal, await handlers.get_pair(uow, pair_id))
     return PairExplained(**PairView.of(pair).model_dump(), criteria=rounds.CRITERIA_EXPLAINED)
 
 
 @router.post("/pairs/{pair_id}/dissolve", response_model=PairView)
-async def dissolve(pair_id: str, body: Dissolve, svc: Service, principal: AdminOrParticipant) -> PairView:
-    await _pair_for(svc, pair_id, principal)
-    pair, _ = await handlers.dissolve_pair(svc, pair_id, body.reason)
+async def dissolve(pair_id: str, body: Dissolve, uow: Uow, principal: AdminOrParticipant) -> PairView:
+    _visible_to(principal, await handlers.get_pair(uow, pair_id))
+    pair, _ = await handlers.dissolve_pair(uow, pair_id, body.reason)
     return PairView.of(pair)
 
 
-async def _pair_for(svc: handlers.Matching, pair_id: str, principal: Principal) -> Pair:
-    pair = await repository.get_pair(svc.pool, pair_id)
-    if pair is None:
-        raise NotFound(f"no pair {pair_id}")
+def _visible_to(principal: Principal, pair: Pair) -> Pair:
     if principal.roles == {"participant"} and not pair.has_member(principal.subject):
         raise Forbidden("a participant sees and changes only its own pairs")
     return pair

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import asyncpg
 
-from services.matching.adapters import repository
+from services.matching.adapters.repository import PostgresCandidates, PostgresPrograms
 from services.matching.service_layer import handlers
+from services.matching.service_layer.unit_of_work import PostgresMatchingUnitOfWork
 from shared.envelope import Envelope
 from shared.events import ParticipantEnrolled, ParticipantProfileUpdated, ParticipantWithdrawn, ProgramLaunched
 from shared.projection import Policy, Projection, on
@@ -21,15 +22,15 @@ class PoolProjection(Projection):
 
     @on(ProgramLaunched)
     async def program_launched(self, conn: asyncpg.Connection, event: ProgramLaunched, envelope: Envelope) -> None:
-        await repository.upsert_program(conn, event.program_id, event.model_dump(mode="json"))
+        await PostgresPrograms(conn).upsert(event.program_id, event.model_dump(mode="json"))
 
     @on(ParticipantEnrolled, ParticipantProfileUpdated)
     async def profile(self, conn: asyncpg.Connection, event: ParticipantEnrolled, envelope: Envelope) -> None:
-        await repository.upsert_candidate(conn, event.model_dump(mode="json"))
+        await PostgresCandidates(conn).upsert(event.model_dump(mode="json"))
 
     @on(ParticipantWithdrawn)
     async def withdrawn(self, conn: asyncpg.Connection, event: ParticipantWithdrawn, envelope: Envelope) -> None:
-        await repository.mark_withdrawn(conn, event.program_id, event.participant_id)
+        await PostgresCandidates(conn).mark_withdrawn(event.program_id, event.participant_id)
 
 
 class WithdrawalDissolvesPairs(Policy):
@@ -38,9 +39,10 @@ class WithdrawalDissolvesPairs(Policy):
     name = "withdrawal-dissolves-pairs"
     projection = PoolProjection.name
 
-    def __init__(self, matching: Callable[[], handlers.Matching]):
-        self.matching = matching
+    def __init__(self, unit_of_work: Callable[[], PostgresMatchingUnitOfWork]):
+        self.unit_of_work = unit_of_work
 
     @on(ParticipantWithdrawn)
     async def dissolve(self, conn: asyncpg.Connection, event: ParticipantWithdrawn, envelope: Envelope) -> None:
-        await handlers.dissolve_pairs_of_withdrawn(self.matching(), conn, event.program_id, event.participant_id)
+        uow = self.unit_of_work().joining(conn)
+        await handlers.dissolve_pairs_of_withdrawn(uow, event.program_id, event.participant_id)

@@ -1,26 +1,23 @@
-"""Matching's use cases. Rounds and dissolutions commit pairs, rounds and events in one transaction."""
+"""Matching's use cases over its unit of work. Rounds and dissolutions commit pairs, rounds and events together."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
-
-from services.matching.adapters import repository
 from services.matching.domain import rounds
 from services.matching.domain.pairs import Pair
-from shared.db import advisory_key
+from services.matching.service_layer.unit_of_work import MatchingUnitOfWork
 from shared.errors import Conflict, NotFound
 from shared.events import PairFormed
 from shared.eventstore import AppendResult
-from shared.uow import PooledTransactions
 
+if TYPE_CHECKING:
+    pass
 
-@dataclass(frozen=True)
-class Matching(PooledTransactions):
-    """Matching's pool, event store and transactions."""
+WITHDREW = "participant withdrew"
 
 
 @dataclass(frozen=True)
@@ -31,84 +28,117 @@ class CommittedRound:
     last_position: int | None
 
 
-async def preview_round(svc: Matching, program_id: str) -> rounds.Proposal:
-    async with svc.pool.acquire() as conn:
-        return await _propose(conn, program_id, lock=False)
+@dataclass(frozen=True)
+class RoundInputs:
+    program: dict[str, Any]
+    candidates: list[dict[str, Any]]
+    active: list[Pair]
+    dissolved: list[tuple[str, str]]
 
 
-async def commit_round(svc: Matching, program_id: str) -> CommittedRound:
+async def preview_round(uow: MatchingUnitOfWork, program_id: str) -> rounds.Proposal:
+    async with uow:
+        inputs = await _round_inputs(uow, program_id, lock=False)
+    return await _propose(inputs)
+
+
+async def commit_round(uow: MatchingUnitOfWork, program_id: str) -> CommittedRound:
     """Pair the unmatched part of the pool. One round per program at a time; withdrawals wait for it."""
-    async with svc.transaction() as conn:
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", advisory_key(f"round:{program_id}"))
-        proposal = await _propose(conn, program_id, lock=True)
+    async with uow:
+        await uow.rounds.lock(program_id)
+        proposal = await _propose(await _round_inputs(uow, program_id, lock=True))
         round_id = f"rnd-{uuid.uuid4().hex[:12]}"
-        await repository.add_round(
-            conn,
-            round_id,
-            program_id,
-            proposal.engine_version,
-            proposal.inputs_hash,
-            len(proposal.pairs),
-            [u.model_dump() for u in proposal.unmatched],
-        )
-        formed, last = [], None
-        for proposed in proposal.pairs:
-            pair = Pair(
-                f"pair-{uuid.uuid4().hex[:12]}",
-                program_id,
-                round_id,
-                proposed.mentor_id,
-                proposed.mentee_id,
-                proposed.score,
-                proposed.breakdown,
-            )
-            await repository.add_pair(conn, pair)
-            result = await svc.store.append(pair.stream_id, 0, [_formed(pair, proposal)], conn=conn)
-            formed.append(pair)
-            last = result.last_position
-    return CommittedRound(round_id, proposal, formed, last)
+        await uow.rounds.add(round_id, program_id, proposal)
+        formed = [await _form(uow, round_id, program_id, proposed, proposal) for proposed in proposal.pairs]
+    last = formed[-1][1].last_position if formed else None
+    return CommittedRound(round_id, proposal, [pair for pair, _ in formed], last)
 
 
-async def dissolve_pair(svc: Matching, pair_id: str, reason: str) -> tuple[Pair, AppendResult | None]:
-    async with svc.transaction() as conn:
-        pair = await repository.get_pair(conn, pair_id, for_update=True)
+async def dissolve_pair(uow: MatchingUnitOfWork, pair_id: str, reason: str) -> tuple[Pair, AppendResult | None]:
+    """Dissolving a dissolved pair changes nothing and appends nothing."""
+    async with uow:
+        pair = await uow.pairs.get(pair_id, for_update=True)
         if pair is None:
             raise NotFound(f"no pair {pair_id}")
-        return await dissolve(svc, conn, pair, reason)
-
-
-async def dissolve(svc: Matching, conn: asyncpg.Connection, pair: Pair, reason: str):
-    dissolved, event = pair.dissolve(reason)
-    result = None
-    if event is not None:
-        result = await svc.store.append(pair.stream_id, pair.version, [event], conn=conn)
-        dissolved = replace(dissolved, version=result.version)
-        await repository.save_pair(conn, dissolved)
-    return dissolved, result
+        return await _dissolve(uow, pair, reason)
 
 
 async def dissolve_pairs_of_withdrawn(
-    svc: Matching, conn: asyncpg.Connection, program_id: str, participant_id: str
-) -> None:
-    """A withdrawn participant's active pairs dissolve (the withdrawal policy, in its runner's transaction)."""
-    # The round lock orders this after any round in flight, so a pair formed from a stale pool still dissolves;
-    # it is held until the pool records the withdrawal in the same transaction, so no later round pairs them.
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", advisory_key(f"round:{program_id}"))
-    for pair in await repository.active_pairs_of(conn, program_id, participant_id):
-        await dissolve(svc, conn, pair, "participant withdrew")
+    uow: MatchingUnitOfWork, program_id: str, participant_id: str
+) -> list[AppendResult]:
+    """A withdrawn participant's active pairs dissolve (the withdrawal policy; the pool records the withdrawal)."""
+    async with uow:
+        # The round lock orders this after any round in flight, so a pair formed from a stale pool still dissolves;
+        # joined to the policy's transaction, it is held until the pool has recorded the withdrawal too.
+        await uow.rounds.lock(program_id)
+        dissolved = [
+            await _dissolve(uow, pair, WITHDREW) for pair in await uow.pairs.active_of(program_id, participant_id)
+        ]
+    return [result for _, result in dissolved if result is not None]
 
 
-async def _propose(conn: asyncpg.Connection, program_id: str, *, lock: bool) -> rounds.Proposal:
-    program = await repository.get_program(conn, program_id)
+# ------------------------------------------------------------------------------------------------ queries
+
+
+async def pool_counts(uow: MatchingUnitOfWork, program_id: str) -> dict[str, int]:
+    async with uow:
+        counts = await uow.candidates.counts(program_id)
+        if not counts and await uow.programs.get(program_id) is None:
+            raise NotFound(f"matching knows no program {program_id} (yet)")
+    return counts
+
+
+async def pairs_of_program(uow: MatchingUnitOfWork, program_id: str, status: str | None = None) -> list[Pair]:
+    async with uow:
+        return await uow.pairs.of_program(program_id, status)
+
+
+async def get_pair(uow: MatchingUnitOfWork, pair_id: str) -> Pair:
+    async with uow:
+        pair = await uow.pairs.get(pair_id)
+    if pair is None:
+        raise NotFound(f"no pair {pair_id}")
+    return pair
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+async def _round_inputs(uow: MatchingUnitOfWork, program_id: str, *, lock: bool) -> RoundInputs:
+    program = await uow.programs.get(program_id)
     if program is None:
         raise NotFound(f"matching knows no program {program_id} (yet)")
-    candidates = await repository.active_candidates(conn, program_id, lock=lock)
-    active = await repository.pairs_of_program(conn, program_id, "active")
-    dissolved = await repository.dissolved_couples(conn, program_id)
+    candidates = await uow.candidates.active(program_id, lock=lock)
     if not candidates:
         raise Conflict(f"program {program_id} has no active candidates to match")
+    active = await uow.pairs.of_program(program_id, "active")
+    return RoundInputs(program, candidates, active, await uow.pairs.dissolved_couples(program_id))
+
+
+async def _propose(inputs: RoundInputs) -> rounds.Proposal:
     # The engine is CPU-bound (seconds at enterprise scale): keep the event loop free for probes and requests.
-    return await asyncio.to_thread(rounds.propose, program, candidates, active, dissolved)
+    return await asyncio.to_thread(rounds.propose, inputs.program, inputs.candidates, inputs.active, inputs.dissolved)
+
+
+async def _form(
+    uow: MatchingUnitOfWork, round_id: str, program_id: str, proposed: rounds.ProposedPair, proposal: rounds.Proposal
+) -> tuple[Pair, AppendResult]:
+    pair_id = f"pair-{uuid.uuid4().hex[:12]}"
+    pair = Pair(
+        pair_id, program_id, round_id, proposed.mentor_id, proposed.mentee_id, proposed.score, proposed.breakdown
+    )
+    await uow.pairs.add(pair)
+    return pair, await uow.append(pair.stream_id, 0, [_formed(pair, proposal)])
+
+
+async def _dissolve(uow: MatchingUnitOfWork, pair: Pair, reason: str) -> tuple[Pair, AppendResult | None]:
+    dissolved, event = pair.dissolve(reason)
+    if event is None:
+        return dissolved, None
+    result = await uow.append(pair.stream_id, pair.version, [event])
+    dissolved = replace(dissolved, version=result.version)
+    await uow.pairs.save(dissolved)
+    return dissolved, result
 
 
 def _formed(pair: Pair, proposal: rounds.Proposal) -> PairFormed:

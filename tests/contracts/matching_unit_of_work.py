@@ -1,0 +1,157 @@
+"""Matching's unit of work and repositories: one abstract test case, subclassed per backend (in-memory in
+tests/matching, PostgreSQL in tests/matching_api), so the twin the fast tests rely on keeps the real SQL's rules."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from services.matching.domain.pairs import Pair
+from services.matching.domain.rounds import Proposal, UnmatchedView
+from services.matching.service_layer import handlers
+from services.matching.service_layer.unit_of_work import MatchingUnitOfWork
+from shared.events import PairDissolved
+from tests.support.matching_pool import constrained_pool, launched, profile, seed
+
+PROGRAM = "prg-contract"
+
+
+def proposal() -> Proposal:
+    unmatched = [UnmatchedView(participant_id="p-x", reason="capacity")]
+    return Proposal(pairs=[], unmatched=unmatched, total_score=0.0, engine_version="test", inputs_hash="h" * 8)
+
+
+def pair(pair_id: str, round_id: str, mentor: str = "p-J1", mentee: str = "p-M1", program: str = PROGRAM) -> Pair:
+    return Pair(pair_id, program, round_id, mentor, mentee, 0.5, {"skills_to_mentee": 0.5})
+
+
+class MatchingUnitOfWorkContract:
+    """Subclasses provide a `uow` fixture: a unit of work over empty state and an empty event store."""
+
+    # ------------------------------------------------------------------------------------------ programs
+
+    async def test_a_program_reads_back_as_launched_and_a_relaunch_replaces_it(self, uow: MatchingUnitOfWork):
+        async with uow:
+            assert await uow.programs.get(PROGRAM) is None
+            await uow.programs.upsert(PROGRAM, launched(PROGRAM))
+            await uow.programs.upsert(PROGRAM, launched(PROGRAM, optimize_for="participation"))
+        async with uow:
+            assert await uow.programs.get(PROGRAM) == launched(PROGRAM, optimize_for="participation")
+
+    # ------------------------------------------------------------------------------------------ candidates
+
+    async def test_active_candidates_read_back_by_participant_id_with_their_latest_profile(self, uow):
+        async with uow:
+            for participant in ("p-c", "p-a", "p-b"):
+                await uow.candidates.upsert(profile(PROGRAM, participant, "mentor", 2))
+            await uow.candidates.upsert(profile(PROGRAM, "p-a", "mentor", 3))
+            await uow.candidates.upsert(profile("prg-other", "p-z", "mentor", 2))
+        async with uow:
+            active = await uow.candidates.active(PROGRAM, lock=True)
+            counts = await uow.candidates.counts(PROGRAM)
+        assert [c["participant_id"] for c in active] == ["p-a", "p-b", "p-c"]
+        assert active[0] == profile(PROGRAM, "p-a", "mentor", 3)
+        assert counts == {"active": 3}
+
+    async def test_a_withdrawn_candidate_stays_withdrawn_whatever_profile_arrives_after(self, uow):
+        async with uow:
+            await uow.candidates.upsert(profile(PROGRAM, "p-a", "mentor", 2))
+            await uow.candidates.mark_withdrawn(PROGRAM, "p-a")
+            await uow.candidates.upsert(profile(PROGRAM, "p-a", "mentor", 3))
+        async with uow:
+            assert await uow.candidates.active(PROGRAM) == []
+            assert await uow.candidates.counts(PROGRAM) == {"withdrawn": 1}
+
+    async def test_a_withdrawal_before_the_enrolment_leaves_a_withdrawn_placeholder(self, uow):
+        async with uow:
+            await uow.candidates.mark_withdrawn(PROGRAM, "p-early")
+            await uow.candidates.upsert(profile(PROGRAM, "p-early", "mentor", 2))
+            await uow.candidates.upsert(profile(PROGRAM, "p-b", "mentee", 8))
+        async with uow:
+            assert [c["participant_id"] for c in await uow.candidates.active(PROGRAM)] == ["p-b"]
+            assert await uow.candidates.counts(PROGRAM) == {"active": 1, "withdrawn": 1}
+            assert await uow.candidates.counts("prg-unknown") == {}
+
+    # ------------------------------------------------------------------------------------------ rounds and pairs
+
+    async def test_pairs_read_back_round_by_round_then_by_pair_id(self, uow):
+        async with uow:
+            await uow.rounds.lock(PROGRAM)
+            await uow.rounds.add("rnd-1", PROGRAM, proposal())
+            for pair_id in ("pair-b", "pair-a"):
+                await uow.pairs.add(pair(pair_id, "rnd-1"))
+        async with uow:  # a later transaction: a later formed_at
+            await uow.rounds.add("rnd-2", PROGRAM, proposal())
+            await uow.pairs.add(pair("pair-0", "rnd-2", "p-J2", "p-M2"))
+            await uow.rounds.add("rnd-other", "prg-other", proposal())
+            await uow.pairs.add(pair("pair-x", "rnd-other", program="prg-other"))
+        async with uow:
+            listed = await uow.pairs.of_program(PROGRAM)
+            got = await uow.pairs.get("pair-a", for_update=True)
+        assert [p.pair_id for p in listed] == ["pair-a", "pair-b", "pair-0"]
+        assert got == pair("pair-a", "rnd-1")
+
+    async def test_a_saved_dissolution_reads_back_under_its_status(self, uow):
+        async with uow:
+            await uow.rounds.add("rnd-1", PROGRAM, proposal())
+            await uow.pairs.add(pair("pair-a", "rnd-1", "p-J1", "p-M1"))
+            await uow.pairs.add(pair("pair-b", "rnd-1", "p-J2", "p-M1"))
+            await uow.pairs.add(pair("pair-c", "rnd-1", "p-J3", "p-M3"))
+        dissolved = replace(pair("pair-a", "rnd-1"), status="dissolved", dissolve_reason="r", version=2)
+        async with uow:
+            await uow.pairs.save(dissolved)
+        async with uow:
+            assert await uow.pairs.get("pair-a") == dissolved
+            assert [p.pair_id for p in await uow.pairs.of_program(PROGRAM, "dissolved")] == ["pair-a"]
+            assert [p.pair_id for p in await uow.pairs.of_program(PROGRAM, "active")] == ["pair-b", "pair-c"]
+            assert [p.pair_id for p in await uow.pairs.active_of(PROGRAM, "p-M1")] == ["pair-b"]
+            assert await uow.pairs.dissolved_couples(PROGRAM) == [("p-J1", "p-M1")]
+            assert await uow.pairs.get("pair-unknown") is None
+
+    # ------------------------------------------------------------------------------------------ the unit of work
+
+    async def test_state_and_events_commit_together(self, uow):
+        async with uow:
+            await uow.programs.upsert(PROGRAM, launched(PROGRAM))
+            await uow.append("pair-p1", 0, [PairDissolved(program_id=PROGRAM, pair_id="p1", reason="r")])
+        async with uow:
+            assert await uow.programs.get(PROGRAM) is not None
+        assert [e.version for e in await uow.store.read_stream("pair-p1")] == [1]
+
+    async def test_an_error_rolls_back_state_and_events_together(self, uow):
+        with pytest.raises(RuntimeError):
+            async with uow:
+                await uow.programs.upsert(PROGRAM, launched(PROGRAM))
+                await uow.append("pair-p1", 0, [PairDissolved(program_id=PROGRAM, pair_id="p1", reason="r")])
+                raise RuntimeError("the handler failed after writing")
+        async with uow:
+            assert await uow.programs.get(PROGRAM) is None
+        assert await uow.store.read_stream("pair-p1") == []
+
+    # ------------------------------------------------------------------------------------------ handlers on it
+
+    async def test_a_committed_round_stores_its_pairs_and_one_pair_formed_each(self, uow):
+        await seed(uow, PROGRAM, constrained_pool(PROGRAM), withdrawn=("p-J4",))
+        committed = await handlers.commit_round(uow, PROGRAM)
+        stored = await handlers.pairs_of_program(uow, PROGRAM)
+        assert sorted(stored, key=lambda p: p.pair_id) == sorted(committed.pairs, key=lambda p: p.pair_id)
+        assert len(stored) == 4
+        for p in stored:
+            (formed,) = await uow.store.read_stream(p.stream_id)
+            assert formed.data["round_id"] == committed.round_id
+            assert (formed.data["mentor_id"], formed.data["mentee_id"]) == (p.mentor_id, p.mentee_id)
+        assert committed.last_position == max(e.position for e in await uow.store.read_after(0))
+
+    async def test_a_withdrawal_dissolves_only_that_participants_active_pairs(self, uow):
+        await seed(uow, PROGRAM, constrained_pool(PROGRAM), withdrawn=("p-J4",))
+        committed = await handlers.commit_round(uow, PROGRAM)
+        theirs = [p for p in committed.pairs if p.has_member("p-J2")]
+        results = await handlers.dissolve_pairs_of_withdrawn(uow, PROGRAM, "p-J2")
+        assert sorted(r.stream_id for r in results) == sorted(p.stream_id for p in theirs)
+        dissolved = await handlers.pairs_of_program(uow, PROGRAM, "dissolved")
+        assert {p.pair_id for p in dissolved} == {p.pair_id for p in theirs}
+        assert {(p.dissolve_reason, p.version) for p in dissolved} == {("participant withdrew", 2)}
+        async with uow:
+            assert await uow.candidates.counts(PROGRAM) == {"active": 9, "withdrawn": 1}  # the pool's to record
+        assert await handlers.dissolve_pairs_of_withdrawn(uow, PROGRAM, "p-J2") == []
