@@ -56,11 +56,6 @@ def criteria(mentor: Candidate, mentee: Candidate, focus_areas: frozenset[str]) 
     }
 
 
-def score_pair(mentor: Candidate, mentee: Candidate, weights: MatchingWeights, focus_areas: frozenset[str]) -> float:
-    w = weights.model_dump()
-    return sum(w[name] * value for name, value in criteria(mentor, mentee, focus_areas).items())
-
-
 def time_zone_overlap(a: float, b: float) -> float:
     return max(0.0, 1.0 - abs(a - b) / 12.0)
 
@@ -129,20 +124,6 @@ class Side:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-    def take(self, rows: IntArray) -> Side:
-        return Side(
-            ids=tuple(self.ids[i] for i in rows),
-            grade=self.grade[rows],
-            birth_year=self.birth_year[rows],
-            department=self.department[rows],
-            style=self.style[rows],
-            utc_offset=self.utc_offset[rows],
-            languages=self.languages[rows],
-            offered=self.offered[rows],
-            wanted=self.wanted[rows],
-            focus=self.focus[rows],
-        )
 
 
 def bitsets(sets: Sequence[frozenset[str]], codes: dict[str, int]) -> BitArray:
