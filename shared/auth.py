@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
@@ -19,8 +19,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Role = Literal["program_admin", "participant", "auditor"]
-ROLES: tuple[Role, ...] = ("program_admin", "participant", "auditor")
+# What a caller may do (not a participant's part in mentoring: that is `shared.events.MentoringRole`).
+AccessRole = Literal["program_admin", "participant", "auditor"]
+ROLES: tuple[AccessRole, ...] = get_args(AccessRole)
 DEV_SECRET = "tandem-local-development-key-do-not-use-in-production"
 
 
@@ -109,7 +110,7 @@ async def authenticated(
         raise _unauthorized(f"invalid token: {error}") from None
 
 
-def require(*roles: Role):
+def require(*roles: AccessRole):
     """Dependency: the caller must hold one of `roles`, else 403."""
 
     async def check(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:

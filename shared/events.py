@@ -13,28 +13,36 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["mentor", "mentee", "both"]
+# A participant's part in mentoring (not what they may do in the API: that is `shared.auth.AccessRole`).
+MentoringRole = Literal["mentor", "mentee", "both"]
 OptimizeFor = Literal["score", "participation"]
 
-# The soft criteria of matching (ARCHITECTURE §5); a program weighs them in `matching_weights`.
-MATCHING_CRITERIA = (
-    "skills_to_mentee",
-    "skills_to_mentor",
-    "cross_department",
-    "generation_gap",
-    "program_focus",
-    "communication_style",
-    "time_zone_overlap",
-)
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "skills_to_mentee": 3.0,
-    "skills_to_mentor": 2.0,
-    "cross_department": 1.0,
-    "generation_gap": 1.0,
-    "program_focus": 1.5,
-    "communication_style": 0.5,
-    "time_zone_overlap": 1.0,
-}
+
+# The one list of matching criteria and their default weights: enrolment, the matching engine and its pool file
+# all derive theirs from it.
+class MatchingWeights(BaseModel):
+    """The soft criteria of matching (ARCHITECTURE §5), one weight each: a pair's score is the weighted sum. A
+    program sets them in `matching_weights`; a criterion it leaves out keeps its default.
+
+    The defaults put learning first, as reverse mentoring is about skills flowing to the senior: what the mentor
+    can teach (3.0) outweighs what the mentor learns back (2.0); program focus (1.5) comes next; cross-department
+    visibility, the generation gap and time-zone overlap count 1.0 each; communication style, the weakest
+    predictor of a good pair, 0.5.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    skills_to_mentee: float = Field(3.0, ge=0)
+    skills_to_mentor: float = Field(2.0, ge=0)
+    cross_department: float = Field(1.0, ge=0)
+    generation_gap: float = Field(1.0, ge=0)
+    program_focus: float = Field(1.5, ge=0)
+    communication_style: float = Field(0.5, ge=0)
+    time_zone_overlap: float = Field(1.0, ge=0)
+
+
+MATCHING_CRITERIA: tuple[str, ...] = tuple(MatchingWeights.model_fields)  # in the order a breakdown lists them
+DEFAULT_WEIGHTS: dict[str, float] = MatchingWeights().model_dump()
 LearningDirection = Literal["mentor_to_mentee", "mentee_to_mentor", "both"]
 
 
@@ -68,7 +76,7 @@ class ParticipantProfile(Event):
 
     program_id: str
     participant_id: str = Field(description="Pseudonymous id; never an employee number, name or e-mail.")
-    role: Role
+    role: MentoringRole
     grade: int = Field(description="Job grade; higher is more senior.")
     birth_year: int
     department: str

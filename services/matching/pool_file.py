@@ -6,19 +6,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.matching.domain.model import (
-    ActivePair,
-    Candidate,
-    MatchResult,
-    ProgramSettings,
-    Weights,
-)
-
-_DEFAULT = Weights()
+from services.matching.domain.model import Candidate, ExistingPair, MatchResult, ProgramSettings
+from shared.events import MatchingWeights, MentoringRole, OptimizeFor
 
 
 class _Strict(BaseModel):
@@ -27,7 +20,7 @@ class _Strict(BaseModel):
 
 class CandidateIn(_Strict):
     participant_id: str = Field(description="Pseudonymous id; never an employee number, name or e-mail.")
-    role: Literal["mentor", "mentee", "both"]
+    role: MentoringRole
     grade: int = Field(description="Job grade; higher is more senior. A mentor must be strictly junior.")
     birth_year: int
     department: str
@@ -48,19 +41,9 @@ class CandidateIn(_Strict):
         )
 
 
-class WeightsIn(_Strict):
-    skills_to_mentee: float = Field(_DEFAULT.skills_to_mentee, ge=0)
-    skills_to_mentor: float = Field(_DEFAULT.skills_to_mentor, ge=0)
-    cross_department: float = Field(_DEFAULT.cross_department, ge=0)
-    generation_gap: float = Field(_DEFAULT.generation_gap, ge=0)
-    program_focus: float = Field(_DEFAULT.program_focus, ge=0)
-    communication_style: float = Field(_DEFAULT.communication_style, ge=0)
-    time_zone_overlap: float = Field(_DEFAULT.time_zone_overlap, ge=0)
-
-
 class ProgramIn(_Strict):
-    weights: WeightsIn = WeightsIn()
-    optimize_for: Literal["score", "participation"] = Field(
+    weights: MatchingWeights = MatchingWeights()
+    optimize_for: OptimizeFor = Field(
         "score", description="score: the highest total score; participation: the most mentees paired, then score."
     )
     focus_areas: list[str] = []
@@ -68,14 +51,14 @@ class ProgramIn(_Strict):
 
     def to_domain(self) -> ProgramSettings:
         return ProgramSettings(
-            weights=Weights(**self.weights.model_dump()),
+            weights=self.weights,
             optimize_for=self.optimize_for,
             focus_areas=frozenset(self.focus_areas),
             min_score=self.min_score,
         )
 
 
-class PairIn(_Strict):
+class ExistingPairIn(_Strict):
     mentor_id: str
     mentee_id: str
 
@@ -85,7 +68,9 @@ class PoolFile(_Strict):
 
     program: ProgramIn = ProgramIn()
     candidates: list[CandidateIn]
-    existing_pairs: list[PairIn] = Field(default=[], description="Active pairs: kept, and using mentor capacity.")
+    existing_pairs: list[ExistingPairIn] = Field(
+        default=[], description="Active pairs: kept, and using mentor capacity."
+    )
     dissolved_pairs: list[tuple[str, str]] = Field(default=[], description="Pairs never to be proposed again.")
     withdrawn: list[str] = Field(default=[], description="Participants who withdrew: never matched.")
 
@@ -94,7 +79,7 @@ class PoolFile(_Strict):
         return {
             "pool": [c.to_domain() for c in self.candidates],
             "settings": self.program.to_domain(),
-            "existing_pairs": [ActivePair(p.mentor_id, p.mentee_id) for p in self.existing_pairs],
+            "existing_pairs": [ExistingPair(p.mentor_id, p.mentee_id) for p in self.existing_pairs],
             "dissolved": frozenset(frozenset(p) for p in self.dissolved_pairs),
             "withdrawn": frozenset(self.withdrawn),
         }

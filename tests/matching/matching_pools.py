@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from hypothesis import strategies as st
 
 from services.matching.domain.constraints import RoundRules, is_eligible
-from services.matching.domain.model import ActivePair, Candidate, ProgramSettings, Weights
+from services.matching.domain.model import Candidate, ExistingPair, ProgramSettings
 from services.matching.domain.scoring import criteria
+from shared.events import MatchingWeights
 
 SKILLS = ("ai", "data", "tiktok", "python", "design")
 FOCUS = frozenset({"diversity", "digital-skills"})
@@ -55,7 +56,7 @@ def _candidate(draw: st.DrawFn, pid: str, ids: list[str], roles: tuple[str, ...]
 settings_strategy = st.builds(
     ProgramSettings,
     weights=st.builds(
-        Weights, skills_to_mentee=st.sampled_from([0.0, 3.0]), generation_gap=st.sampled_from([0.0, 1.0])
+        MatchingWeights, skills_to_mentee=st.sampled_from([0.0, 3.0]), generation_gap=st.sampled_from([0.0, 1.0])
     ),
     optimize_for=st.sampled_from(["score", "participation"]),
     focus_areas=st.sampled_from([frozenset(), FOCUS]),
@@ -73,7 +74,7 @@ def brute_force(
     pool: list[Candidate],
     settings: ProgramSettings,
     dissolved: frozenset[frozenset[str]] = frozenset(),
-    existing: tuple[ActivePair, ...] = (),
+    existing: tuple[ExistingPair, ...] = (),
     withdrawn: frozenset[str] = frozenset(),
 ) -> tuple[float, int]:
     """(best total score, most new pairs) over every set of eligible pairs, by exhaustive search."""
@@ -97,7 +98,7 @@ def brute_force(
 
 def micro_score(mentor: Candidate, mentee: Candidate, settings: ProgramSettings) -> float:
     """The score as the engine defines it: each weighted criterion rounded to a micro-point."""
-    weights = settings.weights.as_dict()
+    weights = settings.weights.model_dump()
     parts = criteria(mentor, mentee, settings.focus_areas)
     return sum(round(value * weights[name] * 1_000_000) for name, value in parts.items()) / 1_000_000
 

@@ -6,7 +6,7 @@ from matching_pools import dissolved_pairs, person, pools, settings_strategy
 
 from services.matching.domain.constraints import RoundRules, is_eligible
 from services.matching.domain.engine import match
-from services.matching.domain.model import ActivePair, ProgramSettings
+from services.matching.domain.model import ExistingPair, ProgramSettings
 
 FEW = settings(max_examples=60, deadline=None)
 
@@ -51,7 +51,7 @@ def test_every_participant_is_paired_or_told_why_not(pool):
 def test_incremental_round_keeps_existing_pairs_and_only_matches_the_rest(data):
     pool = data.draw(pools(min_size=4, max_size=10))
     first = match(pool)
-    kept = tuple(ActivePair(p.mentor_id, p.mentee_id) for p in first.pairs[: len(first.pairs) // 2])
+    kept = tuple(ExistingPair(p.mentor_id, p.mentee_id) for p in first.pairs[: len(first.pairs) // 2])
     second = match(pool, existing_pairs=kept)
     by_id = {c.participant_id: c for c in pool}
     kept_mentees = {p.mentee_id for p in kept}
@@ -66,13 +66,13 @@ def test_a_mentor_with_capacity_k_takes_k_mentees():
 
 def test_existing_pairs_use_up_mentor_capacity():
     pool = [person("m", "mentor", 1, capacity=2), *(person(f"e{i}", "mentee", 5) for i in range(3))]
-    result = match(pool, existing_pairs=[ActivePair("m", "e0")])
+    result = match(pool, existing_pairs=[ExistingPair("m", "e0")])
     assert [(p.mentor_id, p.mentee_id) for p in result.pairs] == [("m", "e1")]
 
 
 def test_withdrawn_participants_are_never_matched_and_their_partners_are_free_again():
     pool = [person("m", "mentor", 1), person("e", "mentee", 5), person("gone", "mentee", 5)]
-    result = match(pool, existing_pairs=[ActivePair("m", "gone")], withdrawn=frozenset({"gone"}))
+    result = match(pool, existing_pairs=[ExistingPair("m", "gone")], withdrawn=frozenset({"gone"}))
     assert [(p.mentor_id, p.mentee_id) for p in result.pairs] == [("m", "e")]
     assert [(u.participant_id, u.reason) for u in result.unmatched] == [("gone", "withdrawn")]
 

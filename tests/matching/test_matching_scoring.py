@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from matching_pools import FOCUS, person, pools
 
 from services.matching.domain.engine import match
-from services.matching.domain.model import ProgramSettings, Weights
+from services.matching.domain.model import ProgramSettings
 from services.matching.domain.scoring import (
     CRITERIA,
     SCORE_RESOLUTION,
@@ -17,13 +17,14 @@ from services.matching.domain.scoring import (
     embed,
     quantized_scores,
 )
-from shared.events import DEFAULT_WEIGHTS, MATCHING_CRITERIA
+from shared.events import MATCHING_CRITERIA, MatchingWeights
 
 FEW = settings(max_examples=50, deadline=None)
 
 
-def test_weights_default_to_the_published_matching_criteria():
-    assert Weights().as_dict() == DEFAULT_WEIGHTS and CRITERIA == MATCHING_CRITERIA
+def test_the_reference_scores_the_published_criteria_in_their_order():
+    mentor, mentee = person("m", "mentor", 1), person("e", "mentee", 5)
+    assert tuple(criteria(mentor, mentee, FOCUS)) == MATCHING_CRITERIA == CRITERIA
 
 
 @FEW
@@ -46,9 +47,9 @@ def test_vectorised_criteria_equal_the_reference(pool):
 @given(pools(min_size=2, max_size=8))
 def test_the_matrix_product_stays_within_its_error_bound(pool):
     side, rows, cols = _all_pairs(pool)
-    embedding = embed(side, side, Vocabulary.of(pool, FOCUS), Weights())
+    embedding = embed(side, side, Vocabulary.of(pool, FOCUS), MatchingWeights())
     approximate = (embedding.a @ embedding.b.T)[rows, cols].astype(np.float64)
-    exact = quantized_scores(criterion_matrix(side, side, rows, cols, len(FOCUS)), Weights()) / SCORE_RESOLUTION
+    exact = quantized_scores(criterion_matrix(side, side, rows, cols, len(FOCUS)), MatchingWeights()) / SCORE_RESOLUTION
     assert np.all(exact <= approximate + embedding.error)
     assert np.all(exact >= approximate - 1e-4 - embedding.error)
 

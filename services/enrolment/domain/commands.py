@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from shared.events import DEFAULT_WEIGHTS, MATCHING_CRITERIA, OptimizeFor, Role
+from shared.events import DEFAULT_WEIGHTS, MATCHING_CRITERIA, MentoringRole, OptimizeFor
 
 _TIME_ZONES = frozenset(available_timezones())
 
@@ -43,7 +43,7 @@ class LaunchProgram(Command):
 
 
 class ProfileFields(Command):
-    role: Role
+    role: MentoringRole
     grade: int = Field(ge=0, le=100, description="Job grade; higher is more senior.")
     birth_year: int = Field(ge=1900, le=2015)
     department: str = Field(min_length=1, max_length=100)

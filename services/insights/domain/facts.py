@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from shared.events import LearningDirection, Role
+from shared.events import LearningDirection, MentoringRole
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Profile:
     """A participant's profile as enrolled or updated at `at`; the latest one at or before as_of counts."""
 
     participant_id: str
-    role: Role
+    role: MentoringRole
     department: str
     birth_year: int
     at: datetime

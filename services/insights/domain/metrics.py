@@ -8,6 +8,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import get_args
 
 from services.insights.domain.facts import Facts, Feedback, Pair, Session
 from services.insights.domain.generations import GENERATIONS, generation
@@ -26,9 +27,9 @@ from services.insights.domain.report import (
     SideRating,
     TargetProgress,
 )
-from shared.events import Role
+from shared.events import MentoringRole
 
-ROLES: tuple[Role, ...] = ("mentor", "mentee", "both")
+MENTORING_ROLES: tuple[MentoringRole, ...] = get_args(MentoringRole)
 OVERDUE_FACTOR = 1.5  # a pair is at risk after 1.5 x cadence_days without a session
 LOW_RATING = 2  # ... or when a side's latest rating is this or lower
 
@@ -49,7 +50,7 @@ def participants(facts: Facts, as_of: datetime) -> Participants:
         enrolled=len(profiles),
         active=len(profiles) - len(withdrawn),
         withdrawn=len(withdrawn),
-        by_role={r: roles[r] for r in ROLES},
+        by_role={r: roles[r] for r in MENTORING_ROLES},
         by_department=dict(sorted(Counter(p.department for p in profiles).items())),
         by_generation={g: generations[g] for g in GENERATIONS},
     )

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Literal
 
-from services.matching.domain.model import ActivePair, Candidate
+from services.matching.domain.model import Candidate, ExistingPair
 
 Side = Literal["mentor", "mentee"]
 Dissolved = AbstractSet[frozenset[str]]
@@ -96,10 +96,10 @@ class RoundRules:
 
     sides: dict[str, Side]
     remaining_capacity: dict[str, int]
-    kept_pairs: tuple[ActivePair, ...]
+    kept_pairs: tuple[ExistingPair, ...]
 
     @classmethod
-    def of(cls, pool: Iterable[Candidate], active: Iterable[ActivePair], withdrawn: frozenset[str]) -> RoundRules:
+    def of(cls, pool: Iterable[Candidate], active: Iterable[ExistingPair], withdrawn: frozenset[str]) -> RoundRules:
         present = {c.participant_id: c for c in pool if c.participant_id not in withdrawn}
         kept = tuple(
             sorted(
@@ -121,7 +121,7 @@ class RoundRules:
         return sorted(pid for pid, s in self.sides.items() if s == side and self.remaining_capacity[pid] > 0)
 
 
-def _sides(present: list[Candidate], kept: tuple[ActivePair, ...]) -> dict[str, Side]:
+def _sides(present: list[Candidate], kept: tuple[ExistingPair, ...]) -> dict[str, Side]:
     if not present:
         return {}
     median_grade = median(c.grade for c in present)

@@ -40,18 +40,19 @@ from functools import cache
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
+from pydantic import BaseModel
 
 from services.matching.domain import candidates, duals
 from services.matching.domain.candidates import contains, unique_keys
 from services.matching.domain.constraints import Dissolved, RoundRules, forbidden_by_history
 from services.matching.domain.explain import explain_unmatched
 from services.matching.domain.model import (
-    ActivePair,
     Candidate,
     Certificate,
+    ExistingPair,
     MatchResult,
-    Pair,
     ProgramSettings,
+    ProposedPair,
 )
 from services.matching.domain.scoring import (
     CRITERIA,
@@ -92,7 +93,7 @@ class InvalidPool(ValueError):
 def match(
     pool: Iterable[Candidate],
     settings: ProgramSettings = DEFAULT_SETTINGS,
-    existing_pairs: Iterable[ActivePair] = (),
+    existing_pairs: Iterable[ExistingPair] = (),
     dissolved: Dissolved = frozenset(),
     withdrawn: frozenset[str] = frozenset(),
     *,
@@ -121,7 +122,7 @@ def match(
 def input_hash(
     pool: Iterable[Candidate],
     settings: ProgramSettings,
-    existing_pairs: Iterable[ActivePair],
+    existing_pairs: Iterable[ExistingPair],
     dissolved: Dissolved,
     withdrawn: frozenset[str],
     per_mentee: int = DEFAULT_PER_MENTEE,
@@ -142,7 +143,9 @@ def input_hash(
 
 
 def _canonical(value: object) -> object:
-    """JSON-ready and order-free: sets become sorted lists, dataclasses dicts of their fields."""
+    """JSON-ready and order-free: sets become sorted lists, dataclasses and pydantic models dicts of their fields."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
     if isinstance(value, frozenset | set):
         return sorted(value)
     if isinstance(value, tuple):
@@ -164,7 +167,7 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
 
-def _check(people: list[Candidate], existing: tuple[ActivePair, ...]) -> None:
+def _check(people: list[Candidate], existing: tuple[ExistingPair, ...]) -> None:
     ids = [c.participant_id for c in people]
     if len(set(ids)) != len(ids):
         raise InvalidPool("participant ids must be unique")
@@ -442,13 +445,13 @@ def _solve(mentor: IntArray, mentee: IntArray, value: IntArray, capacity: IntArr
     return np.asarray(flow.flows(np.arange(len(mentor)))) > 0
 
 
-def _pairs(problem: RoundProblem, chosen: _Edges) -> tuple[Pair, ...]:
+def _pairs(problem: RoundProblem, chosen: _Edges) -> tuple[ProposedPair, ...]:
     rows = criterion_matrix(
         problem.mentors, problem.mentees, chosen.mentor, chosen.mentee, len(problem.settings.focus_areas)
     )
     contributions = quantized_contributions(rows, problem.settings.weights)
     pairs = [
-        Pair(
+        ProposedPair(
             mentor_id=problem.mentors.ids[i],
             mentee_id=problem.mentees.ids[j],
             score=int(parts.sum()) / SCORE_RESOLUTION,

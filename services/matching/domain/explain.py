@@ -26,8 +26,6 @@ from services.matching.domain.scoring import (
     quantized_scores,
 )
 
-EXCLUSIONS = ("role", "grade", "language", "reporting_line", "dissolved", "side", "capacity", "min_score")
-
 
 def explain_unmatched(
     people: list[Candidate],

@@ -14,14 +14,14 @@ import numpy as np
 from services.matching.domain import candidates
 from services.matching.domain.constraints import Dissolved, RoundRules
 from services.matching.domain.engine import RoundProblem
-from services.matching.domain.model import ActivePair, Candidate, ProgramSettings
+from services.matching.domain.model import Candidate, ExistingPair, ProgramSettings
 from services.matching.domain.scoring import SCORE_RESOLUTION
 
 
 def greedy_match(
     pool: Iterable[Candidate],
     settings: ProgramSettings,
-    existing_pairs: Iterable[ActivePair] = (),
+    existing_pairs: Iterable[ExistingPair] = (),
     dissolved: Dissolved = frozenset(),
     withdrawn: frozenset[str] = frozenset(),
     per_mentee: int = 64,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Literal
 
-Role = Literal["mentor", "mentee", "both"]
-OptimizeFor = Literal["score", "participation"]
+from shared.events import MatchingWeights, MentoringRole, OptimizeFor
+
 UnmatchedReason = Literal["withdrawn", "no_eligible_partner", "capacity"]
 
 
@@ -15,7 +15,7 @@ class Candidate:
     """A participant as matching sees them: pseudonymous, with only the attributes the rules need."""
 
     participant_id: str
-    role: Role
+    role: MentoringRole
     grade: int
     birth_year: int
     department: str
@@ -34,53 +34,28 @@ class Candidate:
 
 
 @dataclass(frozen=True)
-class Weights:
-    """One weight per soft criterion; a pair's score is the weighted sum (see `scoring`).
-
-    The defaults put learning first, as reverse mentoring is about skills flowing to the senior: what the
-    mentor can teach (3.0) outweighs what the mentor learns back (2.0); program focus (1.5) comes next;
-    cross-department visibility, the generation gap and time-zone overlap count 1.0 each; communication
-    style, the weakest predictor of a good pair, 0.5.
-    """
-
-    skills_to_mentee: float = 3.0
-    skills_to_mentor: float = 2.0
-    cross_department: float = 1.0
-    generation_gap: float = 1.0
-    program_focus: float = 1.5
-    communication_style: float = 0.5
-    time_zone_overlap: float = 1.0
-
-    def __post_init__(self) -> None:
-        negative = [name for name, value in self.as_dict().items() if value < 0]
-        if negative:
-            raise ValueError(f"weights must not be negative: {', '.join(negative)}")
-
-    def as_dict(self) -> dict[str, float]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-@dataclass(frozen=True)
 class ProgramSettings:
     """What a program asks of a round. Pairs scoring below `min_score` are treated as ineligible."""
 
-    weights: Weights = field(default_factory=Weights)
+    weights: MatchingWeights = field(default_factory=MatchingWeights)
     optimize_for: OptimizeFor = "score"
     focus_areas: frozenset[str] = frozenset()
     min_score: float = 0.0
 
 
 @dataclass(frozen=True)
-class ActivePair:
-    """A pair formed in an earlier round and still active: it is kept, and uses its mentor's capacity."""
+class ExistingPair:
+    """The engine's input: a pair formed in an earlier round and still active; it is kept, and uses its
+    mentor's capacity."""
 
     mentor_id: str
     mentee_id: str
 
 
 @dataclass(frozen=True)
-class Pair:
-    """A proposed pair; `breakdown` holds each criterion's weighted contribution to `score`."""
+class ProposedPair:
+    """The engine's output: a pair it proposes (not yet formed); `breakdown` holds each criterion's weighted
+    contribution to `score`."""
 
     mentor_id: str
     mentee_id: str
@@ -119,7 +94,7 @@ class Certificate:
 class MatchResult:
     """The outcome of one round: new pairs (existing ones are kept and not repeated) and who stays unmatched."""
 
-    pairs: tuple[Pair, ...]
+    pairs: tuple[ProposedPair, ...]
     unmatched: tuple[Unmatched, ...]
     total_score: float
     engine_version: str

@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
+from services.matching.domain.model import ProposedPair
 from services.matching.domain.pairs import Pair
+from shared.events import MatchingWeights
 
 # Offsets are read at one fixed instant so the same pool always gives the same input (and the same hash),
 # whatever the date the round runs; mid-January is standard time in both hemispheres' northern majority.
@@ -27,13 +29,6 @@ CRITERIA_EXPLAINED = {
     "communication_style": "1 when both prefer the same communication style",
     "time_zone_overlap": "1 - |UTC offset difference| / 12, at least 0",
 }
-
-
-class ProposedPair(BaseModel):
-    mentor_id: str
-    mentee_id: str
-    score: float
-    breakdown: dict[str, float]
 
 
 class UnmatchedView(BaseModel):
@@ -62,7 +57,7 @@ def propose(
     dissolved: Sequence[tuple[str, str]],
 ) -> Proposal:
     from services.matching.domain import engine
-    from services.matching.domain.model import ActivePair, Candidate, ProgramSettings, Weights
+    from services.matching.domain.model import Candidate, ExistingPair, ProgramSettings
 
     pool = [
         Candidate(
@@ -83,21 +78,18 @@ def propose(
         for c in candidates
     ]
     settings = ProgramSettings(
-        weights=Weights(**program["matching_weights"]),
+        weights=MatchingWeights(**program["matching_weights"]),
         optimize_for=program["optimize_for"],
         focus_areas=frozenset(program["focus_areas"]),
     )
     result = engine.match(
         pool,
         settings,
-        existing_pairs=[ActivePair(p.mentor_id, p.mentee_id) for p in active_pairs],
+        existing_pairs=[ExistingPair(p.mentor_id, p.mentee_id) for p in active_pairs],
         dissolved={frozenset(d) for d in dissolved},
     )
     return Proposal(
-        pairs=[
-            ProposedPair(mentor_id=p.mentor_id, mentee_id=p.mentee_id, score=p.score, breakdown=dict(p.breakdown))
-            for p in result.pairs
-        ],
+        pairs=list(result.pairs),
         unmatched=[
             UnmatchedView(participant_id=u.participant_id, reason=u.reason, detail=u.detail) for u in result.unmatched
         ],

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from services.matching.domain.model import Candidate, Weights
-from shared.events import MATCHING_CRITERIA
+from services.matching.domain.model import Candidate
+from shared.events import MATCHING_CRITERIA, MatchingWeights
 
 CRITERIA = MATCHING_CRITERIA  # the contract's names, in the order the breakdown lists them
 GENERATION_YEARS = 25.0
@@ -54,11 +54,6 @@ def criteria(mentor: Candidate, mentee: Candidate, focus_areas: frozenset[str]) 
         ),
         "time_zone_overlap": time_zone_overlap(mentor.utc_offset_hours, mentee.utc_offset_hours),
     }
-
-
-def score_pair(mentor: Candidate, mentee: Candidate, weights: Weights, focus_areas: frozenset[str]) -> float:
-    w = weights.as_dict()
-    return sum(w[name] * value for name, value in criteria(mentor, mentee, focus_areas).items())
 
 
 def time_zone_overlap(a: float, b: float) -> float:
@@ -130,20 +125,6 @@ class Side:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def take(self, rows: IntArray) -> Side:
-        return Side(
-            ids=tuple(self.ids[i] for i in rows),
-            grade=self.grade[rows],
-            birth_year=self.birth_year[rows],
-            department=self.department[rows],
-            style=self.style[rows],
-            utc_offset=self.utc_offset[rows],
-            languages=self.languages[rows],
-            offered=self.offered[rows],
-            wanted=self.wanted[rows],
-            focus=self.focus[rows],
-        )
-
 
 def bitsets(sets: Sequence[frozenset[str]], codes: dict[str, int]) -> BitArray:
     words = max(1, (len(codes) + 63) // 64)
@@ -177,19 +158,19 @@ def criterion_matrix(
     return np.column_stack(columns) if len(m) else np.zeros((0, len(CRITERIA)))
 
 
-def quantized_contributions(criteria_rows: FloatArray, weights: Weights) -> IntArray:
+def quantized_contributions(criteria_rows: FloatArray, weights: MatchingWeights) -> IntArray:
     """Each criterion's weighted contribution in micro-points, one row per pair."""
-    w = np.array([weights.as_dict()[name] for name in CRITERIA])
+    w = np.array([weights.model_dump()[name] for name in CRITERIA])
     return np.rint(criteria_rows * w * SCORE_RESOLUTION).astype(np.int64)
 
 
-def quantized_scores(criteria_rows: FloatArray, weights: Weights) -> IntArray:
+def quantized_scores(criteria_rows: FloatArray, weights: MatchingWeights) -> IntArray:
     """Scores in micro-points: the integers the engine optimises."""
     return quantized_contributions(criteria_rows, weights).sum(axis=1)
 
 
-def max_quantized_score(weights: Weights) -> int:
-    return int(np.ceil(sum(weights.as_dict().values()) * SCORE_RESOLUTION)) + len(CRITERIA)
+def max_quantized_score(weights: MatchingWeights) -> int:
+    return int(np.ceil(sum(weights.model_dump().values()) * SCORE_RESOLUTION)) + len(CRITERIA)
 
 
 def min_quantized(min_score: float) -> int:
@@ -216,7 +197,7 @@ class Embedding:
     error: float
 
 
-def embed(mentors: Side, mentees: Side, vocab: Vocabulary, weights: Weights) -> Embedding:
+def embed(mentors: Side, mentees: Side, vocab: Vocabulary, weights: MatchingWeights) -> Embedding:
     parts = [
         _skills_to_mentee(mentors, mentees, len(vocab.skills), weights.skills_to_mentee),
         _skills_to_mentor(mentors, mentees, len(vocab.skills), weights.skills_to_mentor),
