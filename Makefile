@@ -47,11 +47,13 @@ infra-status:
 topics: venv infra-up
 	$(VENV)/bin/tandem topics create
 
+# Both layers, the server-free one first: it fails in a minute where the server layer takes several.
 test: venv infra-up
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not infra" $(PYTEST_ARGS)
+	$(PY) -m pytest -m infra $(PYTEST_ARGS)
 
 test-unit: venv
-	$(PY) -m pytest tests/unit tests/matching $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not infra" $(PYTEST_ARGS)
 
 test-browser: venv infra-up
 	$(PY) -m pytest tests/browser $(PYTEST_ARGS)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 import typer
+from typer.models import CommandInfo
 
 from shared import eventstore
 from shared.connections import idempotent_producer
@@ -37,9 +38,14 @@ def build_cli(specs: Sequence[ServiceSpec]) -> typer.Typer:
     SPECS.update({spec.name: spec for spec in specs})
     for spec in specs:
         if spec.commands is not None:  # top-level, as `tandem report`: auditors need not know which service
-            known = {c.name for c in app.registered_commands}
-            app.registered_commands += [c for c in spec.commands.registered_commands if c.name not in known]
+            known = {_command_name(c) for c in app.registered_commands}
+            app.registered_commands += [c for c in spec.commands.registered_commands if _command_name(c) not in known]
     return app
+
+
+def _command_name(command: CommandInfo) -> str:
+    """Typer names an unnamed command after its function, with dashes."""
+    return command.name or (command.callback.__name__ if command.callback else "").replace("_", "-")
 
 
 def _spec(name: str) -> ServiceSpec:

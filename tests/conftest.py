@@ -13,6 +13,15 @@ from shared.topics import create_topics, platform_topics
 from tests.support.infra import Infra, check_reachable, provide_infra
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that reaches Kafka or PostgreSQL (through any fixture), or renders the deployment with the tools CI
+    builds (helm), is marked `infra`: `-m "not infra"` is the fast server-free layer, `-m infra` the layer that
+    crosses a process, a broker or a tool. Derived from what the test uses, so it cannot go stale."""
+    for item in items:
+        if "infra_servers" in getattr(item, "fixturenames", ()) or item.path.parent.name == "deploy":
+            item.add_marker(pytest.mark.infra)
+
+
 @pytest.fixture(scope="session")
 def infra_servers() -> Iterator[Infra]:
     with provide_infra() as infra:

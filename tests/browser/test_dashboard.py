@@ -14,8 +14,6 @@ from tests.browser.conftest import screenshot
 from tests.e2e.lifecycle import ADMIN, AUDITOR
 from tests.support.services import eventually
 
-pytestmark = pytest.mark.infra
-
 
 @pytest.fixture(scope="module")
 def program(sent, platform) -> str:

@@ -26,6 +26,12 @@ class Sent:
     dissolved: set[str] = field(default_factory=set)
     sessions: dict[str, list[dict]] = field(default_factory=dict)  # pair id -> sessions
     ratings: dict[str, dict[str, int]] = field(default_factory=dict)  # pair id -> side -> rating
+    correlations: set[str] = field(default_factory=set)  # X-Correlation-Id of every write's response
+    withdrawal_correlation: str = ""  # that of the withdrawal which dissolved the last pair
+
+    def record_correlation(self, response: httpx.Response) -> None:
+        if response.request.method != "GET":
+            self.correlations.add(response.headers["x-correlation-id"])
 
 
 def launch(http: httpx.Client, platform: dict, sent: Sent) -> None:
@@ -98,7 +104,8 @@ def meet(http: httpx.Client, platform: dict, sent: Sent) -> None:
 def withdraw_one_paired_mentee(http: httpx.Client, platform: dict, sent: Sent) -> None:
     pair = sent.pairs[-1]
     url = f"{platform['enrolment']}/programs/{sent.program['program_id']}/participants/{pair['mentee_id']}/withdraw"
-    http.post(url, json={"reason": "left the company"}, headers=ADMIN).raise_for_status()
+    response = http.post(url, json={"reason": "left the company"}, headers=ADMIN).raise_for_status()
+    sent.withdrawal_correlation = response.headers["x-correlation-id"]
     sent.withdrawn.add(pair["mentee_id"])
     sent.dissolved.add(pair["pair_id"])
     matching_pair = f"{platform['matching']}/pairs/{pair['pair_id']}"
@@ -113,7 +120,7 @@ def get(http: httpx.Client, url: str, headers: dict | None = None):
 def run(urls: dict[str, str], seed: int = 11, id_prefix: str = "E") -> Sent:
     """A whole program; `seed` and `id_prefix` keep the people of two runs apart."""
     sent = Sent()
-    with httpx.Client(timeout=120) as http:
+    with httpx.Client(timeout=120, event_hooks={"response": [sent.record_correlation]}) as http:
         launch(http, urls, sent)
         enrol(http, urls, sent, seed, id_prefix)
         match(http, urls, sent)

@@ -17,8 +17,6 @@ from tests.e2e.lifecycle import ADMIN, AUDITOR, TODAY, Sent
 from tests.support.personal_data import records_containing, tables_containing
 from tests.support.services import eventually, token
 
-pytestmark = pytest.mark.infra
-
 
 @pytest.fixture(scope="module")
 def sent(platform) -> Sent:

@@ -15,9 +15,6 @@ from tests.e2e.lifecycle import ADMIN, AUDITOR, TODAY, Sent
 from tests.e2e.lifecycle import get as _get
 from tests.support.services import eventually
 
-pytestmark = pytest.mark.infra
-
-
 # ----------------------------------------------------------------------------------------------------- matching
 
 

@@ -4,9 +4,6 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
-
-pytestmark = pytest.mark.infra
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 

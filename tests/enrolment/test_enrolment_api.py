@@ -10,7 +10,6 @@ from shared.topics import events_topic
 from tests.support.kafka_log import KafkaLog, wait_until
 from tests.support.services import ServiceProcess, service_env, token
 
-pytestmark = pytest.mark.infra
 ADMIN = token("program_admin")
 
 

@@ -10,8 +10,6 @@ from shared import eventstore
 from shared.db import create_pool, migrate
 from tests.contracts.enrolment import EnrolmentUnitOfWorkContract
 
-pytestmark = pytest.mark.infra
-
 
 class TestPostgresEnrolmentUnitOfWork(EnrolmentUnitOfWorkContract):
     @pytest.fixture

@@ -36,7 +36,6 @@ from tests.support.insights_events import EventLog
 from tests.support.kafka_log import produce, wait_until
 from tests.support.services import ServiceProcess, service_env, token
 
-pytestmark = pytest.mark.infra
 ADMIN, AUDITOR = token("program_admin"), token("auditor")
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)

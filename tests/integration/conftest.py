@@ -3,8 +3,6 @@ import pytest
 from shared import eventstore
 from shared.db import create_pool, migrate, migration_files
 
-pytestmark = pytest.mark.infra
-
 
 @pytest.fixture
 async def store_factory(dsn):

@@ -7,7 +7,6 @@ import time
 import uuid
 
 import asyncpg
-import pytest
 
 from shared.envelope import Envelope
 from shared.events import ParticipantEnrolled
@@ -16,7 +15,6 @@ from shared.topics import create_topics, events_topic, platform_topics
 from tests.support.kafka_log import envelope_of, produce
 from tests.support.services import ServiceProcess, eventually, service_env
 
-pytestmark = pytest.mark.infra
 EVENTS, GRACE_S = 12000, 20
 
 

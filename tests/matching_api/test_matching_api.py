@@ -9,7 +9,6 @@ from services.enrolment.config import DEV_PSEUDONYM_KEY
 from services.enrolment.domain.model import pseudonym
 from tests.support.services import ServiceProcess, eventually, service_env, token
 
-pytestmark = pytest.mark.infra
 ADMIN = token("program_admin")
 
 

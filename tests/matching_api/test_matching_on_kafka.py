@@ -11,7 +11,6 @@ from tests.support.kafka_log import KafkaLog, envelope_of, produce, wait_until
 from tests.support.matching_pool import launched, profile
 from tests.support.services import ServiceProcess, service_env, token
 
-pytestmark = pytest.mark.infra
 ADMIN = token("program_admin")
 PROGRAM = "prg-on-kafka"
 

@@ -17,7 +17,6 @@ from tests.contracts.matching_unit_of_work import PROGRAM, MatchingUnitOfWorkCon
 from tests.support.kafka_log import envelope_of
 from tests.support.matching_pool import constrained_pool, seed
 
-pytestmark = pytest.mark.infra
 schemas = itertools.count(1)
 
 

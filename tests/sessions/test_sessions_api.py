@@ -16,7 +16,6 @@ from shared.topics import events_topic
 from tests.support.kafka_log import KafkaLog, envelope_of, produce
 from tests.support.services import ServiceProcess, eventually, service_env, token
 
-pytestmark = pytest.mark.infra
 ADMIN, AUDITOR = token("program_admin"), token("auditor")
 MENTOR, MENTEE = "p-mentor-1", "p-mentee-1"
 

@@ -18,8 +18,6 @@ from shared import eventstore
 from shared.db import create_pool, migrate
 from tests.contracts.sessions_uow import FORMED, TTL, SessionsUnitOfWorkContract
 
-pytestmark = pytest.mark.infra
-
 
 @pytest.fixture
 async def uow(dsn):
