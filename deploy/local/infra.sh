@@ -83,7 +83,11 @@ kafka_up() {
   if pid_alive "$kafka_pid" && port_answers "$kafka_host" "$kafka_port"; then
     say "kafka already running (pid $(cat "$kafka_pid")) on $kafka_host:$kafka_port"; return 0
   fi
-  port_answers "$kafka_host" "$kafka_port" && die "port $kafka_port is taken by another process (set TANDEM_KAFKA_PORT)"
+  if port_answers "$kafka_host" "$kafka_port"; then
+    pid_alive "$local_dir/kafka/kafka.pid" \
+      && die "port $kafka_port is taken by a broker started before versioned folders ($local_dir/kafka, pid $(cat "$local_dir/kafka/kafka.pid")): \`$0 down\` stops it"
+    die "port $kafka_port is taken by another process (set TANDEM_KAFKA_PORT)"
+  fi
   fetch_kafka
   mkdir -p "$kafka_dir/data"
   # Kafka 4.x: a dynamic controller quorum (KIP-853), found through its bootstrap address and formatted with this
