@@ -6,30 +6,49 @@ SHELL := bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# Re-install when pyproject.toml changes.
-DEPS_STAMP := $(VENV)/.deps-$(shell sha1sum pyproject.toml | cut -c1-12)
+# uv installs the virtualenv from uv.lock. It is bootstrapped with pip into a tools virtualenv of its own, so a fresh
+# machine needs only python3, and `uv sync` can keep .venv exactly as the lock says (it removes what is not locked).
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/uv/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Re-install when pyproject.toml or uv.lock changes.
+DEPS_STAMP := $(VENV)/.deps-$(shell cat pyproject.toml uv.lock | sha1sum | cut -c1-12)
+# Kafka 3.9 stays supported: `make test-kafka39` runs the integration tests against it, beside the 4.x broker.
+KAFKA39 := TANDEM_KAFKA_VERSION=3.9.2 TANDEM_KAFKA_PORT=29092 TANDEM_KAFKA_CONTROLLER_PORT=29093
 # With both variables set, tests and services use those servers and no local ones are started.
 EXTERNAL_INFRA := $(and $(KAFKA_BOOTSTRAP_SERVERS),$(DATABASE_URL))
 
-.PHONY: help venv infra-up infra-down infra-status topics test test-unit test-browser bench lint run stop platform-status token
+.PHONY: help venv lock infra-up infra-down infra-status topics test test-kafka39 test-unit test-browser bench lint run stop platform-status token
 
 help:
 	@echo "make run         fresh machine -> local Kafka + PostgreSQL, topics, the four services, a demo program"
 	@echo "make stop        stop the four services and the local Kafka + PostgreSQL"
 	@echo "make token ROLE=program_admin|auditor|participant [SUB=participant-id]   a bearer token"
 	@echo "make test        fresh machine -> all tests against real Kafka + PostgreSQL"
+	@echo "make test-kafka39  the integration tests against Kafka 3.9 (a second broker on port 29092)"
 	@echo "make test-browser  dashboard and participant page in headless Chromium"
 	@echo "make bench       benchmarks: table on stdout, bench/results.json"
-	@echo "make infra-up    start local Kafka (KRaft, Maven Central jars) and PostgreSQL 15"
+	@echo "make infra-up    start local Kafka 4.x (KRaft, Maven Central jars) and PostgreSQL 15"
+	@echo "                 (TANDEM_KAFKA_VERSION=3.9.2 for Kafka 3.9)"
 	@echo "make infra-down  stop them (data stays in .local/)"
 	@echo "make lint        ruff + mypy"
+	@echo "make lock        re-resolve uv.lock after changing pyproject.toml's dependencies (commit both)"
 
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)/uv
+	$(TOOLS)/uv/bin/pip install -q uv==$(UV_VERSION)
+
+# Runtime dependencies and every extra (dev, bench, demo), the project itself editable. --locked: a pyproject.toml
+# changed without `make lock` stops here with uv's message instead of installing something unlocked.
 venv: $(DEPS_STAMP)
-$(DEPS_STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
+$(DEPS_STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --all-extras --python $(PYTHON) --no-python-downloads
 	rm -f $(VENV)/.deps-* && touch $@
+
+# The one command that writes uv.lock: run it after editing pyproject.toml's dependencies, commit both files.
+lock: | $(UV)
+	$(UV) lock --python $(PYTHON) --no-python-downloads
 
 infra-up:
 ifeq ($(EXTERNAL_INFRA),)
@@ -54,6 +73,15 @@ test: venv infra-up
 
 test-unit: venv
 	$(PY) -m pytest -m "not infra" $(PYTEST_ARGS)
+
+# A Kafka 3.9 broker on other ports beside the usual servers (PostgreSQL is shared), the integration tests against
+# it, and the broker stopped again whatever the outcome. With KAFKA_BOOTSTRAP_SERVERS/DATABASE_URL set, infra-up
+# leaves PostgreSQL to the environment and only the broker is local.
+test-kafka39: venv infra-up
+	$(KAFKA39) deploy/local/infra.sh kafka-up
+	status=0; KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:29092 DATABASE_URL="$${DATABASE_URL:-$$(deploy/local/infra.sh env | sed -n 's/^DATABASE_URL=//p')}" \
+	  $(PY) -m pytest tests/integration $(PYTEST_ARGS) || status=$$?; \
+	$(KAFKA39) deploy/local/infra.sh kafka-down; exit $$status
 
 test-browser: venv infra-up
 	$(PY) -m pytest tests/browser $(PYTEST_ARGS)

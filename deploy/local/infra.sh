@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
 # Local Apache Kafka (KRaft, single node, from Maven Central jars) and PostgreSQL 15 (project-local cluster),
-# without Docker. Usage: deploy/local/infra.sh up|down|status|env
+# without Docker. Usage: deploy/local/infra.sh up|down|status|env|fetch|kafka-up|kafka-down
+#
+# Kafka's version is deploy/local/kafka/pom.xml's kafka.version (4.x) unless TANDEM_KAFKA_VERSION names another,
+# e.g. TANDEM_KAFKA_VERSION=3.9.2; each version has its own jars, data and pid file, so a 3.9 broker can run beside
+# the default one on other ports (TANDEM_KAFKA_PORT, TANDEM_KAFKA_CONTROLLER_PORT), as `make test-kafka39` does.
 #
 # Everything lives under $TANDEM_LOCAL_DIR (default: <repo>/.local, git-ignored):
 #   cache/kafka-<version>/libs   jars fetched once with mvn, reused across runs
-#   kafka/{server.properties,data,kafka.log,kafka.pid}
+#   kafka-<version>/{server.properties,data,kafka.log,kafka.pid}
 #   pg/{data,postgres.log,sock}
-# `up` twice is harmless: a server that already answers is left alone.
+# `up` twice is harmless: a server that already answers is left alone. `down` stops every broker under
+# $TANDEM_LOCAL_DIR (whatever its version) and PostgreSQL; `kafka-up` / `kafka-down` start or stop the selected
+# version's broker only.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 local_dir="${TANDEM_LOCAL_DIR:-$repo/.local}"
 
-kafka_version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml")"
+kafka_version="${TANDEM_KAFKA_VERSION:-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml")}"
+kafka_major="${kafka_version%%.*}"
 kafka_host=127.0.0.1
 kafka_port="${TANDEM_KAFKA_PORT:-9092}"
 kafka_controller_port="${TANDEM_KAFKA_CONTROLLER_PORT:-9093}"
 kafka_libs="$local_dir/cache/kafka-$kafka_version/libs"
-kafka_dir="$local_dir/kafka"
+kafka_dir="$local_dir/kafka-$kafka_version"
 kafka_pid="$kafka_dir/kafka.pid"
 kafka_log="$kafka_dir/kafka.log"
 
@@ -47,17 +54,26 @@ fetch_kafka() {
   command -v java >/dev/null || die "java not found: install OpenJDK 17 (apt-get install openjdk-17-jre-headless)"
   say "fetching Apache Kafka $kafka_version jars from Maven Central into $kafka_libs"
   rm -rf "$kafka_libs" && mkdir -p "$kafka_libs"
-  mvn -q -B -Dstyle.color=never -f "$here/kafka/pom.xml" dependency:copy-dependencies \
+  # The pom's profile picks the logging binding of the version's line (log4j2 from 4.0 on, reload4j before).
+  local profile=kafka4
+  ((kafka_major < 4)) && profile=kafka3
+  mvn -q -B -Dstyle.color=never -f "$here/kafka/pom.xml" -Dkafka.version="$kafka_version" -P "$profile" \
+    dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$kafka_libs" \
     || die "mvn could not fetch org.apache.kafka:kafka_2.13:$kafka_version"
   touch "$kafka_libs/.complete"
 }
 
+# KAFKA_LOG4J=tools: the command-line tools' logging (warnings on stderr) instead of the broker's.
 kafka_cmd() {
-  local log_config=${KAFKA_LOG4J:-log4j.properties}
+  local log_flag
+  if ((kafka_major >= 4)); then
+    log_flag="-Dlog4j2.configurationFile=$here/kafka/${KAFKA_LOG4J:+tools-}log4j2.properties"
+  else
+    log_flag="-Dlog4j.configuration=file:$here/kafka/${KAFKA_LOG4J:+tools-}log4j.properties"
+  fi
   # shellcheck disable=SC2206  # KAFKA_HEAP_OPTS is a list of JVM flags on purpose
-  kafka_argv=(java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
-    -Dlog4j.configuration="file:$here/kafka/$log_config" -Dkafka.logs.dir="$kafka_dir"
+  kafka_argv=(java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g} "$log_flag" -Dkafka.logs.dir="$kafka_dir"
     -cp "$kafka_libs/*" "$@")
 }
 
@@ -67,17 +83,30 @@ kafka_up() {
   if pid_alive "$kafka_pid" && port_answers "$kafka_host" "$kafka_port"; then
     say "kafka already running (pid $(cat "$kafka_pid")) on $kafka_host:$kafka_port"; return 0
   fi
-  port_answers "$kafka_host" "$kafka_port" && die "port $kafka_port is taken by another process (set TANDEM_KAFKA_PORT)"
+  if port_answers "$kafka_host" "$kafka_port"; then
+    pid_alive "$local_dir/kafka/kafka.pid" \
+      && die "port $kafka_port is taken by a broker started before versioned folders ($local_dir/kafka, pid $(cat "$local_dir/kafka/kafka.pid")): \`$0 down\` stops it"
+    die "port $kafka_port is taken by another process (set TANDEM_KAFKA_PORT)"
+  fi
   fetch_kafka
   mkdir -p "$kafka_dir/data"
-  sed -e "s#@DATA@#$kafka_dir/data#" -e "s#@HOST@#$kafka_host#g" \
+  # Kafka 4.x: a dynamic controller quorum (KIP-853), found through its bootstrap address and formatted with this
+  # node as its only voter (--standalone). 3.9: the static voter list it was built around.
+  local quorum format_flags=()
+  if ((kafka_major >= 4)); then
+    quorum="controller.quorum.bootstrap.servers=$kafka_host:$kafka_controller_port"
+    format_flags=(--standalone)
+  else
+    quorum="controller.quorum.voters=1@$kafka_host:$kafka_controller_port"
+  fi
+  sed -e "s#@QUORUM@#$quorum#" -e "s#@DATA@#$kafka_dir/data#" -e "s#@HOST@#$kafka_host#g" \
       -e "s#@PORT@#$kafka_port#g" -e "s#@CONTROLLER_PORT@#$kafka_controller_port#g" \
       "$here/kafka/server.properties" > "$kafka_dir/server.properties"
   if [[ ! -f "$kafka_dir/data/meta.properties" ]]; then
     say "formatting KRaft storage in $kafka_dir/data"
     local cluster_id
-    cluster_id="$(KAFKA_LOG4J=tools-log4j.properties kafka_java kafka.tools.StorageTool random-uuid)"
-    KAFKA_LOG4J=tools-log4j.properties kafka_java kafka.tools.StorageTool format --ignore-formatted \
+    cluster_id="$(KAFKA_LOG4J=tools kafka_java kafka.tools.StorageTool random-uuid)"
+    KAFKA_LOG4J=tools kafka_java kafka.tools.StorageTool format --ignore-formatted "${format_flags[@]}" \
       -t "$cluster_id" -c "$kafka_dir/server.properties" >/dev/null
   fi
   say "starting kafka $kafka_version on $kafka_host:$kafka_port"
@@ -92,12 +121,24 @@ kafka_ready() {
   port_answers "$kafka_host" "$kafka_port" && grep -q "Kafka Server started\|\[KafkaRaftServer nodeId=1\] Kafka Server started" "$kafka_log"
 }
 
-kafka_down() {
-  if pid_alive "$kafka_pid"; then
-    say "stopping kafka (pid $(cat "$kafka_pid"))"
-    stop_tree "$(cat "$kafka_pid")" 60
+kafka_down() { stop_kafka_of "$kafka_pid"; }
+
+# Every broker started from this $TANDEM_LOCAL_DIR, whatever its version; kafka/ is the layout before versions.
+all_kafka_down() {
+  local pid_file
+  for pid_file in "$local_dir"/kafka-*/kafka.pid "$local_dir"/kafka/kafka.pid; do
+    [[ -e "$pid_file" ]] && stop_kafka_of "$pid_file"
+  done
+  return 0
+}
+
+stop_kafka_of() {
+  local pid_file=$1
+  if pid_alive "$pid_file"; then
+    say "stopping kafka (pid $(cat "$pid_file"), $(basename "$(dirname "$pid_file")"))"
+    stop_tree "$(cat "$pid_file")" 60
   fi
-  rm -f "$kafka_pid"
+  rm -f "$pid_file"
 }
 
 # ------------------------------------------------------------------------------------------ PostgreSQL
@@ -195,9 +236,11 @@ print_env() {
 
 case "${1:-}" in
   up) pg_up; kafka_up; print_env ;;
-  down) kafka_down; pg_down ;;
+  down) all_kafka_down; pg_down ;;
   status) status ;;
   env) print_env ;;
   fetch) fetch_kafka ;;
-  *) echo "usage: $0 up|down|status|env|fetch" >&2; exit 2 ;;
+  kafka-up) kafka_up ;;
+  kafka-down) kafka_down ;;
+  *) echo "usage: $0 up|down|status|env|fetch|kafka-up|kafka-down" >&2; exit 2 ;;
 esac

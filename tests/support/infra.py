@@ -50,7 +50,7 @@ def provide_infra() -> Iterator[Infra]:
         from testcontainers.kafka import KafkaContainer
         from testcontainers.postgres import PostgresContainer
 
-        with KafkaContainer("apache/kafka:3.9.2").with_kraft() as k, PostgresContainer("postgres:15") as pg:
+        with KafkaContainer("apache/kafka:4.4.0").with_kraft() as k, PostgresContainer("postgres:15") as pg:
             yield Infra(k.get_bootstrap_server(), pg.get_connection_url(driver=None), "testcontainers")
     else:
         yield Infra(kafka or LOCAL_KAFKA, database or LOCAL_DATABASE, "deploy/local")
