@@ -10,6 +10,7 @@ import sys
 import uuid
 from datetime import timedelta
 
+import asyncpg
 import httpx
 import pytest
 
@@ -78,10 +79,26 @@ def test_a_report_as_of_an_earlier_instant_equals_what_it_said_live_then(sent: S
 
 
 def test_replaying_the_read_models_from_offset_zero_gives_identical_tables(sent, platform, env):
-    for service in ("insights", "sessions"):
+    for service in ("insights", "sessions", "matching"):
         result = tandem(env, "replay", "--service", service)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "DIFFERENT" not in result.stdout and "identical" in result.stdout
+
+
+def test_a_replay_of_matching_rebuilds_its_pool_from_the_log_alone_and_decides_nothing(sent, platform, env, dsn):
+    async def matching_events() -> int:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return await conn.fetchval("SELECT count(*) FROM matching.events")
+        finally:
+            await conn.close()
+
+    before = asyncio.run(matching_events())
+    result = tandem(env, "replay", "--service", "matching")
+    assert result.returncode == 0, result.stdout + result.stderr
+    compared = {line.split(":")[0].strip() for line in result.stdout.splitlines() if "rows, replayed" in line}
+    assert compared == {"pool_programs", "pool_candidates"}
+    assert asyncio.run(matching_events()) == before, "the withdrawal policy did not run again during the replay"
 
 
 def test_verify_reports_the_populated_log_clean(sent, env):
