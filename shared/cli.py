@@ -67,18 +67,11 @@ def services_command() -> None:
 
 
 @app.command("docs")
-def docs_command(
-    write: Annotated[bool, typer.Option(help="Rewrite docs/subscribers.md's table in place.")] = False,
-) -> None:
-    """The subscriber guide's table of topics, events and consumers, generated from the declared services."""
-    from shared.docs import SUBSCRIBERS, subscribers_table, with_table
+def docs_command() -> None:
+    """The table of topics, event types and the read models that consume them, generated from the declared services."""
+    from shared.docs import subscribers_table
 
-    table = subscribers_table(list(SPECS.values()))
-    if write:
-        SUBSCRIBERS.write_text(with_table(SUBSCRIBERS.read_text(), table))
-        typer.echo(f"wrote {SUBSCRIBERS}")
-    else:
-        typer.echo(table)
+    typer.echo(subscribers_table(list(SPECS.values())))
 
 
 @app.callback()
@@ -214,22 +207,13 @@ def replay_command(
 
 
 @app.command("asyncapi")
-def asyncapi_command(
-    service: Annotated[str, typer.Option(help="enrolment | matching | sessions | insights")],
-    write: Annotated[bool, typer.Option(help="Write docs/asyncapi/<service>.json instead of printing.")] = False,
-) -> None:
-    """The service's AsyncAPI 3 document (what it publishes and consumes)."""
+def asyncapi_command(service: Annotated[str, typer.Option(help="enrolment | matching | sessions | insights")]) -> None:
+    """The service's AsyncAPI 3 document (what it publishes and consumes), as it serves it at <prefix>/asyncapi.json."""
     import json
 
-    from shared.asyncapi import DOCS, document
+    from shared.asyncapi import document
 
-    text = json.dumps(document(_spec(service)), indent=2, sort_keys=True) + "\n"
-    if write:
-        DOCS.mkdir(parents=True, exist_ok=True)
-        (DOCS / f"{service}.json").write_text(text)
-        typer.echo(f"wrote {DOCS / f'{service}.json'}")
-    else:
-        typer.echo(text)
+    typer.echo(json.dumps(document(_spec(service)), indent=2, sort_keys=True))
 
 
 @app.command("trail")

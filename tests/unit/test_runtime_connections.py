@@ -49,7 +49,11 @@ def test_a_policy_runs_in_the_transaction_of_the_projection_it_names():
     assert WithdrawalDissolvesPairs.handles <= PoolProjection.handles
 
 
-def test_the_subscriber_guide_lists_every_event_and_its_consumers_as_the_specs_declare():
-    from shared.docs import SUBSCRIBERS, subscribers_table
+def test_the_events_table_lists_every_event_type_with_its_topic_and_consumers():
+    from shared.docs import subscribers_table
+    from shared.events import EVENT_TYPES
 
-    assert subscribers_table(list(SERVICES)) in SUBSCRIBERS.read_text(), "run `tandem docs --write`"
+    rows = {line.split("|")[3].strip(" `"): line for line in subscribers_table(list(SERVICES)).splitlines()[2:]}
+    assert set(rows) == set(EVENT_TYPES)
+    assert "`tandem.matching.events`" in rows["tandem.matching.pair-formed.v1"]
+    assert "sessions (pairs), insights (facts)" in rows["tandem.matching.pair-formed.v1"]
