@@ -139,6 +139,22 @@ class PairFormed(Event):
     inputs_hash: str = Field("", description="sha256 of the round's pool snapshot, weights and engine version.")
 
 
+class RoundCommitted(Event):
+    """A matching round was committed: what it formed and how many active candidates it left unmatched (counts
+    only: each person's reason stays in matching). The pairs themselves follow as PairFormed events."""
+
+    service = "matching"
+    type_name = "tandem.matching.round-committed.v1"
+
+    program_id: str
+    round_id: str
+    pairs_formed: int = Field(ge=0)
+    unmatched: int = Field(ge=0, description="Active candidates the round could not pair.")
+    total_score: float
+    engine_version: str = Field(description="Matching engine that proposed the pairs.")
+    inputs_hash: str = Field(description="sha256 of the round's pool snapshot, weights and engine version.")
+
+
 class PairDissolved(Event):
     service = "matching"
     type_name = "tandem.matching.pair-dissolved.v1"
@@ -185,6 +201,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ParticipantProfileUpdated,
         ParticipantWithdrawn,
         ParticipantErased,
+        RoundCommitted,
         PairFormed,
         PairDissolved,
         SessionHeld,

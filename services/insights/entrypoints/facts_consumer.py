@@ -17,6 +17,7 @@ from shared.events import (
     ParticipantProfileUpdated,
     ParticipantWithdrawn,
     ProgramLaunched,
+    RoundCommitted,
     SessionHeld,
 )
 from shared.projection import Projection, on
@@ -41,6 +42,18 @@ class FactsProjection(Projection):
     @on(PairFormed)
     async def pair_formed(self, conn: asyncpg.Connection, event: PairFormed, envelope: Envelope) -> None:
         await repository.record_pair(conn, event, envelope.time)
+
+    @on(RoundCommitted)
+    async def round_committed(self, conn: asyncpg.Connection, event: RoundCommitted, envelope: Envelope) -> None:
+        await conn.execute(
+            """INSERT INTO rounds (round_id, program_id, pairs_formed, unmatched, at) VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (round_id) DO NOTHING""",
+            event.round_id,
+            event.program_id,
+            event.pairs_formed,
+            event.unmatched,
+            envelope.time,
+        )
 
     @on(PairDissolved)
     async def pair_dissolved(self, conn: asyncpg.Connection, event: PairDissolved, envelope: Envelope) -> None:

@@ -11,7 +11,7 @@ from services.matching.domain import rounds
 from services.matching.domain.pairs import Pair
 from services.matching.service_layer.unit_of_work import MatchingUnitOfWork
 from shared.errors import Conflict, NotFound
-from shared.events import PairFormed
+from shared.events import PairFormed, RoundCommitted
 from shared.eventstore import AppendResult
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ async def commit_round(uow: MatchingUnitOfWork, program_id: str) -> CommittedRou
         proposal = await _propose(await _round_inputs(uow, program_id, lock=True))
         round_id = f"rnd-{uuid.uuid4().hex[:12]}"
         await uow.rounds.add(round_id, program_id, proposal)
+        await uow.append(f"round-{round_id}", 0, [_committed(round_id, program_id, proposal)])
         formed = [await _form(uow, round_id, program_id, proposed, proposal) for proposed in proposal.pairs]
     last = formed[-1][1].last_position if formed else None
     return CommittedRound(round_id, proposal, [pair for pair, _ in formed], last)
@@ -139,6 +140,18 @@ async def _dissolve(uow: MatchingUnitOfWork, pair: Pair, reason: str) -> tuple[P
     dissolved = replace(dissolved, version=result.version)
     await uow.pairs.save(dissolved)
     return dissolved, result
+
+
+def _committed(round_id: str, program_id: str, proposal: rounds.Proposal) -> RoundCommitted:
+    return RoundCommitted(
+        program_id=program_id,
+        round_id=round_id,
+        pairs_formed=len(proposal.pairs),
+        unmatched=len(proposal.unmatched),
+        total_score=proposal.total_score,
+        engine_version=proposal.engine_version,
+        inputs_hash=proposal.inputs_hash,
+    )
 
 
 def _formed(pair: Pair, proposal: rounds.Proposal) -> PairFormed:
