@@ -27,7 +27,8 @@ class Sent:
     sessions: dict[str, list[dict]] = field(default_factory=dict)  # pair id -> sessions
     ratings: dict[str, dict[str, int]] = field(default_factory=dict)  # pair id -> side -> rating
     correlations: set[str] = field(default_factory=set)  # X-Correlation-Id of every write's response
-    withdrawal_correlation: str = ""  # that of the withdrawal which dissolved the last pair
+    withdrawal_correlation: str = ""
+    unmatched_after_round: int = 0  # that of the withdrawal which dissolved the last pair
 
     def record_correlation(self, response: httpx.Response) -> None:
         if response.request.method != "GET":
@@ -68,6 +69,7 @@ def match(http: httpx.Client, platform: dict, sent: Sent) -> None:
     response = http.post(f"{platform['matching']}/programs/{program_id}/rounds", headers=ADMIN)
     assert response.status_code == 201, response.text
     sent.pairs = response.json()["pairs"]
+    sent.unmatched_after_round = len(response.json()["unmatched"])
     assert len(sent.pairs) >= 5
 
 

@@ -152,3 +152,27 @@ def _count(values) -> dict[str, int]:
     for v in values:
         counted[v] = counted.get(v, 0) + 1
     return counted
+
+
+# ------------------------------------------------------------------------------------------------------- rounds
+
+
+async def test_insights_records_the_round_matching_committed(sent, dsn):
+    import asyncpg
+
+    from tests.support.kafka_log import wait_until
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        rounds = await wait_until(
+            lambda: conn.fetch(
+                "SELECT pairs_formed, unmatched FROM insights.rounds WHERE program_id = $1",
+                sent.program["program_id"],
+            ),
+            60,
+            0.2,
+            "RoundCommitted to reach insights",
+        )
+    finally:
+        await conn.close()
+    assert [(r["pairs_formed"], r["unmatched"]) for r in rounds] == [(len(sent.pairs), sent.unmatched_after_round)]

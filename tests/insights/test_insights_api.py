@@ -479,4 +479,5 @@ async def test_a_replay_from_offset_0_rebuilds_identical_facts(insights, kafka, 
         "dissolutions",
         "sessions",
         "feedback",
+        "rounds",
     }

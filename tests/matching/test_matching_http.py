@@ -105,10 +105,25 @@ async def test_unmatched_participants_come_with_a_reason(round_):
     assert reasons["p-J5"] == "no_eligible_partner" and reasons["p-J3"] == "no_eligible_partner"
 
 
-async def test_a_round_appends_one_pair_formed_per_pair_and_says_where_the_last_landed(matching, round_):
-    assert matching.event_types() == ["tandem.matching.pair-formed.v1"] * len(round_["pairs"])
-    assert round_["last_position"] == matching.store.events[-1].position
-    assert {e.stream_id for e in matching.store.events} == {f"pair-{p['pair_id']}" for p in round_["pairs"]}
+async def test_a_round_appends_its_commitment_then_one_pair_formed_per_pair_and_says_where_the_last_landed(
+    matching, round_
+):
+    committed, *formed = matching.store.events
+    assert matching.event_types() == ["tandem.matching.round-committed.v1"] + ["tandem.matching.pair-formed.v1"] * len(
+        round_["pairs"]
+    )
+    assert round_["last_position"] == formed[-1].position
+    assert {e.stream_id for e in formed} == {f"pair-{p['pair_id']}" for p in round_["pairs"]}
+    assert committed.stream_id == f"round-{round_['round_id']}"
+    assert committed.data == {
+        "program_id": PROGRAM,
+        "round_id": round_["round_id"],
+        "pairs_formed": len(round_["pairs"]),
+        "unmatched": len(round_["unmatched"]),
+        "total_score": round_["total_score"],
+        "engine_version": committed.data["engine_version"],
+        "inputs_hash": committed.data["inputs_hash"],
+    }
 
 
 async def test_a_second_round_keeps_the_pairs_and_matches_only_newcomers(matching, round_):
