@@ -46,7 +46,10 @@ class EventTooLarge(ValueError):
 
 
 def check_sizes(
-    stream_id: str, rows: Sequence[tuple[int, str, str, dict[str, Any], str, str]], metadata: dict, now: datetime,
+    stream_id: str,
+    rows: Sequence[tuple[int, str, str, dict[str, Any], str, str]],
+    metadata: dict,
+    now: datetime,
     limit: int,
 ) -> None:
     """Refuse (EventTooLarge) any new event whose Kafka record, sized as the producer sizes it, would not fit."""

@@ -40,7 +40,7 @@ RETRY_AFTER_S = 5  # long enough for a PostgreSQL restart or fail-over to be see
 # What says "the database cannot be reached now", as opposed to "the database refused this statement":
 # refused or reset TCP connections (OSError), a pool acquire or connect that timed out, PostgreSQL starting up,
 # shutting down or out of connection slots, and a connection lost in the middle of a statement.
-DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,
     asyncio.TimeoutError,
     asyncpg.PostgresConnectionError,  # SQLSTATE class 08: connection exceptions
@@ -240,7 +240,8 @@ class Problems:
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
         error = BodyTooLarge(self.max_body_bytes)
-        response = problem(scope, 413, error.detail, type_=PROBLEMS + "body-too-large", headers=error.headers)
+        headers = dict(error.headers or {})
+        response = problem(scope, 413, error.detail, type_=PROBLEMS + "body-too-large", headers=headers)
         await response(scope, _nothing, send)
 
 

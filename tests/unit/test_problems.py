@@ -4,7 +4,6 @@ database, a bug. In-process, on a small app made by `create_app`, so no server i
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import asyncpg
@@ -37,7 +36,7 @@ RAISES: dict[str, Exception] = {
     "cannot-connect": asyncpg.CannotConnectNowError("the database system is starting up"),
     "too-many": asyncpg.TooManyConnectionsError("sorry, too many clients already"),
     "connection-lost": asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
-    "pool-timeout": asyncio.TimeoutError(),
+    "pool-timeout": TimeoutError(),
     "bug": RuntimeError(f"secret internals {PERSONAL}"),
 }
 
@@ -144,7 +143,6 @@ async def test_http_errors_are_problems(client):
 
 async def test_auth_errors_are_problems_and_keep_their_challenge():
     from services.sessions import bootstrap
-
     from services.sessions.adapters.memory import SessionsState
     from services.sessions.entrypoints import http
     from services.sessions.service_layer.unit_of_work import InMemorySessionsUnitOfWork
