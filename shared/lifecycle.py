@@ -12,7 +12,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from shared.observability import LogContext
-from shared.problems import ScrubDatabaseErrors
+from shared.scrub import ScrubDatabaseErrors
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

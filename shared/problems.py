@@ -6,7 +6,7 @@
 A 422 adds `errors`, one `{loc, field, msg, type}` per bad field (FastAPI's `loc`, and `field`, its last name).
 It never carries the input back: a 10 MB value would come back whole, and an e-mail address or an employee id
 would travel into proxies' and clients' logs. A 503 (the database is unreachable) carries `Retry-After`. A 500
-says only that something failed and which request it was: the exception is logged, scrubbed (see `scrub`),
+says only that something failed and which request it was: the exception is logged, scrubbed (shared/scrub.py),
 never returned.
 
 `install(app)` wires it from `shared.http.create_app`, and `BodyLimit` refuses a body over the limit with a 413
@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.eventstore import ConcurrencyError, EventTooLarge
+from shared.scrub import safe_exc_info, scrub
 
 log = logging.getLogger(__name__)
 
@@ -85,56 +86,6 @@ def field_errors(errors: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         field = field or (names[-1] if names else "")
         found.append({"loc": loc, "field": field, "msg": str(error.get("msg", ""))[:500], "type": error.get("type")})
     return found
-
-
-def scrub(error: BaseException) -> str:
-    """What may be said about `error` in a log line, a dead-letter header or a status page: for a PostgreSQL
-    error its class, SQLSTATE and the names of the schema objects involved, never its message (it can quote a
-    value: `invalid input syntax for type integer: "…"`) nor its DETAIL (`Key (employee_id)=(E123) already
-    exists`); for any other error, its class and message."""
-    if isinstance(error, asyncpg.PostgresError):
-        names = {
-            name: getattr(error, name, None)
-            for name in ("sqlstate", "schema_name", "table_name", "column_name", "constraint_name")
-        }
-        return f"{type(error).__name__}({', '.join(f'{k}={v}' for k, v in names.items() if v)})"
-    return f"{type(error).__name__}: {error}"
-
-
-class ScrubbedError(Exception):
-    """Stands in for a PostgreSQL error in a log record, so its message and DETAIL never reach a log."""
-
-
-class ScrubDatabaseErrors(logging.Filter):
-    """On a log handler: any PostgreSQL error in a record's exception (or its causes) is logged by `scrub`'s
-    words, with its traceback kept. Installed by shared.lifecycle.configure_logging."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_info[1] is not None:
-            error = record.exc_info[1]
-            if any(isinstance(e, asyncpg.PostgresError) for e in _chain(error)):
-                record.exc_info = (ScrubbedError, _scrubbed(error), error.__traceback__)
-                record.exc_text = None
-        if record.args:
-            args = record.args if isinstance(record.args, tuple) else (record.args,)
-            if any(isinstance(a, asyncpg.PostgresError) for a in args):
-                record.args = tuple(scrub(a) if isinstance(a, asyncpg.PostgresError) else a for a in args)
-        return True
-
-
-def _chain(error: BaseException | None) -> list[BaseException]:
-    seen: list[BaseException] = []
-    while error is not None and error not in seen:
-        seen.append(error)
-        error = error.__cause__ or error.__context__
-    return seen
-
-
-def _scrubbed(error: BaseException) -> ScrubbedError:
-    words = " <- ".join(scrub(e) if isinstance(e, asyncpg.PostgresError) else type(e).__name__ for e in _chain(error))
-    stand_in = ScrubbedError(words)
-    stand_in.__traceback__ = error.__traceback__
-    return stand_in
 
 
 # -------------------------------------------------------------------------------------------------- handlers
@@ -234,7 +185,7 @@ class Problems:
             if not started:
                 await self._too_large(scope, send)
         except Exception as error:
-            log.error("%s %s failed", scope.get("method"), scope.get("path"), exc_info=error)
+            log.error("%s %s failed", scope.get("method"), scope.get("path"), exc_info=safe_exc_info(error))
             if not started:
                 await problem(scope, 500, "the request failed; it has been logged")(scope, receive, send)
 
