@@ -239,11 +239,11 @@ def relay(
     async def main(stop: asyncio.Event) -> None:
         pool = await create_pool(db.database_url, schema)
         await migrate(pool, schema, migration_files(eventstore.MIGRATIONS))
-        producer = idempotent_producer(kafka.client_options())
+        producer = idempotent_producer(kafka.client_options(), max_request_size=kafka.kafka_max_request_size)
         await producer.start()
         try:
             await Relay(
-                eventstore.PostgresEventStore(pool, schema),
+                eventstore.PostgresEventStore(pool, schema, max_event_bytes=kafka.kafka_max_request_size),
                 db.database_url,
                 events_topic(service, kafka.topic_prefix),
                 producer,

@@ -50,7 +50,7 @@ class Connections:
     async def producer(self) -> AIOKafkaProducer:
         """The process's one producer (idempotent, acks=all), started on first use."""
         if self._producer is None:
-            producer = idempotent_producer(self.kafka_options)
+            producer = idempotent_producer(self.kafka_options, max_request_size=self.kafka.kafka_max_request_size)
             await producer.start()
             self._producer = producer
         return self._producer

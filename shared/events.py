@@ -3,6 +3,20 @@
 Every event is a past-tense, immutable pydantic model with a versioned CloudEvents type. Events carry
 pseudonymous participant ids only: names and e-mail addresses stay in enrolment's own store where they can be
 erased (ARCHITECTURE §3), so no field here may hold a direct identifier.
+
+Bounds. The published JSON Schemas (schemas/events/) carry no length, item or range bounds, and stay so: adding
+`maxLength`, `maxItems` or a range to a published property narrows what a reader of the new revision accepts, so
+it could no longer read every earlier event (not backward compatible, whatever our checker's subset sees; a
+schema registry would refuse it). The bounds are enforced where events are made instead: every command field is
+bounded (shared/types.py; services/*/domain/commands.py), and the event stores refuse an event whose Kafka record
+would exceed the producer's max_request_size. So the events Tandem produces keep, field by field:
+- ids (`program_id`, `participant_id`, `pair_id`, …): one line, at most 128 characters, no NUL;
+- `title` ≤ 200, `objectives` ≤ 5000, `reason` ≤ 500, `learned` ≤ 2000, `communication_style` ≤ 50 characters;
+  labels (`department`, `languages`, skills, focus areas, topics, target names) one line of at most 100;
+- lists at most 50 items (`topics` 20); `targets` at most 50 finite numbers within ±1e9;
+  `matching_weights` 0 to 100 each; integers within PostgreSQL int4 (`grade` 0–100, `capacity` 1–10,
+  `minutes` 1–600, `rating` 1–5, `cadence_days` 1–365, `duration_weeks` 1–260, `birth_year` 1900–2015);
+- `held_on` from 2000-01-01, not in the future; no text with NUL, lone surrogates or control characters.
 """
 
 from __future__ import annotations

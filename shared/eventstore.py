@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from shared import chain
 from shared.db import SHARED_SQL, advisory_key, check_identifier
@@ -27,6 +28,39 @@ from shared.events import Event
 from shared.observability import event_metadata
 
 MIGRATIONS = SHARED_SQL / "eventstore"
+
+
+DEFAULT_MAX_EVENT_BYTES = 1024 * 1024  # aiokafka's default max_request_size; KafkaSettings.kafka_max_request_size
+# Headers the relay sets when it publishes and the store cannot size yet: the source, the event's position (known
+# after the insert) and the trace context; generous, so an event that is stored can always be published.
+PUBLISH_HEADROOM_BYTES = 1024
+
+
+class EventTooLarge(ValueError):
+    """An event whose serialized record would exceed the Kafka producer's `max_request_size`: stored, it could
+    never be published, and the relay, which publishes in position order, would stop there for good."""
+
+    def __init__(self, type_name: str, size: int, limit: int):
+        super().__init__(f"a {type_name} event would be {size} bytes on Kafka, over the limit of {limit} bytes")
+        self.type_name, self.size, self.limit = type_name, size, limit
+
+
+def check_sizes(
+    stream_id: str,
+    rows: Sequence[tuple[int, str, str, dict[str, Any], str, str]],
+    metadata: dict,
+    now: datetime,
+    limit: int,
+) -> None:
+    """Refuse (EventTooLarge) any new event whose Kafka record, sized as the producer sizes it, would not fit."""
+    for version, event_id, type_name, body, prev_hash, digest in rows:
+        envelope = StoredEvent(0, stream_id, version, event_id, type_name, body, metadata, now, prev_hash, digest)
+        record = envelope.envelope(source="")
+        size = DefaultRecordBatchBuilder.estimate_size_in_bytes(
+            record.kafka_key(), record.kafka_value(), record.kafka_headers()
+        )
+        if size + PUBLISH_HEADROOM_BYTES > limit:
+            raise EventTooLarge(type_name, size + PUBLISH_HEADROOM_BYTES, limit)
 
 
 class ConcurrencyError(Exception):
@@ -132,8 +166,8 @@ class PostgresEventStore(EventStore):
     """Its SQL names its schema, so `append(conn=...)` works on any connection of the database, e.g. a
     policy's, letting it react to an upstream event and record its own in one transaction."""
 
-    def __init__(self, pool: asyncpg.Pool, schema: str):
-        self.pool = pool
+    def __init__(self, pool: asyncpg.Pool, schema: str, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES):
+        self.pool, self.max_event_bytes = pool, max_event_bytes
         self.schema = check_identifier(schema)
         self.notify_channel = f"tandem_events_{schema}"
         self._lock_key = advisory_key(f"append:{schema}")
@@ -155,6 +189,8 @@ class PostgresEventStore(EventStore):
         change; otherwise the append is its own transaction.
         """
         ids = _event_ids(events, event_ids)
+        metadata = event_metadata(correlation_id, causation_id)
+        now = datetime.now(UTC)
         async with self._transaction(conn) as tx:
             await tx.execute("SELECT pg_advisory_xact_lock($1)", self._lock_key)
             head = await tx.fetchrow(
@@ -164,9 +200,8 @@ class PostgresEventStore(EventStore):
             current, prev_hash = (head["version"], head["hash"]) if head else (0, chain.GENESIS)
             if expected_version is not None and current != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, current)
-            metadata = json.dumps(event_metadata(correlation_id, causation_id))
-            now = datetime.now(UTC)
             rows = _new_links(stream_id, current, prev_hash, events, ids, now)
+            check_sizes(stream_id, rows, metadata, now, self.max_event_bytes)
             positions = await tx.fetch(
                 f"""INSERT INTO {self.schema}.events
                         (stream_id, version, event_id, type, data, metadata, recorded_at, prev_hash, hash)
@@ -180,7 +215,7 @@ class PostgresEventStore(EventStore):
                 ids,
                 [r[2] for r in rows],
                 [json.dumps(r[3]) for r in rows],
-                metadata,
+                json.dumps(metadata),
                 now,
                 [r[4] for r in rows],
                 [r[5] for r in rows],
@@ -224,8 +259,9 @@ class InMemoryEventStore(EventStore):
 
     `snapshot`/`restore` let an in-memory unit of work roll appends back with the rest of its state."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self.events: list[StoredEvent] = []
+        self.max_event_bytes = max_event_bytes
 
     async def append(
         self,
@@ -247,9 +283,9 @@ class InMemoryEventStore(EventStore):
         now = datetime.now(UTC)
         metadata = event_metadata(correlation_id, causation_id)
         first = len(self.events) + 1
-        for offset, (version, event_id, type_, body, prev, digest) in enumerate(
-            _new_links(stream_id, current, prev_hash, events, ids, now)
-        ):
+        rows = _new_links(stream_id, current, prev_hash, events, ids, now)
+        check_sizes(stream_id, rows, metadata, now, self.max_event_bytes)
+        for offset, (version, event_id, type_, body, prev, digest) in enumerate(rows):
             self.events.append(
                 StoredEvent(first + offset, stream_id, version, event_id, type_, body, metadata, now, prev, digest)
             )

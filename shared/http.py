@@ -1,11 +1,12 @@
-"""The FastAPI app every service builds: its routers under its prefix, probes, metrics, error mapping."""
+"""The FastAPI app every service builds: its routers under its prefix, probes, metrics, errors as problem documents
+(shared/problems.py) and a request body limit."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
@@ -13,9 +14,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared import problems
 from shared.auth import AuthSettings
-from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.eventstore import AppendResult, ConcurrencyError
+from shared.eventstore import AppendResult
 from shared.observability import CORRELATION_HEADER, instrument
 from shared.runtime import ServiceRuntime
 from shared.service import ServiceSettings, ServiceSpec
@@ -78,11 +79,11 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    for error, code in ((NotFound, 404), (Conflict, 409), (ConcurrencyError, 409), (Forbidden, 403)):
-        app.add_exception_handler(error, _reply(code))
-    app.add_exception_handler(Invalid, _invalid)
+    problems.install(app)
     instrument(app, runtime.service)
     allow_browser_pages(app, CorsSettings())
+    # Added last, so outermost of the service's middleware: a bug anywhere inside is a problem document too.
+    app.add_middleware(problems.Problems, max_body_bytes=runtime.settings.max_body_bytes)
     return app
 
 
@@ -117,21 +118,6 @@ def allow_browser_pages(app: FastAPI, settings: CorsSettings) -> None:
             expose_headers=["Content-Disposition", CORRELATION_HEADER],
             max_age=600,
         )
-
-
-async def _invalid(_request: Request, error: Exception) -> JSONResponse:
-    """Same shape as FastAPI's own 422s, so clients read one format for every bad field."""
-    field = getattr(error, "field", "body")
-    return JSONResponse(
-        {"detail": [{"loc": ["body", field], "msg": str(error), "type": "value_error"}]}, status_code=422
-    )
-
-
-def _reply(status_code: int):
-    async def handler(_request: Request, error: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=status_code)
-
-    return handler
 
 
 def serve(app: FastAPI) -> None:

@@ -12,6 +12,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from shared.observability import LogContext
+from shared.scrub import ScrubDatabaseErrors
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -31,6 +32,7 @@ def configure_logging(default_format: str = "json") -> None:
     handler = logging.StreamHandler()
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(LogContext())
+    handler.addFilter(ScrubDatabaseErrors())  # no PostgreSQL DETAIL (it quotes key values) in any log line
     handler.setFormatter(json_formatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:

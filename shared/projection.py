@@ -35,6 +35,7 @@ from shared.events import EVENT_TYPES, Event, current_type
 from shared.logreader import partitions_of
 from shared.metrics import PROJECTION_APPLIED, PROJECTION_DEAD_LETTERS, PROJECTION_DUPLICATES
 from shared.observability import caused_by
+from shared.scrub import scrub
 from shared.topics import dead_letter_topic, events_topic
 
 log = logging.getLogger(__name__)
@@ -274,7 +275,7 @@ class ProjectionRunner:
     async def _dead_letter(self, record: ConsumerRecord, error: Exception) -> None:
         headers = [
             *(record.headers or ()),
-            ("dlq_error", str(error)[:2000].encode()),
+            ("dlq_error", scrub(error)[:2000].encode()),  # no PostgreSQL DETAIL: it quotes values
             ("dlq_projection", self.projection.name.encode()),
             ("dlq_topic", record.topic.encode()),
             ("dlq_partition", str(record.partition).encode()),

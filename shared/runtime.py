@@ -41,7 +41,9 @@ class ServiceRuntime:
     async def opened(self) -> AsyncIterator[ServiceRuntime]:
         """The connections and the event store, for a command that needs no workers (migrate, replay)."""
         async with self.connections:
-            self.store = eventstore.PostgresEventStore(self.connections.pool, self.schema)
+            self.store = eventstore.PostgresEventStore(
+                self.connections.pool, self.schema, max_event_bytes=self.settings.kafka_max_request_size
+            )
             yield self
 
     async def migrate_schema(self) -> list[str]:
@@ -51,7 +53,9 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         await self.connections.__aenter__()
-        self.store = eventstore.PostgresEventStore(self.connections.pool, self.schema)
+        self.store = eventstore.PostgresEventStore(
+            self.connections.pool, self.schema, max_event_bytes=self.settings.kafka_max_request_size
+        )
         await self.migrate_schema()
         if self.spec.publishes:
             relay = Relay(

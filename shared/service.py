@@ -33,6 +33,9 @@ class ServiceSettings(KafkaSettings, DatabaseSettings):
     schema_name: str | None = Field(None, description="PostgreSQL schema; defaults to the service's name.")
     ready_max_lag: int = Field(1000, description="/readyz fails while a projection is further behind.")
     shutdown_grace_s: float = Field(20.0, description="How long SIGTERM waits for work in flight.")
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body accepted (TANDEM_MAX_BODY_BYTES); larger is a 413."
+    )
 
 
 # What a composition root binds once the runtime's connections exist: FastAPI dependency -> provider.

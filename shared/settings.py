@@ -24,6 +24,12 @@ class KafkaSettings(BaseSettings):
     topic_partitions: int = Field(6, ge=1)
     topic_replication_factor: int = Field(1, ge=1, description="3 in production, 1 on a single local broker.")
     topic_min_insync_replicas: int = Field(1, ge=1, description="2 in production.")
+    kafka_max_request_size: int = Field(
+        1024 * 1024,
+        ge=64 * 1024,
+        description="The producer's max_request_size; the event stores refuse an event whose record would not fit "
+        "(keep it at or below the brokers' and topics' message.max.bytes).",
+    )
     # Security for an enterprise's existing Kafka (issue #6): TLS and/or SASL, all from the environment.
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None

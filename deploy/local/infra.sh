@@ -165,6 +165,7 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$pg_dir'
 max_connections = 300
 shared_buffers = 256MB
+log_error_verbosity = terse  # no DETAIL lines: they quote key values (employee ids) on constraint errors
 EOF
   fi
   sed -i "s/^#\?port = .*/port = $pg_port/" "$pg_dir/data/postgresql.conf"

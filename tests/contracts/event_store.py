@@ -10,7 +10,8 @@ from opentelemetry import trace as trace_api
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from shared import chain, observability
-from shared.eventstore import ConcurrencyError, EventStore
+from shared.events import ParticipantWithdrawn
+from shared.eventstore import ConcurrencyError, EventStore, EventTooLarge
 from shared.observability import correlation_scope
 from tests.support.kafka_log import withdrawal
 
@@ -21,6 +22,21 @@ def events(stream: str, n: int):
 
 class EventStoreContract:
     """Subclasses provide a `store` fixture: an empty store of their backend."""
+
+    async def test_an_event_over_the_producers_limit_is_refused_and_nothing_is_stored(self, store: EventStore):
+        """Stored, it could never be published, and the relay (in position order) would stop there for good."""
+        fits = ParticipantWithdrawn(program_id="prg-1", participant_id="p-1", reason="x" * 900_000)
+        too_large = ParticipantWithdrawn(program_id="prg-1", participant_id="p-1", reason="x" * 1_100_000)
+        with pytest.raises(EventTooLarge) as error:
+            await store.append("s1", 0, [fits, too_large])
+        assert error.value.limit == 1024 * 1024 and error.value.size > error.value.limit
+        assert "x" * 10 not in str(error.value)  # says the type and the sizes, never the content
+        assert await store.read_stream("s1") == [] and await store.read_after(0) == []
+        await store.append("s1", 0, [fits])
+        store.max_event_bytes = 512 * 1024  # type: ignore[attr-defined]  # the producer's max_request_size
+        with pytest.raises(EventTooLarge):
+            await store.append("s1", 1, [fits])
+        assert len(await store.read_stream("s1")) == 1
 
     async def test_a_stream_reads_back_in_version_order(self, store: EventStore):
         await store.append("s1", 0, events("s1", 2))

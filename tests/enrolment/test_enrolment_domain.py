@@ -56,7 +56,7 @@ def test_a_program_weighs_unnamed_criteria_by_default():
 def test_unknown_or_negative_weights_are_refused(weights):
     with pytest.raises(ValidationError) as error:
         LaunchProgram(title="x", matching_weights=weights)
-    assert error.value.errors()[0]["loc"] == ("matching_weights",)
+    assert error.value.errors()[0]["loc"][0] == "matching_weights"
 
 
 # ------------------------------------------------------------------------------------------------- pseudonym

@@ -450,7 +450,7 @@ async def test_unknown_program_is_404(insights):
 async def test_an_invalid_as_of_is_422_naming_it(insights, sent):
     response = await get(insights, f"/programs/{sent.program_id}/report", as_of="last tuesday")
     assert response.status_code == 422
-    assert any(error["loc"][-1] == "as_of" for error in response.json()["detail"])
+    assert any(error["loc"][-1] == "as_of" for error in response.json()["errors"])
 
 
 @pytest.mark.parametrize("path", ["/programs", "/programs/x/report", "/programs/x/pairs", "/programs/x/export.csv"])

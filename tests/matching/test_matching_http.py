@@ -3,6 +3,7 @@ rounds and dissolutions. tests/matching_api keeps what crosses processes and the
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -177,7 +178,7 @@ async def test_pairs_list_by_status(matching, round_):
 
 async def test_an_unknown_pair_status_is_422_naming_the_query_field(matching):
     response = await matching.get(f"/programs/{PROGRAM}/pairs", params={"status": "paused"})
-    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "status"]
+    assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["query", "status"]
 
 
 async def test_a_pair_reads_with_what_each_criterion_measures(matching, round_):
@@ -224,7 +225,7 @@ async def test_dissolving_an_unknown_pair_is_404(matching):
 @pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "x" * 501}])
 async def test_a_dissolution_needs_a_reason_of_1_to_500_characters(matching, round_, body):
     response = await matching.post(f"/pairs/{round_['pairs'][0]['pair_id']}/dissolve", json=body)
-    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "reason"]
+    assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["body", "reason"]
     assert "tandem.matching.pair-dissolved.v1" not in matching.event_types()
 
 
@@ -257,3 +258,24 @@ async def test_an_auditor_may_not_dissolve(matching, round_):
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-token"}])
 async def test_no_valid_token_is_401(matching, headers):
     assert (await matching.get(f"/programs/{PROGRAM}/pool", headers=headers)).status_code == 401
+
+
+# ------------------------------------------------------------------------------- bounds (issue #13)
+# Issue #13's bad inputs against matching, in-process: 422 naming the field, nothing dissolved.
+
+
+@pytest.mark.parametrize("reason", ["moved\x00team", "moved \ud800", True])
+async def test_a_dissolution_reason_out_of_bounds_is_422(matching, round_, reason):
+    response = await matching.post(
+        f"/pairs/{round_['pairs'][0]['pair_id']}/dissolve",
+        content=json.dumps({"reason": reason}),  # ASCII escapes carry a lone surrogate as JSON allows
+        headers={**ADMIN, "content-type": "application/json"},
+    )
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == ["reason"]
+    assert "tandem.matching.pair-dissolved.v1" not in matching.event_types()
+
+
+async def test_a_program_id_with_nul_is_422(matching):
+    response = await matching.get("/programs/prg%00x/pool")
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "program_id"

@@ -3,6 +3,7 @@ not started, so no database and no broker. What crosses a process or Kafka stays
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -138,7 +139,7 @@ async def test_repeated_topics_are_kept_once(client):
 
 async def test_a_session_in_the_future_is_422_naming_held_on(client):
     response = await log(client, session(held_on=str(date.today() + timedelta(days=5))))
-    assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == "held_on"
+    assert response.status_code == 422 and response.json()["errors"][0]["loc"][-1] == "held_on"
 
 
 @pytest.mark.parametrize(
@@ -154,7 +155,7 @@ async def test_a_session_in_the_future_is_422_naming_held_on(client):
 )
 async def test_a_bad_session_field_is_422_naming_it(client, state, overrides, field):
     response = await log(client, session(**overrides))
-    assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == field
+    assert response.status_code == 422 and response.json()["errors"][0]["loc"][-1] == field
     assert state.sessions == []
 
 
@@ -162,18 +163,18 @@ async def test_a_session_without_held_on_is_422_naming_it(client):
     body = session()
     del body["held_on"]
     response = await log(client, body)
-    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "held_on"]
+    assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["body", "held_on"]
 
 
 @pytest.mark.parametrize("value, field", [({"rating": 6}, "rating"), ({"rating": 0}, "rating")])
 async def test_a_rating_outside_one_to_five_is_422(client, value, field):
     response = await feedback(client, **value)
-    assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == field
+    assert response.status_code == 422 and response.json()["errors"][0]["loc"][-1] == field
 
 
 async def test_an_idempotency_key_longer_than_200_characters_is_422_naming_the_header(client):
     response = await log(client, key="k" * 201)
-    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["header", "idempotency-key"]
+    assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["header", "idempotency-key"]
 
 
 # ----------------------------------------------------------------------------------------------------- feedback
@@ -343,3 +344,57 @@ async def test_every_endpoint_needs_a_valid_bearer_token(client, method, path, h
     body = session() if path.endswith("sessions") else rating()
     response = await client.request(method, path, headers=headers, json=body if method == "POST" else None)
     assert response.status_code == 401
+
+
+# ------------------------------------------------------------------------------- bounds (issue #13)
+# Issue #13's bad inputs against sessions, in-process: 422 naming the field, nothing recorded.
+
+
+def fields(response) -> list[str]:
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    return [error["field"] for error in response.json()["errors"]]
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("held_on", "0001-01-01"),
+        ("held_on", "1999-12-31"),
+        ("held_on", "9999-12-31"),
+        ("minutes", True),
+        ("minutes", "45"),
+        ("topics", ["a\x00b"]),
+        ("topics", ["social \ud800"]),
+        ("topics", ["x"] * 21),
+        ("notes", "private\x00"),
+    ],
+)
+async def test_a_session_out_of_bounds_is_422_naming_the_field(client, store, field, value):
+    body = json.dumps(session(**{field: value}))  # ASCII escapes carry a lone surrogate as JSON allows
+    response = await client.post(
+        f"/pairs/{PAIR}/sessions", content=body, headers={**as_member(), "content-type": "application/json"}
+    )
+    assert fields(response) == [field]
+    assert store.events == []
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("rating", True),
+        ("rating", "5"),
+        ("rating", 4.0),
+        ("would_continue", 1),
+        ("would_continue", "yes"),
+        ("learned", "x\x00"),
+    ],
+)
+async def test_feedback_out_of_bounds_is_422_naming_the_field(client, store, field, value):
+    assert fields(await feedback(client, **{field: value})) == [field]
+    assert store.events == []
+
+
+async def test_a_pair_id_with_nul_is_422(client):
+    response = await client.get("/pairs/pair%001", headers=ADMIN)
+    assert fields(response) == ["pair_id"]

@@ -309,6 +309,7 @@ def test_refusals_keep_their_messages_and_challenge(client):
     for headers in ({}, {"Authorization": "Basic YWRtaW46YWRtaW4="}, {"Authorization": "Bearer"}):
         response = client.post(f"{PREFIX}/programs/p1/withdrawals", headers=headers)
         assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer"
-        assert response.json() == {"detail": "a bearer token is required"}
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["detail"] == "a bearer token is required"
     garbage = client.post(f"{PREFIX}/programs/p1/withdrawals", headers={"Authorization": "Bearer not-a-jwt"})
     assert garbage.status_code == 401 and garbage.json()["detail"].startswith("invalid token:")

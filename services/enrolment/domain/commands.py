@@ -3,12 +3,13 @@ descriptions and bounds are the API's documentation and its 422 checks."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from shared.events import DEFAULT_WEIGHTS, MATCHING_CRITERIA, MentoringRole, OptimizeFor
+from shared.types import MAX_LIST_ITEMS, EmployeeId, Float, Int, Label, Labels, Text
 
 _TIME_ZONES = frozenset(available_timezones())
 
@@ -17,18 +18,30 @@ class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# A target is a count, a rate or an average: finite, and well inside what any report compares it with.
+TargetValue = Annotated[float, Float(-1e9, 1e9)]
+# A weight of 100 already outweighs every default (at most 3) many times over; more only overflows the scores.
+Weight = Annotated[float, Float(0, 100)]
+Email = Annotated[EmailStr, Text(254, min_length=3, one_line=True)]
+LabelList = Annotated[list[Label], Field(min_length=1, max_length=MAX_LIST_ITEMS)]
+
+
 class LaunchProgram(Command):
-    title: str = Field(min_length=1, max_length=200)
-    objectives: str = Field("", max_length=5000, description="Free text: why the program exists.")
-    targets: dict[str, float] = Field(
+    title: Annotated[str, Text(200, min_length=1)]
+    objectives: Annotated[str, Text(5000)] = Field("", description="Free text: why the program exists.")
+    targets: dict[Label, TargetValue] = Field(
         default_factory=dict,
-        description="Measurable targets, e.g. {'pairs_formed': 40, 'sessions_per_pair': 6, 'average_rating': 4}.",
+        max_length=MAX_LIST_ITEMS,
+        description="Measurable targets, e.g. {'pairs_formed': 40, 'sessions_per_pair': 6, 'average_rating': 4}; "
+        "at most 50, each a finite number within ±1e9.",
     )
-    cadence_days: int = Field(14, ge=1, le=365, description="Expected days between a pair's sessions.")
-    duration_weeks: int = Field(26, ge=1, le=260)
-    focus_areas: list[str] = Field(default_factory=list, description="e.g. digital-skills, social-media, diversity")
-    languages: list[str] = Field(default_factory=lambda: ["en"])
-    matching_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    cadence_days: Annotated[int, Int(1, 365)] = Field(14, description="Expected days between a pair's sessions.")
+    duration_weeks: Annotated[int, Int(1, 260)] = 26
+    focus_areas: Labels = Field(default_factory=list, description="e.g. digital-skills, social-media, diversity")
+    languages: Labels = Field(default_factory=lambda: ["en"])
+    matching_weights: dict[str, Weight] = Field(
+        default_factory=lambda: dict(DEFAULT_WEIGHTS), description="Criterion -> weight, each from 0 to 100."
+    )
     optimize_for: OptimizeFor = "score"
 
     @field_validator("matching_weights")
@@ -44,21 +57,23 @@ class LaunchProgram(Command):
 
 class ProfileFields(Command):
     role: MentoringRole
-    grade: int = Field(ge=0, le=100, description="Job grade; higher is more senior.")
-    birth_year: int = Field(ge=1900, le=2015)
-    department: str = Field(min_length=1, max_length=100)
-    time_zone: str = Field("UTC", description="IANA time zone, e.g. Europe/Paris.")
-    languages: list[str] = Field(min_length=1)
-    reporting_chain: list[str] = Field(
-        default_factory=list,
-        description="Employee ids of the participant's managers up the line (from the HRIS).",
+    grade: Annotated[int, Int(0, 100)] = Field(description="Job grade; higher is more senior.")
+    birth_year: Annotated[int, Int(1900, 2015)]
+    department: Label
+    time_zone: Annotated[str, Text(64, min_length=1, one_line=True)] = Field(
+        "UTC", description="IANA time zone, e.g. Europe/Paris."
     )
-    skills_offered: list[str] = Field(default_factory=list)
-    skills_wanted: list[str] = Field(default_factory=list)
-    focus_areas: list[str] = Field(default_factory=list)
-    goals: str = Field("", max_length=2000, description="Free text; stays in enrolment, never in events.")
-    communication_style: str = Field("", max_length=50)
-    capacity: int = Field(1, ge=1, le=10, description="Mentees this participant takes as a mentor.")
+    languages: LabelList
+    reporting_chain: Annotated[list[EmployeeId], Field(max_length=MAX_LIST_ITEMS)] = Field(
+        default_factory=list,
+        description="Employee ids of the participant's managers up the line (from the HRIS); at most 50.",
+    )
+    skills_offered: Labels = Field(default_factory=list)
+    skills_wanted: Labels = Field(default_factory=list)
+    focus_areas: Labels = Field(default_factory=list)
+    goals: Annotated[str, Text(2000)] = Field("", description="Free text; stays in enrolment, never in events.")
+    communication_style: Annotated[str, Text(50, one_line=True)] = ""
+    capacity: Annotated[int, Int(1, 10)] = Field(1, description="Mentees this participant takes as a mentor.")
 
     @field_validator("time_zone")
     @classmethod
@@ -69,31 +84,40 @@ class ProfileFields(Command):
 
 
 class EnrolParticipant(ProfileFields):
-    employee_id: str = Field(min_length=1, max_length=64)
-    display_name: str = Field(min_length=1, max_length=200)
-    email: EmailStr
+    employee_id: EmployeeId
+    display_name: Annotated[str, Text(200, min_length=1, one_line=True)]
+    email: Email
     consent: Literal[True] = Field(description="Explicit opt-in; enrolment is refused without it.")
 
 
 class UpdateProfile(Command):
-    """Only the fields given change; the rest stay as they are."""
+    """Only the fields given change; the rest stay as they are. A field is left out to keep it: `null` is a 422
+    (no field of a profile can be emptied to nothing)."""
 
-    display_name: str | None = Field(None, min_length=1, max_length=200)
-    email: EmailStr | None = None
-    grade: int | None = Field(None, ge=0, le=100)
-    department: str | None = Field(None, min_length=1, max_length=100)
-    time_zone: str | None = None
-    languages: list[str] | None = Field(None, min_length=1)
-    reporting_chain: list[str] | None = None
-    skills_offered: list[str] | None = None
-    skills_wanted: list[str] | None = None
-    focus_areas: list[str] | None = None
-    goals: str | None = Field(None, max_length=2000)
-    communication_style: str | None = Field(None, max_length=50)
-    capacity: int | None = Field(None, ge=1, le=10)
+    display_name: Annotated[str, Text(200, min_length=1, one_line=True)] | None = None
+    email: Email | None = None
+    grade: Annotated[int, Int(0, 100)] | None = None
+    department: Label | None = None
+    time_zone: Annotated[str, Text(64, min_length=1, one_line=True)] | None = None
+    languages: LabelList | None = None
+    reporting_chain: Annotated[list[EmployeeId], Field(max_length=MAX_LIST_ITEMS)] | None = None
+    skills_offered: Labels | None = None
+    skills_wanted: Labels | None = None
+    focus_areas: Labels | None = None
+    goals: Annotated[str, Text(2000)] | None = None
+    communication_style: Annotated[str, Text(50, one_line=True)] | None = None
+    capacity: Annotated[int, Int(1, 10)] | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def left_out_not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # Runs only for fields the client sent (defaults are not validated), so None here is an explicit null.
+        if value is None:
+            raise ValueError(f"{info.field_name} may be left out, not null")
+        return value
 
     _zone = field_validator("time_zone")(lambda cls, z: z if z is None else ProfileFields.known_time_zone(z))
 
 
 class WithdrawParticipant(Command):
-    reason: str = Field("", max_length=500)
+    reason: Annotated[str, Text(500)] = ""

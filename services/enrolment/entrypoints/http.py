@@ -20,6 +20,7 @@ from shared.auth import Admin, AdminOrParticipant, Principal, Reader, require
 from shared.errors import Forbidden
 from shared.events import ParticipantEnrolled, ProgramLaunched
 from shared.http import EventLogPosition
+from shared.types import MAX_PAGE, Identifier
 
 router = APIRouter(tags=["enrolment"])
 
@@ -99,7 +100,7 @@ async def list_programs(_: Reader, uow: Uow) -> list[ProgramLaunched]:
 
 
 @router.get("/programs/{program_id}", response_model=ProgramLaunched)
-async def get_program(program_id: str, _: Reader, uow: Uow) -> ProgramLaunched:
+async def get_program(program_id: Identifier, _: Reader, uow: Uow) -> ProgramLaunched:
     return await handlers.program(uow, program_id)
 
 
@@ -109,7 +110,7 @@ async def get_program(program_id: str, _: Reader, uow: Uow) -> ProgramLaunched:
     response_model=ParticipantChanged,
 )
 async def enrol(
-    program_id: str, command: EnrolParticipant, principal: AdminOrParticipant, uow: Uow, key: PseudonymKey
+    program_id: Identifier, command: EnrolParticipant, principal: AdminOrParticipant, uow: Uow, key: PseudonymKey
 ) -> ParticipantChanged:
     act_for(principal, model.pseudonym(key, command.employee_id))
     participant, result = await handlers.enrol_participant(uow, program_id, command, key)
@@ -118,10 +119,10 @@ async def enrol(
 
 @router.get("/programs/{program_id}/participants", response_model=ParticipantPage)
 async def list_participants(
-    program_id: str,
+    program_id: Identifier,
     _: Annotated[Principal, Depends(require("program_admin", "auditor"))],
     uow: Uow,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ParticipantPage:
     items, total = await handlers.participants(uow, program_id, (page - 1) * page_size, page_size)
@@ -129,7 +130,9 @@ async def list_participants(
 
 
 @router.get("/programs/{program_id}/participants/{participant_id}", response_model=ParticipantView)
-async def get_participant(program_id: str, participant_id: str, principal: Reader, uow: Uow) -> ParticipantView:
+async def get_participant(
+    program_id: Identifier, participant_id: Identifier, principal: Reader, uow: Uow
+) -> ParticipantView:
     if not principal.has("auditor"):
         act_for(principal, participant_id)
     return ParticipantView.of(await handlers.participant(uow, program_id, participant_id))
@@ -137,8 +140,8 @@ async def get_participant(program_id: str, participant_id: str, principal: Reade
 
 @router.patch("/programs/{program_id}/participants/{participant_id}", response_model=ParticipantChanged)
 async def update_profile(
-    program_id: str,
-    participant_id: str,
+    program_id: Identifier,
+    participant_id: Identifier,
     command: UpdateProfile,
     principal: AdminOrParticipant,
     uow: Uow,
@@ -153,8 +156,8 @@ async def update_profile(
 
 @router.post("/programs/{program_id}/participants/{participant_id}/withdraw", response_model=ParticipantChanged)
 async def withdraw(
-    program_id: str,
-    participant_id: str,
+    program_id: Identifier,
+    participant_id: Identifier,
     principal: AdminOrParticipant,
     uow: Uow,
     command: WithdrawParticipant | None = None,
@@ -167,7 +170,9 @@ async def withdraw(
 
 
 @router.post("/programs/{program_id}/participants/{participant_id}/erase", response_model=ParticipantChanged)
-async def erase(program_id: str, participant_id: str, principal: AdminOrParticipant, uow: Uow) -> ParticipantChanged:
+async def erase(
+    program_id: Identifier, participant_id: Identifier, principal: AdminOrParticipant, uow: Uow
+) -> ParticipantChanged:
     """Right to erasure: personal details are deleted; the pseudonymous history stays for counts and audits."""
     act_for(principal, participant_id)
     participant, result = await handlers.erase(uow, program_id, participant_id)

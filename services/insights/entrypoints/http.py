@@ -14,11 +14,15 @@ from fastapi.responses import Response
 from services.insights.domain.report import PairRow, ProgramReport, ProgramSummary
 from services.insights.service_layer import queries
 from shared.auth import AdminOrAuditor
+from shared.types import Identifier, Instant
 
 router = APIRouter(tags=["insights"])
 AsOf = Annotated[
-    datetime | None,
-    Query(description="ISO 8601 instant; only facts with event time at or before it count. Default: now (UTC)."),
+    Instant | None,
+    Query(
+        description="ISO 8601 instant from 2000 to 2100; only facts with event time at or before it count. "
+        "Default: now (UTC)."
+    ),
 ]
 
 
@@ -42,19 +46,19 @@ async def list_programs(svc: Service, _: AdminOrAuditor) -> list[ProgramSummary]
 
 
 @router.get("/programs/{program_id}/report", response_model=ProgramReport)
-async def report(program_id: str, svc: Service, _: AdminOrAuditor, as_of: AsOf = None) -> ProgramReport:
+async def report(program_id: Identifier, svc: Service, _: AdminOrAuditor, as_of: AsOf = None) -> ProgramReport:
     return await queries.report(svc, program_id, instant(as_of))
 
 
 @router.get("/programs/{program_id}/pairs", response_model=list[PairRow])
-async def pairs(program_id: str, svc: Service, _: AdminOrAuditor, as_of: AsOf = None) -> list[PairRow]:
+async def pairs(program_id: Identifier, svc: Service, _: AdminOrAuditor, as_of: AsOf = None) -> list[PairRow]:
     return await queries.pair_rows(svc, program_id, instant(as_of))
 
 
 @router.get(
     "/programs/{program_id}/export.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}}
 )
-async def export_csv(program_id: str, svc: Service, _: AdminOrAuditor, as_of: AsOf = None) -> Response:
+async def export_csv(program_id: Identifier, svc: Service, _: AdminOrAuditor, as_of: AsOf = None) -> Response:
     rows = await queries.pair_rows(svc, program_id, instant(as_of))
     filename = re.sub(r"[^A-Za-z0-9_.-]", "_", f"insights-{program_id}-pairs.csv")
     return Response(

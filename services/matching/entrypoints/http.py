@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.matching.domain import rounds
 from services.matching.domain.pairs import Pair
@@ -14,6 +14,7 @@ from services.matching.service_layer.unit_of_work import MatchingUnitOfWork
 from shared.auth import Admin, AdminOrAuditor, AdminOrParticipant, Principal, Reader
 from shared.errors import Forbidden
 from shared.events import MATCHING_CRITERIA
+from shared.types import Identifier, Text
 
 router = APIRouter(tags=["matching"])
 
@@ -62,17 +63,19 @@ class PoolView(BaseModel):
 
 
 class Dissolve(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Text(500, min_length=1)]
 
 
 @router.post("/programs/{program_id}/rounds/preview", response_model=rounds.Proposal)
-async def preview(program_id: str, uow: Uow, _: Admin) -> rounds.Proposal:
+async def preview(program_id: Identifier, uow: Uow, _: Admin) -> rounds.Proposal:
     """Proposed pairs for the unmatched part of the pool; nothing is committed."""
     return await handlers.preview_round(uow, program_id)
 
 
 @router.post("/programs/{program_id}/rounds", status_code=status.HTTP_201_CREATED, response_model=RoundCommitted)
-async def commit(program_id: str, uow: Uow, _: Admin) -> RoundCommitted:
+async def commit(program_id: Identifier, uow: Uow, _: Admin) -> RoundCommitted:
     done = await handlers.commit_round(uow, program_id)
     return RoundCommitted(
         round_id=done.round_id,
@@ -86,26 +89,26 @@ async def commit(program_id: str, uow: Uow, _: Admin) -> RoundCommitted:
 
 
 @router.get("/programs/{program_id}/pool", response_model=PoolView)
-async def pool(program_id: str, uow: Uow, _: AdminOrAuditor) -> PoolView:
+async def pool(program_id: Identifier, uow: Uow, _: AdminOrAuditor) -> PoolView:
     counts = await handlers.pool_counts(uow, program_id)
     return PoolView(program_id=program_id, active=counts.get("active", 0), withdrawn=counts.get("withdrawn", 0))
 
 
 @router.get("/programs/{program_id}/pairs", response_model=list[PairView])
 async def list_pairs(
-    program_id: str, uow: Uow, _: AdminOrAuditor, status: Literal["active", "dissolved"] | None = None
+    program_id: Identifier, uow: Uow, _: AdminOrAuditor, status: Literal["active", "dissolved"] | None = None
 ) -> list[PairView]:
     return [PairView.of(p) for p in await handlers.pairs_of_program(uow, program_id, status)]
 
 
 @router.get("/pairs/{pair_id}", response_model=PairExplained)
-async def get_pair(pair_id: str, uow: Uow, principal: Reader) -> PairExplained:
+async def get_pair(pair_id: Identifier, uow: Uow, principal: Reader) -> PairExplained:
     pair = _visible_to(principal, await handlers.get_pair(uow, pair_id))
     return PairExplained(**PairView.of(pair).model_dump(), criteria=rounds.CRITERIA_EXPLAINED)
 
 
 @router.post("/pairs/{pair_id}/dissolve", response_model=PairView)
-async def dissolve(pair_id: str, body: Dissolve, uow: Uow, principal: AdminOrParticipant) -> PairView:
+async def dissolve(pair_id: Identifier, body: Dissolve, uow: Uow, principal: AdminOrParticipant) -> PairView:
     _visible_to(principal, await handlers.get_pair(uow, pair_id))
     pair, _ = await handlers.dissolve_pair(uow, pair_id, body.reason)
     return PairView.of(pair)

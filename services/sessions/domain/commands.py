@@ -8,8 +8,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.events import LearningDirection
+from shared.types import Bool, BusinessDay, Int, Text
 
-Topic = Annotated[str, Field(max_length=100)]
+Topic = Annotated[str, Text(100, one_line=True)]  # an empty topic is dropped, as a repeated one is
 
 
 class Command(BaseModel):
@@ -17,11 +18,11 @@ class Command(BaseModel):
 
 
 class LogSession(Command):
-    held_on: date = Field(description="The day the pair met; not in the future.")
-    minutes: int = Field(ge=1, le=600)
+    held_on: BusinessDay = Field(description="The day the pair met; from 2000-01-01, not in the future.")
+    minutes: Annotated[int, Int(1, 600)]
     topics: list[Topic] = Field(default_factory=list, max_length=20, description="What the pair talked about.")
     learning_direction: LearningDirection = Field(description="Which way knowledge flowed.")
-    notes: str = Field("", max_length=5000, description="Private: kept by the sessions service, never published.")
+    notes: Annotated[str, Text(5000)] = Field("", description="Private: kept by the sessions service, never published.")
 
     @field_validator("held_on")
     @classmethod
@@ -33,6 +34,6 @@ class LogSession(Command):
 
 
 class GiveFeedback(Command):
-    rating: int = Field(ge=1, le=5)
-    learned: str = Field("", max_length=2000, description="What I learned from the other side.")
-    would_continue: bool
+    rating: Annotated[int, Int(1, 5)] = Field(description='1 to 5, a JSON integer: `true` or `"5"` is a 422.')
+    learned: Annotated[str, Text(2000)] = Field("", description="What I learned from the other side.")
+    would_continue: Bool

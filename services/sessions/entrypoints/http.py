@@ -16,6 +16,7 @@ from services.sessions.service_layer import handlers
 from services.sessions.service_layer.handlers import FeedbackRecorded, SessionLogged, SessionView
 from services.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from shared.auth import AdminOrParticipant, Participant, Principal, Reader
+from shared.types import Identifier
 
 router = APIRouter(tags=["sessions"])
 
@@ -56,19 +57,19 @@ def viewer(principal: Principal) -> handlers.Viewer:
 
 
 @router.get("/pairs/{pair_id}", response_model=PairView)
-async def get_pair(pair_id: str, uow: UoW, principal: Reader) -> PairView:
+async def get_pair(pair_id: Identifier, uow: UoW, principal: Reader) -> PairView:
     return PairView.of(await handlers.readable_pair(uow, pair_id, viewer(principal)))
 
 
 @router.get("/pairs/{pair_id}/sessions", response_model=list[SessionView])
-async def list_sessions(pair_id: str, uow: UoW, principal: Reader) -> list[SessionView]:
+async def list_sessions(pair_id: Identifier, uow: UoW, principal: Reader) -> list[SessionView]:
     """The pair's sessions by the day they were held, private notes included (readers of a pair see them)."""
     return await handlers.sessions_of(uow, pair_id, viewer(principal))
 
 
 @router.post("/pairs/{pair_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionLogged)
 async def log_session(
-    pair_id: str,
+    pair_id: Identifier,
     command: LogSession,
     uow: UoW,
     config: Settings,
@@ -85,7 +86,7 @@ async def log_session(
 
 @router.post("/pairs/{pair_id}/feedback", status_code=status.HTTP_201_CREATED, response_model=FeedbackRecorded)
 async def give_feedback(
-    pair_id: str,
+    pair_id: Identifier,
     command: GiveFeedback,
     uow: UoW,
     config: Settings,
@@ -101,5 +102,5 @@ async def give_feedback(
 
 
 @router.get("/participants/{participant_id}/pairs", response_model=list[PairView])
-async def pairs_of(participant_id: str, uow: UoW, principal: Reader) -> list[PairView]:
+async def pairs_of(participant_id: Identifier, uow: UoW, principal: Reader) -> list[PairView]:
     return [PairView.of(p) for p in await handlers.pairs_of(uow, participant_id, viewer(principal))]
