@@ -365,6 +365,8 @@ class ProjectionRunner:
 def _not_the_records_fault(error: Exception) -> bool:
     """Errors that a retry of the same batch may not meet again: PostgreSQL away, busy, deadlocked or shutting down,
     or a concurrent writer (optimistic concurrency). Those fail the batch; anything else is the record's fault."""
+    if isinstance(error, asyncpg.exceptions._base.DataError):  # a value asyncpg cannot encode (int out of int4)
+        return False
     if isinstance(error, OSError | TimeoutError | asyncpg.InterfaceError | ConcurrencyError):
         return True
     sqlstate = getattr(error, "sqlstate", None) or ""
