@@ -72,9 +72,9 @@ class ServiceRuntime:
         self.store = eventstore.PostgresEventStore(self.connections.pool, self.schema)
         await self.migrate_schema()
         if self.spec.publishes:
-            health = TaskHealth(self.service, "relay")
+            relay_health = TaskHealth(self.service, "relay")
 
-            async def relay(stop: asyncio.Event) -> None:
+            async def relay(stop: asyncio.Event, health: TaskHealth = relay_health) -> None:
                 producer = await self.connections.producer()  # here, not at start: Kafka may come later
                 await Relay(
                     self.store,
@@ -85,7 +85,7 @@ class ServiceRuntime:
                     health=health,
                 ).run(stop)
 
-            self._supervise(health, relay)
+            self._supervise(relay_health, relay)
         policies = list(self.spec.policies(self))
         for projection in self.spec.projections:
             health = TaskHealth(self.service, f"projection {projection.name}")

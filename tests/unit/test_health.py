@@ -91,8 +91,8 @@ def test_repeated_client_log_lines_pass_once_a_minute_with_a_count_of_the_rest()
 
 
 async def test_the_supervisor_counts_restarts_and_resets_its_back_off(monkeypatch):
-    from shared import runtime as runtime_module
     from services.enrolment.bootstrap import SPEC
+    from shared import runtime as runtime_module
 
     runtime = runtime_module.ServiceRuntime(SPEC, SPEC.settings())
     failures = []
