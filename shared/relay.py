@@ -150,6 +150,8 @@ class Relay:
         while not stop.is_set():
             if await control.fetchval("SELECT pg_try_advisory_lock($1)", key):
                 return
+            if self.health:
+                self.health.succeeded()  # a standby is healthy too: alerts on "no success" must not fire for it
             if not announced:
                 log.info("relay %s -> %s: another relay is leader; standing by", self.store.schema, self.topic)
                 announced = True
