@@ -27,6 +27,11 @@ from shared.topics import SERVICES_THAT_PUBLISH, create_topics, events_topic
 app = typer.Typer(help="Tandem platform commands.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics of the shared event log.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+parked_app = typer.Typer(
+    help="Events the relay parked because Kafka refused them (too large, not encodable): list, re-drive, skip.",
+    no_args_is_help=True,
+)
+app.add_typer(parked_app, name="parked")
 schemas_app = typer.Typer(help="Published JSON Schemas of the events (schemas/events/).", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 log = logging.getLogger("tandem")
@@ -256,3 +261,84 @@ def relay(
         log.info("relay stopped")
 
     run_until_signalled(main)
+
+
+# ------------------------------------------------------------------------------------------------ parked events
+
+ServiceOption = Annotated[str, typer.Option("--service", help="The publishing service whose relay parked them.")]
+ActorOption = Annotated[str, typer.Option("--by", help="Who acts: an operator id or ticket reference, not a name.")]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why, for the audit record (no personal data).")]
+
+
+def _parked_store(runtime: ServiceRuntime):
+    from shared.parked import ParkedEvents
+
+    return ParkedEvents(runtime.pool, runtime.schema, runtime.topic)
+
+
+@parked_app.command("list")
+def parked_list(
+    service: ServiceOption,
+    all_: Annotated[bool, typer.Option("--all", help="Also the resolved ones, and the audit trail.")] = False,
+) -> None:
+    """The parked events of a service, in position order, as JSON (one object per line)."""
+    import json
+
+    async def main() -> None:
+        async with _runtime(service).opened() as runtime:
+            await runtime.migrate_schema()
+            parked = _parked_store(runtime)
+            for event in await parked.listing(include_resolved=all_):
+                typer.echo(json.dumps(event.as_dict()))
+            if all_:
+                for row in await parked.audit_trail():
+                    typer.echo(json.dumps({"audit": row}, default=str))
+
+    asyncio.run(main())
+
+
+@parked_app.command("redrive")
+def parked_redrive(
+    service: ServiceOption,
+    by: ActorOption,
+    reason: ReasonOption,
+    event: Annotated[str | None, typer.Option("--event", help="Re-drive this event's stream only.")] = None,
+) -> None:
+    """Publish parked events again, each stream in position order; a stream stops at an event refused again."""
+    _resolve_parked(
+        service,
+        lambda parked, producer, source: parked.redrive(producer, source, actor=by, reason=reason, event_id=event),
+    )
+
+
+@parked_app.command("skip")
+def parked_skip(
+    service: ServiceOption,
+    event: Annotated[str, typer.Option("--event", help="The parked event to give up.")],
+    by: ActorOption,
+    reason: ReasonOption,
+) -> None:
+    """Give up one parked event (its consumers will never see it), then publish the events held behind it."""
+    _resolve_parked(
+        service, lambda parked, producer, source: parked.skip(producer, source, event_id=event, actor=by, reason=reason)
+    )
+
+
+def _resolve_parked(service: str, action) -> None:
+    async def main() -> list:
+        async with _runtime(service).opened() as runtime:
+            await runtime.migrate_schema()
+            producer = await runtime.connections.producer()
+            return await action(_parked_store(runtime), producer, f"/tandem/{service}")
+
+    try:
+        outcomes = asyncio.run(main())
+    except LookupError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    for outcome in outcomes:
+        typer.echo(f"{outcome.action}: position {outcome.position}, event {outcome.event_id}")
+    if not outcomes:
+        typer.echo("nothing parked")
+    if any(o.action == "redrive failed" for o in outcomes):
+        raise typer.Exit(1)

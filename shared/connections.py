@@ -51,7 +51,11 @@ class Connections:
         """The process's one producer (idempotent, acks=all), started on first use."""
         if self._producer is None:
             producer = idempotent_producer(self.kafka_options, max_request_size=self.kafka.kafka_max_request_size)
-            await producer.start()
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()  # Kafka away at start: release its client; the next call tries again
+                raise
             self._producer = producer
         return self._producer
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared import problems
-from shared.auth import AuthSettings
+from shared.auth import AdminOrAuditor, AuthSettings
 from shared.eventstore import AppendResult
 from shared.observability import CORRELATION_HEADER, instrument
 from shared.runtime import ServiceRuntime
@@ -68,6 +68,12 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     async def readyz() -> JSONResponse:
         checks = await runtime.readiness()
         return JSONResponse(checks, status_code=200 if checks["ready"] else 503)
+
+    @app.get(f"{prefix}/status", tags=["operations"])
+    async def status(_caller: AdminOrAuditor) -> dict[str, object]:
+        """Background work: per task state, last success, last error, restarts; relay backlog and parked events;
+        projection lag, dead letters and unknown types (see shared/runtime.py)."""
+        return await runtime.status()
 
     @app.get(f"{prefix}/asyncapi.json", include_in_schema=False)
     async def asyncapi() -> JSONResponse:

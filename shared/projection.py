@@ -5,7 +5,11 @@ For each batch of one partition, one PostgreSQL transaction holds the read-model
 the ids of the events applied, and `(projection, topic, partition) -> next offset`. On partition assignment the
 runner seeks to the stored offset, so Kafka's committed group offsets never decide correctness; an event id seen
 before (a relay redelivery, a replay after a crash) is skipped. Records that are not valid Tandem events go to the
-dead-letter topic with the error, and the projection goes on.
+dead-letter topic with the error (reason `parse`), and the projection goes on. Each event is applied in its own
+savepoint: one the read model or a policy refuses (a NUL character, an integer out of range, a rule) is rolled back
+alone and dead-lettered (reason `apply`), and the rest of the batch, and the other partitions, go on; its offset is
+still recorded. Errors that say PostgreSQL is away or busy are not the record's fault: they fail the batch, which
+is retried. Records whose type no contract knows are counted (`tandem_projection_unknown_types_total`) and skipped.
 
 A projection names each event it consumes once, on its handler (`@on(ProgramLaunched)`); what it consumes, and so
 the topics it reads, follow from that. A read model is a pure function of the log: decisions belong to a `Policy`,
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,8 +37,15 @@ from shared.connections import Connections
 from shared.db import SHARED_SQL, check_identifier
 from shared.envelope import Envelope, MalformedRecord
 from shared.events import EVENT_TYPES, Event, current_type
+from shared.eventstore import ConcurrencyError
+from shared.health import TaskHealth
 from shared.logreader import partitions_of
-from shared.metrics import PROJECTION_APPLIED, PROJECTION_DEAD_LETTERS, PROJECTION_DUPLICATES
+from shared.metrics import (
+    PROJECTION_APPLIED,
+    PROJECTION_DEAD_LETTERS,
+    PROJECTION_DUPLICATES,
+    PROJECTION_UNKNOWN_TYPES,
+)
 from shared.observability import caused_by
 from shared.scrub import scrub
 from shared.topics import dead_letter_topic, events_topic
@@ -118,6 +130,7 @@ class ProjectionRunner:
         group_id: str | None = None,
         max_records: int = 500,
         on_batch: Callable[[int], None] | None = None,
+        health: TaskHealth | None = None,
     ):
         self.projection, self.policies, self.connections = projection, list(policies), connections
         self.schema = check_identifier(schema or connections.schema)
@@ -131,6 +144,10 @@ class ProjectionRunner:
         self._consumer_in_use: AIOKafkaConsumer | None = None
         self._next_offsets: dict[TopicPartition, int] = {}
         self.applied = 0
+        self.health = health
+        self.dead_letters: Counter[str] = Counter()  # reason (parse | apply) -> records, since this process started
+        self.unknown_types = 0
+        self._unknown_logged: set[str] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the topics as a member of the consumer group until `stop` is set.
@@ -142,10 +159,13 @@ class ProjectionRunner:
         await consumer.start()
         self._consumer_in_use = consumer
         try:
+            polled: dict[TopicPartition, int | None] = {}
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
                 for tp, records in batches.items():
                     await self.handle_batch(tp, records)
+                if self.health and (batches or _fetched_since(consumer, polled)):
+                    self.health.succeeded()
         finally:
             self._consumer_in_use = None
             await consumer.stop()
@@ -198,17 +218,26 @@ class ProjectionRunner:
                            SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id)
                        SELECT coalesce(array_agg(event_id), '{}') FROM claimed""",
                     name,
-                    [envelope.event_id for envelope, _ in parsed],
+                    [envelope.event_id for _, envelope, _ in parsed],
                 )
             )
-            applied = 0
-            for envelope, event in parsed:
+            applied = refused = 0
+            for record, envelope, event in parsed:
                 if envelope.event_id in fresh:
                     fresh.discard(envelope.event_id)  # a duplicate inside the same batch applies once
-                    with caused_by(envelope):
-                        await self._apply(conn, envelope, event)
+                    try:
+                        async with conn.transaction():  # a savepoint: a refused event rolls back alone
+                            with caused_by(envelope):
+                                await self._apply(conn, envelope, event)
+                    except Exception as error:
+                        if _not_the_records_fault(error):
+                            raise
+                        # Sent before the commit: a crash in between dead-letters it twice, never zero times.
+                        await self._dead_letter(record, error, reason="apply")
+                        refused += 1
+                        continue
                     applied += 1
-            duplicates = len(parsed) - applied
+            duplicates = len(parsed) - applied - refused
             # GREATEST: during a rebalance two members may briefly hold a partition; never move backwards.
             await conn.execute(
                 """INSERT INTO projection_offsets (projection, topic, partition, next_offset)
@@ -238,16 +267,36 @@ class ProjectionRunner:
             if event.type_name in handlers.handles:
                 await handlers.apply(conn, envelope, event)
 
-    async def _parse(self, record: ConsumerRecord) -> tuple[Envelope, Event] | None:
-        """The record's envelope and event, or None for a type this runner skips or a dead letter."""
+    async def _parse(self, record: ConsumerRecord) -> tuple[ConsumerRecord, Envelope, Event] | None:
+        """The record, its envelope and event; None for a type this runner skips, an unknown type or a dead letter."""
         try:
             envelope = Envelope.from_kafka(record.headers, record.value)
-            if current_type(envelope.type) not in self.handles:
+            type_name = current_type(envelope.type)
+            if type_name not in EVENT_TYPES:
+                self._unknown_type(record, type_name)
                 return None
-            return envelope, envelope.event()
+            if type_name not in self.handles:
+                return None
+            return record, envelope, envelope.event()
         except MalformedRecord as error:
-            await self._dead_letter(record, error)
+            await self._dead_letter(record, error, reason="parse")
             return None
+
+    def _unknown_type(self, record: ConsumerRecord, type_name: str) -> None:
+        """A newer publisher's event, or a forged one: skipped, counted, and logged once per type (bounded)."""
+        self.unknown_types += 1
+        PROJECTION_UNKNOWN_TYPES.labels(self.projection.name, record.topic).inc()
+        if type_name not in self._unknown_logged and len(self._unknown_logged) < 100:
+            self._unknown_logged.add(type_name)
+            log.warning(
+                "projection %s: skipped %s:%d@%d, type %r is known to no contract (counted in "
+                "tandem_projection_unknown_types_total)",
+                self.projection.name,
+                record.topic,
+                record.partition,
+                record.offset,
+                type_name[:100],
+            )
 
     async def stored_offsets(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
         rows = await self.connections.pool.fetch(
@@ -256,6 +305,14 @@ class ProjectionRunner:
         )
         stored = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
         return {tp: stored[tp] for tp in partitions if tp in stored}
+
+    async def stored_offsets_by_partition(self) -> dict[tuple[str, int], int]:
+        """(topic, partition) -> next offset to apply, as committed with the read model."""
+        rows = await self.connections.pool.fetch(
+            f"SELECT topic, partition, next_offset FROM {self.schema}.projection_offsets WHERE projection = $1",
+            self.projection.name,
+        )
+        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
     async def seek_to_stored(self, consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition]) -> None:
         stored = await self.stored_offsets(partitions)
@@ -272,10 +329,11 @@ class ProjectionRunner:
             {f"{tp.topic}:{tp.partition}": off for tp, off in stored.items()},
         )
 
-    async def _dead_letter(self, record: ConsumerRecord, error: Exception) -> None:
+    async def _dead_letter(self, record: ConsumerRecord, error: Exception, *, reason: str) -> None:
         headers = [
             *(record.headers or ()),
             ("dlq_error", scrub(error)[:2000].encode()),  # no PostgreSQL DETAIL: it quotes values
+            ("dlq_reason", reason.encode()),
             ("dlq_projection", self.projection.name.encode()),
             ("dlq_topic", record.topic.encode()),
             ("dlq_partition", str(record.partition).encode()),
@@ -283,15 +341,17 @@ class ProjectionRunner:
         ]
         producer = await self.connections.producer()
         await producer.send_and_wait(self.dead_letter_topic, value=record.value, key=record.key, headers=headers)
-        PROJECTION_DEAD_LETTERS.labels(self.projection.name).inc()
+        PROJECTION_DEAD_LETTERS.labels(self.projection.name, reason).inc()
+        self.dead_letters[reason] += 1
         log.warning(
-            "projection %s: %s:%d@%d sent to %s: %s",
+            "projection %s: %s:%d@%d sent to %s (%s: %s)",
             self.projection.name,
             record.topic,
             record.partition,
             record.offset,
             self.dead_letter_topic,
-            error,
+            reason,
+            type(error).__name__,
         )
 
     def _consumer(self, group_id: str | None) -> AIOKafkaConsumer:
@@ -301,6 +361,30 @@ class ProjectionRunner:
             auto_offset_reset="earliest",
             max_poll_records=self.max_records,
         )
+
+
+def _not_the_records_fault(error: Exception) -> bool:
+    """Errors that a retry of the same batch may not meet again: PostgreSQL away, busy, deadlocked or shutting down,
+    or a concurrent writer (optimistic concurrency). Those fail the batch; anything else is the record's fault."""
+    if isinstance(error, asyncpg.exceptions._base.DataError):  # a value asyncpg cannot encode (int out of int4)
+        return False
+    if isinstance(error, OSError | TimeoutError | asyncpg.InterfaceError | ConcurrencyError):
+        return True
+    sqlstate = getattr(error, "sqlstate", None) or ""
+    # 08 connection, 40 rollback (serialization, deadlock), 53 resources, 57 operator intervention, 58 system, XX
+    return isinstance(error, asyncpg.PostgresError) and sqlstate[:2] in {"08", "40", "53", "57", "58", "XX"}
+
+
+def _fetched_since(consumer: AIOKafkaConsumer, polled: dict[TopicPartition, int | None]) -> bool:
+    """True when a fetch response reached any assigned partition since the last call: the consumer talks to Kafka
+    (an empty `getmany` alone says nothing, it also returns empty while the broker is away)."""
+    fresh = False
+    for tp in consumer.assignment():
+        stamp = consumer.last_poll_timestamp(tp)
+        if stamp is not None and stamp != polled.get(tp):
+            polled[tp] = stamp
+            fresh = True
+    return fresh
 
 
 async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:

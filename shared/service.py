@@ -31,7 +31,7 @@ class ServiceSettings(KafkaSettings, DatabaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     schema_name: str | None = Field(None, description="PostgreSQL schema; defaults to the service's name.")
-    ready_max_lag: int = Field(1000, description="/readyz fails while a projection is further behind.")
+    status_interval_s: float = Field(15.0, description="How often the backlog, parked and lag gauges are refreshed.")
     shutdown_grace_s: float = Field(20.0, description="How long SIGTERM waits for work in flight.")
     max_body_bytes: int = Field(
         1024 * 1024, ge=1024, description="Largest request body accepted (TANDEM_MAX_BODY_BYTES); larger is a 413."

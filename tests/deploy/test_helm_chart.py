@@ -149,3 +149,27 @@ def test_a_service_takes_its_own_settings_and_the_schema_rejects_other_names(hel
         text=True,
     )
     assert bad.returncode != 0 and "PATH" in bad.stderr
+
+
+def test_alert_rules_are_off_by_default_and_render_when_enabled(helm, manifests):
+    assert of_kind(manifests, "PrometheusRule") == []
+    flags = ("--set", "alerts.enabled=true", "--set-string", "alerts.labels.release=kube-prometheus-stack")
+    [rule] = of_kind(render(helm, flags=flags), "PrometheusRule")
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    rules = {r["alert"]: r for group in rule["spec"]["groups"] for r in group["rules"]}
+    assert set(rules) >= {
+        "TandemTaskStuck",
+        "TandemRelayBacklogGrowing",
+        "TandemRelayParkedEvents",
+        "TandemProjectionLagGrowing",
+        "TandemProjectionDeadLetters",
+    }
+    assert "tandem_relay_parked_events > 0" in rules["TandemRelayParkedEvents"]["expr"]
+    assert "> 600" in rules["TandemTaskStuck"]["expr"]
+    assert rules["TandemProjectionLagGrowing"]["for"] == "10m"
+    assert all(r["labels"]["severity"] in {"info", "warning", "critical"} for r in rules.values())
+    assert "{{ $labels.topic }}" in rules["TandemRelayParkedEvents"]["annotations"]["summary"]
+    bad = subprocess.run(
+        [helm, "template", "tandem", str(CHART), "--set", "alerts.stuckMinutes=0"], capture_output=True, text=True
+    )
+    assert bad.returncode != 0 and "stuckMinutes" in bad.stderr

@@ -462,7 +462,8 @@ async def test_a_participant_gets_403_and_no_token_401(insights, path):
 async def test_a_replay_from_offset_0_rebuilds_identical_facts(insights, kafka, dsn, report):
     async def caught_up():
         async with httpx.AsyncClient(timeout=10) as client:
-            return (await client.get(f"{insights.root}/readyz")).json().get("lag facts") == 0
+            status = await client.get(f"{insights.url}/status", headers=token("auditor"))
+            return status.json()["projections"]["facts"]["lag"] == 0
 
     await wait_until(caught_up, 60, 0.2, "the live facts projection to catch up")
     [projection] = bootstrap.SPEC.projections

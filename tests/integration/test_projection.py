@@ -143,4 +143,7 @@ async def _produce_raw(kafka: KafkaSettings, topic: str, value: bytes, headers) 
 
 
 def _dead_letters_counted() -> float:
-    return REGISTRY.get_sample_value("tandem_projection_dead_letters_total", {"projection": "counting"}) or 0.0
+    return (
+        REGISTRY.get_sample_value("tandem_projection_dead_letters_total", {"projection": "counting", "reason": "parse"})
+        or 0.0
+    )
