@@ -42,9 +42,27 @@ class Principal:
     def has(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
 
+    # The one rule for writes: each right comes from the role that grants it, so a second role never widens
+    # another. `program_admin` acts for anyone; `participant` acts for itself and its own pairs only, whatever
+    # else the token holds; `auditor` reads everything and writes nothing.
+
     @property
-    def is_admin(self) -> bool:
+    def acts_as_admin(self) -> bool:
+        """May write for anyone: only `program_admin` grants it."""
         return "program_admin" in self.roles
+
+    @property
+    def reads_everything(self) -> bool:
+        """May read any participant's or pair's data: `program_admin` or `auditor`."""
+        return self.has("program_admin", "auditor")
+
+    def may_act_for(self, *participant_ids: str) -> bool:
+        """May write on behalf of one of `participant_ids` (a participant, or a pair's members)."""
+        return self.acts_as_admin or ("participant" in self.roles and self.subject in participant_ids)
+
+    def may_read(self, *participant_ids: str) -> bool:
+        """May read what belongs to one of `participant_ids`."""
+        return self.reads_everything or ("participant" in self.roles and self.subject in participant_ids)
 
 
 def issue_token(subject: str, roles: list[str], ttl_s: int = 3600, settings: AuthSettings | None = None) -> str:

@@ -82,8 +82,8 @@ class ParticipantPage(BaseModel):
 
 
 def act_for(principal: Principal, participant_id: str) -> None:
-    """A participant acts only for itself; admins act for anyone."""
-    if not principal.is_admin and principal.subject != participant_id:
+    """A participant acts only for itself; admins act for anyone (shared.auth's rule for writes)."""
+    if not principal.may_act_for(participant_id):
         raise Forbidden("a participant may act only for itself")
 
 
@@ -130,8 +130,8 @@ async def list_participants(
 
 @router.get("/programs/{program_id}/participants/{participant_id}", response_model=ParticipantView)
 async def get_participant(program_id: str, participant_id: str, principal: Reader, uow: Uow) -> ParticipantView:
-    if not principal.has("auditor"):
-        act_for(principal, participant_id)
+    if not principal.may_read(participant_id):
+        raise Forbidden("a participant sees only itself")
     return ParticipantView.of(await handlers.participant(uow, program_id, participant_id))
 
 
