@@ -76,8 +76,10 @@ class EnrolParticipant(ProfileFields):
 
 
 class UpdateProfile(Command):
-    """Only the fields given change; the rest stay as they are."""
+    """Only the fields given change; the rest stay as they are. `role`, `grade`, `reporting_chain` and `capacity`
+    are kept by HR: only a program admin changes them (a participant gets a 403 naming the field)."""
 
+    role: MentoringRole | None = None
     display_name: str | None = Field(None, min_length=1, max_length=200)
     email: EmailStr | None = None
     grade: int | None = Field(None, ge=0, le=100)

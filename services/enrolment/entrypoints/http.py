@@ -145,7 +145,9 @@ async def update_profile(
     key: PseudonymKey,
 ) -> ParticipantChanged:
     act_for(principal, participant_id)
-    participant, result = await handlers.update_profile(uow, program_id, participant_id, command, key)
+    participant, result = await handlers.update_profile(
+        uow, program_id, participant_id, command, key, by_admin=principal.acts_as_admin
+    )
     return ParticipantChanged(
         participant=ParticipantView.of(participant), event_log=EventLogPosition.of(result) if result else None
     )
