@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.auth import AuthSettings
+from shared.auth import AuthSettings, UnsafeSecret, auth_keys, refuse_unsafe_secrets
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.eventstore import AppendResult, ConcurrencyError
 from shared.observability import CORRELATION_HEADER, instrument
@@ -149,6 +150,12 @@ def serve(app: FastAPI) -> None:
 
     configure_logging()
     settings = app.state.runtime.settings
+    auth: AuthSettings = app.state.auth
+    try:
+        refuse_unsafe_secrets(auth.development, {**auth_keys(auth), **settings.secret_keys()})
+    except UnsafeSecret as error:
+        logging.getLogger("tandem").error("refusing to start: %s", error)
+        raise SystemExit(2) from None
     config = uvicorn.Config(
         app,
         host=settings.http_host,

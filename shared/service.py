@@ -34,6 +34,11 @@ class ServiceSettings(KafkaSettings, DatabaseSettings):
     ready_max_lag: int = Field(1000, description="/readyz fails while a projection is further behind.")
     shutdown_grace_s: float = Field(20.0, description="How long SIGTERM waits for work in flight.")
 
+    def secret_keys(self) -> dict[str, tuple[str, str]]:
+        """The service's own keys, checked at start-up (setting name -> (value, public development value)):
+        see shared.auth.refuse_unsafe_secrets."""
+        return {}
+
 
 # What a composition root binds once the runtime's connections exist: FastAPI dependency -> provider.
 Bindings = Mapping[Callable[..., Any], Callable[..., Any]]
