@@ -98,9 +98,15 @@ run: venv infra-up topics
 	deploy/local/platform.sh up
 	$(PY) -m demo
 
+# Stops only what `make run` started: with KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL set, those servers are someone
+# else's (infra-up started none) and stay up.
 stop:
 	deploy/local/platform.sh down
+ifeq ($(EXTERNAL_INFRA),)
 	deploy/local/infra.sh down
+else
+	@echo "leaving KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL's servers running: make did not start them"
+endif
 
 platform-status:
 	deploy/local/platform.sh status

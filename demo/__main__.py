@@ -35,12 +35,15 @@ def wait(what: str, check, timeout_s: float = 120) -> None:
 @app.command()
 def main(
     host: str = "http://127.0.0.1",
-    size: int = typer.Option(200, help="Participants to enrol."),
+    size: int = typer.Option(200, envvar="TANDEM_DEMO_SIZE", help="Participants to enrol."),
     seed: int = 7,
+    port_base: int = typer.Option(
+        8000, envvar="TANDEM_PORT_BASE", help="The services listen on this plus 1 to 4, as deploy/local/platform.sh."
+    ),
 ) -> None:
     rng = random.Random(seed)
-    enrolment, matching = f"{host}:8001/enrolment/v1", f"{host}:8002/matching/v1"
-    sessions, insights = f"{host}:8003/sessions/v1", f"{host}:8004/insights/v1"
+    enrolment, matching = f"{host}:{port_base + 1}/enrolment/v1", f"{host}:{port_base + 2}/matching/v1"
+    sessions, insights = f"{host}:{port_base + 3}/sessions/v1", f"{host}:{port_base + 4}/insights/v1"
     admin = bearer("program_admin")
     http = httpx.Client(timeout=120)
 
@@ -137,9 +140,7 @@ def main(
     typer.echo(f"  insights report  {report}")
     typer.echo(f"  CSV export       {insights}/programs/{program_id}/export.csv")
     typer.echo(f"  pairs            {matching}/programs/{program_id}/pairs")
-    typer.echo(
-        f"  API docs         {host}:8001/enrolment/v1/docs  (and :8002 matching, :8003 sessions, :8004 insights)"
-    )
+    typer.echo(f"  API docs         {enrolment}/docs  (and {matching}/docs, {sessions}/docs, {insights}/docs)")
     typer.echo("  a token          make token ROLE=program_admin   (send as 'Authorization: Bearer <token>')")
 
 

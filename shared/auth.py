@@ -2,8 +2,12 @@
 
 Roles: `program_admin` (runs programs), `participant` (acts only for itself; `sub` is its pseudonymous
 participant id), `auditor` (reads everything, changes nothing). Tokens are verified with a shared HS256 key
-(`TANDEM_JWT_SECRET`; a development default works locally) or, in production, the identity provider's
-keys from `TANDEM_JWKS_URL`.
+(`TANDEM_JWT_SECRET`) or, in production, the identity provider's keys from `TANDEM_JWKS_URL`. A token lives at
+most `TANDEM_JWT_MAX_LIFETIME_S` (its `exp - iat`; a token without `iat` is refused).
+
+The development keys are public (they are in this repository): a service refuses to start with one of them
+unless `TANDEM_DEVELOPMENT=true` (`make run`, the tests, the demo and compose set it; the Helm chart never does),
+and refuses any key shorter than 32 bytes (`refuse_unsafe_secrets`).
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ from typing import Annotated, Literal, get_args
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # What a caller may do (not a participant's part in mentoring: that is `shared.events.MentoringRole`).
 AccessRole = Literal["program_admin", "participant", "auditor"]
 ROLES: tuple[AccessRole, ...] = get_args(AccessRole)
 DEV_SECRET = "tandem-local-development-key-do-not-use-in-production"
+MIN_KEY_BYTES = 32
 
 
 class AuthSettings(BaseSettings):
@@ -32,6 +37,36 @@ class AuthSettings(BaseSettings):
     jwks_url: str | None = Field(None, description="The identity provider's JWKS endpoint (RS256/ES256).")
     jwt_issuer: str = "tandem"
     jwt_audience: str = "tandem"
+    jwt_max_lifetime_s: int = Field(
+        12 * 3600, ge=1, description="Longest accepted token lifetime (exp - iat), in seconds; default 12 h."
+    )
+    development: bool = Field(
+        False,
+        validation_alias=AliasChoices("TANDEM_DEVELOPMENT"),
+        description="Allows the public development keys; never set it in production.",
+    )
+
+
+class UnsafeSecret(RuntimeError):
+    """A key a service must not start with; the message names the setting, never its value."""
+
+
+def refuse_unsafe_secrets(development: bool, keys: dict[str, tuple[str, str]]) -> None:
+    """Raise UnsafeSecret for the first key (setting name -> (value, its public development value)) that is
+    shorter than MIN_KEY_BYTES, or is the development value while `development` is off."""
+    for setting, (value, development_value) in keys.items():
+        if len(value.encode()) < MIN_KEY_BYTES:
+            raise UnsafeSecret(f"{setting} is shorter than {MIN_KEY_BYTES} bytes; set a longer random key")
+        if value == development_value and not development:
+            raise UnsafeSecret(
+                f"{setting} is the public development key; set a secret one "
+                "(or TANDEM_DEVELOPMENT=true on a developer's machine)"
+            )
+
+
+def auth_keys(settings: AuthSettings) -> dict[str, tuple[str, str]]:
+    """The signing key to check at start-up; none when the identity provider's JWKS verifies tokens."""
+    return {} if settings.jwks_url else {"TANDEM_JWT_SECRET": (settings.jwt_secret, DEV_SECRET)}
 
 
 @dataclass(frozen=True)
@@ -42,9 +77,27 @@ class Principal:
     def has(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
 
+    # The one rule for writes: each right comes from the role that grants it, so a second role never widens
+    # another. `program_admin` acts for anyone; `participant` acts for itself and its own pairs only, whatever
+    # else the token holds; `auditor` reads everything and writes nothing.
+
     @property
-    def is_admin(self) -> bool:
+    def acts_as_admin(self) -> bool:
+        """May write for anyone: only `program_admin` grants it."""
         return "program_admin" in self.roles
+
+    @property
+    def reads_everything(self) -> bool:
+        """May read any participant's or pair's data: `program_admin` or `auditor`."""
+        return self.has("program_admin", "auditor")
+
+    def may_act_for(self, *participant_ids: str) -> bool:
+        """May write on behalf of one of `participant_ids` (a participant, or a pair's members)."""
+        return self.acts_as_admin or ("participant" in self.roles and self.subject in participant_ids)
+
+    def may_read(self, *participant_ids: str) -> bool:
+        """May read what belongs to one of `participant_ids`."""
+        return self.reads_everything or ("participant" in self.roles and self.subject in participant_ids)
 
 
 def issue_token(subject: str, roles: list[str], ttl_s: int = 3600, settings: AuthSettings | None = None) -> str:
@@ -79,8 +132,10 @@ def verify(token: str, settings: AuthSettings) -> Principal:
         algorithms=algorithms,
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
-        options={"require": ["sub", "exp"]},
+        options={"require": ["sub", "exp", "iat"]},
     )
+    if not isinstance(claims["iat"], int | float) or claims["exp"] - claims["iat"] > settings.jwt_max_lifetime_s:
+        raise jwt.InvalidTokenError(f"a token may live at most {settings.jwt_max_lifetime_s} s (exp - iat)")
     roles = claims.get("roles") or []
     if not isinstance(roles, list):
         raise jwt.InvalidTokenError("roles must be a list")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,7 +16,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared import problems
-from shared.auth import AdminOrAuditor, AuthSettings
+from shared.auth import AdminOrAuditor, AuthSettings, UnsafeSecret, auth_keys, refuse_unsafe_secrets
 from shared.eventstore import AppendResult
 from shared.observability import CORRELATION_HEADER, instrument
 from shared.runtime import ServiceRuntime
@@ -141,6 +142,12 @@ def serve(app: FastAPI) -> None:
 
     configure_logging()
     settings = app.state.runtime.settings
+    auth: AuthSettings = app.state.auth
+    try:
+        refuse_unsafe_secrets(auth.development, {**auth_keys(auth), **settings.secret_keys()})
+    except UnsafeSecret as error:
+        logging.getLogger("tandem").error("refusing to start: %s", error)
+        raise SystemExit(2) from None
     config = uvicorn.Config(
         app,
         host=settings.http_host,

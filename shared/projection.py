@@ -56,6 +56,22 @@ TRACKING_MIGRATIONS = SHARED_SQL / "projection"
 Handler = Callable[[Any, asyncpg.Connection, Any, Envelope], Awaitable[None]]
 
 
+class ForeignPublisher(MalformedRecord):
+    """A well-formed event from someone other than its contract's publisher: dead-lettered, never applied."""
+
+
+def refuse_foreign_publisher(envelope: Envelope, event: Event, topic: str, prefix: str) -> None:
+    """An event type is accepted only from its owner (`Event.service`): its `ce_source` must be that service's,
+    and on the platform's event topics it must arrive on the owner's topic. Anyone able to produce to a topic
+    could otherwise slip in, say, a PairFormed claiming to come from enrolment and enter sessions' pairs."""
+    owner = type(event).service
+    if envelope.source != f"/tandem/{owner}":
+        raise ForeignPublisher(f"{envelope.type} is published by {owner}, not by source {envelope.source[:100]!r}")
+    platform_topics = {events_topic(cls.service, prefix) for cls in EVENT_TYPES.values()}
+    if topic in platform_topics and topic != events_topic(owner, prefix):
+        raise ForeignPublisher(f"{envelope.type} belongs on {events_topic(owner, prefix)}, not on {topic}")
+
+
 def on(*event_types: type[Event]) -> Callable[[Handler], Handler]:
     """Marks a method of a projection or policy as the handler of these event types."""
 
@@ -134,7 +150,7 @@ class ProjectionRunner:
     ):
         self.projection, self.policies, self.connections = projection, list(policies), connections
         self.schema = check_identifier(schema or connections.schema)
-        prefix = connections.kafka.topic_prefix
+        prefix = self.topic_prefix = connections.kafka.topic_prefix
         self.topics = list(topics) if topics is not None else projection.topics(prefix)
         self.handles = projection.handles.union(*(p.handles for p in self.policies))
         self.dead_letter_topic = dead_letter_topic(prefix)
@@ -277,7 +293,9 @@ class ProjectionRunner:
                 return None
             if type_name not in self.handles:
                 return None
-            return record, envelope, envelope.event()
+            event = envelope.event()
+            refuse_foreign_publisher(envelope, event, record.topic, self.topic_prefix)
+            return record, envelope, event
         except MalformedRecord as error:
             await self._dead_letter(record, error, reason="parse")
             return None

@@ -37,6 +37,11 @@ class ServiceSettings(KafkaSettings, DatabaseSettings):
         1024 * 1024, ge=1024, description="Largest request body accepted (TANDEM_MAX_BODY_BYTES); larger is a 413."
     )
 
+    def secret_keys(self) -> dict[str, tuple[str, str]]:
+        """The service's own keys, checked at start-up (setting name -> (value, public development value)):
+        see shared.auth.refuse_unsafe_secrets."""
+        return {}
+
 
 # What a composition root binds once the runtime's connections exist: FastAPI dependency -> provider.
 Bindings = Mapping[Callable[..., Any], Callable[..., Any]]

@@ -76,4 +76,6 @@ def _child_env(dsn: str, kafka: KafkaSettings) -> dict[str, str]:
         "KAFKA_BOOTSTRAP_SERVERS": kafka.kafka_bootstrap_servers,
         "DATABASE_URL": dsn,
         "TANDEM_TOPIC_PREFIX": kafka.topic_prefix,
+        # the services refuse the public development keys the tests sign tokens with, unless told otherwise
+        "TANDEM_DEVELOPMENT": "true",
     }

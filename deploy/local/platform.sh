@@ -1,32 +1,52 @@
 #!/usr/bin/env bash
 # The four Tandem services as local background processes. Usage: deploy/local/platform.sh up|down|status
-# Logs and pids in .local/run/. Ports: each service's default (enrolment 8001, matching 8002, sessions 8003, insights 8004).
+# Logs and pids in $TANDEM_LOCAL_DIR/run (default .local/run). Ports: each service's default (enrolment 8001,
+# matching 8002, sessions 8003, insights 8004), or TANDEM_PORT_BASE plus the same offsets (1..4) so a second
+# platform (a test's) never collides with a developer's. The services use the public development keys, so
+# TANDEM_DEVELOPMENT=true is set for them unless the environment says otherwise.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 run_dir="${TANDEM_LOCAL_DIR:-$repo/.local}/run"
 python="${TANDEM_PYTHON:-$repo/.venv/bin/python}"
+export TANDEM_DEVELOPMENT="${TANDEM_DEVELOPMENT:-true}"
 # The declared services (services/registry.py) and their default ports, as `tandem services` lists them.
-mapfile -t services < <("$repo/.venv/bin/tandem" services | tr ' ' ':')
+mapfile -t services < <(cd "$repo" && "$python" -m services.cli services | tr ' ' ':')
 
 say() { printf '[platform] %s\n' "$*"; }
+
+port_of() {
+  local default=${1##*:}
+  if [[ -n "${TANDEM_PORT_BASE:-}" ]]; then echo $((TANDEM_PORT_BASE + default % 1000)); else echo "$default"; fi
+}
 
 alive() { [[ -f "$run_dir/$1.pid" ]] && kill -0 "$(cat "$run_dir/$1.pid")" 2>/dev/null; }
 
 ready() { curl -fs -o /dev/null "http://127.0.0.1:$1/readyz"; }
 
+# The service's own process: `nohup` and `setsid` exec it, so `$!` is the python process (not a subshell's, which
+# is what an earlier version recorded: `make stop` then killed the subshell and left the services running). setsid
+# makes it the leader of its own process group, so `down` stops it and anything it started in one signal.
+start() {
+  local name=$1 port=$2 launcher=()
+  command -v setsid >/dev/null && launcher=(setsid)
+  cd "$repo"
+  TANDEM_HTTP_PORT=$port nohup ${launcher[@]+"${launcher[@]}"} "$python" -m "services.$name" \
+    >>"$run_dir/$name.log" 2>&1 </dev/null &
+  echo $! >"$run_dir/$name.pid"
+}
+
 up() {
   mkdir -p "$run_dir"
   for entry in "${services[@]}"; do
-    name=${entry%%:*} port=${entry##*:}
+    name=${entry%%:*} port=$(port_of "$entry")
     if alive "$name"; then say "$name already running (pid $(cat "$run_dir/$name.pid"))"; continue; fi
-    (cd "$repo" && TANDEM_HTTP_PORT=$port nohup "$python" -m "services.$name" >>"$run_dir/$name.log" 2>&1 &
-     echo $! >"$run_dir/$name.pid")
-    say "started $name on :$port (log $run_dir/$name.log)"
+    start "$name" "$port"
+    say "started $name on :$port (pid $(cat "$run_dir/$name.pid"), log $run_dir/$name.log)"
   done
   for entry in "${services[@]}"; do
-    name=${entry%%:*} port=${entry##*:}
+    name=${entry%%:*} port=$(port_of "$entry")
     for ((i = 0; i < 240; i++)); do
       ready "$port" && break
       if ! alive "$name"; then say "ERROR: $name exited; last lines of its log:"; tail -n 30 "$run_dir/$name.log"; exit 1; fi
@@ -37,23 +57,54 @@ up() {
   done
 }
 
+# Signal the process group when the service leads one (started by `start` with setsid), else the process.
+signal() {
+  local sig=$1 pid=$2
+  if [[ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" == "$pid" ]]; then
+    kill "-$sig" -- "-$pid" 2>/dev/null || true
+  else
+    kill "-$sig" "$pid" 2>/dev/null || true
+  fi
+}
+
+stop_pid() {
+  local pid=$1
+  signal TERM "$pid"
+  # SIGTERM drains work in flight (shutdown_grace_s, 20 s by default) before the process exits.
+  for ((i = 0; i < 60; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
+  signal KILL "$pid"
+}
+
+# A service still holding its port although its pid file is gone or wrong (left by the earlier version of this
+# script): only a process whose command line is this service's is stopped.
+strays() {
+  local name=$1 port=$2 pid
+  command -v ss >/dev/null || return 0
+  for pid in $(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-m services.$name" && echo "$pid"
+  done
+  return 0
+}
+
 down() {
   for entry in "${services[@]}"; do
-    name=${entry%%:*}
+    name=${entry%%:*} port=$(port_of "$entry")
     if alive "$name"; then
-      pid=$(cat "$run_dir/$name.pid"); kill -TERM "$pid"
-      for ((i = 0; i < 60; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+      stop_pid "$(cat "$run_dir/$name.pid")"
       say "stopped $name"
     fi
     rm -f "$run_dir/$name.pid"
+    for pid in $(strays "$name" "$port"); do
+      stop_pid "$pid"
+      say "stopped $name (pid $pid, not in $run_dir)"
+    done
   done
 }
 
 status() {
   local rc=0
   for entry in "${services[@]}"; do
-    name=${entry%%:*} port=${entry##*:}
+    name=${entry%%:*} port=$(port_of "$entry")
     if alive "$name" && ready "$port"; then say "$name: ready on :$port"; else say "$name: NOT ready"; rc=1; fi
   done
   return $rc

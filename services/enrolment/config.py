@@ -10,3 +10,6 @@ class EnrolmentSettings(ServiceSettings):
     pseudonym_key: str = Field(
         DEV_PSEUDONYM_KEY, description="HMAC key turning employee ids into participant ids; keep it secret."
     )
+
+    def secret_keys(self) -> dict[str, tuple[str, str]]:
+        return {"TANDEM_PSEUDONYM_KEY": (self.pseudonym_key, DEV_PSEUDONYM_KEY)}

@@ -31,13 +31,17 @@ class MatchingUnitOfWorkContract:
 
     # ------------------------------------------------------------------------------------------ programs
 
-    async def test_a_program_reads_back_as_launched_and_a_relaunch_replaces_it(self, uow: MatchingUnitOfWork):
+    async def test_a_program_reads_back_as_launched_and_a_second_launch_of_its_id_changes_nothing(
+        self, uow: MatchingUnitOfWork
+    ):
+        """First write wins: a forged or replayed ProgramLaunched with a known id must not rewrite the program's
+        weights or goal under the rounds already run."""
         async with uow:
             assert await uow.programs.get(PROGRAM) is None
-            await uow.programs.upsert(PROGRAM, launched(PROGRAM))
-            await uow.programs.upsert(PROGRAM, launched(PROGRAM, optimize_for="participation"))
+            await uow.programs.add(PROGRAM, launched(PROGRAM))
+            await uow.programs.add(PROGRAM, launched(PROGRAM, optimize_for="participation", title="Forged"))
         async with uow:
-            assert await uow.programs.get(PROGRAM) == launched(PROGRAM, optimize_for="participation")
+            assert await uow.programs.get(PROGRAM) == launched(PROGRAM)
 
     # ------------------------------------------------------------------------------------------ candidates
 
@@ -113,7 +117,7 @@ class MatchingUnitOfWorkContract:
 
     async def test_state_and_events_commit_together(self, uow):
         async with uow:
-            await uow.programs.upsert(PROGRAM, launched(PROGRAM))
+            await uow.programs.add(PROGRAM, launched(PROGRAM))
             await uow.append("pair-p1", 0, [PairDissolved(program_id=PROGRAM, pair_id="p1", reason="r")])
         async with uow:
             assert await uow.programs.get(PROGRAM) is not None
@@ -122,7 +126,7 @@ class MatchingUnitOfWorkContract:
     async def test_an_error_rolls_back_state_and_events_together(self, uow):
         with pytest.raises(RuntimeError):
             async with uow:
-                await uow.programs.upsert(PROGRAM, launched(PROGRAM))
+                await uow.programs.add(PROGRAM, launched(PROGRAM))
                 await uow.append("pair-p1", 0, [PairDissolved(program_id=PROGRAM, pair_id="p1", reason="r")])
                 raise RuntimeError("the handler failed after writing")
         async with uow:

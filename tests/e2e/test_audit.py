@@ -42,6 +42,7 @@ def env(dsn, kafka) -> dict:
         "DATABASE_URL": dsn,
         "KAFKA_BOOTSTRAP_SERVERS": kafka.kafka_bootstrap_servers,
         "TANDEM_TOPIC_PREFIX": kafka.topic_prefix,
+        "TANDEM_DEVELOPMENT": "true",
     }
 
 

@@ -125,7 +125,7 @@ def test_a_bad_profile_field_is_named(field, value):
 
 def test_a_public_change_publishes_the_whole_new_profile():
     participant = enrolled()
-    updated, event = participant.update(UpdateProfile(grade=8, skills_offered=["python"]), KEY)
+    updated, event = participant.update(UpdateProfile(grade=8, skills_offered=["python"]), KEY, by_admin=True)
     assert isinstance(event, ParticipantProfileUpdated)
     assert event.model_dump() == updated.profile.model_dump()
     assert (updated.profile.grade, updated.profile.skills_offered) == (8, ("python",))
@@ -133,19 +133,21 @@ def test_a_public_change_publishes_the_whole_new_profile():
 
 
 def test_a_change_of_personal_details_only_publishes_nothing():
-    updated, event = enrolled().update(UpdateProfile(display_name="Ada King", email="ak@example.com", goals=""), KEY)
+    updated, event = enrolled().update(
+        UpdateProfile(display_name="Ada King", email="ak@example.com", goals=""), KEY, by_admin=True
+    )
     assert event is None
     assert (updated.display_name, updated.email, updated.goals) == ("Ada King", "ak@example.com", "")
 
 
 def test_giving_the_same_public_values_again_publishes_nothing():
     participant = enrolled()
-    updated, event = participant.update(UpdateProfile(grade=7, languages=["en"]), KEY)
+    updated, event = participant.update(UpdateProfile(grade=7, languages=["en"]), KEY, by_admin=True)
     assert event is None and updated.profile == participant.profile
 
 
 def test_an_updated_reporting_chain_is_pseudonymised():
-    _, event = enrolled().update(UpdateProfile(reporting_chain=["M9"]), KEY)
+    _, event = enrolled().update(UpdateProfile(reporting_chain=["M9"]), KEY, by_admin=True)
     assert event is not None and event.reporting_chain == (model.pseudonym(KEY, "M9"),)
     assert "M9" not in event.model_dump_json()
 
@@ -155,7 +157,7 @@ def test_only_an_active_participant_may_change_its_profile(leave):
     participant = enrolled()
     left = participant.withdraw("moving on")[0] if leave == "withdraw" else participant.erase()[0]
     with pytest.raises(Conflict):
-        left.update(UpdateProfile(grade=8), KEY)
+        left.update(UpdateProfile(grade=8), KEY, by_admin=True)
 
 
 def test_an_update_with_an_unknown_time_zone_is_refused():

@@ -54,7 +54,7 @@ async def publish_everything(store: PostgresEventStore, dsn: str, topic: str, ka
     producer = idempotent_producer({"bootstrap_servers": kafka.kafka_bootstrap_servers})
     await producer.start()
     stop = asyncio.Event()
-    relay = asyncio.create_task(Relay(store, dsn, topic, producer, source="/tandem/obsup").run(stop))
+    relay = asyncio.create_task(Relay(store, dsn, topic, producer, source="/tandem/enrolment").run(stop))
     try:
         async with KafkaLog(kafka.kafka_bootstrap_servers) as log:
 

@@ -151,7 +151,7 @@ async def test_a_round_of_an_unknown_program_is_404_and_of_an_empty_pool_409(mat
         response = await matching.post(path)
         assert response.status_code == 404 and "prg-unknown" in response.json()["detail"]
     async with matching.uow() as uow:
-        await uow.programs.upsert("prg-empty", {"program_id": "prg-empty"})
+        await uow.programs.add("prg-empty", {"program_id": "prg-empty"})
     response = await matching.post("/programs/prg-empty/rounds")
     assert response.status_code == 409 and "no active candidates" in response.json()["detail"]
     assert matching.state.rounds == {}

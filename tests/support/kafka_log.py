@@ -58,7 +58,7 @@ def envelope_of(
 
 def withdrawal(stream_id: str, version: int, event_id: str | None = None) -> Envelope:
     event = ParticipantWithdrawn(program_id="p1", participant_id=stream_id, reason=f"v{version}")
-    return envelope_of(event, stream_id, version, event_id=event_id, source="/tandem/test")
+    return envelope_of(event, stream_id, version, event_id=event_id)
 
 
 async def produce(bootstrap_servers: str, topic: str, envelopes: list[Envelope]) -> None:

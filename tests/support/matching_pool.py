@@ -51,7 +51,7 @@ def constrained_pool(program_id: str) -> list[dict[str, Any]]:
 async def seed(uow: Any, program_id: str, people: list[dict[str, Any]], withdrawn: tuple[str, ...] = ()) -> None:
     """Launch the program, enrol `people` and withdraw `withdrawn`, as the pool projection would."""
     async with uow:
-        await uow.programs.upsert(program_id, launched(program_id, optimize_for="participation"))
+        await uow.programs.add(program_id, launched(program_id, optimize_for="participation"))
         for person in people:
             await uow.candidates.upsert(person)
         for participant_id in withdrawn:

@@ -92,8 +92,10 @@ class EnrolParticipant(ProfileFields):
 
 class UpdateProfile(Command):
     """Only the fields given change; the rest stay as they are. A field is left out to keep it: `null` is a 422
-    (no field of a profile can be emptied to nothing)."""
+    (no field of a profile can be emptied to nothing). `role`, `grade`, `reporting_chain` and `capacity` are kept
+    by HR: only a program admin changes them (a participant gets a 403 naming the field)."""
 
+    role: MentoringRole | None = None
     display_name: Annotated[str, Text(200, min_length=1, one_line=True)] | None = None
     email: Email | None = None
     grade: Annotated[int, Int(0, 100)] | None = None

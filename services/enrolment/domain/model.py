@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, replace
 
 from services.enrolment.domain.commands import EnrolParticipant, LaunchProgram, UpdateProfile
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, Forbidden, Invalid
 from shared.events import (
     ParticipantEnrolled,
     ParticipantErased,
@@ -18,6 +18,9 @@ from shared.events import (
 )
 
 PROFILE_FIELDS = tuple(f for f in ParticipantEnrolled.model_fields if f not in ("program_id", "participant_id"))
+# Kept by HR (the HRIS import or a program admin), never by the participant: an emptied reporting chain or a raised
+# grade would defeat matching's rules that nobody is paired with who decides their promotion and the mentor is junior.
+HR_OWNED_FIELDS = ("reporting_chain", "grade", "role", "capacity")
 
 
 def pseudonym(key: str, employee_id: str) -> str:
@@ -61,11 +64,16 @@ class Participant:
     def stream_id(self) -> str:
         return stream_of_participant(self.profile.program_id, self.profile.participant_id)
 
-    def update(self, change: UpdateProfile, key: str) -> tuple[Participant, ParticipantProfileUpdated | None]:
-        """The participant after `change`, and the event to publish (None when only personal details changed)."""
+    def update(
+        self, change: UpdateProfile, key: str, *, by_admin: bool
+    ) -> tuple[Participant, ParticipantProfileUpdated | None]:
+        """The participant after `change`, and the event to publish (None when only personal details changed).
+        HR-owned fields change only `by_admin`."""
         if self.status != "active":
             raise Conflict(f"participant {self.profile.participant_id} is {self.status}")
         given = change.model_dump(exclude_unset=True)
+        if not by_admin and (hr_owned := [f for f in HR_OWNED_FIELDS if f in given]):
+            raise Forbidden(f"{', '.join(hr_owned)}: kept by HR, changed only by a program admin")
         public = {k: v for k, v in given.items() if k in PROFILE_FIELDS}
         if "reporting_chain" in public:
             public["reporting_chain"] = [pseudonym(key, e) for e in public["reporting_chain"]]

@@ -83,8 +83,8 @@ class ParticipantPage(BaseModel):
 
 
 def act_for(principal: Principal, participant_id: str) -> None:
-    """A participant acts only for itself; admins act for anyone."""
-    if not principal.is_admin and principal.subject != participant_id:
+    """A participant acts only for itself; admins act for anyone (shared.auth's rule for writes)."""
+    if not principal.may_act_for(participant_id):
         raise Forbidden("a participant may act only for itself")
 
 
@@ -133,8 +133,8 @@ async def list_participants(
 async def get_participant(
     program_id: Identifier, participant_id: Identifier, principal: Reader, uow: Uow
 ) -> ParticipantView:
-    if not principal.has("auditor"):
-        act_for(principal, participant_id)
+    if not principal.may_read(participant_id):
+        raise Forbidden("a participant sees only itself")
     return ParticipantView.of(await handlers.participant(uow, program_id, participant_id))
 
 
@@ -148,7 +148,9 @@ async def update_profile(
     key: PseudonymKey,
 ) -> ParticipantChanged:
     act_for(principal, participant_id)
-    participant, result = await handlers.update_profile(uow, program_id, participant_id, command, key)
+    participant, result = await handlers.update_profile(
+        uow, program_id, participant_id, command, key, by_admin=principal.acts_as_admin
+    )
     return ParticipantChanged(
         participant=ParticipantView.of(participant), event_log=EventLogPosition.of(result) if result else None
     )

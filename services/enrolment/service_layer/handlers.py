@@ -39,11 +39,17 @@ async def enrol_participant(
 
 
 async def update_profile(
-    uow: EnrolmentUnitOfWork, program_id: str, participant_id: str, command: UpdateProfile, pseudonym_key: str
+    uow: EnrolmentUnitOfWork,
+    program_id: str,
+    participant_id: str,
+    command: UpdateProfile,
+    pseudonym_key: str,
+    *,
+    by_admin: bool,
 ) -> Changed:
     async with uow:
         participant = await _participant_for_update(uow, program_id, participant_id)
-        updated, event = participant.update(command, pseudonym_key)
+        updated, event = participant.update(command, pseudonym_key, by_admin=by_admin)
         return await _store(uow, participant, updated, event)
 
 

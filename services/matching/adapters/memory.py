@@ -43,8 +43,8 @@ class InMemoryPrograms(Programs):
     def __init__(self, state: MatchingState):
         self.state = state
 
-    async def upsert(self, program_id: str, launched: dict[str, Any]) -> None:
-        self.state.programs[program_id] = copy.deepcopy(launched)
+    async def add(self, program_id: str, launched: dict[str, Any]) -> None:
+        self.state.programs.setdefault(program_id, copy.deepcopy(launched))
 
     async def get(self, program_id: str) -> dict[str, Any] | None:
         launched = self.state.programs.get(program_id)

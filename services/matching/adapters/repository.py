@@ -23,7 +23,9 @@ class Programs(ABC):
     """The programs enrolment launched, as matching needs them (weights, optimisation goal, focus areas)."""
 
     @abstractmethod
-    async def upsert(self, program_id: str, launched: dict[str, Any]) -> None: ...
+    async def add(self, program_id: str, launched: dict[str, Any]) -> None:
+        """First write wins: a program id already known keeps its launch (a second ProgramLaunched with the same
+        id, forged or replayed, must not change the weights and goal of a running program)."""
 
     @abstractmethod
     async def get(self, program_id: str) -> dict[str, Any] | None:
@@ -92,10 +94,9 @@ class PostgresPrograms(Programs):
     def __init__(self, conn: Conn):
         self.conn = conn
 
-    async def upsert(self, program_id: str, launched: dict[str, Any]) -> None:
+    async def add(self, program_id: str, launched: dict[str, Any]) -> None:
         await self.conn.execute(
-            "INSERT INTO pool_programs VALUES ($1, $2)"
-            " ON CONFLICT (program_id) DO UPDATE SET launched = EXCLUDED.launched",
+            "INSERT INTO pool_programs VALUES ($1, $2) ON CONFLICT (program_id) DO NOTHING",
             program_id,
             json.dumps(launched),
         )

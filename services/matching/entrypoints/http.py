@@ -11,7 +11,7 @@ from services.matching.domain import rounds
 from services.matching.domain.pairs import Pair
 from services.matching.service_layer import handlers
 from services.matching.service_layer.unit_of_work import MatchingUnitOfWork
-from shared.auth import Admin, AdminOrAuditor, AdminOrParticipant, Principal, Reader
+from shared.auth import Admin, AdminOrAuditor, AdminOrParticipant, Reader
 from shared.errors import Forbidden
 from shared.events import MATCHING_CRITERIA
 from shared.types import Identifier, Text
@@ -103,21 +103,19 @@ async def list_pairs(
 
 @router.get("/pairs/{pair_id}", response_model=PairExplained)
 async def get_pair(pair_id: Identifier, uow: Uow, principal: Reader) -> PairExplained:
-    pair = _visible_to(principal, await handlers.get_pair(uow, pair_id))
+    pair = await handlers.get_pair(uow, pair_id)
+    if not principal.may_read(pair.mentor_id, pair.mentee_id):
+        raise Forbidden("a participant sees only its own pairs")
     return PairExplained(**PairView.of(pair).model_dump(), criteria=rounds.CRITERIA_EXPLAINED)
 
 
 @router.post("/pairs/{pair_id}/dissolve", response_model=PairView)
 async def dissolve(pair_id: Identifier, body: Dissolve, uow: Uow, principal: AdminOrParticipant) -> PairView:
-    _visible_to(principal, await handlers.get_pair(uow, pair_id))
+    pair = await handlers.get_pair(uow, pair_id)
+    if not principal.may_act_for(pair.mentor_id, pair.mentee_id):
+        raise Forbidden("a participant changes only its own pairs")
     pair, _ = await handlers.dissolve_pair(uow, pair_id, body.reason)
     return PairView.of(pair)
-
-
-def _visible_to(principal: Principal, pair: Pair) -> Pair:
-    if principal.roles == {"participant"} and not pair.has_member(principal.subject):
-        raise Forbidden("a participant sees and changes only its own pairs")
-    return pair
 
 
 assert set(MATCHING_CRITERIA) == set(rounds.CRITERIA_EXPLAINED), "every criterion needs an explanation"

@@ -22,7 +22,7 @@ class PoolProjection(Projection):
 
     @on(ProgramLaunched)
     async def program_launched(self, conn: asyncpg.Connection, event: ProgramLaunched, envelope: Envelope) -> None:
-        await PostgresPrograms(conn).upsert(event.program_id, event.model_dump(mode="json"))
+        await PostgresPrograms(conn).add(event.program_id, event.model_dump(mode="json"))
 
     @on(ParticipantEnrolled, ParticipantProfileUpdated)
     async def profile(self, conn: asyncpg.Connection, event: ParticipantEnrolled, envelope: Envelope) -> None:

@@ -53,7 +53,13 @@ class PairView(BaseModel):
 
 
 def viewer(principal: Principal) -> handlers.Viewer:
-    return handlers.Viewer(principal.subject, sees_all=principal.has("program_admin", "auditor"))
+    """Who reads: admins and auditors see every pair, a participant its own."""
+    return handlers.Viewer(principal.subject, sees_all=principal.reads_everything)
+
+
+def writer(principal: Principal) -> handlers.Viewer:
+    """Who writes: admins in any pair; anyone else (an auditor-participant too) only in its own pairs."""
+    return handlers.Viewer(principal.subject, sees_all=principal.acts_as_admin)
 
 
 @router.get("/pairs/{pair_id}", response_model=PairView)
@@ -79,8 +85,8 @@ async def log_session(
     """A member (or an admin on their behalf) logs a meeting of an active pair. Send an `Idempotency-Key` to
     make retries safe: the same caller, key and body get the first answer back (one session, one SessionHeld);
     the same key with another body is a 409."""
-    await handlers.readable_pair(uow, pair_id, viewer(principal))
-    logged_by = f"admin:{principal.subject}" if principal.is_admin else principal.subject
+    await handlers.readable_pair(uow, pair_id, writer(principal))
+    logged_by = f"admin:{principal.subject}" if principal.acts_as_admin else principal.subject
     return await handlers.log_session(uow, pair_id, command, logged_by, idempotency_key, config.idempotency_key_ttl)
 
 

@@ -32,6 +32,7 @@ TANDEM_KAFKA_SSL_CAFILE: {{ printf "/etc/tandem/kafka-ca/%s" $v.kafka.tls.caSecr
 {{- end }}
 TANDEM_JWT_ISSUER: {{ $v.auth.issuer | quote }}
 TANDEM_JWT_AUDIENCE: {{ $v.auth.audience | quote }}
+TANDEM_JWT_MAX_LIFETIME_S: {{ $v.auth.maxTokenLifetimeSeconds | quote }}
 {{- if $v.auth.jwksUrl }}
 TANDEM_JWKS_URL: {{ $v.auth.jwksUrl | quote }}
 {{- end }}
