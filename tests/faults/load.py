@@ -75,8 +75,8 @@ class Client(threading.Thread):
                     return response
             except httpx.TransportError:
                 pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{method} {url} unanswered for {retry_for_s}s")
+            if time.monotonic() > deadline or self.stop_.is_set():
+                raise TimeoutError(f"{method} {url} unanswered (for {retry_for_s}s or until the load stopped)")
             time.sleep(0.25)
 
     def await_read(self, url: str, ready, what: str, timeout_s: float = 90, headers=ADMIN) -> dict:
