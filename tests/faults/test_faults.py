@@ -146,8 +146,9 @@ FAULTS: list[tuple[str, Callable[[Platform], str]]] = [
     ("kafka SIGKILL", kill_kafka),
     ("postgresql restart (immediate)", restart_postgres),
     *((f"{name} SIGKILL", kill(name)) for name in SERVICES),
-    ("oversized command (~1.2 MB list)", Platform.oversized_command),
+    # Poison before the oversized command: a relay stalled by the latter would hide how projections take the former.
     ("poison records (bad JSON, unknown type, NUL, int4 overflow)", Platform.poison),
+    ("oversized command (~1.2 MB list)", Platform.oversized_command),
 ]
 
 
