@@ -19,7 +19,7 @@ KAFKA39 := TANDEM_KAFKA_VERSION=3.9.2 TANDEM_KAFKA_PORT=29092 TANDEM_KAFKA_CONTR
 # With both variables set, tests and services use those servers and no local ones are started.
 EXTERNAL_INFRA := $(and $(KAFKA_BOOTSTRAP_SERVERS),$(DATABASE_URL))
 
-.PHONY: help venv lock infra-up infra-down infra-status topics test test-kafka39 test-unit test-browser bench lint run stop platform-status token
+.PHONY: help venv lock infra-up infra-down infra-status topics test test-kafka39 test-unit test-browser faults bench lint run stop platform-status token
 
 help:
 	@echo "make run         fresh machine -> local Kafka + PostgreSQL, topics, the four services, a demo program"
@@ -28,6 +28,7 @@ help:
 	@echo "make test        fresh machine -> all tests against real Kafka + PostgreSQL"
 	@echo "make test-kafka39  the integration tests against Kafka 3.9 (a second broker on port 29092)"
 	@echo "make test-browser  dashboard and participant page in headless Chromium"
+	@echo "make faults      the fault suite: kills and restarts its own Kafka, PostgreSQL and services under load"
 	@echo "make bench       benchmarks: table on stdout, bench/results.json"
 	@echo "make infra-up    start local Kafka 4.x (KRaft, Maven Central jars) and PostgreSQL 15"
 	@echo "                 (TANDEM_KAFKA_VERSION=3.9.2 for Kafka 3.9)"
@@ -69,7 +70,7 @@ topics: venv infra-up
 # Both layers, the server-free one first: it fails in a minute where the server layer takes several.
 test: venv infra-up
 	$(PY) -m pytest -m "not infra" $(PYTEST_ARGS)
-	$(PY) -m pytest -m infra $(PYTEST_ARGS)
+	$(PY) -m pytest -m "infra and not faults" $(PYTEST_ARGS)
 
 test-unit: venv
 	$(PY) -m pytest -m "not infra" $(PYTEST_ARGS)
@@ -82,6 +83,11 @@ test-kafka39: venv infra-up
 	status=0; KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:29092 DATABASE_URL="$${DATABASE_URL:-$$(deploy/local/infra.sh env | sed -n 's/^DATABASE_URL=//p')}" \
 	  $(PY) -m pytest tests/integration $(PYTEST_ARGS) || status=$$?; \
 	$(KAFKA39) deploy/local/infra.sh kafka-down; exit $$status
+
+# The fault suite starts, kills and stops servers of its own (.local/faults, free ports), never the shared ones; only
+# the Kafka jars are shared (fetched by infra.sh into .local/cache when absent). Table: .local/faults-results.json.
+faults: venv
+	$(PY) -m pytest -m faults tests/faults -s $(PYTEST_ARGS)
 
 test-browser: venv infra-up
 	$(PY) -m pytest tests/browser $(PYTEST_ARGS)

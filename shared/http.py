@@ -19,6 +19,7 @@ from shared import problems
 from shared.auth import AdminOrAuditor, AuthSettings, UnsafeSecret, auth_keys, refuse_unsafe_secrets
 from shared.eventstore import AppendResult
 from shared.observability import CORRELATION_HEADER, instrument
+from shared.openapi_responses import document_error_responses
 from shared.runtime import ServiceRuntime
 from shared.service import ServiceSettings, ServiceSpec
 
@@ -57,6 +58,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     app.state.auth = AuthSettings()
     for router in spec.routers:
         app.include_router(router, prefix=prefix)
+    document_error_responses(app)
     app.dependency_overrides.update(spec.bindings(runtime))
     if spec.static_files is not None:
         app.mount(f"{prefix}/static", StaticFiles(directory=spec.static_files), name="static")

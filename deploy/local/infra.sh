@@ -10,6 +10,9 @@
 #   cache/kafka-<version>/libs   jars fetched once with mvn, reused across runs
 #   kafka-<version>/{server.properties,data,kafka.log,kafka.pid}
 #   pg/{data,postgres.log,sock}
+# A second set of servers (the fault suite's, which kills and restarts them) lives in another TANDEM_LOCAL_DIR on
+# other ports and shares the jars through TANDEM_CACHE_DIR (default: $TANDEM_LOCAL_DIR/cache). `pg-restart` stops
+# PostgreSQL with TANDEM_PG_STOP_MODE (fast; immediate = a crash, recovered from the WAL) and starts it again.
 # `up` twice is harmless: a server that already answers is left alone. `down` stops every broker under
 # $TANDEM_LOCAL_DIR (whatever its version) and PostgreSQL; `kafka-up` / `kafka-down` start or stop the selected
 # version's broker only.
@@ -24,7 +27,8 @@ kafka_major="${kafka_version%%.*}"
 kafka_host=127.0.0.1
 kafka_port="${TANDEM_KAFKA_PORT:-9092}"
 kafka_controller_port="${TANDEM_KAFKA_CONTROLLER_PORT:-9093}"
-kafka_libs="$local_dir/cache/kafka-$kafka_version/libs"
+cache_dir="${TANDEM_CACHE_DIR:-$local_dir/cache}"
+kafka_libs="$cache_dir/kafka-$kafka_version/libs"
 kafka_dir="$local_dir/kafka-$kafka_version"
 kafka_pid="$kafka_dir/kafka.pid"
 kafka_log="$kafka_dir/kafka.log"
@@ -180,6 +184,13 @@ EOF
 
 pg_ready() { "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port"; }
 
+pg_restart() {
+  local mode="${TANDEM_PG_STOP_MODE:-fast}"
+  say "restarting postgresql (stop mode $mode)"
+  pg_ctl_ -m "$mode" -w stop >/dev/null || die "postgresql did not stop"
+  pg_up
+}
+
 pg_down() {
   if [[ -f "$pg_dir/data/postmaster.pid" ]]; then
     say "stopping postgresql"
@@ -243,5 +254,6 @@ case "${1:-}" in
   fetch) fetch_kafka ;;
   kafka-up) kafka_up ;;
   kafka-down) kafka_down ;;
-  *) echo "usage: $0 up|down|status|env|fetch|kafka-up|kafka-down" >&2; exit 2 ;;
+  pg-restart) pg_restart ;;
+  *) echo "usage: $0 up|down|status|env|fetch|kafka-up|kafka-down|pg-restart" >&2; exit 2 ;;
 esac

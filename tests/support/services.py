@@ -38,6 +38,7 @@ class ServiceProcess:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    log_path: str | None = None  # the process's output appended there instead of the test's own
 
     @property
     def url(self) -> str:
@@ -49,7 +50,15 @@ class ServiceProcess:
 
     def start(self, timeout_s: float = 60) -> ServiceProcess:
         env = {**self.env, "TANDEM_HTTP_PORT": str(self.port)}
-        self.process = subprocess.Popen([sys.executable, "-m", f"services.{self.name}"], env=env)
+        output = open(self.log_path, "ab") if self.log_path else None  # the child keeps its own copy
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.name}"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+        )
+        if output:
+            output.close()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
