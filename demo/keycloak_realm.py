@@ -270,8 +270,9 @@ def render(size: int = 200, seed: int = 7) -> str:
 def sign_in_help(base_url: str = "http://127.0.0.1:8180", shown: int = 3) -> str:
     """Where to sign in and who with, as `make run` prints it."""
     people = organisation(200, 7)
-    accounts = [staff[0] for staff in STAFF] + [username(p) for p in people[4:5]]
-    accounts += [username(p) for p in people if p.grade <= 3][:shown]
+    seniors = [username(p) for p in people if p.role == "mentee"][:1]
+    juniors = [username(p) for p in people if p.role == "mentor"][:shown]
+    accounts = [staff[0] for staff in STAFF] + seniors + juniors
     lines = [
         f"Sign in (Keycloak account console): {base_url}/realms/{REALM}/account",
         f"  demo users, password '{DEMO_PASSWORD}': {', '.join(accounts)}",

@@ -78,6 +78,7 @@ fetch() {
       || die "mvn could not fetch org.keycloak:keycloak-quarkus-dist:$kc_version:zip"
   fi
   if [[ ! -f "$kc_home/.unpacked" ]]; then
+    command -v unzip >/dev/null || die "unzip not found (apt-get install unzip): the distribution is a zip"
     say "unpacking Keycloak $kc_version into $kc_home"
     rm -rf "$kc_home" && mkdir -p "$local_dir/keycloak"
     local staging="$local_dir/keycloak/.unpack-$$"

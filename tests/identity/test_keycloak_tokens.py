@@ -123,3 +123,19 @@ def test_the_development_key_no_longer_opens_the_api(keycloak: Keycloak, enrolme
     token = issue_token("local-admin", ["program_admin"], settings=AuthSettings(jwt_issuer=keycloak.issuer))
     reply = httpx.post(f"{enrolment.url}/programs", json=PROGRAM, headers=bearer(token))
     assert reply.status_code == 401
+
+
+def test_the_web_client_signs_in_with_pkce_only_and_returns_only_to_the_local_services(keycloak: Keycloak):
+    challenge = {"code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"}
+    ask = {"client_id": "tandem-web", "response_type": "code", "scope": "openid"}
+
+    def authorize(redirect_uri: str, **extra: str) -> httpx.Response:
+        query = {**ask, "redirect_uri": redirect_uri, **extra}
+        return httpx.get(keycloak.provider.authorization_endpoint, params=query, timeout=30)
+
+    page = authorize("http://127.0.0.1:8001/", **challenge)
+    assert page.status_code == 200 and 'id="kc-form-login"' in page.text
+    without_pkce = authorize("http://localhost:8004/insights/v1/", state="s")
+    assert without_pkce.status_code == 302
+    assert "code_challenge_method" in without_pkce.headers["location"]
+    assert authorize("http://elsewhere.example/", **challenge).status_code == 400
