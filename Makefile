@@ -30,7 +30,7 @@ help:
 	@echo "make test-browser  dashboard and participant page in headless Chromium"
 	@echo "make faults      the fault suite: kills and restarts its own Kafka, PostgreSQL and services under load"
 	@echo "make bench       benchmarks: table on stdout, bench/results.json"
-	@echo "make infra-up    start local Kafka 4.x (KRaft, Maven Central jars) and PostgreSQL 15"
+	@echo "make infra-up    start local Kafka 4.x (KRaft, Maven Central jars), PostgreSQL 15 and Keycloak (sign-in)"
 	@echo "                 (TANDEM_KAFKA_VERSION=3.9.2 for Kafka 3.9)"
 	@echo "make infra-down  stop them (data stays in .local/)"
 	@echo "make lint        ruff + mypy"
@@ -51,11 +51,14 @@ $(DEPS_STAMP): pyproject.toml uv.lock | $(UV)
 lock: | $(UV)
 	$(UV) lock --python $(PYTHON) --no-python-downloads
 
+# Keycloak is started beside servers from the environment too, unless TANDEM_KEYCLOAK_URL names one.
 infra-up:
 ifeq ($(EXTERNAL_INFRA),)
 	deploy/local/infra.sh up
 else
 	@echo "using KAFKA_BOOTSTRAP_SERVERS=$(KAFKA_BOOTSTRAP_SERVERS) and DATABASE_URL from the environment"
+	@if [[ -n "$${TANDEM_KEYCLOAK_URL:-}" ]]; then echo "using TANDEM_KEYCLOAK_URL=$$TANDEM_KEYCLOAK_URL"; \
+	else deploy/local/keycloak.sh up; fi
 endif
 
 infra-down:
@@ -103,6 +106,7 @@ lint: venv
 run: venv infra-up topics
 	deploy/local/platform.sh up
 	$(PY) -m demo
+	@$(PY) -m demo.keycloak_realm --sign-in
 
 # Stops only what `make run` started: with KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL set, those servers are someone
 # else's (infra-up started none) and stay up.

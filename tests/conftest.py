@@ -14,11 +14,12 @@ from tests.support.infra import Infra, check_reachable, provide_infra
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that reaches Kafka or PostgreSQL (through any fixture), or renders the deployment with the tools CI
-    builds (helm), is marked `infra`: `-m "not infra"` is the fast server-free layer, `-m infra` the layer that
+    """A test that reaches Kafka, PostgreSQL or Keycloak (through any fixture), or renders the deployment with the
+    tools CI builds (helm), is marked `infra`: `-m "not infra"` is the fast server-free layer, `-m infra` the layer that
     crosses a process, a broker or a tool. Derived from what the test uses, so it cannot go stale."""
     for item in items:
-        if "infra_servers" in getattr(item, "fixturenames", ()) or item.path.parent.name == "deploy":
+        fixtures = getattr(item, "fixturenames", ())
+        if "infra_servers" in fixtures or "keycloak" in fixtures or item.path.parent.name == "deploy":
             item.add_marker(pytest.mark.infra)
 
 

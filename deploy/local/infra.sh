@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local Apache Kafka (KRaft, single node, from Maven Central jars) and PostgreSQL 15 (project-local cluster),
 # without Docker. Usage: deploy/local/infra.sh up|down|status|env|fetch|kafka-up|kafka-down
+# up/down/status also start, stop and report the local Keycloak (deploy/local/keycloak.sh, the OpenID provider).
 #
 # Kafka's version is deploy/local/kafka/pom.xml's kafka.version (4.x) unless TANDEM_KAFKA_VERSION names another,
 # e.g. TANDEM_KAFKA_VERSION=3.9.2; each version has its own jars, data and pid file, so a 3.9 broker can run beside
@@ -238,6 +239,7 @@ status() {
   else
     say "postgresql: NOT running"; rc=1
   fi
+  "$here/keycloak.sh" status || rc=1
   return $rc
 }
 
@@ -247,8 +249,8 @@ print_env() {
 }
 
 case "${1:-}" in
-  up) pg_up; kafka_up; print_env ;;
-  down) all_kafka_down; pg_down ;;
+  up) pg_up; kafka_up; "$here/keycloak.sh" up; print_env ;;
+  down) all_kafka_down; pg_down; "$here/keycloak.sh" down ;;
   status) status ;;
   env) print_env ;;
   fetch) fetch_kafka ;;

@@ -1,0 +1,18 @@
+import pytest
+
+from tests.support.keycloak import Keycloak, find_keycloak
+from tests.support.services import ServiceProcess, service_env
+
+
+@pytest.fixture(scope="session")
+def keycloak() -> Keycloak:
+    """The real OpenID provider with the project's realm (a test using it is marked `infra`)."""
+    return find_keycloak()
+
+
+@pytest.fixture(scope="module")
+def enrolment(keycloak: Keycloak, child_env_module: dict[str, str]):
+    """The enrolment service as a real process that accepts the realm's access tokens, and only those."""
+    service = ServiceProcess("enrolment", service_env(child_env_module, **keycloak.service_env())).start()
+    yield service
+    assert service.stop() == 0
