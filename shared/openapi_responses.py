@@ -24,6 +24,19 @@ class Problem(BaseModel):
     instance: str | None = Field(None, description="A URI reference that identifies this occurrence.")
 
 
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description="Where: FastAPI's location, e.g. ['body', 'targets', 'pairs_formed'].")
+    field: str = Field(description="The field's name (the last name in `loc`).")
+    msg: str
+    type: str | None = None
+
+
+class ValidationProblem(Problem):
+    """A 422: the problem document with one entry per bad field (shared/problems.py); the input is never echoed."""
+
+    errors: list[FieldError] = Field(default_factory=list)
+
+
 MALFORMED = {"400": "The body is not well-formed JSON."}
 UNAUTHORIZED = {"401": "No bearer token, or one that is invalid or expired."}
 FORBIDDEN = {"403": "The token's roles (or membership) do not allow this."}
@@ -52,13 +65,21 @@ def error_responses(method: str, operation: dict[str, Any]) -> dict[str, str]:
 def add_error_responses(document: dict[str, Any]) -> dict[str, Any]:
     """Add the standard error responses to every operation of an OpenAPI document; an operation's own wins."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    schemas.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+    for model in (Problem, FieldError, ValidationProblem):
+        schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schemas[model.__name__].pop("$defs", {}))
     problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    invalid = {"schema": {"$ref": "#/components/schemas/ValidationProblem"}}
     for path_item in document.get("paths", {}).values():
         for method, operation in path_item.items():
             if method not in METHODS:
                 continue
             responses = operation.setdefault("responses", {})
+            if "422" in responses:  # FastAPI documents its own validation body; ours is a problem document
+                responses["422"] = {
+                    "description": "A field is invalid: `errors` names each one.",
+                    "content": {"application/problem+json": invalid},
+                }
             for code, description in error_responses(method, operation).items():
                 responses.setdefault(
                     code,
@@ -67,6 +88,8 @@ def add_error_responses(document: dict[str, Any]) -> dict[str, Any]:
                         "content": {"application/problem+json": problem, "application/json": problem},
                     },
                 )
+    for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 bodies, replaced above
+        schemas.pop(unused, None)
     return document
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local Apache Kafka (KRaft, single node, from Maven Central jars) and PostgreSQL 15 (project-local cluster),
 # without Docker. Usage: deploy/local/infra.sh up|down|status|env|fetch|kafka-up|kafka-down
-# up/down/status also start, stop and report the local Keycloak (deploy/local/keycloak.sh, the OpenID provider).
+# up/down/status also start, stop and report the local Keycloak (deploy/local/keycloak.sh, the OpenID provider),
+# unless TANDEM_KEYCLOAK=off (the fault suite's own servers need no identity provider).
 #
 # Kafka's version is deploy/local/kafka/pom.xml's kafka.version (4.x) unless TANDEM_KAFKA_VERSION names another,
 # e.g. TANDEM_KAFKA_VERSION=3.9.2; each version has its own jars, data and pid file, so a 3.9 broker can run beside
@@ -239,7 +240,7 @@ status() {
   else
     say "postgresql: NOT running"; rc=1
   fi
-  "$here/keycloak.sh" status || rc=1
+  keycloak status || rc=1
   return $rc
 }
 
@@ -248,9 +249,11 @@ print_env() {
   echo "DATABASE_URL=postgresql://$pg_user@127.0.0.1:$pg_port/$pg_db"
 }
 
+keycloak() { [[ "${TANDEM_KEYCLOAK:-on}" == off ]] || "$here/keycloak.sh" "$@"; }
+
 case "${1:-}" in
-  up) pg_up; kafka_up; "$here/keycloak.sh" up; print_env ;;
-  down) all_kafka_down; pg_down; "$here/keycloak.sh" down ;;
+  up) pg_up; kafka_up; keycloak up; print_env ;;
+  down) all_kafka_down; pg_down; keycloak down ;;
   status) status ;;
   env) print_env ;;
   fetch) fetch_kafka ;;

@@ -7,6 +7,7 @@ import pytest
 
 from shared.envelope import Envelope
 from shared.topics import events_topic
+from tests.support.bodies import person
 from tests.support.kafka_log import KafkaLog, wait_until
 from tests.support.services import ServiceProcess, service_env, token
 
@@ -25,22 +26,6 @@ def program(client: httpx.Client, url: str, **overrides) -> dict:
     response = client.post(f"{url}/programs", json=body, headers=ADMIN)
     assert response.status_code == 201, response.text
     return response.json()["program"]
-
-
-def person(employee_id: str, **overrides) -> dict:
-    return {
-        "employee_id": employee_id,
-        "display_name": f"Person {employee_id}",
-        "email": f"{employee_id}@example.com",
-        "role": "mentor",
-        "grade": 3,
-        "birth_year": 1998,
-        "department": "IT",
-        "time_zone": "Europe/Paris",
-        "languages": ["en"],
-        "consent": True,
-        **overrides,
-    }
 
 
 def test_enrolment_publishes_a_pseudonymous_event(enrolment, kafka):

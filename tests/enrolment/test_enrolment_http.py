@@ -15,6 +15,8 @@ from services.enrolment.domain.model import pseudonym
 from services.enrolment.entrypoints import http
 from services.enrolment.service_layer.unit_of_work import EnrolmentState, InMemoryEnrolmentUnitOfWork
 from shared.eventstore import InMemoryEventStore
+from tests.support.bodies import invalid_fields as fields
+from tests.support.bodies import person
 from tests.support.services import token
 
 KEY = "in-process-pseudonym-key"
@@ -54,22 +56,6 @@ async def program(client: httpx.AsyncClient, **overrides) -> dict:
     response = await client.post("/programs", json=body, headers=ADMIN)
     assert response.status_code == 201, response.text
     return response.json()["program"]
-
-
-def person(employee_id: str, **overrides) -> dict:
-    return {
-        "employee_id": employee_id,
-        "display_name": f"Person {employee_id}",
-        "email": f"{employee_id.lower()}@example.com",
-        "role": "mentor",
-        "grade": 3,
-        "birth_year": 1998,
-        "department": "IT",
-        "time_zone": "Europe/Paris",
-        "languages": ["en"],
-        "consent": True,
-        **overrides,
-    }
 
 
 async def enrolled(client: httpx.AsyncClient, program_id: str, employee_id: str, **overrides) -> dict:
@@ -293,12 +279,6 @@ async def test_erasing_a_withdrawn_participant_only_erases(client, enrolment):
 # ------------------------------------------------------------------------------- bounds (issue #13)
 # Issue #13's bad inputs against enrolment, in-process: each is a 422 naming its field (or a 413 for a body over
 # the limit), never a 500, and nothing is stored.
-
-
-def fields(response) -> list[str]:
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    return [error["field"] for error in response.json()["errors"]]
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,7 @@ class OwnInfra:
             "TANDEM_KAFKA_PORT": str(self.kafka_port),
             "TANDEM_KAFKA_CONTROLLER_PORT": str(self.controller_port),
             "TANDEM_PG_PORT": str(self.pg_port),
+            "TANDEM_KEYCLOAK": "off",  # the faults need no identity provider
             **extra,
         }
 

@@ -17,6 +17,7 @@ from services.sessions.domain.model import Pair
 from services.sessions.entrypoints import http
 from services.sessions.service_layer.unit_of_work import InMemorySessionsUnitOfWork
 from shared.eventstore import InMemoryEventStore
+from tests.support.bodies import invalid_fields as fields
 from tests.support.services import token
 
 ADMIN, AUDITOR = token("program_admin"), token("auditor")
@@ -348,12 +349,6 @@ async def test_every_endpoint_needs_a_valid_bearer_token(client, method, path, h
 
 # ------------------------------------------------------------------------------- bounds (issue #13)
 # Issue #13's bad inputs against sessions, in-process: 422 naming the field, nothing recorded.
-
-
-def fields(response) -> list[str]:
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    return [error["field"] for error in response.json()["errors"]]
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,13 @@ class ServiceProcess:
 
 
 def service_env(child_env: dict[str, str], **extra: str) -> dict[str, str]:
-    return {**child_env, "TANDEM_LOG_LEVEL": os.environ.get("TANDEM_LOG_LEVEL", "INFO"), **extra}
+    """A service's environment on test servers: the development keys are allowed (TANDEM_DEVELOPMENT)."""
+    return {
+        **child_env,
+        "TANDEM_DEVELOPMENT": "true",
+        "TANDEM_LOG_LEVEL": os.environ.get("TANDEM_LOG_LEVEL", "INFO"),
+        **extra,
+    }
 
 
 def eventually(check, timeout_s: float = 60, what: str = "condition", interval_s: float = 0.2):
