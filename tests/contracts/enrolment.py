@@ -65,7 +65,8 @@ class EnrolmentUnitOfWorkContract:
     async def test_programs_read_back_whole_and_in_launch_order(self, uow: EnrolmentUnitOfWork):
         programs = await self.launched(uow, "first", "second", "third")
         async with uow:
-            assert await uow.programs.list() == programs
+            assert await uow.programs.list(0, 10) == (programs, 3)
+            assert await uow.programs.list(1, 1) == ([programs[1]], 3)
             assert await uow.programs.get(programs[1].program_id) == programs[1]
             assert await uow.programs.get("prg-unknown") is None
 
@@ -139,7 +140,7 @@ class EnrolmentUnitOfWorkContract:
                 await uow.participants.save(participant.withdraw("gone")[0])
                 raise Boom
         async with uow:
-            assert await uow.programs.list() == [kept]
+            assert await uow.programs.list(0, 10) == ([kept], 1)
             assert await uow.participants.get(kept.program_id, participant.profile.participant_id) == participant
         assert await uow.store.read_stream(model.stream_of_program(lost.program_id)) == []
         assert await uow.store.read_after(0) == []

@@ -393,3 +393,13 @@ async def test_a_participant_token_still_enrols_itself_within_bounds(client):
     itself = token("participant", pseudonym(KEY, "E950"))
     ok = await client.post(f"/programs/{p['program_id']}/participants", json=person("E950"), headers=itself)
     assert ok.status_code == 201, ok.text
+
+
+async def test_the_program_list_comes_in_pages_with_the_total_in_a_header(client):
+    launched = [(await program(client, title=f"Program {n}"))["program_id"] for n in range(5)]
+    first = await client.get("/programs", params={"page": 1, "page_size": 2}, headers=ADMIN)
+    last = await client.get("/programs", params={"page": 3, "page_size": 2}, headers=ADMIN)
+    assert [p["program_id"] for p in first.json()] == launched[:2]
+    assert [p["program_id"] for p in last.json()] == launched[4:]
+    assert first.headers["x-total-count"] == last.headers["x-total-count"] == "5"
+    assert (await client.get("/programs", params={"page_size": 501}, headers=ADMIN)).status_code == 422

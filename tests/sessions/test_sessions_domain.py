@@ -24,14 +24,25 @@ def test_repeated_topics_are_recorded_once_in_their_first_order():
     assert log_session(PAIR, command(topics=["ai", "tiktok", "ai", ""]), "p-mentor", NOW).topics == ("ai", "tiktok")
 
 
+def feedback(member: str = "p-mentor", *, held: int = 0, given: int = 0):
+    command = GiveFeedback(rating=5, would_continue=True)
+    return give_feedback(PAIR, command, member, sessions_held=held, given_before=given)
+
+
 def test_the_side_of_feedback_follows_from_the_member():
-    feedback = give_feedback(PAIR, GiveFeedback(rating=5, would_continue=True), "p-mentor")
-    assert feedback.side == "mentor"
+    assert feedback("p-mentor").side == "mentor" and feedback("p-mentee").side == "mentee"
 
 
 def test_a_non_member_cannot_give_feedback():
     with pytest.raises(Forbidden):
-        give_feedback(PAIR, GiveFeedback(rating=5, would_continue=True), "p-other")
+        feedback("p-other")
+
+
+def test_a_member_gives_one_feedback_on_the_pairing_and_one_per_session_held():
+    assert feedback(held=0, given=0) and feedback(held=1, given=1) and feedback(held=3, given=3)
+    for held, given in ((0, 1), (1, 2), (3, 4)):
+        with pytest.raises(Conflict):
+            feedback(held=held, given=given)
 
 
 def test_minutes_must_be_positive():

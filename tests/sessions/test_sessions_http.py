@@ -200,6 +200,16 @@ async def test_a_dissolved_pair_still_takes_feedback(client, state):
     assert (await feedback(client, MENTEE)).status_code == 201
 
 
+async def test_a_member_gives_one_feedback_per_session_held_and_the_other_member_too(client, state):
+    assert (await feedback(client, MENTEE)).status_code == 201
+    again = await feedback(client, MENTEE, rating=1)
+    assert again.status_code == 409 and "one per session held" in again.json()["detail"]
+    assert (await feedback(client, MENTOR)).status_code == 201
+    assert (await log(client)).status_code == 201
+    assert (await feedback(client, MENTEE)).status_code == 201
+    assert [f.given_by for f in state.feedback].count(MENTEE) == 2
+
+
 async def test_feedback_for_an_unknown_pair_is_404(client):
     assert (await feedback(client, pair="pair-unknown")).status_code == 404
 

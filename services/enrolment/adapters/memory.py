@@ -28,8 +28,9 @@ class InMemoryPrograms(Programs):
     async def get(self, program_id: str) -> ProgramLaunched | None:
         return self.state.programs.get(program_id)
 
-    async def list(self) -> list[ProgramLaunched]:
-        return list(self.state.programs.values())
+    async def list(self, offset: int, limit: int) -> tuple[list[ProgramLaunched], int]:
+        programs = list(self.state.programs.values())  # insertion order is launch order
+        return programs[offset : offset + limit], len(programs)
 
 
 class InMemoryParticipants(Participants):

@@ -27,9 +27,12 @@ class PostgresPrograms(Programs):
         row = await self.conn.fetchval("SELECT launched FROM programs WHERE program_id = $1", program_id)
         return ProgramLaunched.model_validate_json(row) if row else None
 
-    async def list(self) -> list[ProgramLaunched]:
-        rows = await self.conn.fetch("SELECT launched FROM programs ORDER BY launched_at, program_id")
-        return [ProgramLaunched.model_validate_json(r["launched"]) for r in rows]
+    async def list(self, offset: int, limit: int) -> tuple[list[ProgramLaunched], int]:
+        rows = await self.conn.fetch(
+            "SELECT launched FROM programs ORDER BY launched_at, program_id OFFSET $1 LIMIT $2", offset, limit
+        )
+        total = await self.conn.fetchval("SELECT count(*) FROM programs")
+        return [ProgramLaunched.model_validate_json(r["launched"]) for r in rows], total
 
 
 class PostgresParticipants(Participants):

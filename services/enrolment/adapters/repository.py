@@ -21,8 +21,8 @@ class Programs(ABC):
     async def get(self, program_id: str) -> ProgramLaunched | None: ...
 
     @abstractmethod
-    async def list(self) -> list[ProgramLaunched]:
-        """Every program, in launch order."""
+    async def list(self, offset: int, limit: int) -> tuple[list[ProgramLaunched], int]:
+        """A page of the programs in launch order, and how many there are."""
 
 
 class Participants(ABC):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel
 
 from services.enrolment.domain import model
@@ -95,8 +95,17 @@ async def launch_program(command: LaunchProgram, _: Admin, uow: Uow) -> ProgramC
 
 
 @router.get("/programs", response_model=list[ProgramLaunched])
-async def list_programs(_: Reader, uow: Uow) -> list[ProgramLaunched]:
-    return await handlers.programs(uow)
+async def list_programs(
+    _: Reader,
+    uow: Uow,
+    response: Response,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ProgramLaunched]:
+    """A page of the programs in launch order; `X-Total-Count` says how many there are in all."""
+    programs, total = await handlers.programs(uow, (page - 1) * page_size, page_size)
+    response.headers["X-Total-Count"] = str(total)
+    return programs
 
 
 @router.get("/programs/{program_id}", response_model=ProgramLaunched)

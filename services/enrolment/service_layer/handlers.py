@@ -74,9 +74,9 @@ async def erase(uow: EnrolmentUnitOfWork, program_id: str, participant_id: str) 
 # ------------------------------------------------------------------------------------------------------ reads
 
 
-async def programs(uow: EnrolmentUnitOfWork) -> list[ProgramLaunched]:
+async def programs(uow: EnrolmentUnitOfWork, offset: int, limit: int) -> tuple[list[ProgramLaunched], int]:
     async with uow:
-        return await uow.programs.list()
+        return await uow.programs.list(offset, limit)
 
 
 async def program(uow: EnrolmentUnitOfWork, program_id: str) -> ProgramLaunched:

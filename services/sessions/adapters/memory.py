@@ -67,6 +67,9 @@ class InMemoryFeedback(repository.Feedback):
             raise ValueError("feedback with this id is already kept")
         self.state.feedback.append(feedback)
 
+    async def count_by(self, pair_id: str, member: str) -> int:
+        return sum(1 for f in self.state.feedback if f.pair_id == pair_id and f.given_by == member)
+
 
 class InMemoryIdempotencyKeys(repository.IdempotencyKeys):
     """One unit of work at a time, so there is no concurrent claim to wait for (that is PostgreSQL's part)."""

@@ -46,6 +46,11 @@ class Feedback(ABC):
     @abstractmethod
     async def add(self, feedback: FeedbackGiven) -> None: ...
 
+    @abstractmethod
+    async def count_by(self, pair_id: str, member: str) -> int:
+        """How much feedback `member` gave in the pair; holds that member's feedback on the pair until the unit of
+        work ends, so two requests at once cannot both pass the one-per-session rule."""
+
 
 class IdempotencyKeys(ABC):
     """Idempotency-Keys per caller, with the fingerprint of their first request and its answer."""
@@ -125,6 +130,12 @@ class PostgresFeedback(Feedback):
             feedback.rating,
             feedback.learned,
             feedback.would_continue,
+        )
+
+    async def count_by(self, pair_id: str, member: str) -> int:
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"feedback:{pair_id}:{member}")
+        return await self.conn.fetchval(
+            "SELECT count(*) FROM feedback WHERE pair_id = $1 AND given_by = $2", pair_id, member
         )
 
 

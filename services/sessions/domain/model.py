@@ -76,14 +76,24 @@ def log_session(pair: Pair, command: LogSession, logged_by: str, now: datetime) 
     )
 
 
-def give_feedback(pair: Pair, command: GiveFeedback, member: str) -> FeedbackGiven:
-    """Feedback stays possible after a pair dissolves: how it ended is worth hearing."""
+def give_feedback(
+    pair: Pair, command: GiveFeedback, member: str, *, sessions_held: int, given_before: int
+) -> FeedbackGiven:
+    """Feedback stays possible after a pair dissolves: how it ended is worth hearing. A member gives one on the
+    pairing and then one per session held: unlimited feedback would let one member's repeated rating outweigh
+    everyone else's in the program's averages."""
+    side = pair.side_of(member)
+    if given_before > sessions_held:
+        raise Conflict(
+            f"feedback is one on the pairing and one per session held: this member gave {given_before},"
+            f" {sessions_held} sessions were held"
+        )
     return FeedbackGiven(
         program_id=pair.program_id,
         pair_id=pair.pair_id,
         feedback_id=f"fbk-{uuid.uuid4().hex[:12]}",
         given_by=member,
-        side=pair.side_of(member),
+        side=side,
         rating=command.rating,
         learned=command.learned,
         would_continue=command.would_continue,

@@ -108,7 +108,9 @@ async def give_feedback(
         if (earlier := await request.earlier_answer(uow, FeedbackRecorded)) is not None:
             return earlier
         pair = await _pair(uow, pair_id)
-        feedback = model.give_feedback(pair, command, member)
+        given_before = await uow.feedback.count_by(pair_id, member)
+        held = len(await uow.sessions.of_pair(pair_id))
+        feedback = model.give_feedback(pair, command, member, sessions_held=held, given_before=given_before)
         await uow.feedback.add(feedback)
         result = await uow.append(pair.stream_id, None, [feedback])
         return await request.remember(uow, FeedbackRecorded(feedback=feedback, event_log=EventLogPosition.of(result)))
