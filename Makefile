@@ -72,11 +72,11 @@ topics: venv infra-up
 
 # Both layers, the server-free one first: it fails in a minute where the server layer takes several.
 test: venv infra-up
-	$(PY) -m pytest -m "not infra" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not infra" -n auto --dist worksteal $(PYTEST_ARGS)
 	$(PY) -m pytest -m "infra and not faults" $(PYTEST_ARGS)
 
 test-unit: venv
-	$(PY) -m pytest -m "not infra" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not infra" -n auto --dist worksteal $(PYTEST_ARGS)
 
 # A Kafka 3.9 broker on other ports beside the usual servers (PostgreSQL is shared), the integration tests against
 # it, and the broker stopped again whatever the outcome. With KAFKA_BOOTSTRAP_SERVERS/DATABASE_URL set, infra-up

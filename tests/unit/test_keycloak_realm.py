@@ -6,8 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from demo.keycloak_realm import API_AUDIENCE, REALM_FILE, STAFF, WEB_ORIGINS, realm, render, username
 from demo.organisation import organisation
+
+# Starts child processes: the slow layer (tests/conftest.py), beside the tests that start servers.
+CROSSES_A_PROCESS = pytest.mark.infra
 
 REPO = Path(__file__).resolve().parents[2]
 KEPT = json.loads(REALM_FILE.read_text())
@@ -74,6 +79,7 @@ def run_identity_test(ci: str) -> subprocess.CompletedProcess:
     )
 
 
+@CROSSES_A_PROCESS
 def test_a_missing_keycloak_fails_the_run_under_ci_and_skips_elsewhere():
     under_ci = run_identity_test("true")
     assert under_ci.returncode == 1, under_ci.stdout

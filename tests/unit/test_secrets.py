@@ -17,6 +17,9 @@ from services.registry import SERVICES
 from shared.auth import DEV_SECRET, AuthSettings, issue_token, verify
 from shared.http import create_app
 
+# Starts child processes: the slow layer (tests/conftest.py), beside the tests that start servers.
+CROSSES_A_PROCESS = pytest.mark.infra
+
 STRONG = "s" * 40
 SHORT = "short-but-not-empty-key"  # 23 bytes
 
@@ -35,6 +38,7 @@ def start(service: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+@CROSSES_A_PROCESS
 @pytest.mark.parametrize("service", [spec.name for spec in SERVICES])
 def test_a_service_refuses_to_start_with_the_development_jwt_key(service):
     started = start(service, TANDEM_PSEUDONYM_KEY=STRONG)
@@ -43,12 +47,14 @@ def test_a_service_refuses_to_start_with_the_development_jwt_key(service):
     assert DEV_SECRET not in started.stderr + started.stdout
 
 
+@CROSSES_A_PROCESS
 def test_enrolment_refuses_the_development_pseudonym_key_and_names_it_only():
     started = start("enrolment", TANDEM_JWT_SECRET=STRONG)
     assert started.returncode != 0 and "TANDEM_PSEUDONYM_KEY" in started.stderr
     assert DEV_PSEUDONYM_KEY not in started.stderr + started.stdout
 
 
+@CROSSES_A_PROCESS
 @pytest.mark.parametrize("setting", ["TANDEM_JWT_SECRET", "TANDEM_PSEUDONYM_KEY"])
 def test_a_short_key_is_refused_even_in_development(setting):
     keys = {"TANDEM_JWT_SECRET": STRONG, "TANDEM_PSEUDONYM_KEY": STRONG, setting: SHORT}
