@@ -24,7 +24,7 @@ from shared.db import create_pool, migrate, migration_files
 from shared.relay import Relay
 from shared.settings import DatabaseSettings, KafkaSettings
 from shared.topics import create_topics, dead_letter_topic
-from tests.support.counting import CountingProjection
+from tests.support.counting import counting_runner
 from tests.support.kafka_log import withdrawal
 
 EVENTS = int(os.environ.get("TANDEM_BENCH_EVENTS", "20000"))
@@ -105,9 +105,7 @@ async def _raw_produce(kafka: KafkaSettings, topic: str, stored: list[eventstore
     producer = idempotent_producer(kafka.client_options())
     await producer.start()
     started = time.perf_counter()
-    futures = [
-        await producer.send(topic, e.kafka_value(), key=e.kafka_key(), headers=e.kafka_headers()) for e in envelopes
-    ]
+    futures = [await producer.send(topic, **e.kafka_record()) for e in envelopes]
     await asyncio.gather(*futures)
     elapsed = time.perf_counter() - started
     await producer.stop()
@@ -115,20 +113,10 @@ async def _raw_produce(kafka: KafkaSettings, topic: str, stored: list[eventstore
 
 
 async def _projection(kafka: KafkaSettings, dsn: str, topic: str) -> float:
-    from shared.projection import ProjectionRunner
-
-    runner = ProjectionRunner(
-        CountingProjection([topic]),
-        dsn=dsn,
-        schema="bench_projection",
-        bootstrap_servers=kafka.kafka_bootstrap_servers,
-        dead_letter_topic=dead_letter_topic(kafka.topic_prefix),
-    )
-    await runner.setup()
-    started = time.perf_counter()
-    applied = await runner.catch_up()
-    elapsed = time.perf_counter() - started
-    await runner.close()
+    async with counting_runner(kafka, dsn, "bench_projection", topic) as runner:
+        started = time.perf_counter()
+        applied = await runner.catch_up()
+        elapsed = time.perf_counter() - started
     assert applied == EVENTS, f"projection applied {applied} of {EVENTS}"
     return applied / elapsed
 

@@ -67,6 +67,10 @@ class Envelope:
     def kafka_value(self) -> bytes:
         return json.dumps(self.data, separators=(",", ":"), sort_keys=True).encode()
 
+    def kafka_record(self) -> dict[str, Any]:
+        """Keyword arguments of a producer's `send`: the record as every Tandem publisher writes it."""
+        return {"value": self.kafka_value(), "key": self.kafka_key(), "headers": self.kafka_headers()}
+
     def kafka_headers(self) -> list[tuple[str, bytes]]:
         headers = {
             "ce_specversion": SPEC_VERSION,

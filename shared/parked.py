@@ -197,13 +197,7 @@ class ParkedEvents:
                 return outcomes
             for stored in await self._events(positions):
                 try:
-                    envelope = stored.envelope(source)
-                    await producer.send_and_wait(
-                        self.topic,
-                        value=envelope.kafka_value(),
-                        key=envelope.kafka_key(),
-                        headers=envelope.kafka_headers(),
-                    )
+                    await producer.send_and_wait(self.topic, **stored.envelope(source).kafka_record())
                 except Exception as error:
                     if not unpublishable(error):
                         raise

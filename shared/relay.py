@@ -92,13 +92,7 @@ class Relay:
                 parked += 1
                 continue
             try:
-                envelope = stored.envelope(self.source)
-                delivery = await self.producer.send(
-                    self.topic,
-                    value=envelope.kafka_value(),
-                    key=envelope.kafka_key(),
-                    headers=envelope.kafka_headers(),
-                )
+                delivery = await self.producer.send(self.topic, **stored.envelope(self.source).kafka_record())
             except Exception as error:
                 if not unpublishable(error):
                     raise  # Kafka away or busy: the supervisor retries the batch from the cursor

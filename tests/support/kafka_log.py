@@ -65,9 +65,7 @@ async def produce(bootstrap_servers: str, topic: str, envelopes: list[Envelope])
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True)
     await producer.start()
     try:
-        futures = [
-            await producer.send(topic, e.kafka_value(), key=e.kafka_key(), headers=e.kafka_headers()) for e in envelopes
-        ]
+        futures = [await producer.send(topic, **e.kafka_record()) for e in envelopes]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
