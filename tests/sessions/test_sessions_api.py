@@ -5,7 +5,6 @@ The API's rules run in-process over the in-memory unit of work in test_sessions_
 import asyncio
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 
 import httpx
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from shared.envelope import Envelope
 from shared.events import Event, PairDissolved, PairFormed
 from shared.topics import events_topic
+from tests.support.bodies import session
 from tests.support.kafka_log import KafkaLog, envelope_of, produce
 from tests.support.services import ServiceProcess, eventually, service_env, token
 
@@ -41,17 +41,6 @@ def pair(sessions, kafka) -> str:
     announce(kafka, (formed, 1))
     eventually(lambda: httpx.get(f"{sessions.url}/pairs/{pair_id}", headers=ADMIN).status_code == 200, 30, "pair")
     return pair_id
-
-
-def session(**overrides) -> dict:
-    return {
-        "held_on": str(date.today()),
-        "minutes": 45,
-        "topics": ["social media"],
-        "learning_direction": "mentor_to_mentee",
-        "notes": "private",
-        **overrides,
-    }
 
 
 def log(sessions, pair_id: str, body: dict, who: str = MENTOR, key: str | None = None) -> httpx.Response:

@@ -18,6 +18,7 @@ from services.sessions.entrypoints import http
 from services.sessions.service_layer.unit_of_work import InMemorySessionsUnitOfWork
 from shared.eventstore import InMemoryEventStore
 from tests.support.bodies import invalid_fields as fields
+from tests.support.bodies import session
 from tests.support.services import token
 
 ADMIN, AUDITOR = token("program_admin"), token("auditor")
@@ -54,17 +55,6 @@ async def client(app, state, store):
 
 def as_member(who: str = MENTOR, key: str | None = None) -> dict[str, str]:
     return {**token("participant", who), **({"Idempotency-Key": key} if key else {})}
-
-
-def session(**overrides) -> dict:
-    return {
-        "held_on": str(date.today()),
-        "minutes": 45,
-        "topics": ["social media"],
-        "learning_direction": "mentor_to_mentee",
-        "notes": "private",
-        **overrides,
-    }
 
 
 def rating(**overrides) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import httpx
 
 
@@ -18,6 +20,18 @@ def person(employee_id: str, **overrides) -> dict:
         "time_zone": "Europe/Paris",
         "languages": ["en"],
         "consent": True,
+        **overrides,
+    }
+
+
+def session(**overrides) -> dict:
+    """A session body (LogSession) held today, with private notes; `overrides` replace or add fields."""
+    return {
+        "held_on": str(date.today()),
+        "minutes": 45,
+        "topics": ["social media"],
+        "learning_direction": "mentor_to_mentee",
+        "notes": "private",
         **overrides,
     }
 
