@@ -65,6 +65,8 @@ def test_make_run_then_make_stop_leaves_nothing_listening(dsn, kafka, tmp_path):
         "TANDEM_LOCAL_DIR": str(tmp_path),
         "TANDEM_PYTHON": sys.executable,
         "TANDEM_DEMO_SIZE": "24",
+        # The identity provider is not what this test is about: `make` uses the one named, starts none of its own.
+        "TANDEM_KEYCLOAK_URL": os.environ.get("TANDEM_KEYCLOAK_URL", "http://127.0.0.1:8180"),
     }
     env.pop("TANDEM_DEVELOPMENT", None)  # platform.sh sets it for the services it starts
     # The virtualenv running this test is the one `make` would install: `-o venv` keeps make from re-syncing it.

@@ -113,7 +113,7 @@ def test_a_keycloak_token_for_another_issuer_or_audience_is_refused(keycloak: Ke
     """Keycloak's own signature is not enough: `iss` and `aud` must be the ones configured."""
     settings = keycloak.auth_settings()
     token = keycloak.password_token("hr.admin")
-    assert verify(token, settings).is_admin
+    assert verify(token, settings).acts_as_admin
     with pytest.raises(refusal):
         verify(token, settings.model_copy(update={setting: value}))
 

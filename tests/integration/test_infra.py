@@ -15,8 +15,9 @@ async def test_the_broker_is_the_real_apache_kafka_we_started(infra):
         await admin.close()
     assert cluster["cluster_id"]
     if infra.origin == "deploy/local":
-        meta = (REPO / ".local/kafka/data/meta.properties").read_text()
-        assert f"cluster.id={cluster['cluster_id']}" in meta
+        # each Kafka version keeps its data in .local/kafka-<version>/ (deploy/local/infra.sh)
+        metas = [p.read_text() for p in (REPO / ".local").glob("kafka-*/data/meta.properties")]
+        assert any(f"cluster.id={cluster['cluster_id']}" in meta for meta in metas)
 
 
 async def test_postgres_is_version_15(infra):
