@@ -29,6 +29,8 @@ from tests.support.kafka_log import withdrawal
 
 EVENTS = int(os.environ.get("TANDEM_BENCH_EVENTS", "20000"))
 STREAMS = 500
+# The events are enrolment's withdrawals: consumers accept an event type only from its publisher (issue #13).
+SOURCE = "/tandem/enrolment"
 
 
 async def run() -> None:
@@ -89,7 +91,7 @@ def _row(what: str, rate: float, ceiling: str, ceiling_rate: float) -> dict:
 async def _relay(store: eventstore.PostgresEventStore, dsn: str, kafka: KafkaSettings, topic: str) -> float:
     producer = idempotent_producer(kafka.client_options())
     await producer.start()
-    relay = Relay(store, dsn, topic, producer, source="/tandem/bench")
+    relay = Relay(store, dsn, topic, producer, source=SOURCE)
     await store.pool.execute("INSERT INTO relay_cursor VALUES ($1, 0) ON CONFLICT DO NOTHING", topic)
     started = time.perf_counter()
     published = 0
@@ -101,7 +103,7 @@ async def _relay(store: eventstore.PostgresEventStore, dsn: str, kafka: KafkaSet
 
 
 async def _raw_produce(kafka: KafkaSettings, topic: str, stored: list[eventstore.StoredEvent]) -> float:
-    envelopes = [s.envelope("/tandem/bench") for s in stored]
+    envelopes = [s.envelope(SOURCE) for s in stored]
     producer = idempotent_producer(kafka.client_options())
     await producer.start()
     started = time.perf_counter()
