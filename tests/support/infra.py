@@ -13,8 +13,10 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -75,3 +77,20 @@ async def check_reachable(infra: Infra) -> None:
         await admin.close()
     except Exception as error:
         unavailable(f"Kafka at {infra.kafka_bootstrap_servers}", error)
+
+
+# Tests that start child processes belong to the slow layer (tests/conftest.py), beside those that start servers.
+CROSSES_A_PROCESS = pytest.mark.infra
+
+
+def pytest_run(target: str, ci: str, **servers: str) -> subprocess.CompletedProcess:
+    """A child pytest run of `target` with CI set to `ci` and the servers' variables pointing where `servers` say:
+    how a test proves that a missing server fails the run under CI and skips it elsewhere."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", target],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, **servers, "CI": ci},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

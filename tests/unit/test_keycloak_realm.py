@@ -1,18 +1,12 @@
 """The realm the project keeps for its local Keycloak (deploy/local/keycloak/tandem-realm.json), without a server."""
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from demo.keycloak_realm import API_AUDIENCE, REALM_FILE, STAFF, WEB_ORIGINS, realm, render, username
 from demo.organisation import organisation
-
-# Starts child processes: the slow layer (tests/conftest.py), beside the tests that start servers.
-CROSSES_A_PROCESS = pytest.mark.infra
+from tests.support.infra import CROSSES_A_PROCESS, pytest_run
 
 REPO = Path(__file__).resolve().parents[2]
 KEPT = json.loads(REALM_FILE.read_text())
@@ -61,22 +55,8 @@ def test_the_web_client_is_public_with_pkce_and_only_loopback_redirects():
 
 
 def run_identity_test(ci: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/identity/test_keycloak_tokens.py::test_discovery_names_the_realm_and_its_signing_key",
-        ],
-        cwd=REPO,
-        env={**os.environ, "TANDEM_KEYCLOAK_URL": "http://127.0.0.1:1", "CI": ci},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    target = "tests/identity/test_keycloak_tokens.py::test_discovery_names_the_realm_and_its_signing_key"
+    return pytest_run(target, ci, TANDEM_KEYCLOAK_URL="http://127.0.0.1:1")
 
 
 @CROSSES_A_PROCESS

@@ -1,28 +1,14 @@
 """Under CI=true a test that needs a server which does not answer must fail, never skip."""
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
-import pytest
+from tests.support.infra import CROSSES_A_PROCESS, pytest_run
 
-# Starts child processes: the slow layer (tests/conftest.py), beside the tests that start servers.
-CROSSES_A_PROCESS = pytest.mark.infra
-
-REPO = Path(__file__).resolve().parents[2]
 NOWHERE = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
 
 
 def run_infra_test(ci: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/integration/test_infra.py"],
-        cwd=REPO,
-        env={**os.environ, **NOWHERE, "CI": ci},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return pytest_run("tests/integration/test_infra.py", ci, **NOWHERE)
 
 
 @CROSSES_A_PROCESS

@@ -16,9 +16,7 @@ from services.enrolment.config import DEV_PSEUDONYM_KEY
 from services.registry import SERVICES
 from shared.auth import DEV_SECRET, AuthSettings, issue_token, verify
 from shared.http import create_app
-
-# Starts child processes: the slow layer (tests/conftest.py), beside the tests that start servers.
-CROSSES_A_PROCESS = pytest.mark.infra
+from tests.support.infra import CROSSES_A_PROCESS
 
 STRONG = "s" * 40
 SHORT = "short-but-not-empty-key"  # 23 bytes
