@@ -237,23 +237,13 @@ class ProjectionRunner:
                     [envelope.event_id for _, envelope, _ in parsed],
                 )
             )
-            applied = refused = 0
-            for record, envelope, event in parsed:
-                if envelope.event_id in fresh:
-                    fresh.discard(envelope.event_id)  # a duplicate inside the same batch applies once
-                    try:
-                        async with conn.transaction():  # a savepoint: a refused event rolls back alone
-                            with caused_by(envelope):
-                                await self._apply(conn, envelope, event)
-                    except Exception as error:
-                        if _not_the_records_fault(error):
-                            raise
-                        # Sent before the commit: a crash in between dead-letters it twice, never zero times.
-                        await self._dead_letter(record, error, reason="apply")
-                        refused += 1
-                        continue
-                    applied += 1
-            duplicates = len(parsed) - applied - refused
+            batch = []
+            for parsed_record in parsed:
+                if parsed_record[1].event_id in fresh:
+                    fresh.discard(parsed_record[1].event_id)  # a duplicate inside the same batch applies once
+                    batch.append(parsed_record)
+            refused = await self._apply_batch(conn, batch)
+            applied, duplicates = len(batch) - refused, len(parsed) - len(batch)
             # GREATEST: during a rebalance two members may briefly hold a partition; never move backwards.
             await conn.execute(
                 """INSERT INTO projection_offsets (projection, topic, partition, next_offset)
@@ -274,6 +264,33 @@ class ProjectionRunner:
         PROJECTION_DUPLICATES.labels(name).inc(duplicates)
         if duplicates:
             log.info("projection %s: skipped %d redelivered events on %s", name, duplicates, tp)
+
+    async def _apply_batch(self, conn: asyncpg.Connection, batch: list[tuple[ConsumerRecord, Envelope, Event]]) -> int:
+        """Apply the batch under one savepoint. Only when a record is refused (its apply fails for a reason of its
+        own: NUL in text, an integer out of range) is the batch applied again one savepoint per record, so the rest
+        still commits and the refused one alone is dead-lettered. Returns how many were refused."""
+        try:
+            async with conn.transaction():
+                for _, envelope, event in batch:
+                    with caused_by(envelope):
+                        await self._apply(conn, envelope, event)
+            return 0
+        except Exception as error:
+            if _not_the_records_fault(error):
+                raise
+        refused = 0
+        for record, envelope, event in batch:
+            try:
+                async with conn.transaction():  # a savepoint: a refused event rolls back alone
+                    with caused_by(envelope):
+                        await self._apply(conn, envelope, event)
+            except Exception as error:
+                if _not_the_records_fault(error):
+                    raise
+                # Sent before the commit: a crash in between dead-letters it twice, never zero times.
+                await self._dead_letter(record, error, reason="apply")
+                refused += 1
+        return refused
 
     async def _apply(self, conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
         """Policies first, then the read model. A policy that takes a lock (matching's round lock) must take it
