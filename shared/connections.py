@@ -36,16 +36,22 @@ class Connections:
         self.pool: asyncpg.Pool
         self._producer: AIOKafkaProducer | None = None
 
-    async def __aenter__(self) -> Self:
+    async def open(self) -> None:
         self.pool = await create_pool(self.database_url, self.schema, max_size=self.pool_size)
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+        await self.pool.close()
+
+    async def __aenter__(self) -> Self:
+        await self.open()
         return self
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-        await self.pool.close()
+        await self.close()
 
     async def producer(self) -> AIOKafkaProducer:
         """The process's one producer (idempotent, acks=all), started on first use."""

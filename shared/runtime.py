@@ -70,7 +70,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         """Needs PostgreSQL; Kafka may be away: the relay and projections connect (and reconnect) on their own."""
         quiet_kafka_client_logs()
-        await self.connections.__aenter__()
+        await self.connections.open()
         self.store = eventstore.PostgresEventStore(
             self.connections.pool, self.schema, max_event_bytes=self.settings.kafka_max_request_size
         )
@@ -117,7 +117,7 @@ class ServiceRuntime:
         if self._offsets_reader is not None:
             with contextlib.suppress(Exception):
                 await self._offsets_reader.stop()
-        await self.connections.__aexit__(None, None, None)
+        await self.connections.close()
         log.info("%s: stopped", self.service)
 
     # ---------------------------------------------------------------------------------------------- readiness
