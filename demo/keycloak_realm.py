@@ -1,8 +1,9 @@
 """`python -m demo.keycloak_realm`: writes the local Keycloak realm (deploy/local/keycloak/tandem-realm.json).
 
 The realm `tandem` holds the demo organisation's people (demo/organisation.py, the same seed as `python -m demo`)
-as users, each with an `employee_id` attribute, a group for their department, e-mail and names, plus three staff
-accounts: an HR programme admin, an auditor and an executive sponsor. Everyone's password is DEMO_PASSWORD.
+as users, each with an `employee_id` attribute, a group for their department, e-mail and names, plus four staff
+accounts: an HR programme admin, a business unit's admin, an auditor and an executive sponsor (staff groups
+ADMIN_GROUPS and SPONSOR_GROUPS say which programmes they run or sponsor). Everyone's password is DEMO_PASSWORD.
 
 Tokens of every client carry what the services read (shared/auth.py): `aud` = `tandem-api`, a top-level `roles`
 claim with the realm roles, and `employee_id`; `groups` names the departments. Clients:
@@ -45,11 +46,16 @@ ACCESS_ROLES = {
 }
 # Web pages of the local services (8001-8004, and 8005 for the next one), by both loopback names.
 WEB_ORIGINS = [f"http://{host}:{port}" for host in ("127.0.0.1", "localhost") for port in range(8001, 8006)]
+# Groups that administer or sponsor programs (a program names them in `admin_groups` / `sponsor_groups`): the HR
+# team runs the organisation-wide programs, a business unit's admin runs only its own.
+ADMIN_GROUPS = {"hr-programs": "HR's programme team", "digital-bu-admins": "The digital business unit's admins"}
+SPONSOR_GROUPS = {"executive-sponsors": "Executive sponsors of the programmes"}
 STAFF = [
-    # username, first name, last name, employee id, realm role
-    ("hr.admin", "Harriet", "Admin", "S0001", "program_admin"),
-    ("auditor", "Audrey", "Auditor", "S0002", "auditor"),
-    ("exec.sponsor", "Esther", "Sponsor", "S0003", "executive_sponsor"),
+    # username, first name, last name, employee id, realm role, groups
+    ("hr.admin", "Harriet", "Admin", "S0001", "program_admin", ["People", "hr-programs"]),
+    ("auditor", "Audrey", "Auditor", "S0002", "auditor", ["People"]),
+    ("exec.sponsor", "Esther", "Sponsor", "S0003", "executive_sponsor", ["executive-sponsors"]),
+    ("bu.admin", "Bruno", "Unit", "S0004", "program_admin", ["Technology", "digital-bu-admins"]),
 ]
 
 
@@ -70,7 +76,7 @@ def realm(size: int = 200, seed: int = 7) -> dict:
         "ssoSessionIdleTimeout": 1800,
         "ssoSessionMaxLifespan": 36000,
         "roles": {"realm": [{"name": name, "description": text} for name, text in ACCESS_ROLES.items()]},
-        "groups": [{"name": department, "path": f"/{department}"} for department in DEPARTMENTS],
+        "groups": [{"name": group, "path": f"/{group}"} for group in [*DEPARTMENTS, *ADMIN_GROUPS, *SPONSOR_GROUPS]],
         "clients": [_web_client(), _api_client(), _cli_client(), *_test_clients()],
         "users": [
             *(_staff_user(*staff) for staff in STAFF),
@@ -91,11 +97,11 @@ def _employee(person: Person) -> dict:
     return _user(username(person), first, last, person.email, person.employee_id, "participant", person.department)
 
 
-def _staff_user(name: str, first: str, last: str, employee_id: str, role: str) -> dict:
-    return _user(name, first, last, f"{name}@example.com", employee_id, role, "People")
+def _staff_user(name: str, first: str, last: str, employee_id: str, role: str, groups: list[str]) -> dict:
+    return _user(name, first, last, f"{name}@example.com", employee_id, role, *groups)
 
 
-def _user(name: str, first: str, last: str, email: str, employee_id: str, role: str, department: str) -> dict:
+def _user(name: str, first: str, last: str, email: str, employee_id: str, role: str, *groups: str) -> dict:
     return {
         "username": name,
         "enabled": True,
@@ -106,7 +112,7 @@ def _user(name: str, first: str, last: str, email: str, employee_id: str, role: 
         "attributes": {"employee_id": [employee_id]},
         "credentials": [_demo_password()],
         "realmRoles": [role],
-        "groups": [f"/{department}"],
+        "groups": [f"/{group}" for group in groups],
     }
 
 

@@ -1,7 +1,14 @@
 """Bearer JWT authentication and roles, the same in every service.
 
-Roles: `program_admin` (runs programs), `participant` (acts only for itself; `sub` is its pseudonymous
-participant id), `auditor` (reads everything, changes nothing). Tokens are verified with a shared HS256 key
+Roles: `program_admin` (runs programs), `participant` (acts only for itself), `auditor` (reads everything, changes
+nothing, sees pseudonyms), `executive_sponsor` (reads the dashboard of the programs it sponsors).
+
+Who a caller is: a provider's token carries the person's employee id in a claim (`TANDEM_EMPLOYEE_ID_CLAIM`,
+default `employee_id`); the services turn it into the person's participant id with the shared pseudonym key
+(shared/pseudonyms.py), so nobody needs to know their pseudonym. A token without that claim (a script's, or one
+from `make token`) names the participant id in `sub` itself. Roles come from `TANDEM_ROLES_CLAIM` (default `roles`)
+and the caller's groups from `TANDEM_GROUPS_CLAIM` (default `groups`): a program names the groups that administer
+and sponsor it. Tokens are verified with a shared HS256 key
 (`TANDEM_JWT_SECRET`) or, in production, the identity provider's keys from `TANDEM_JWKS_URL`. A token lives at
 most `TANDEM_JWT_MAX_LIFETIME_S` (its `exp - iat`; a token without `iat` is refused).
 
@@ -23,8 +30,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.pseudonyms import DEV_PSEUDONYM_KEY, pseudonym
+
 # What a caller may do (not a participant's part in mentoring: that is `shared.events.MentoringRole`).
-AccessRole = Literal["program_admin", "participant", "auditor"]
+AccessRole = Literal["program_admin", "participant", "auditor", "executive_sponsor"]
 ROLES: tuple[AccessRole, ...] = get_args(AccessRole)
 DEV_SECRET = "tandem-local-development-key-do-not-use-in-production"
 MIN_KEY_BYTES = 32
@@ -40,6 +49,12 @@ class AuthSettings(BaseSettings):
     jwt_max_lifetime_s: int = Field(
         12 * 3600, ge=1, description="Longest accepted token lifetime (exp - iat), in seconds; default 12 h."
     )
+    pseudonym_key: str = Field(
+        DEV_PSEUDONYM_KEY, description="HMAC key turning employee ids into participant ids; keep it secret."
+    )
+    employee_id_claim: str = Field("employee_id", description="The token claim holding the person's employee id.")
+    roles_claim: str = Field("roles", description="The token claim listing the caller's Tandem roles.")
+    groups_claim: str = Field("groups", description="The token claim listing the caller's groups.")
     development: bool = Field(
         False,
         validation_alias=AliasChoices("TANDEM_DEVELOPMENT"),
@@ -65,14 +80,21 @@ def refuse_unsafe_secrets(development: bool, keys: dict[str, tuple[str, str]]) -
 
 
 def auth_keys(settings: AuthSettings) -> dict[str, tuple[str, str]]:
-    """The signing key to check at start-up; none when the identity provider's JWKS verifies tokens."""
-    return {} if settings.jwks_url else {"TANDEM_JWT_SECRET": (settings.jwt_secret, DEV_SECRET)}
+    """The keys to check at start-up: the pseudonym key, and the signing key unless the provider's JWKS verifies
+    tokens."""
+    keys = {"TANDEM_PSEUDONYM_KEY": (settings.pseudonym_key, DEV_PSEUDONYM_KEY)}
+    return keys if settings.jwks_url else {**keys, "TANDEM_JWT_SECRET": (settings.jwt_secret, DEV_SECRET)}
 
 
 @dataclass(frozen=True)
 class Principal:
+    """Who calls. `subject` is the participant id a participant acts as (from the employee-id claim, else `sub`);
+    `employee_id` is the claim itself, None for tokens without it; `groups` are the caller's groups."""
+
     subject: str
     roles: frozenset[str]
+    employee_id: str | None = None
+    groups: frozenset[str] = frozenset()
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -100,18 +122,31 @@ class Principal:
         return self.reads_everything or ("participant" in self.roles and self.subject in participant_ids)
 
 
-def issue_token(subject: str, roles: list[str], ttl_s: int = 3600, settings: AuthSettings | None = None) -> str:
-    """A token signed with the shared key: for local development, tests and `make token`."""
+def issue_token(
+    subject: str,
+    roles: list[str],
+    ttl_s: int = 3600,
+    settings: AuthSettings | None = None,
+    *,
+    employee_id: str | None = None,
+    groups: list[str] | None = None,
+) -> str:
+    """A token signed with the shared key: for local development, tests and `make token`. With `employee_id`, the
+    token names the person as a provider's token does (the services derive the participant id from it)."""
     settings = settings or AuthSettings()
     now = int(time.time())
-    claims = {
+    claims: dict[str, object] = {
         "sub": subject,
-        "roles": roles,
+        settings.roles_claim: roles,
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
         "iat": now,
         "exp": now + ttl_s,
     }
+    if employee_id is not None:
+        claims[settings.employee_id_claim] = employee_id
+    if groups is not None:
+        claims[settings.groups_claim] = groups
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
@@ -136,10 +171,25 @@ def verify(token: str, settings: AuthSettings) -> Principal:
     )
     if not isinstance(claims["iat"], int | float) or claims["exp"] - claims["iat"] > settings.jwt_max_lifetime_s:
         raise jwt.InvalidTokenError(f"a token may live at most {settings.jwt_max_lifetime_s} s (exp - iat)")
-    roles = claims.get("roles") or []
-    if not isinstance(roles, list):
-        raise jwt.InvalidTokenError("roles must be a list")
-    return Principal(subject=str(claims["sub"]), roles=frozenset(r for r in roles if r in ROLES))
+    roles = _strings(claims, settings.roles_claim)
+    groups = _strings(claims, settings.groups_claim)
+    employee_id = claims.get(settings.employee_id_claim)
+    if employee_id is not None and (not isinstance(employee_id, str) or not employee_id.strip()):
+        raise jwt.InvalidTokenError(f"{settings.employee_id_claim} must be a non-empty string")
+    subject = pseudonym(settings.pseudonym_key, employee_id) if employee_id else str(claims["sub"])
+    return Principal(
+        subject=subject,
+        roles=frozenset(r for r in roles if r in ROLES),
+        employee_id=employee_id,
+        groups=frozenset(groups),
+    )
+
+
+def _strings(claims: dict, name: str) -> list[str]:
+    value = claims.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise jwt.InvalidTokenError(f"{name} must be a list of strings")
+    return value
 
 
 def _unauthorized(detail: str) -> HTTPException:

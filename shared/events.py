@@ -30,6 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field
 # A participant's part in mentoring (not what they may do in the API: that is `shared.auth.AccessRole`).
 MentoringRole = Literal["mentor", "mentee", "both"]
 OptimizeFor = Literal["score", "participation"]
+# What matching does with an active pair that an HR re-import puts in one reporting line (issue #14).
+ReportingConflict = Literal["flag", "dissolve"]
 
 
 # The one list of matching criteria and their default weights: enrolment, the matching engine and its pool file
@@ -83,6 +85,16 @@ class ProgramLaunched(Event):
     languages: tuple[str, ...] = ()
     matching_weights: dict[str, float] = Field(default_factory=dict)
     optimize_for: OptimizeFor = "score"
+    consent_text: str = Field("", description="The wording a participant consents to when opting in.")
+    admin_groups: tuple[str, ...] = Field(
+        (), description="Identity-provider groups whose program admins run this program; empty: every program admin."
+    )
+    sponsor_groups: tuple[str, ...] = Field(
+        (), description="Identity-provider groups whose executive sponsors read this program's dashboard."
+    )
+    on_reporting_conflict: ReportingConflict = Field(
+        "flag", description="What an HR re-import that puts an active pair in one reporting line does to the pair."
+    )
 
 
 class ParticipantProfile(Event):

@@ -67,11 +67,11 @@ def test_the_refusal_happens_before_anything_is_served():
     from services.enrolment.config import EnrolmentSettings
     from shared.auth import auth_keys, refuse_unsafe_secrets
 
-    settings = EnrolmentSettings(pseudonym_key=STRONG)
-    refuse_unsafe_secrets(False, {**auth_keys(AuthSettings(jwt_secret=STRONG)), **settings.secret_keys()})
+    strong = AuthSettings(jwt_secret=STRONG, pseudonym_key=STRONG)
+    refuse_unsafe_secrets(False, {**auth_keys(strong), **EnrolmentSettings().secret_keys()})
     refuse_unsafe_secrets(True, {**auth_keys(AuthSettings()), **EnrolmentSettings().secret_keys()})
-    # An identity provider's JWKS verifies tokens: the unused shared key is not checked.
-    assert auth_keys(AuthSettings(jwks_url="https://idp.example/jwks")) == {}
+    # An identity provider's JWKS verifies tokens: the unused shared key is not checked, the pseudonym key still is.
+    assert set(auth_keys(AuthSettings(jwks_url="https://idp.example/jwks"))) == {"TANDEM_PSEUDONYM_KEY"}
 
 
 # ------------------------------------------------------------------------------------------------ token lifetime

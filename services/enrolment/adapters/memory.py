@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.enrolment.adapters.repository import Participants, Programs
+from services.enrolment.adapters.repository import Participants, Programs, Roster
 from services.enrolment.domain.model import Participant
+from services.enrolment.domain.roster import RosterEntry
 from shared.events import ProgramLaunched
 
 
@@ -14,6 +15,7 @@ from shared.events import ProgramLaunched
 class EnrolmentState:
     programs: dict[str, ProgramLaunched] = field(default_factory=dict)
     participants: dict[tuple[str, str], Participant] = field(default_factory=dict)  # (program_id, participant_id)
+    roster: dict[str, RosterEntry] = field(default_factory=dict)  # by employee id
 
 
 class InMemoryPrograms(Programs):
@@ -63,6 +65,14 @@ class InMemoryParticipants(Participants):
     async def page(self, program_id: str, offset: int, limit: int) -> tuple[list[Participant], int]:
         enrolled = [p for (program, _), p in self.state.participants.items() if program == program_id]
         return enrolled[offset : offset + limit], len(enrolled)
+
+
+class InMemoryRoster(Roster):
+    def __init__(self, state: EnrolmentState):
+        self.state = state
+
+    async def get(self, employee_id: str) -> RosterEntry | None:
+        return self.state.roster.get(employee_id)
 
 
 def _key(participant: Participant) -> tuple[str, str]:

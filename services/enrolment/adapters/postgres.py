@@ -7,8 +7,9 @@ import json
 
 import asyncpg
 
-from services.enrolment.adapters.repository import Participants, Programs
+from services.enrolment.adapters.repository import Participants, Programs, Roster
 from services.enrolment.domain.model import Participant
+from services.enrolment.domain.roster import RosterEntry
 from shared.events import ParticipantEnrolled, ProgramLaunched
 
 
@@ -80,6 +81,30 @@ class PostgresParticipants(Participants):
         )
         total = await self.conn.fetchval("SELECT count(*) FROM participants WHERE program_id = $1", program_id)
         return [_participant(r) for r in rows], total
+
+
+class PostgresRoster(Roster):
+    def __init__(self, conn: asyncpg.Connection):
+        self.conn = conn
+
+    async def get(self, employee_id: str) -> RosterEntry | None:
+        row = await self.conn.fetchrow("SELECT * FROM roster WHERE employee_id = $1", employee_id)
+        return _roster_entry(row) if row else None
+
+
+def _roster_entry(row: asyncpg.Record) -> RosterEntry:
+    return RosterEntry(
+        employee_id=row["employee_id"],
+        display_name=row["display_name"],
+        email=row["email"],
+        department=row["department"],
+        grade=row["grade"],
+        manager_id=row["manager_id"],
+        languages=tuple(row["languages"]),
+        time_zone=row["time_zone"],
+        reporting_chain=tuple(row["reporting_chain"]),
+        active=row["active"],
+    )
 
 
 def _columns(p: Participant) -> tuple:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from services.enrolment.domain.model import Participant
+from services.enrolment.domain.roster import RosterEntry
 from shared.events import ProgramLaunched
 
 
@@ -46,3 +47,10 @@ class Participants(ABC):
     async def page(self, program_id: str, offset: int, limit: int) -> tuple[list[Participant], int]:
         """Up to `limit` participants of the program after the first `offset`, in enrolment order, and how
         many the program has in all."""
+
+
+class Roster(ABC):
+    """The eligible population, by employee id."""
+
+    @abstractmethod
+    async def get(self, employee_id: str) -> RosterEntry | None: ...

@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
-from shared.events import DEFAULT_WEIGHTS, MATCHING_CRITERIA, MentoringRole, OptimizeFor
+from shared.events import DEFAULT_WEIGHTS, MATCHING_CRITERIA, MentoringRole, OptimizeFor, ReportingConflict
 from shared.types import MAX_LIST_ITEMS, EmployeeId, Float, Int, Label, Labels, Text
 
 _TIME_ZONES = frozenset(available_timezones())
@@ -24,6 +24,14 @@ TargetValue = Annotated[float, Float(-1e9, 1e9)]
 Weight = Annotated[float, Float(0, 100)]
 Email = Annotated[EmailStr, Text(254, min_length=3, one_line=True)]
 LabelList = Annotated[list[Label], Field(min_length=1, max_length=MAX_LIST_ITEMS)]
+
+
+DEFAULT_CONSENT_TEXT = (
+    "I choose to take part in this reverse-mentoring program. I agree that Tandem keeps my name, e-mail, "
+    "department, grade, time zone, languages, skills and goals to match me with a partner and to run the program, "
+    "and that my partner sees my name, e-mail, department, time zone and the goals I choose to share. Reports show "
+    "only pseudonymous figures. I may withdraw at any time, and ask for my personal details to be erased."
+)
 
 
 class LaunchProgram(Command):
@@ -43,6 +51,19 @@ class LaunchProgram(Command):
         default_factory=lambda: dict(DEFAULT_WEIGHTS), description="Criterion -> weight, each from 0 to 100."
     )
     optimize_for: OptimizeFor = "score"
+    consent_text: Annotated[str, Text(5000, min_length=1)] = Field(
+        DEFAULT_CONSENT_TEXT, description="The wording a participant consents to when opting in."
+    )
+    admin_groups: Labels = Field(
+        default_factory=list,
+        description="Identity-provider groups whose program admins run this program; empty: every program admin.",
+    )
+    sponsor_groups: Labels = Field(
+        default_factory=list, description="Identity-provider groups whose executive sponsors read its dashboard."
+    )
+    on_reporting_conflict: ReportingConflict = Field(
+        "flag", description="What an HR re-import putting an active pair in one reporting line does: flag or dissolve."
+    )
 
     @field_validator("matching_weights")
     @classmethod

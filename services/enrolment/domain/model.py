@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass, replace
 
@@ -16,21 +14,12 @@ from shared.events import (
     ParticipantWithdrawn,
     ProgramLaunched,
 )
+from shared.pseudonyms import pseudonym
 
 PROFILE_FIELDS = tuple(f for f in ParticipantEnrolled.model_fields if f not in ("program_id", "participant_id"))
 # Kept by HR (the HRIS import or a program admin), never by the participant: an emptied reporting chain or a raised
 # grade would defeat matching's rules that nobody is paired with who decides their promotion and the mentor is junior.
 HR_OWNED_FIELDS = ("reporting_chain", "grade", "role", "capacity")
-
-
-def pseudonym(key: str, employee_id: str) -> str:
-    """A participant's id in every event: stable for one employee, meaningless without the key.
-
-    Managers in a reporting chain get the same pseudonym, so matching can keep people with power over each
-    other apart without ever seeing an employee number.
-    """
-    digest = hmac.new(key.encode(), employee_id.strip().encode(), hashlib.sha256).hexdigest()
-    return f"p-{digest[:20]}"
 
 
 def stream_of_participant(program_id: str, participant_id: str) -> str:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.enrolment.adapters.memory import EnrolmentState, InMemoryParticipants, InMemoryPrograms
-from services.enrolment.adapters.postgres import PostgresParticipants, PostgresPrograms
-from services.enrolment.adapters.repository import Participants, Programs
+from services.enrolment.adapters.memory import (
+    EnrolmentState,
+    InMemoryParticipants,
+    InMemoryPrograms,
+    InMemoryRoster,
+)
+from services.enrolment.adapters.postgres import PostgresParticipants, PostgresPrograms, PostgresRoster
+from services.enrolment.adapters.repository import Participants, Programs, Roster
 from shared.eventstore import InMemoryEventStore
 from shared.uow import InMemoryUnitOfWork, PostgresUnitOfWork, UnitOfWork
 
@@ -23,12 +28,14 @@ class EnrolmentUnitOfWork(UnitOfWork):
 
     programs: Programs
     participants: Participants
+    roster: Roster
 
 
 class PostgresEnrolmentUnitOfWork(PostgresUnitOfWork, EnrolmentUnitOfWork):
     def _bind(self, conn: asyncpg.Connection) -> None:
         self.programs = PostgresPrograms(conn)
         self.participants = PostgresParticipants(conn)
+        self.roster = PostgresRoster(conn)
 
 
 class InMemoryEnrolmentUnitOfWork(InMemoryUnitOfWork, EnrolmentUnitOfWork):
@@ -40,3 +47,4 @@ class InMemoryEnrolmentUnitOfWork(InMemoryUnitOfWork, EnrolmentUnitOfWork):
     def _bind(self, state: EnrolmentState) -> None:
         self.programs = InMemoryPrograms(state)
         self.participants = InMemoryParticipants(state)
+        self.roster = InMemoryRoster(state)
