@@ -20,6 +20,7 @@ and refuses any key shorter than 32 bytes (`refuse_unsafe_secrets`).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Literal, get_args
@@ -87,6 +88,19 @@ def auth_keys(settings: AuthSettings) -> dict[str, tuple[str, str]]:
 
 
 @dataclass(frozen=True)
+class ProgramStaff:
+    """Who runs and who sponsors one program: the identity-provider groups it names (ProgramLaunched's
+    `admin_groups` and `sponsor_groups`). A program naming no admin group is run by every program admin."""
+
+    admin_groups: frozenset[str] = frozenset()
+    sponsor_groups: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, admin_groups: Iterable[str] = (), sponsor_groups: Iterable[str] = ()) -> ProgramStaff:
+        return cls(frozenset(admin_groups), frozenset(sponsor_groups))
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who calls. `subject` is the participant id a participant acts as (from the employee-id claim, else `sub`);
     `employee_id` is the claim itself, None for tokens without it; `groups` are the caller's groups."""
@@ -120,6 +134,20 @@ class Principal:
     def may_read(self, *participant_ids: str) -> bool:
         """May read what belongs to one of `participant_ids`."""
         return self.reads_everything or ("participant" in self.roles and self.subject in participant_ids)
+
+    # Per program (issue #14): a program admin runs only the programs whose admin groups it belongs to (or those
+    # naming none); an executive sponsor reads the dashboard of the programs whose sponsor groups it belongs to;
+    # an auditor reads every program.
+
+    def administers(self, staff: ProgramStaff) -> bool:
+        return self.acts_as_admin and (not staff.admin_groups or bool(self.groups & staff.admin_groups))
+
+    def sponsors(self, staff: ProgramStaff) -> bool:
+        return "executive_sponsor" in self.roles and bool(self.groups & staff.sponsor_groups)
+
+    def oversees(self, staff: ProgramStaff) -> bool:
+        """May read the program's figures and pair lists: its admins, its sponsors, auditors."""
+        return self.administers(staff) or self.sponsors(staff) or "auditor" in self.roles
 
 
 def issue_token(

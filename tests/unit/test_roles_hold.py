@@ -191,3 +191,21 @@ async def test_enrolment_a_participant_auditor_changes_no_one_else(enrolment, ro
     assert len(store.events) == before
     itself = await client.post(f"/programs/{program_id}/participants", json=person("E2"), headers=stranger)
     assert itself.status_code == 201, itself.text
+
+
+def test_a_program_admin_runs_only_the_programs_of_its_groups():
+    from shared.auth import ProgramStaff
+
+    digital = ProgramStaff.of(admin_groups=["digital-bu-admins"], sponsor_groups=["executive-sponsors"])
+    everyone = ProgramStaff.of()
+    bu_admin = Principal("bu", frozenset({"program_admin"}), groups=frozenset({"digital-bu-admins"}))
+    hr_admin = Principal("hr", frozenset({"program_admin"}), groups=frozenset({"hr-programs"}))
+    sponsor = Principal("es", frozenset({"executive_sponsor"}), groups=frozenset({"executive-sponsors"}))
+    auditor = Principal("au", frozenset({"auditor"}))
+    assert bu_admin.administers(digital) and not hr_admin.administers(digital)
+    assert bu_admin.administers(everyone) and hr_admin.administers(everyone)
+    assert sponsor.sponsors(digital) and not sponsor.administers(digital) and not sponsor.sponsors(everyone)
+    assert [p.oversees(digital) for p in (bu_admin, hr_admin, sponsor, auditor)] == [True, False, True, True]
+    # A participant in the admin group is no admin: the right comes from the role.
+    member = Principal("p-me", frozenset({"participant"}), groups=frozenset({"digital-bu-admins"}))
+    assert not member.administers(digital) and not member.oversees(digital)
