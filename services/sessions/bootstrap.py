@@ -11,6 +11,7 @@ from services.sessions.entrypoints import http
 from services.sessions.entrypoints.pairs_consumer import PairsProjection
 from services.sessions.service_layer.unit_of_work import PostgresSessionsUnitOfWork
 from shared.http import create_app
+from shared.program_staff import ProgramStaffProjection
 from shared.runtime import ServiceRuntime
 from shared.service import Bindings, ServiceSpec
 
@@ -28,7 +29,7 @@ SPEC = ServiceSpec(
     settings=SessionsSettings,
     routers=[http.router],
     migrations=[Path(__file__).parent / "adapters" / "sql"],
-    projections=[PairsProjection()],
+    projections=[PairsProjection(), ProgramStaffProjection()],
     bindings=bindings,
 )
 

@@ -173,7 +173,8 @@ async def test_pairs_list_by_status(matching, round_):
     gone = (await matching.get(f"/programs/{PROGRAM}/pairs", params={"status": "dissolved"})).json()
     assert dissolved not in {p["pair_id"] for p in active} and len(active) == len(round_["pairs"]) - 1
     assert [(p["pair_id"], p["dissolve_reason"]) for p in gone] == [(dissolved, "moved team")]
-    assert (await matching.get("/programs/prg-unknown/pairs")).json() == []
+    # A program matching has not heard of has no staff to check the caller against (issue #14): 404, not [].
+    assert (await matching.get("/programs/prg-unknown/pairs")).status_code == 404
 
 
 async def test_an_unknown_pair_status_is_422_naming_the_query_field(matching):

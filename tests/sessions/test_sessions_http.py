@@ -16,6 +16,7 @@ from services.sessions.config import SessionsSettings
 from services.sessions.domain.model import Pair
 from services.sessions.entrypoints import http
 from services.sessions.service_layer.unit_of_work import InMemorySessionsUnitOfWork
+from shared.auth import ProgramStaff
 from shared.eventstore import InMemoryEventStore
 from tests.support.bodies import invalid_fields as fields
 from tests.support.bodies import session
@@ -30,8 +31,11 @@ FORMED = datetime(2026, 3, 1, 9, tzinfo=UTC)
 
 @pytest.fixture
 def state() -> SessionsState:
-    """The service's state; pair-1 has been announced, as the pairs projection would have recorded it."""
-    return SessionsState(pairs={PAIR: Pair(PAIR, "prg-1", MENTOR, MENTEE, formed_at=FORMED)})
+    """The service's state; pair-1 has been announced, as the pairs projection would have recorded it, and its
+    program launched with no admin group (every program admin runs it), as the program-staff projection would."""
+    return SessionsState(
+        pairs={PAIR: Pair(PAIR, "prg-1", MENTOR, MENTEE, formed_at=FORMED)}, program_staff={"prg-1": ProgramStaff()}
+    )
 
 
 @pytest.fixture

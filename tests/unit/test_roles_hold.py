@@ -27,7 +27,7 @@ from services.sessions.config import SessionsSettings
 from services.sessions.domain.model import Pair
 from services.sessions.entrypoints import http as sessions_http
 from services.sessions.service_layer.unit_of_work import InMemorySessionsUnitOfWork
-from shared.auth import Principal, issue_token
+from shared.auth import Principal, ProgramStaff, issue_token
 from shared.eventstore import InMemoryEventStore
 from tests.support.matching_pool import constrained_pool, seed
 
@@ -118,7 +118,9 @@ FEEDBACK = {"rating": 4, "learned": "x", "would_continue": True}
 
 @pytest.fixture
 async def sessions():
-    state = SessionsState(pairs={"pair-r": Pair("pair-r", "prg-r", MENTOR, MENTEE)})
+    state = SessionsState(
+        pairs={"pair-r": Pair("pair-r", "prg-r", MENTOR, MENTEE)}, program_staff={"prg-r": ProgramStaff()}
+    )
     store = InMemoryEventStore()
     app = sessions_bootstrap.build(SessionsSettings())
     app.dependency_overrides[sessions_http.unit_of_work] = lambda: InMemorySessionsUnitOfWork(state, store)

@@ -37,7 +37,7 @@ def test_projections_read_the_topics_of_the_events_they_handle():
     assert topics == {
         "enrolment": [],
         "matching": ["tandem.enrolment.events"],
-        "sessions": ["tandem.matching.events"],
+        "sessions": ["tandem.enrolment.events", "tandem.matching.events"],  # program staff: ProgramLaunched
         "insights": ["tandem.enrolment.events", "tandem.matching.events", "tandem.sessions.events"],
     }
 

@@ -31,14 +31,17 @@ Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 async def record_program(conn: asyncpg.Connection, e: ProgramLaunched, at: datetime) -> None:
     await conn.execute(
-        """INSERT INTO programs (program_id, title, cadence_days, duration_weeks, targets, at)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+        """INSERT INTO programs
+               (program_id, title, cadence_days, duration_weeks, targets, at, admin_groups, sponsor_groups)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING""",
         e.program_id,
         e.title,
         e.cadence_days,
         e.duration_weeks,
         json.dumps(e.targets),
         at,
+        list(e.admin_groups),
+        list(e.sponsor_groups),
     )
 
 

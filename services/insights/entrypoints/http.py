@@ -1,4 +1,5 @@
-"""Insights' HTTP API under /insights/v1: read-only, for program admins and auditors."""
+"""Insights' HTTP API under /insights/v1: read-only, for those who oversee a program: its admins, its executive
+sponsors, auditors (issue #14)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from pydantic import Field
 
 from services.insights.domain.report import PairRow, ProgramReport, ProgramSummary
 from services.insights.service_layer import queries
-from shared.auth import AdminOrAuditor
+from shared import program_staff
+from shared.auth import Principal, require
 from shared.types import Identifier, Instant
 
 router = APIRouter(tags=["insights"])
@@ -33,6 +36,20 @@ def service() -> queries.Insights:
 Service = Annotated[queries.Insights, Depends(service)]
 
 
+def staff(svc: Service) -> program_staff.ProgramStaffReader:
+    """The groups each program's launch named, kept beside its other facts (the `programs` table)."""
+    return program_staff.PostgresProgramStaff(svc.pool, table="programs")
+
+
+Staff = Annotated[program_staff.ProgramStaffReader, Depends(staff)]
+ProgramOverseer = Annotated[Principal, Depends(program_staff.program_role("oversees", staff))]
+StaffMember = Annotated[Principal, Depends(require(*program_staff.STAFF_ROLES))]
+
+
+class Me(program_staff.Me):
+    oversees: list[str] = Field(description="Ids of the programs whose figures the caller reads.")
+
+
 def instant(as_of: datetime | None) -> datetime:
     """The requested instant; one without a time zone is read as UTC."""
     if as_of is None:
@@ -40,25 +57,34 @@ def instant(as_of: datetime | None) -> datetime:
     return as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
 
 
+@router.get("/me", response_model=Me)
+async def me(principal: program_staff.AnyRole, reader: Staff) -> Me:
+    """Who the caller is here: its participant id, roles, the programs it runs, sponsors and oversees."""
+    common, oversees = await program_staff.me(principal, reader)
+    return Me(**common.model_dump(), oversees=oversees)
+
+
 @router.get("/programs", response_model=list[ProgramSummary])
-async def list_programs(svc: Service, _: AdminOrAuditor) -> list[ProgramSummary]:
-    return await queries.programs(svc)
+async def list_programs(svc: Service, principal: StaffMember, reader: Staff) -> list[ProgramSummary]:
+    """The programs the caller oversees."""
+    _, oversees = await program_staff.me(principal, reader)
+    return [p for p in await queries.programs(svc) if p.program_id in set(oversees)]
 
 
 @router.get("/programs/{program_id}/report", response_model=ProgramReport)
-async def report(program_id: Identifier, svc: Service, _: AdminOrAuditor, as_of: AsOf = None) -> ProgramReport:
+async def report(program_id: Identifier, svc: Service, _: ProgramOverseer, as_of: AsOf = None) -> ProgramReport:
     return await queries.report(svc, program_id, instant(as_of))
 
 
 @router.get("/programs/{program_id}/pairs", response_model=list[PairRow])
-async def pairs(program_id: Identifier, svc: Service, _: AdminOrAuditor, as_of: AsOf = None) -> list[PairRow]:
+async def pairs(program_id: Identifier, svc: Service, _: ProgramOverseer, as_of: AsOf = None) -> list[PairRow]:
     return await queries.pair_rows(svc, program_id, instant(as_of))
 
 
 @router.get(
     "/programs/{program_id}/export.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}}
 )
-async def export_csv(program_id: Identifier, svc: Service, _: AdminOrAuditor, as_of: AsOf = None) -> Response:
+async def export_csv(program_id: Identifier, svc: Service, _: ProgramOverseer, as_of: AsOf = None) -> Response:
     rows = await queries.pair_rows(svc, program_id, instant(as_of))
     filename = re.sub(r"[^A-Za-z0-9_.-]", "_", f"insights-{program_id}-pairs.csv")
     return Response(

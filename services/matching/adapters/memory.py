@@ -13,6 +13,8 @@ from typing import Any
 from services.matching.adapters.repository import Candidates, Pairs, Programs, Rounds
 from services.matching.domain.pairs import Pair
 from services.matching.domain.rounds import Proposal
+from shared.auth import ProgramStaff
+from shared.program_staff import staff_of_launch
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class InMemoryPrograms(Programs):
     async def get(self, program_id: str) -> dict[str, Any] | None:
         launched = self.state.programs.get(program_id)
         return copy.deepcopy(launched) if launched is not None else None
+
+    async def staff(self) -> dict[str, ProgramStaff]:
+        return {program_id: staff_of_launch(launched) for program_id, launched in self.state.programs.items()}
 
 
 class InMemoryCandidates(Candidates):
@@ -138,3 +143,9 @@ class InMemoryPairs(Pairs):
 
     async def dissolved_couples(self, program_id: str) -> list[tuple[str, str]]:
         return [(p.mentor_id, p.mentee_id) for p in await self.of_program(program_id, "dissolved")]
+
+    async def active_of_participant(self, participant_id: str) -> list[Pair]:
+        return sorted(
+            (p for p in self.state.pairs.values() if p.status == "active" and p.has_member(participant_id)),
+            key=lambda p: (p.program_id, p.pair_id),
+        )

@@ -14,7 +14,9 @@ import asyncpg
 
 from services.matching.domain.pairs import Pair
 from services.matching.domain.rounds import Proposal
+from shared.auth import ProgramStaff
 from shared.db import advisory_key
+from shared.program_staff import staff_of_launch
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
@@ -30,6 +32,10 @@ class Programs(ABC):
     @abstractmethod
     async def get(self, program_id: str) -> dict[str, Any] | None:
         """The ProgramLaunched body, or None for a program matching has not heard of."""
+
+    @abstractmethod
+    async def staff(self) -> dict[str, ProgramStaff]:
+        """Every known program's admin and sponsor groups (its launch's), by program id."""
 
 
 class Candidates(ABC):
@@ -86,6 +92,10 @@ class Pairs(ABC):
     async def dissolved_couples(self, program_id: str) -> list[tuple[str, str]]:
         """(mentor, mentee) of every dissolved pair: the engine does not pair them again."""
 
+    @abstractmethod
+    async def active_of_participant(self, participant_id: str) -> list[Pair]:
+        """The participant's active pairs in every program, by program id then pair id (not locked)."""
+
 
 # ------------------------------------------------------------------------------------------------ PostgreSQL
 
@@ -104,6 +114,21 @@ class PostgresPrograms(Programs):
     async def get(self, program_id: str) -> dict[str, Any] | None:
         row = await self.conn.fetchval("SELECT launched FROM pool_programs WHERE program_id = $1", program_id)
         return json.loads(row) if row else None
+
+    async def staff(self) -> dict[str, ProgramStaff]:
+        rows = await self.conn.fetch(
+            "SELECT program_id, launched->'admin_groups' AS admin_groups, launched->'sponsor_groups' AS sponsor_groups"
+            " FROM pool_programs"
+        )
+        return {
+            r["program_id"]: staff_of_launch(
+                {
+                    "admin_groups": json.loads(r["admin_groups"] or "null"),
+                    "sponsor_groups": json.loads(r["sponsor_groups"] or "null"),
+                }
+            )
+            for r in rows
+        }
 
 
 class PostgresCandidates(Candidates):
@@ -223,6 +248,14 @@ class PostgresPairs(Pairs):
             "SELECT mentor_id, mentee_id FROM pairs WHERE program_id = $1 AND status = 'dissolved'", program_id
         )
         return [(r["mentor_id"], r["mentee_id"]) for r in rows]
+
+    async def active_of_participant(self, participant_id: str) -> list[Pair]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM pairs WHERE status = 'active' AND (mentor_id = $1 OR mentee_id = $1)"
+            " ORDER BY program_id, pair_id",
+            participant_id,
+        )
+        return [_pair(r) for r in rows]
 
 
 def _pair(row: asyncpg.Record) -> Pair:

@@ -94,6 +94,11 @@ async def pairs_of_program(uow: MatchingUnitOfWork, program_id: str, status: str
         return await uow.pairs.of_program(program_id, status)
 
 
+async def active_pairs_of(uow: MatchingUnitOfWork, participant_id: str) -> list[Pair]:
+    async with uow:
+        return await uow.pairs.active_of_participant(participant_id)
+
+
 async def get_pair(uow: MatchingUnitOfWork, pair_id: str) -> Pair:
     async with uow:
         pair = await uow.pairs.get(pair_id)

@@ -10,6 +10,7 @@ from typing import Any
 
 from services.sessions.adapters import repository
 from services.sessions.domain.model import Pair, SessionRecord
+from shared.auth import ProgramStaff
 from shared.events import FeedbackGiven
 
 NEVER = datetime.min.replace(tzinfo=UTC)
@@ -31,6 +32,7 @@ class SessionsState:
     sessions: list[SessionRecord] = field(default_factory=list)
     feedback: list[FeedbackGiven] = field(default_factory=list)
     idempotency_keys: dict[tuple[str, str], StoredKey] = field(default_factory=dict)
+    program_staff: dict[str, ProgramStaff] = field(default_factory=dict)  # read model too (tests seed it)
 
 
 class InMemoryPairs(repository.Pairs):

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.sessions.config import SessionsSettings
 from services.sessions.domain.commands import GiveFeedback, LogSession
@@ -15,7 +15,8 @@ from services.sessions.domain.model import Pair
 from services.sessions.service_layer import handlers
 from services.sessions.service_layer.handlers import FeedbackRecorded, SessionLogged, SessionView
 from services.sessions.service_layer.unit_of_work import SessionsUnitOfWork
-from shared.auth import AdminOrParticipant, Participant, Principal, Reader
+from shared import program_staff
+from shared.auth import AdminOrParticipant, Participant, Principal, ProgramStaff, Reader
 from shared.types import Identifier
 
 router = APIRouter(tags=["sessions"])
@@ -53,13 +54,26 @@ class PairView(BaseModel):
 
 
 def viewer(principal: Principal) -> handlers.Viewer:
-    """Who reads: admins and auditors see every pair, a participant its own."""
-    return handlers.Viewer(principal.subject, sees_all=principal.reads_everything)
+    """Who reads: auditors every pair, admins the pairs of the programs they run, a participant its own."""
+
+    def reaches(staff: ProgramStaff | None) -> bool:
+        return "auditor" in principal.roles or (staff is not None and principal.oversees(staff))
+
+    return handlers.Viewer(principal.subject, reaches, is_staff=principal.reads_everything)
 
 
 def writer(principal: Principal) -> handlers.Viewer:
-    """Who writes: admins in any pair; anyone else (an auditor-participant too) only in its own pairs."""
-    return handlers.Viewer(principal.subject, sees_all=principal.acts_as_admin)
+    """Who writes: admins in the pairs of the programs they run; anyone else (an auditor-participant too) only in
+    its own pairs."""
+
+    def reaches(staff: ProgramStaff | None) -> bool:
+        return staff is not None and principal.administers(staff)
+
+    return handlers.Viewer(principal.subject, reaches, is_staff=principal.acts_as_admin)
+
+
+class Me(program_staff.Me):
+    pairs: list[handlers.MyPair] = Field(description="The caller's pairs, each with its number of sessions.")
 
 
 @router.get("/pairs/{pair_id}", response_model=PairView)
@@ -110,3 +124,32 @@ async def give_feedback(
 @router.get("/participants/{participant_id}/pairs", response_model=list[PairView])
 async def pairs_of(participant_id: Identifier, uow: UoW, principal: Reader) -> list[PairView]:
     return [PairView.of(p) for p in await handlers.pairs_of(uow, participant_id, viewer(principal))]
+
+
+def staff(uow: UoW) -> program_staff.ProgramStaffReader:
+    return StaffThroughUnitOfWork(uow)
+
+
+class StaffThroughUnitOfWork(program_staff.ProgramStaffReader):
+    """The `program_staff` read model, each read in a transaction of its own."""
+
+    def __init__(self, uow: SessionsUnitOfWork):
+        self.uow = uow
+
+    async def get(self, program_id: str) -> ProgramStaff | None:
+        async with self.uow:
+            return await self.uow.program_staff.get(program_id)
+
+    async def all(self) -> dict[str, ProgramStaff]:
+        async with self.uow:
+            return await self.uow.program_staff.all()
+
+
+@router.get("/me", response_model=Me)
+async def me(
+    uow: UoW, principal: program_staff.AnyRole, reader: Annotated[program_staff.ProgramStaffReader, Depends(staff)]
+) -> Me:
+    """Who the caller is here: its participant id, roles, the programs it runs and sponsors, its pairs."""
+    common, _ = await program_staff.me(principal, reader)
+    pairs = await handlers.my_pairs(uow, principal.subject) if common.participant_id else []
+    return Me(**common.model_dump(), pairs=pairs)

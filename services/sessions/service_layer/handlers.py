@@ -11,6 +11,7 @@ one after the other (versions 1 and 2) and neither caller sees a ConcurrencyErro
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
@@ -20,6 +21,7 @@ from pydantic import BaseModel
 from services.sessions.domain import model
 from services.sessions.domain.commands import GiveFeedback, LogSession
 from services.sessions.service_layer.unit_of_work import SessionsUnitOfWork
+from shared.auth import ProgramStaff
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import FeedbackGiven, LearningDirection
 from shared.http import EventLogPosition
@@ -61,10 +63,21 @@ class FeedbackRecorded(BaseModel):
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who reads a pair: a participant sees its own pairs only; admins and auditors (`sees_all`) see every pair."""
+    """Who reaches a pair: its members always; anyone else when `reaches_program` accepts the staff of the pair's
+    program (None: a program not known here yet). `is_staff` says whether the caller may look at others' pairs at
+    all (an admin or an auditor)."""
 
     subject: str
-    sees_all: bool
+    reaches_program: Callable[[ProgramStaff | None], bool]
+    is_staff: bool
+
+
+class MyPair(BaseModel):
+    pair_id: str
+    program_id: str
+    status: str
+    partner_participant_id: str
+    sessions: int
 
 
 # ------------------------------------------------------------------------------------------------------ writes
@@ -158,21 +171,41 @@ class KeyedWrite:
 async def readable_pair(uow: SessionsUnitOfWork, pair_id: str, viewer: Viewer) -> model.Pair:
     """The pair, if the viewer may see it."""
     async with uow:
-        return _readable(await _pair(uow, pair_id), viewer)
+        return await _reachable(uow, await _pair(uow, pair_id), viewer)
 
 
 async def sessions_of(uow: SessionsUnitOfWork, pair_id: str, viewer: Viewer) -> list[SessionView]:
     """The pair's sessions by the day they were held, private notes included (readers of a pair see them)."""
     async with uow:
-        _readable(await _pair(uow, pair_id), viewer)
+        await _reachable(uow, await _pair(uow, pair_id), viewer)
         return [SessionView.of(s) for s in await uow.sessions.of_pair(pair_id)]
 
 
 async def pairs_of(uow: SessionsUnitOfWork, participant_id: str, viewer: Viewer) -> list[model.Pair]:
-    if not viewer.sees_all and viewer.subject != participant_id:
+    """A participant's own pairs; to staff, that participant's pairs in the programs the viewer reaches."""
+    if not viewer.is_staff and viewer.subject != participant_id:
         raise Forbidden("a participant sees only its own pairs")
     async with uow:
-        return await uow.pairs.of_participant(participant_id)
+        pairs = await uow.pairs.of_participant(participant_id)
+        if viewer.subject == participant_id:
+            return pairs
+        staff = {program: await uow.program_staff.get(program) for program in {p.program_id for p in pairs}}
+        return [p for p in pairs if viewer.reaches_program(staff[p.program_id])]
+
+
+async def my_pairs(uow: SessionsUnitOfWork, participant_id: str) -> list[MyPair]:
+    """The participant's pairs, each with how many sessions it logged."""
+    async with uow:
+        return [
+            MyPair(
+                pair_id=p.pair_id,
+                program_id=p.program_id,
+                status=p.status,
+                partner_participant_id=p.mentee_id if p.mentor_id == participant_id else p.mentor_id,
+                sessions=len(await uow.sessions.of_pair(p.pair_id)),
+            )
+            for p in await uow.pairs.of_participant(participant_id)
+        ]
 
 
 async def _pair(uow: SessionsUnitOfWork, pair_id: str) -> model.Pair:
@@ -182,7 +215,7 @@ async def _pair(uow: SessionsUnitOfWork, pair_id: str) -> model.Pair:
     return found
 
 
-def _readable(pair: model.Pair, viewer: Viewer) -> model.Pair:
-    if not viewer.sees_all and not pair.has_member(viewer.subject):
-        raise Forbidden(f"{viewer.subject} is not a member of pair {pair.pair_id}")
-    return pair
+async def _reachable(uow: SessionsUnitOfWork, pair: model.Pair, viewer: Viewer) -> model.Pair:
+    if pair.has_member(viewer.subject) or viewer.reaches_program(await uow.program_staff.get(pair.program_id)):
+        return pair
+    raise Forbidden(f"{viewer.subject} is neither a member of pair {pair.pair_id} nor staff of its program")

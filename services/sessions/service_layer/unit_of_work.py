@@ -6,6 +6,7 @@ import asyncpg
 
 from services.sessions.adapters import memory, repository
 from shared.eventstore import InMemoryEventStore
+from shared.program_staff import InMemoryProgramStaff, PostgresProgramStaff, ProgramStaffReader
 from shared.uow import InMemoryUnitOfWork, PostgresUnitOfWork, UnitOfWork
 
 
@@ -16,6 +17,7 @@ class SessionsUnitOfWork(UnitOfWork):
     sessions: repository.Sessions
     feedback: repository.Feedback
     idempotency_keys: repository.IdempotencyKeys
+    program_staff: ProgramStaffReader  # the shared `program_staff` read model (shared/program_staff.py)
 
 
 class PostgresSessionsUnitOfWork(PostgresUnitOfWork, SessionsUnitOfWork):
@@ -24,6 +26,7 @@ class PostgresSessionsUnitOfWork(PostgresUnitOfWork, SessionsUnitOfWork):
         self.sessions = repository.PostgresSessions(conn)
         self.feedback = repository.PostgresFeedback(conn)
         self.idempotency_keys = repository.PostgresIdempotencyKeys(conn)
+        self.program_staff = PostgresProgramStaff(conn)
 
 
 class InMemorySessionsUnitOfWork(InMemoryUnitOfWork, SessionsUnitOfWork):
@@ -39,3 +42,4 @@ class InMemorySessionsUnitOfWork(InMemoryUnitOfWork, SessionsUnitOfWork):
         self.sessions = memory.InMemorySessions(state)
         self.feedback = memory.InMemoryFeedback(state)
         self.idempotency_keys = memory.InMemoryIdempotencyKeys(state)
+        self.program_staff = InMemoryProgramStaff(state.program_staff)
