@@ -99,6 +99,22 @@ def test_database_urls_and_secrets_come_from_existing_secrets(manifests):
     assert not any("PASSWORD" in key or "SECRET" in key for key in config)
 
 
+def test_every_service_gets_the_one_pseudonym_key_and_the_token_claims(manifests):
+    """Issue #14: each service turns the employee-id claim into the participant id, so all need the same key."""
+    for deployment in of_kind(manifests, "Deployment"):
+        env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["TANDEM_PSEUDONYM_KEY"]["valueFrom"]["secretKeyRef"] == {
+            "name": "tandem-auth",
+            "key": "pseudonym-key",
+        }
+    config = of_kind(manifests, "ConfigMap")[0]["data"]
+    assert (config["TANDEM_EMPLOYEE_ID_CLAIM"], config["TANDEM_GROUPS_CLAIM"], config["TANDEM_ROLES_CLAIM"]) == (
+        "employee_id",
+        "groups",
+        "roles",
+    )
+
+
 def test_the_ingress_routes_the_four_prefixes(manifests):
     [ingress] = of_kind(manifests, "Ingress")
     paths = {p["path"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}

@@ -33,6 +33,9 @@ TANDEM_KAFKA_SSL_CAFILE: {{ printf "/etc/tandem/kafka-ca/%s" $v.kafka.tls.caSecr
 TANDEM_JWT_ISSUER: {{ $v.auth.issuer | quote }}
 TANDEM_JWT_AUDIENCE: {{ $v.auth.audience | quote }}
 TANDEM_JWT_MAX_LIFETIME_S: {{ $v.auth.maxTokenLifetimeSeconds | quote }}
+TANDEM_EMPLOYEE_ID_CLAIM: {{ $v.auth.employeeIdClaim | quote }}
+TANDEM_GROUPS_CLAIM: {{ $v.auth.groupsClaim | quote }}
+TANDEM_ROLES_CLAIM: {{ $v.auth.rolesClaim | quote }}
 {{- if $v.auth.jwksUrl }}
 TANDEM_JWKS_URL: {{ $v.auth.jwksUrl | quote }}
 {{- end }}
@@ -57,11 +60,10 @@ TANDEM_SHUTDOWN_GRACE_S: {{ $v.shutdownGraceSeconds | quote }}
   valueFrom:
     secretKeyRef: {name: {{ $v.auth.secretName }}, key: jwt-secret}
 {{- end }}
-{{- if eq .service "enrolment" }}
+{{- /* Every service turns the employee-id claim into the caller's participant id with the same key. */}}
 - name: TANDEM_PSEUDONYM_KEY
   valueFrom:
     secretKeyRef: {name: {{ $v.auth.secretName }}, key: pseudonym-key}
-{{- end }}
 {{- end -}}
 
 {{- define "tandem.volumes" -}}
