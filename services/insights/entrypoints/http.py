@@ -65,26 +65,26 @@ async def me(principal: program_staff.AnyRole, reader: Staff) -> Me:
 
 
 @router.get("/programs", response_model=list[ProgramSummary])
-async def list_programs(svc: Service, principal: StaffMember, reader: Staff) -> list[ProgramSummary]:
+async def list_programs(principal: StaffMember, reader: Staff, svc: Service) -> list[ProgramSummary]:
     """The programs the caller oversees."""
     _, oversees = await program_staff.me(principal, reader)
     return [p for p in await queries.programs(svc) if p.program_id in set(oversees)]
 
 
 @router.get("/programs/{program_id}/report", response_model=ProgramReport)
-async def report(program_id: Identifier, svc: Service, _: ProgramOverseer, as_of: AsOf = None) -> ProgramReport:
+async def report(program_id: Identifier, _: ProgramOverseer, svc: Service, as_of: AsOf = None) -> ProgramReport:
     return await queries.report(svc, program_id, instant(as_of))
 
 
 @router.get("/programs/{program_id}/pairs", response_model=list[PairRow])
-async def pairs(program_id: Identifier, svc: Service, _: ProgramOverseer, as_of: AsOf = None) -> list[PairRow]:
+async def pairs(program_id: Identifier, _: ProgramOverseer, svc: Service, as_of: AsOf = None) -> list[PairRow]:
     return await queries.pair_rows(svc, program_id, instant(as_of))
 
 
 @router.get(
     "/programs/{program_id}/export.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}}
 )
-async def export_csv(program_id: Identifier, svc: Service, _: ProgramOverseer, as_of: AsOf = None) -> Response:
+async def export_csv(program_id: Identifier, _: ProgramOverseer, svc: Service, as_of: AsOf = None) -> Response:
     rows = await queries.pair_rows(svc, program_id, instant(as_of))
     filename = re.sub(r"[^A-Za-z0-9_.-]", "_", f"insights-{program_id}-pairs.csv")
     return Response(
