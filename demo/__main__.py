@@ -14,14 +14,17 @@ from datetime import date, timedelta
 import httpx
 import typer
 
+from demo import tokens
+from demo.keycloak_realm import username
 from demo.organisation import organisation
-from shared.auth import issue_token
 
 app = typer.Typer(add_completion=False)
 
 
-def bearer(role: str, subject: str = "demo-admin") -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(subject, [role])}"}
+def bearer(role: str, subject: str = "demo-admin", user: str | None = None) -> dict[str, str]:
+    """Keycloak's token when the platform signs in with it (a participant's as its demo user), else a
+    development token naming `subject`."""
+    return {"Authorization": f"Bearer {tokens.token(role, subject, user)}"}
 
 
 def wait(what: str, check, timeout_s: float = 120) -> None:
@@ -82,10 +85,11 @@ def main(
     typer.echo(f"matching round {round_['round_id']}: {len(pairs)} pairs, {len(round_['unmatched'])} unmatched")
 
     today = date.today()
+    users = {ids[person.employee_id]: username(person) for person in people}  # Keycloak's demo users
     for pair in pairs:
         url = f"{sessions}/pairs/{pair['pair_id']}"
         wait(f"sessions to know {pair['pair_id']}", lambda url=url: http.get(url, headers=admin).status_code == 200)
-        mentor, mentee = bearer("participant", pair["mentor_id"]), bearer("participant", pair["mentee_id"])
+        mentor, mentee = (bearer("participant", pair[m], users[pair[m]]) for m in ("mentor_id", "mentee_id"))
         held = rng.choice([0, 1, 2, 3, 3, 4])
         for n in range(held):
             http.post(

@@ -37,8 +37,26 @@ start() {
   echo $! >"$run_dir/$name.pid"
 }
 
+# Sign-in: the realm's tokens when the local Keycloak runs (`keycloak.sh status`), else the development HS256
+# key. What was chosen goes to $run_dir/auth.env, where `make token` and the demo read it. TANDEM_JWKS_URL set by
+# the caller wins (its issuer and audience too).
+sign_in() {
+  rm -f "$run_dir/auth.env"
+  if [[ -n "${TANDEM_JWKS_URL:-}" ]]; then say "sign-in: the caller's TANDEM_JWKS_URL"; return; fi
+  if ! "$here/keycloak.sh" status >/dev/null 2>&1; then
+    say "sign-in: development HS256 key (Keycloak is not running)"; return
+  fi
+  local url settings line
+  url=$("$here/keycloak.sh" env | sed -n 's/^TANDEM_KEYCLOAK_URL=//p')
+  settings=$(cd "$repo" && "$python" -m shared.oidc "$url/realms/tandem" tandem-api)
+  while IFS= read -r line; do [[ -n "$line" ]] && export "${line?}"; done <<<"$settings"
+  echo "TANDEM_KEYCLOAK_URL=$url" >"$run_dir/auth.env"
+  say "sign-in: Keycloak realm $url/realms/tandem (make token gets its tokens)"
+}
+
 up() {
   mkdir -p "$run_dir"
+  sign_in
   for entry in "${services[@]}"; do
     name=${entry%%:*} port=$(port_of "$entry")
     if alive "$name"; then say "$name already running (pid $(cat "$run_dir/$name.pid"))"; continue; fi
