@@ -75,6 +75,11 @@ async def find(uow: EnrolmentUnitOfWork, scim_id: str) -> RosterEntry:
     return found
 
 
+async def find_by_employee(uow: EnrolmentUnitOfWork, employee_id: str) -> RosterEntry | None:
+    async with uow:
+        return await uow.roster.get(employee_id)
+
+
 async def find_by_user_name(uow: EnrolmentUnitOfWork, user_name: str) -> RosterEntry | None:
     async with uow:
         return await uow.roster.by_user_name(user_name)
