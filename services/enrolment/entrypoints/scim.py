@@ -39,8 +39,8 @@ from scim2_models import (
     SCIMException,
     User,
 )
-from scim2_models.urn import URN
 from scim2_models.resources.user import Email, Name
+from scim2_models.urn import URN
 from starlette.responses import JSONResponse
 
 from services.enrolment.domain.roster import RosterEntry, RosterRow
