@@ -72,6 +72,8 @@ def main(
     typer.echo(f"launched {program['title']} ({program_id})")
 
     people = organisation(size, seed)
+    imported = http.post(f"{enrolment}/roster", json={"rows": [p.roster_row() for p in people]}, headers=admin)
+    typer.echo(f"imported the roster: {imported.raise_for_status().json()['accepted']} people")
     ids = {}
     for person in people:
         reply = http.post(f"{enrolment}/programs/{program_id}/participants", json=person.enrolment(), headers=admin)

@@ -105,6 +105,19 @@ class Person:
     communication_style: str = "direct"
     capacity: int = 1
 
+    def roster_row(self) -> dict:
+        """The person as HR's roster import has them (enrolment's `POST /roster`)."""
+        return {
+            "employee_id": self.employee_id,
+            "display_name": self.display_name,
+            "email": self.email,
+            "department": self.department,
+            "grade": self.grade,
+            "manager_id": self.manager,
+            "languages": self.languages,
+            "time_zone": self.time_zone,
+        }
+
     def enrolment(self) -> dict:
         return {
             "employee_id": self.employee_id,

@@ -150,6 +150,20 @@ class ParticipantErased(Event):
     participant_id: str
 
 
+class RosterImported(Event):
+    """HR imported the roster of eligible people (issue #14). Counts only: the rows are personal data and stay in
+    enrolment; each enrolled participant whose department, grade or reporting line changed has its own
+    ParticipantProfileUpdated in the same transaction."""
+
+    service = "enrolment"
+    type_name = "tandem.enrolment.roster-imported.v1"
+
+    import_id: str
+    rows_accepted: int = Field(ge=0)
+    rows_rejected: int = Field(ge=0)
+    participants_updated: int = Field(ge=0)
+
+
 class PairFormed(Event):
     service = "matching"
     type_name = "tandem.matching.pair-formed.v1"
@@ -190,6 +204,20 @@ class PairDissolved(Event):
     reason: str
 
 
+class PairFlagged(Event):
+    """An active pair now breaks a hard rule of matching (e.g. an HR re-import put one member in the other's
+    reporting line) and its program flags such pairs for an admin rather than dissolving them. `reason` is a fixed
+    sentence naming the rule, never anything about the people."""
+
+    service = "matching"
+    type_name = "tandem.matching.pair-flagged.v1"
+
+    program_id: str
+    pair_id: str
+    rule: str = Field(description="The hard rule the pair breaks: `reporting_line` or `grade`.")
+    reason: str
+
+
 class SessionHeld(Event):
     service = "sessions"
     type_name = "tandem.sessions.session-held.v1"
@@ -227,9 +255,11 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ParticipantProfileUpdated,
         ParticipantWithdrawn,
         ParticipantErased,
+        RosterImported,
         RoundCommitted,
         PairFormed,
         PairDissolved,
+        PairFlagged,
         SessionHeld,
         FeedbackGiven,
     )

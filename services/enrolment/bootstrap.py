@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.enrolment.config import EnrolmentSettings
-from services.enrolment.entrypoints import http
+from services.enrolment.entrypoints import http, roster, scim
 from services.enrolment.service_layer.unit_of_work import PostgresEnrolmentUnitOfWork
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
@@ -27,7 +27,7 @@ SPEC = ServiceSpec(
     name="enrolment",
     title="Tandem enrolment",
     settings=EnrolmentSettings,
-    routers=[http.router],
+    routers=[http.router, roster.router, scim.router],
     migrations=[Path(__file__).parent / "adapters" / "sql"],
     bindings=bindings,
 )

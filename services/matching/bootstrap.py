@@ -9,7 +9,11 @@ from fastapi import FastAPI
 
 from services.matching.config import MatchingSettings
 from services.matching.entrypoints import http
-from services.matching.entrypoints.pool_consumer import PoolProjection, WithdrawalDissolvesPairs
+from services.matching.entrypoints.pool_consumer import (
+    PoolProjection,
+    ProfileChangeRechecksPairs,
+    WithdrawalDissolvesPairs,
+)
 from services.matching.service_layer.unit_of_work import PostgresMatchingUnitOfWork
 from shared.http import create_app
 from shared.projection import Policy
@@ -26,7 +30,10 @@ def bindings(runtime: ServiceRuntime) -> Bindings:
 
 
 def policies(runtime: ServiceRuntime) -> list[Policy]:
-    return [WithdrawalDissolvesPairs(lambda: unit_of_work(runtime))]
+    return [
+        WithdrawalDissolvesPairs(lambda: unit_of_work(runtime)),
+        ProfileChangeRechecksPairs(lambda: unit_of_work(runtime)),
+    ]
 
 
 SPEC = ServiceSpec(

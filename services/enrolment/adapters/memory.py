@@ -3,6 +3,7 @@ insertion order, which stands in for the tables' launched_at / enrolled_at order
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from services.enrolment.adapters.repository import Participants, Programs, Roster
@@ -66,6 +67,10 @@ class InMemoryParticipants(Participants):
         enrolled = [p for (program, _), p in self.state.participants.items() if program == program_id]
         return enrolled[offset : offset + limit], len(enrolled)
 
+    async def active_of_employees(self, employee_ids: Collection[str]) -> list[Participant]:
+        wanted = set(employee_ids)
+        return [p for p in self.state.participants.values() if p.status == "active" and p.employee_id in wanted]
+
 
 class InMemoryRoster(Roster):
     def __init__(self, state: EnrolmentState):
@@ -73,6 +78,25 @@ class InMemoryRoster(Roster):
 
     async def get(self, employee_id: str) -> RosterEntry | None:
         return self.state.roster.get(employee_id)
+
+    async def everyone(self) -> dict[str, RosterEntry]:
+        return dict(self.state.roster)
+
+    async def put_many(self, entries: Sequence[RosterEntry]) -> None:
+        self.state.roster.update({e.employee_id: e for e in entries})
+
+    async def page(self, offset: int, limit: int) -> tuple[list[RosterEntry], int]:
+        entries = [self.state.roster[k] for k in sorted(self.state.roster)]
+        return entries[offset : offset + limit], len(entries)
+
+    async def remove(self, employee_id: str) -> None:
+        self.state.roster.pop(employee_id, None)
+
+    async def by_pseudonym(self, pseudonym: str) -> RosterEntry | None:
+        return next((e for e in self.state.roster.values() if e.pseudonym == pseudonym), None)
+
+    async def by_user_name(self, user_name: str) -> RosterEntry | None:
+        return next((e for e in self.state.roster.values() if (e.user_name or e.employee_id) == user_name), None)
 
 
 def _key(participant: Participant) -> tuple[str, str]:

@@ -4,6 +4,7 @@ connection, so state commits in the same transaction as the events appended besi
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Sequence
 
 import asyncpg
 
@@ -82,6 +83,14 @@ class PostgresParticipants(Participants):
         total = await self.conn.fetchval("SELECT count(*) FROM participants WHERE program_id = $1", program_id)
         return [_participant(r) for r in rows], total
 
+    async def active_of_employees(self, employee_ids: Collection[str]) -> list[Participant]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM participants WHERE employee_id = ANY($1::text[]) AND status = 'active'"
+            " ORDER BY program_id, participant_id FOR UPDATE",
+            list(employee_ids),
+        )
+        return [_participant(r) for r in rows]
+
 
 class PostgresRoster(Roster):
     def __init__(self, conn: asyncpg.Connection):
@@ -90,6 +99,73 @@ class PostgresRoster(Roster):
     async def get(self, employee_id: str) -> RosterEntry | None:
         row = await self.conn.fetchrow("SELECT * FROM roster WHERE employee_id = $1", employee_id)
         return _roster_entry(row) if row else None
+
+    async def everyone(self) -> dict[str, RosterEntry]:
+        # One import or provisioning at a time: each derives chains over the whole roster it read.
+        await self.conn.execute("LOCK TABLE roster IN SHARE ROW EXCLUSIVE MODE")
+        return {r["employee_id"]: _roster_entry(r) for r in await self.conn.fetch("SELECT * FROM roster")}
+
+    async def put_many(self, entries: Sequence[RosterEntry]) -> None:
+        # One statement over arrays (unnest), not one per row: a 20 000-row import is one round trip.
+        await self.conn.execute(
+            """INSERT INTO roster (employee_id, display_name, email, department, grade, manager_id, languages,
+                                   time_zone, reporting_chain, active, user_name, pseudonym)
+               SELECT r.employee_id, r.display_name, r.email, r.department, r.grade, r.manager_id,
+                      coalesce(r.languages::text[], '{}'), r.time_zone, coalesce(r.reporting_chain::text[], '{}'),
+                      r.active, r.user_name, r.pseudonym
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[],
+                           $8::text[], $9::text[], $10::bool[], $11::text[], $12::text[])
+                    AS r(employee_id, display_name, email, department, grade, manager_id, languages, time_zone,
+                         reporting_chain, active, user_name, pseudonym)
+               ON CONFLICT (employee_id) DO UPDATE SET
+                   display_name = EXCLUDED.display_name, email = EXCLUDED.email, department = EXCLUDED.department,
+                   grade = EXCLUDED.grade, manager_id = EXCLUDED.manager_id, languages = EXCLUDED.languages,
+                   time_zone = EXCLUDED.time_zone, reporting_chain = EXCLUDED.reporting_chain,
+                   active = EXCLUDED.active, user_name = EXCLUDED.user_name, pseudonym = EXCLUDED.pseudonym,
+                   updated_at = now()""",
+            *_roster_columns(entries),
+        )
+
+    async def page(self, offset: int, limit: int) -> tuple[list[RosterEntry], int]:
+        rows = await self.conn.fetch("SELECT * FROM roster ORDER BY employee_id OFFSET $1 LIMIT $2", offset, limit)
+        return [_roster_entry(r) for r in rows], await self.conn.fetchval("SELECT count(*) FROM roster")
+
+    async def remove(self, employee_id: str) -> None:
+        await self.conn.execute("DELETE FROM roster WHERE employee_id = $1", employee_id)
+
+    async def by_pseudonym(self, pseudonym: str) -> RosterEntry | None:
+        row = await self.conn.fetchrow("SELECT * FROM roster WHERE pseudonym = $1", pseudonym)
+        return _roster_entry(row) if row else None
+
+    async def by_user_name(self, user_name: str) -> RosterEntry | None:
+        row = await self.conn.fetchrow(
+            "SELECT * FROM roster WHERE coalesce(user_name, employee_id) = $1 ORDER BY employee_id LIMIT 1", user_name
+        )
+        return _roster_entry(row) if row else None
+
+
+def _roster_columns(entries: Sequence[RosterEntry]) -> list[list]:
+    # PostgreSQL has no arrays of arrays of varying length, so list columns travel as array literals (text) that
+    # the statement casts back; `_array_literal` quotes every element.
+    return [
+        [e.employee_id for e in entries],
+        [e.display_name for e in entries],
+        [e.email for e in entries],
+        [e.department for e in entries],
+        [e.grade for e in entries],
+        [e.manager_id for e in entries],
+        [_array_literal(e.languages) for e in entries],
+        [e.time_zone for e in entries],
+        [_array_literal(e.reporting_chain) for e in entries],
+        [e.active for e in entries],
+        [e.user_name for e in entries],
+        [e.pseudonym for e in entries],
+    ]
+
+
+def _array_literal(items: Sequence[str]) -> str:
+    quoted = ('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items)
+    return "{" + ",".join(quoted) + "}"
 
 
 def _roster_entry(row: asyncpg.Record) -> RosterEntry:
@@ -104,6 +180,8 @@ def _roster_entry(row: asyncpg.Record) -> RosterEntry:
         time_zone=row["time_zone"],
         reporting_chain=tuple(row["reporting_chain"]),
         active=row["active"],
+        user_name=row["user_name"],
+        pseudonym=row["pseudonym"],
     )
 
 

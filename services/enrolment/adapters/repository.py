@@ -8,6 +8,7 @@ tests/contracts/enrolment.py holds both to the same tests.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection, Sequence
 
 from services.enrolment.domain.model import Participant
 from services.enrolment.domain.roster import RosterEntry
@@ -48,9 +49,36 @@ class Participants(ABC):
         """Up to `limit` participants of the program after the first `offset`, in enrolment order, and how
         many the program has in all."""
 
+    @abstractmethod
+    async def active_of_employees(self, employee_ids: Collection[str]) -> list[Participant]:
+        """The active enrolments, in any program, of these employees, locked for update (a roster import or an
+        identity provider changes what HR owns of them)."""
+
 
 class Roster(ABC):
     """The eligible population, by employee id."""
 
     @abstractmethod
     async def get(self, employee_id: str) -> RosterEntry | None: ...
+
+    @abstractmethod
+    async def everyone(self) -> dict[str, RosterEntry]:
+        """The whole roster by employee id (chains are derived over all of it), locked against other imports."""
+
+    @abstractmethod
+    async def put_many(self, entries: Sequence[RosterEntry]) -> None:
+        """Insert or replace these entries, in one statement whatever their number."""
+
+    @abstractmethod
+    async def page(self, offset: int, limit: int) -> tuple[list[RosterEntry], int]:
+        """Up to `limit` entries after the first `offset`, by employee id, and how many there are."""
+
+    @abstractmethod
+    async def by_pseudonym(self, pseudonym: str) -> RosterEntry | None: ...
+
+    @abstractmethod
+    async def remove(self, employee_id: str) -> None: ...
+
+    @abstractmethod
+    async def by_user_name(self, user_name: str) -> RosterEntry | None:
+        """The entry an identity provider knows by this login name (or, without one, by this employee id)."""

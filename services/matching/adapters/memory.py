@@ -70,6 +70,10 @@ class InMemoryCandidates(Candidates):
         before = self.state.candidates.get((program_id, participant_id), PoolEntry({}))
         self.state.candidates[(program_id, participant_id)] = replace(before, status="withdrawn")
 
+    async def get(self, program_id: str, participant_id: str) -> dict[str, Any] | None:
+        entry = self.state.candidates.get((program_id, participant_id))
+        return copy.deepcopy(entry.profile) if entry and entry.profile else None
+
     async def active(self, program_id: str, *, lock: bool = False) -> list[dict[str, Any]]:
         entries = sorted(
             (participant_id, entry)
@@ -121,7 +125,11 @@ class InMemoryPairs(Pairs):
         before = self.state.pairs.get(pair.pair_id)
         if before is not None:
             self.state.pairs[pair.pair_id] = replace(
-                before, status=pair.status, dissolve_reason=pair.dissolve_reason, version=pair.version
+                before,
+                status=pair.status,
+                dissolve_reason=pair.dissolve_reason,
+                version=pair.version,
+                flags=pair.flags,
             )
 
     async def get(self, pair_id: str, *, for_update: bool = False) -> Pair | None:

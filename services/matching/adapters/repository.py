@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from datetime import datetime
 from typing import Any, TypeAlias
 
 import asyncpg
 
-from services.matching.domain.pairs import Pair
+from services.matching.domain.pairs import Flag, Pair
 from services.matching.domain.rounds import Proposal
 from shared.auth import ProgramStaff
 from shared.db import advisory_key
@@ -48,6 +49,10 @@ class Candidates(ABC):
     @abstractmethod
     async def mark_withdrawn(self, program_id: str, participant_id: str) -> None:
         """Withdraw the candidate, or remember the withdrawal of one whose enrolment has not arrived yet."""
+
+    @abstractmethod
+    async def get(self, program_id: str, participant_id: str) -> dict[str, Any] | None:
+        """The candidate's latest profile, whatever their status; None when no profile has arrived."""
 
     @abstractmethod
     async def active(self, program_id: str, *, lock: bool = False) -> list[dict[str, Any]]:
@@ -155,6 +160,14 @@ class PostgresCandidates(Candidates):
             participant_id,
         )
 
+    async def get(self, program_id: str, participant_id: str) -> dict[str, Any] | None:
+        profile = await self.conn.fetchval(
+            "SELECT profile FROM pool_candidates WHERE program_id = $1 AND participant_id = $2 AND profile <> '{}'",
+            program_id,
+            participant_id,
+        )
+        return json.loads(profile) if profile else None
+
     async def active(self, program_id: str, *, lock: bool = False) -> list[dict[str, Any]]:
         rows = await self.conn.fetch(
             "SELECT profile FROM pool_candidates WHERE program_id = $1 AND status = 'active' AND profile <> '{}'"
@@ -210,13 +223,16 @@ class PostgresPairs(Pairs):
 
     async def save(self, pair: Pair) -> None:
         await self.conn.execute(
-            """UPDATE pairs SET status = $2, dissolve_reason = $3, version = $4,
+            """UPDATE pairs SET status = $2, dissolve_reason = $3, version = $4, flags = $5,
                       dissolved_at = CASE WHEN $2 = 'dissolved' THEN coalesce(dissolved_at, now()) END
                WHERE pair_id = $1""",
             pair.pair_id,
             pair.status,
             pair.dissolve_reason,
             pair.version,
+            json.dumps(
+                [{"rule": f.rule, "reason": f.reason, "flagged_at": f.flagged_at.isoformat()} for f in pair.flags]
+            ),
         )
 
     async def get(self, pair_id: str, *, for_update: bool = False) -> Pair | None:
@@ -270,4 +286,7 @@ def _pair(row: asyncpg.Record) -> Pair:
         status=row["status"],
         dissolve_reason=row["dissolve_reason"],
         version=row["version"],
+        flags=tuple(
+            Flag(f["rule"], f["reason"], datetime.fromisoformat(f["flagged_at"])) for f in json.loads(row["flags"])
+        ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, status
@@ -39,6 +40,12 @@ ProgramAdmin = Annotated[Principal, Depends(program_staff.program_role("administ
 ProgramOverseer = Annotated[Principal, Depends(program_staff.program_role("oversees", staff))]
 
 
+class FlagView(BaseModel):
+    rule: str = Field(description="The hard rule the pair now breaks: `reporting_line` or `grade`.")
+    reason: str
+    flagged_at: datetime
+
+
 class PairView(BaseModel):
     pair_id: str
     program_id: str
@@ -49,10 +56,15 @@ class PairView(BaseModel):
     breakdown: dict[str, float] = Field(description="Each criterion's weighted contribution to the score.")
     status: Literal["active", "dissolved"]
     dissolve_reason: str | None = None
+    flags: list[FlagView] = Field(
+        default_factory=list, description="Hard rules an HR update made this pair break, for an admin to decide."
+    )
 
     @classmethod
     def of(cls, pair: Pair) -> PairView:
-        return cls(**{f: getattr(pair, f) for f in cls.model_fields})
+        fields = {f: getattr(pair, f) for f in cls.model_fields if f != "flags"}
+        flags = [FlagView(rule=f.rule, reason=f.reason, flagged_at=f.flagged_at) for f in pair.flags]
+        return cls(**fields, flags=flags)
 
 
 class PairExplained(PairView):

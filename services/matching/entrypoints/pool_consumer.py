@@ -46,3 +46,21 @@ class WithdrawalDissolvesPairs(Policy):
     async def dissolve(self, conn: asyncpg.Connection, event: ParticipantWithdrawn, envelope: Envelope) -> None:
         uow = self.unit_of_work().joining(conn)
         await handlers.dissolve_pairs_of_withdrawn(uow, event.program_id, event.participant_id)
+
+
+class ProfileChangeRechecksPairs(Policy):
+    """An active pair that a profile change makes break a hard rule (an HR re-import putting one member in the
+    other's reporting line, or the mentor no longer junior) is flagged or dissolved, per its program's
+    `on_reporting_conflict`. It runs before the pool records the update, so it reads the new profile from the
+    event and the partner's from the pool."""
+
+    name = "profile-change-rechecks-pairs"
+    projection = PoolProjection.name
+
+    def __init__(self, unit_of_work: Callable[[], PostgresMatchingUnitOfWork]):
+        self.unit_of_work = unit_of_work
+
+    @on(ParticipantProfileUpdated)
+    async def recheck(self, conn: asyncpg.Connection, event: ParticipantProfileUpdated, envelope: Envelope) -> None:
+        uow = self.unit_of_work().joining(conn)
+        await handlers.recheck_pairs_of_updated(uow, event.model_dump(mode="json"))

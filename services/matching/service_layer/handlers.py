@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from services.matching.domain import rounds
-from services.matching.domain.pairs import Pair
+from services.matching.domain.pairs import RECHECKED_RULES, Pair, rules_broken
 from services.matching.service_layer.unit_of_work import MatchingUnitOfWork
 from shared.errors import Conflict, NotFound
 from shared.events import PairFormed, RoundCommitted
@@ -78,6 +79,31 @@ async def dissolve_pairs_of_withdrawn(
     return [result for _, result in dissolved if result is not None]
 
 
+async def recheck_pairs_of_updated(uow: MatchingUnitOfWork, profile: dict[str, Any]) -> list[AppendResult]:
+    """The participant's active pairs against the hard rules a profile change can break (an HR re-import moving
+    someone into their partner's line); each breaking pair is flagged or dissolved as its program says."""
+    program_id, participant_id = profile["program_id"], profile["participant_id"]
+    async with uow:
+        await uow.rounds.lock(program_id)  # after any round in flight, as a withdrawal
+        program = await uow.programs.get(program_id) or {}
+        dissolve = program.get("on_reporting_conflict", "flag") == "dissolve"
+        results: list[AppendResult | None] = []
+        for pair in await uow.pairs.active_of(program_id, participant_id):
+            partner = await uow.candidates.get(
+                program_id, pair.mentee_id if pair.mentor_id == participant_id else pair.mentor_id
+            )
+            if partner is None:
+                continue
+            mentor, mentee = (profile, partner) if pair.mentor_id == participant_id else (partner, profile)
+            broken = rules_broken(mentor, mentee)
+            if broken and dissolve:
+                results.append((await _dissolve(uow, pair, RECHECKED_RULES[broken[0]]))[1])
+            for rule in broken if not dissolve else ():
+                pair, result = await _flag(uow, pair, rule)
+                results.append(result)
+    return [result for result in results if result is not None]
+
+
 # ------------------------------------------------------------------------------------------------ queries
 
 
@@ -145,6 +171,16 @@ async def _dissolve(uow: MatchingUnitOfWork, pair: Pair, reason: str) -> tuple[P
     dissolved = replace(dissolved, version=result.version)
     await uow.pairs.save(dissolved)
     return dissolved, result
+
+
+async def _flag(uow: MatchingUnitOfWork, pair: Pair, rule: str) -> tuple[Pair, AppendResult | None]:
+    flagged, event = pair.flag(rule, datetime.now(UTC))
+    if event is None:
+        return flagged, None
+    result = await uow.append(pair.stream_id, pair.version, [event])
+    flagged = replace(flagged, version=result.version)
+    await uow.pairs.save(flagged)
+    return flagged, result
 
 
 def _committed(round_id: str, program_id: str, proposal: rounds.Proposal) -> RoundCommitted:
