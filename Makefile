@@ -24,7 +24,7 @@ EXTERNAL_INFRA := $(and $(KAFKA_BOOTSTRAP_SERVERS),$(DATABASE_URL))
 help:
 	@echo "make run         fresh machine -> local Kafka + PostgreSQL, topics, the four services, a demo program"
 	@echo "make stop        stop the four services and the local Kafka + PostgreSQL"
-	@echo "make token ROLE=program_admin|auditor|participant [SUB=participant-id]   a bearer token"
+	@echo "make token ROLE=program_admin|auditor|participant [SUB=participant-id] [EMPLOYEE_ID=id]   a bearer token"
 	@echo "make test        fresh machine -> all tests against real Kafka + PostgreSQL"
 	@echo "make test-kafka39  the integration tests against Kafka 3.9 (a second broker on port 29092)"
 	@echo "make test-browser  dashboard and participant page in headless Chromium"
@@ -124,4 +124,4 @@ platform-status:
 ROLE ?= program_admin
 SUB ?= local-admin
 token: venv
-	@$(VENV)/bin/tandem token --role $(ROLE) --sub $(SUB)
+	@$(VENV)/bin/tandem token --role $(ROLE) --sub $(SUB) $(if $(EMPLOYEE_ID),--employee-id $(EMPLOYEE_ID))
