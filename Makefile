@@ -24,8 +24,8 @@ EXTERNAL_INFRA := $(and $(KAFKA_BOOTSTRAP_SERVERS),$(DATABASE_URL))
 help:
 	@echo "make run         fresh machine -> local Kafka + PostgreSQL, topics, the four services, a demo program"
 	@echo "make stop        stop the four services and the local Kafka + PostgreSQL"
-	@echo "make token ROLE=program_admin|auditor|participant|executive_sponsor [SUB=participant-id] [KC_USER=name]"
-	@echo "                 a bearer token: Keycloak's when the services sign in with it, else a development one"
+	@echo "make token ROLE=program_admin|auditor|participant|executive_sponsor [SUB=participant-id] [EMPLOYEE_ID=id]"
+	@echo "           [KC_USER=name]  a bearer token: Keycloak's when the services sign in with it, else a development one"
 	@echo "make test        fresh machine -> all tests against real Kafka + PostgreSQL"
 	@echo "make test-kafka39  the integration tests against Kafka 3.9 (a second broker on port 29092)"
 	@echo "make test-browser  dashboard and participant page in headless Chromium"
@@ -125,4 +125,5 @@ platform-status:
 ROLE ?= program_admin
 SUB ?= local-admin
 token: venv
-	@$(PY) -m demo.tokens --role $(ROLE) --sub $(SUB) $(if $(KC_USER),--user $(KC_USER))
+	@$(PY) -m demo.tokens --role $(ROLE) --sub $(SUB) $(if $(KC_USER),--user $(KC_USER)) \
+	  $(if $(EMPLOYEE_ID),--employee-id $(EMPLOYEE_ID))

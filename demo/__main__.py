@@ -76,7 +76,10 @@ def main(
     typer.echo(f"imported the roster: {imported.raise_for_status().json()['accepted']} people")
     ids = {}
     for person in people:
-        reply = http.post(f"{enrolment}/programs/{program_id}/participants", json=person.enrolment(), headers=admin)
+        # Each person enrols themselves (only they can consent): a token naming their employee id, as after sign-in.
+        token = tokens.token("participant", user=username(person), employee_id=person.employee_id)
+        itself = {"Authorization": f"Bearer {token}"}
+        reply = http.post(f"{enrolment}/programs/{program_id}/participants", json=person.enrolment(), headers=itself)
         ids[person.employee_id] = reply.raise_for_status().json()["participant"]["participant_id"]
     typer.echo(f"enrolled {len(people)} participants")
 

@@ -4,7 +4,8 @@ signed with the shared key.
 
 From Keycloak, a program admin's token is the `tandem-cli` client's own (client credentials); the other roles'
 are a demo user's, by the test-only `tandem-test` client's password grant: `auditor`, `exec.sponsor`, or for a
-participant the user named (default: the first demo employee).
+participant the user named, or the demo employee with the employee id given (default: the first demo employee).
+A development token for an employee id carries it in the employee-id claim, as a provider's token does.
 """
 
 from __future__ import annotations
@@ -33,10 +34,18 @@ def keycloak_url() -> str | None:
     return settings.get("TANDEM_KEYCLOAK_URL")
 
 
-def token(role: str, subject: str = "local-admin", user: str | None = None, ttl_s: int = 8 * 3600) -> str:
+def token(
+    role: str,
+    subject: str = "local-admin",
+    user: str | None = None,
+    ttl_s: int = 8 * 3600,
+    employee_id: str | None = None,
+) -> str:
     url = keycloak_url()
     if url is None:
-        return issue_token(subject, [role], ttl_s)
+        return issue_token(subject, [role], ttl_s, employee_id=employee_id)
+    if employee_id is not None and user is None:
+        user = demo_user(employee_id)
     endpoint = discover(f"{url.rstrip('/')}/realms/{REALM}").token_endpoint
     if role == "program_admin" and user is None:
         form = {"grant_type": "client_credentials", "client_id": "tandem-cli", "client_secret": CLI_CLIENT_SECRET}
@@ -52,14 +61,23 @@ def token(role: str, subject: str = "local-admin", user: str | None = None, ttl_
     return httpx.post(endpoint, data=form, timeout=30).raise_for_status().json()["access_token"]
 
 
+def demo_user(employee_id: str) -> str:
+    """The realm's user name of the demo employee with this employee id."""
+    for person in organisation():
+        if person.employee_id == employee_id:
+            return username(person)
+    raise typer.BadParameter(f"no demo employee (demo/organisation.py) has employee id {employee_id}")
+
+
 def main(
     role: str = typer.Option("program_admin", help=" | ".join(ROLES)),
     sub: str = typer.Option("local-admin", help="Development tokens only: the subject (a participant's id)."),
     user: str | None = typer.Option(None, help="Keycloak only: the demo user to sign in as."),
+    employee_id: str | None = typer.Option(None, help="The person the token names, by employee id."),
 ) -> None:
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
-    typer.echo(token(role, sub, user))
+    typer.echo(token(role, sub, user, employee_id=employee_id))
 
 
 if __name__ == "__main__":

@@ -119,13 +119,16 @@ def token(
     role: str = typer.Option(..., help="program_admin | participant | auditor"),
     sub: str = typer.Option("local-admin", help="Subject; for a participant, its participant id."),
     ttl: int = typer.Option(8 * 3600, help="Seconds the token stays valid."),
+    employee_id: str | None = typer.Option(
+        None, help="The person's employee id, as a provider's token names it (the services derive the participant id)."
+    ),
 ) -> None:
     """Print a bearer token signed with the configured key (local development and demos)."""
     from shared.auth import ROLES, issue_token
 
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
-    typer.echo(issue_token(sub, [role], ttl))
+    typer.echo(issue_token(sub, [role], ttl, employee_id=employee_id))
 
 
 @app.command()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
+from datetime import datetime
 
-from services.enrolment.domain.model import Participant
+from services.enrolment.domain.consent import Consent
+from services.enrolment.domain.model import Invitation, Participant, Partnership
 from services.enrolment.domain.roster import RosterEntry
 from shared.events import ProgramLaunched
 
@@ -54,6 +56,14 @@ class Participants(ABC):
         """The active enrolments, in any program, of these employees, locked for update (a roster import or an
         identity provider changes what HR owns of them)."""
 
+    @abstractmethod
+    async def of_person(self, participant_id: str) -> list[Participant]:
+        """The person's enrolments in every program, in enrolment order."""
+
+    @abstractmethod
+    async def names(self, program_id: str, participant_ids: list[str]) -> dict[str, str]:
+        """participant id -> display name for those of `participant_ids` enrolled in the program and not erased."""
+
 
 class Roster(ABC):
     """The eligible population, by employee id."""
@@ -82,3 +92,35 @@ class Roster(ABC):
     @abstractmethod
     async def by_user_name(self, user_name: str) -> RosterEntry | None:
         """The entry an identity provider knows by this login name (or, without one, by this employee id)."""
+
+
+class Consents(ABC):
+    """Each person's consent to each version of a program's wording (table `consents`)."""
+
+    @abstractmethod
+    async def add(self, consent: Consent) -> None: ...
+
+    @abstractmethod
+    async def latest(self, program_id: str, participant_id: str) -> Consent | None:
+        """The consent the person gave last in the program, withdrawn or not."""
+
+    @abstractmethod
+    async def save(self, consent: Consent) -> None:
+        """Store the withdrawal of a consent `add` stored."""
+
+
+class Invitations(ABC):
+    @abstractmethod
+    async def add(self, program_id: str, participant_id: str, at: datetime) -> bool:
+        """False (and nothing stored) when the person is already invited to the program."""
+
+    @abstractmethod
+    async def of_person(self, participant_id: str) -> list[Invitation]: ...
+
+
+class Partnerships(ABC):
+    """The pairs matching formed (the `partnerships` read model; written by the projection, read here)."""
+
+    @abstractmethod
+    async def active_of(self, participant_id: str) -> list[Partnership]:
+        """The active pairs the person is a member of, oldest first."""
