@@ -88,6 +88,7 @@ def platform(chromium_path, browser_env) -> Iterator[dict[str, ServiceProcess]]:
         "TANDEM_CORS_ORIGINS": services["insights"].root,
         "TANDEM_WEB_MATCHING_URL": services["matching"].url,
         "TANDEM_WEB_SESSIONS_URL": services["sessions"].url,
+        "TANDEM_WEB_ENROLMENT_URL": services["enrolment"].url,
         "TANDEM_WEB_POLL_SECONDS": "1",
     }
     try:
