@@ -3,7 +3,7 @@
 
 const TOKEN_KEY = "tandem.token";
 // sessionStorage, not localStorage: a sign-in lasts as long as this tab and its access token, never longer.
-const session = { manager: null, user: null };
+const session = { manager: null, user: null, expired: () => {} };
 
 /** The bearer token the APIs get: the signed-in user's access token, or the pasted one without a provider. */
 export const token = {
@@ -58,11 +58,13 @@ export async function startSignIn(config, onChange) {
     loadUserInfo: false,
   });
   const expired = async () => {
+    if (!session.user) return; // told twice: by the provider library's timer and by a call that found it expired
     session.user = null;
     await session.manager.removeUser();
     showAccount("Signed out: your session expired. Sign in again to continue.");
     onChange();
   };
+  session.expired = expired;
   session.manager.events.addAccessTokenExpired(expired);
   document.getElementById("sign-in").addEventListener("click", () =>
     session.manager.signinRedirect({ state: location.search + location.hash }),
@@ -111,6 +113,11 @@ export class ApiError extends Error {
 
 /** fetch with the bearer token; throws ApiError with a sentence a person can act on. */
 export async function api(url, { method = "GET", body, form, headers = {} } = {}) {
+  if (session.manager && (!session.user || session.user.expired)) {
+    // Signed in with the provider, no call goes out without its token: the session ended, and the page says so.
+    session.expired();
+    throw new ApiError(401, "You are not signed in, or your session expired. Sign in above.");
+  }
   const sent = { Accept: "application/json", ...headers };
   if (token.get()) sent.Authorization = `Bearer ${token.get()}`;
   if (body !== undefined) sent["Content-Type"] = "application/json";
