@@ -150,6 +150,40 @@ class ParticipantErased(Event):
     participant_id: str
 
 
+class ConsentGiven(Event):
+    """A person consented, themselves, to a program's wording (issue #14): which version, and its sha256, so the
+    exact text they read can be shown again. The wording itself stays in enrolment; no free text here."""
+
+    service = "enrolment"
+    type_name = "tandem.enrolment.consent-given.v1"
+
+    program_id: str
+    participant_id: str
+    wording_version: int = Field(ge=1)
+    wording_sha256: str = Field(description="sha256 hex of the UTF-8 wording the person consented to.")
+    given_at: datetime
+
+
+class ConsentWithdrawn(Event):
+    service = "enrolment"
+    type_name = "tandem.enrolment.consent-withdrawn.v1"
+
+    program_id: str
+    participant_id: str
+    wording_version: int = Field(ge=1)
+    withdrawn_at: datetime
+
+
+class ParticipantInvited(Event):
+    """A program admin invited someone from the roster; only the person's own enrolment accepts it."""
+
+    service = "enrolment"
+    type_name = "tandem.enrolment.participant-invited.v1"
+
+    program_id: str
+    participant_id: str
+
+
 class PairFormed(Event):
     service = "matching"
     type_name = "tandem.matching.pair-formed.v1"
@@ -227,6 +261,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ParticipantProfileUpdated,
         ParticipantWithdrawn,
         ParticipantErased,
+        ConsentGiven,
+        ConsentWithdrawn,
+        ParticipantInvited,
         RoundCommitted,
         PairFormed,
         PairDissolved,

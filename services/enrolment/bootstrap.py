@@ -7,7 +7,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.enrolment.config import EnrolmentSettings
-from services.enrolment.entrypoints import http
+from services.enrolment.entrypoints import http, people
+from services.enrolment.entrypoints.partnerships_consumer import PartnershipsProjection
 from services.enrolment.service_layer.unit_of_work import PostgresEnrolmentUnitOfWork
 from shared.http import create_app
 from shared.runtime import ServiceRuntime
@@ -27,8 +28,9 @@ SPEC = ServiceSpec(
     name="enrolment",
     title="Tandem enrolment",
     settings=EnrolmentSettings,
-    routers=[http.router],
+    routers=[people.router, http.router],
     migrations=[Path(__file__).parent / "adapters" / "sql"],
+    projections=[PartnershipsProjection()],
     bindings=bindings,
 )
 

@@ -16,6 +16,7 @@ from services.enrolment.service_layer.unit_of_work import EnrolmentState, InMemo
 from shared.auth import issue_token
 from shared.errors import Forbidden
 from shared.eventstore import InMemoryEventStore
+from tests.support.services import as_person
 
 KEY = "hr-fields-pseudonym-key"
 HR_CHANGES = {"reporting_chain": [], "grade": 9, "role": "mentee", "capacity": 5}
@@ -71,7 +72,7 @@ async def enrolment():
         program_id = (await client.post("/programs", json={"title": "HR"}, headers=admin)).json()["program"][
             "program_id"
         ]
-        created = await client.post(f"/programs/{program_id}/participants", json=PERSON, headers=admin)
+        created = await client.post(f"/programs/{program_id}/participants", json=PERSON, headers=as_person("E1", KEY))
         participant_id = created.json()["participant"]["participant_id"]
         yield client, f"/programs/{program_id}/participants/{participant_id}", participant_id, admin, store
 

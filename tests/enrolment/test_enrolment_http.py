@@ -17,7 +17,7 @@ from services.enrolment.service_layer.unit_of_work import EnrolmentState, InMemo
 from shared.eventstore import InMemoryEventStore
 from tests.support.bodies import invalid_fields as fields
 from tests.support.bodies import person
-from tests.support.services import token
+from tests.support.services import as_person, token
 
 KEY = "in-process-pseudonym-key"
 ADMIN, AUDITOR = token("program_admin"), token("auditor")
@@ -60,7 +60,9 @@ async def program(client: httpx.AsyncClient, **overrides) -> dict:
 
 async def enrolled(client: httpx.AsyncClient, program_id: str, employee_id: str, **overrides) -> dict:
     response = await client.post(
-        f"/programs/{program_id}/participants", json=person(employee_id, **overrides), headers=ADMIN
+        f"/programs/{program_id}/participants",
+        json=person(employee_id, **overrides),
+        headers=as_person(employee_id, KEY),
     )
     assert response.status_code == 201, response.text
     return response.json()
@@ -109,9 +111,10 @@ async def test_enrolment_stores_a_pseudonymous_event_and_keeps_personal_details_
         "e100@example.com",
         "learn TikTok",
     )
-    assert created["event_log"]["stream_version"] == 1
-    [event] = await enrolment.store.read_stream(created["event_log"]["stream_id"])
+    assert created["event_log"]["stream_version"] == 2
+    event, consent = await enrolment.store.read_stream(created["event_log"]["stream_id"])
     assert event.type == "tandem.enrolment.participant-enrolled.v1"
+    assert consent.type == "tandem.enrolment.consent-given.v1"
     assert event.data["reporting_chain"] == [pseudonym(KEY, "E1")]
     for personal in ("E100", "example.com", "Person", "TikTok"):
         assert personal not in str(event.data)
@@ -120,10 +123,12 @@ async def test_enrolment_stores_a_pseudonymous_event_and_keeps_personal_details_
 async def test_a_second_enrolment_of_one_employee_is_a_conflict_and_stores_nothing(client, enrolment):
     p = await program(client)
     await enrolled(client, p["program_id"], "E200")
-    again = await client.post(f"/programs/{p['program_id']}/participants", json=person("E200"), headers=ADMIN)
+    again = await client.post(
+        f"/programs/{p['program_id']}/participants", json=person("E200"), headers=as_person("E200", KEY)
+    )
     assert again.status_code == 409
     assert "E200" not in again.text  # no employee id in error messages
-    assert len(enrolment.state.participants) == 1 and len(enrolment.store.events) == 2
+    assert len(enrolment.state.participants) == 1 and len(enrolment.store.events) == 3
 
 
 @pytest.mark.parametrize(
@@ -143,7 +148,9 @@ async def test_a_second_enrolment_of_one_employee_is_a_conflict_and_stores_nothi
 async def test_bad_input_gets_422_naming_the_field(client, enrolment, field, value):
     p = await program(client)
     response = await client.post(
-        f"/programs/{p['program_id']}/participants", json=person("E300", **{field: value}), headers=ADMIN
+        f"/programs/{p['program_id']}/participants",
+        json=person("E300", **{field: value}),
+        headers=as_person("E300", KEY),
     )
     assert response.status_code == 422
     assert any(error["loc"][-1] == field for error in response.json()["errors"])
@@ -151,7 +158,7 @@ async def test_bad_input_gets_422_naming_the_field(client, enrolment, field, val
 
 
 async def test_enrolment_in_an_unknown_program_is_404(client, enrolment):
-    response = await client.post("/programs/prg-nope/participants", json=person("E1"), headers=ADMIN)
+    response = await client.post("/programs/prg-nope/participants", json=person("E1"), headers=as_person("E1", KEY))
     assert response.status_code == 404
     assert enrolment.store.events == []
 
@@ -163,6 +170,14 @@ async def test_a_participant_enrols_itself_but_nobody_else(client):
     assert (await client.post(url, json=person("E601"), headers=itself)).status_code == 403
     assert (await client.post(url, json=person("E600"), headers=itself)).status_code == 201
     assert (await client.post(url, json=person("E602"), headers=AUDITOR)).status_code == 403
+
+
+async def test_a_program_admin_cannot_assert_anyones_consent(client, enrolment):
+    p = await program(client)
+    refused = await client.post(f"/programs/{p['program_id']}/participants", json=person("E610"), headers=ADMIN)
+    assert refused.status_code == 403 and "consent" in refused.json()["detail"]
+    assert "invite" in refused.json()["detail"]
+    assert enrolment.state.participants == {} and enrolment.state.consents == {}
 
 
 # ---------------------------------------------------------------------------------------------------- reads
@@ -226,12 +241,13 @@ async def test_a_profile_change_publishes_only_when_the_public_profile_changes(c
     url = f"/programs/{p['program_id']}/participants/{created['participant_id']}"
     itself = token("participant", created["participant_id"])
     public = (await client.patch(url, json={"skills_offered": ["python"]}, headers=itself)).json()
-    assert public["event_log"]["stream_version"] == 2
-    assert (public["participant"]["profile"]["skills_offered"], public["participant"]["version"]) == (["python"], 2)
+    assert public["event_log"]["stream_version"] == 3
+    assert (public["participant"]["profile"]["skills_offered"], public["participant"]["version"]) == (["python"], 3)
     personal = (await client.patch(url, json={"display_name": "New Name"}, headers=ADMIN)).json()
     assert personal["event_log"] is None and personal["participant"]["display_name"] == "New Name"
     assert await enrolment.types(public["event_log"]["stream_id"]) == [
         "participant-enrolled",
+        "consent-given",
         "participant-profile-updated",
     ]
     bad = await client.patch(url, json={"time_zone": "Mars/Olympus"}, headers=ADMIN)
@@ -245,9 +261,13 @@ async def test_withdrawal_is_idempotent_and_ends_profile_changes(client, enrolme
     first = (await client.post(f"{url}/withdraw", json={"reason": "moving on"}, headers=ADMIN)).json()
     second = (await client.post(f"{url}/withdraw", headers=ADMIN)).json()  # the body is optional
     assert first["participant"]["status"] == second["participant"]["status"] == "withdrawn"
-    assert first["event_log"]["stream_version"] == 2 and second["event_log"] is None
+    assert first["event_log"]["stream_version"] == 3 and second["event_log"] is None
     assert (await client.patch(url, json={"grade": 4}, headers=ADMIN)).status_code == 409
-    assert await enrolment.types(first["event_log"]["stream_id"]) == ["participant-enrolled", "participant-withdrawn"]
+    assert await enrolment.types(first["event_log"]["stream_id"]) == [
+        "participant-enrolled",
+        "consent-given",
+        "participant-withdrawn",
+    ]
 
 
 async def test_erasure_withdraws_forgets_the_person_and_is_idempotent(client, enrolment):
@@ -258,9 +278,14 @@ async def test_erasure_withdraws_forgets_the_person_and_is_idempotent(client, en
     erased = await client.post(f"{url}/erase", headers=token("participant", created["participant"]["participant_id"]))
     again = await client.post(f"{url}/erase", headers=ADMIN)
     assert erased.status_code == 200 and erased.json()["participant"]["status"] == "erased"
-    assert erased.json()["event_log"]["stream_version"] == 3 and again.json()["event_log"] is None
+    assert erased.json()["event_log"]["stream_version"] == 4 and again.json()["event_log"] is None
     stream = created["event_log"]["stream_id"]
-    assert await enrolment.types(stream) == ["participant-enrolled", "participant-withdrawn", "participant-erased"]
+    assert await enrolment.types(stream) == [
+        "participant-enrolled",
+        "consent-given",
+        "participant-withdrawn",
+        "participant-erased",
+    ]
     for needle in (name, email, "EMP-QZ-900", "secret"):
         assert needle not in repr(enrolment.state) and needle not in (await client.get(url, headers=ADMIN)).text
     assert (await client.patch(url, json={"grade": 4}, headers=ADMIN)).status_code == 409
@@ -272,7 +297,7 @@ async def test_erasing_a_withdrawn_participant_only_erases(client, enrolment):
     url = f"/programs/{p['program_id']}/participants/{created['participant']['participant_id']}"
     await client.post(f"{url}/withdraw", headers=ADMIN)
     erased = (await client.post(f"{url}/erase", headers=ADMIN)).json()
-    assert erased["event_log"]["stream_version"] == 3
+    assert erased["event_log"]["stream_version"] == 4
     assert (await enrolment.types(created["event_log"]["stream_id"]))[-1] == "participant-erased"
 
 

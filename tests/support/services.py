@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from shared.auth import issue_token
+from shared.pseudonyms import DEV_PSEUDONYM_KEY, pseudonym
 
 PREFIXES = {
     "enrolment": "/enrolment/v1",
@@ -30,6 +31,12 @@ def free_port() -> int:
 
 def token(role: str, subject: str = "tester") -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(subject, [role])}"}
+
+
+def as_person(employee_id: str, key: str = DEV_PSEUDONYM_KEY) -> dict[str, str]:
+    """The headers of a person acting as themselves (a participant whose subject is their pseudonym under `key`):
+    only they may enrol themselves, since enrolling records their consent (issue #14)."""
+    return token("participant", pseudonym(key, employee_id))
 
 
 @dataclass

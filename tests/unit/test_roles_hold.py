@@ -171,7 +171,8 @@ async def enrolment():
     async with client_of(app, enrolment_bootstrap.SPEC.prefix) as client:
         launched = await client.post("/programs", json={"title": "Roles"}, headers=ADMIN)
         program_id = launched.json()["program"]["program_id"]
-        enrolled = await client.post(f"/programs/{program_id}/participants", json=person("E1"), headers=ADMIN)
+        itself = bearer(pseudonym(KEY, "E1"), ["participant"])  # only a person enrols, consenting for themselves
+        enrolled = await client.post(f"/programs/{program_id}/participants", json=person("E1"), headers=itself)
         assert enrolled.status_code == 201, enrolled.text
         yield client, program_id, enrolled.json()["participant"]["participant_id"], store
 

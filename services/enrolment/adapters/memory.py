@@ -4,9 +4,11 @@ insertion order, which stands in for the tables' launched_at / enrolled_at order
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from services.enrolment.adapters.repository import Participants, Programs, Roster
-from services.enrolment.domain.model import Participant
+from services.enrolment.adapters.repository import Consents, Invitations, Participants, Partnerships, Programs, Roster
+from services.enrolment.domain.consent import Consent
+from services.enrolment.domain.model import Invitation, Participant, Partnership
 from services.enrolment.domain.roster import RosterEntry
 from shared.events import ProgramLaunched
 
@@ -16,6 +18,9 @@ class EnrolmentState:
     programs: dict[str, ProgramLaunched] = field(default_factory=dict)
     participants: dict[tuple[str, str], Participant] = field(default_factory=dict)  # (program_id, participant_id)
     roster: dict[str, RosterEntry] = field(default_factory=dict)  # by employee id
+    consents: dict[tuple[str, str, int], Consent] = field(default_factory=dict)  # (program, participant, version)
+    invitations: dict[tuple[str, str], Invitation] = field(default_factory=dict)  # (program_id, participant_id)
+    partnerships: dict[str, Partnership] = field(default_factory=dict)  # by pair id
 
 
 class InMemoryPrograms(Programs):
@@ -66,6 +71,13 @@ class InMemoryParticipants(Participants):
         enrolled = [p for (program, _), p in self.state.participants.items() if program == program_id]
         return enrolled[offset : offset + limit], len(enrolled)
 
+    async def of_person(self, participant_id: str) -> list[Participant]:
+        return [p for (_, person), p in self.state.participants.items() if person == participant_id]
+
+    async def names(self, program_id: str, participant_ids: list[str]) -> dict[str, str]:
+        found = (self.state.participants.get((program_id, i)) for i in participant_ids)
+        return {p.profile.participant_id: p.display_name for p in found if p is not None and p.status != "erased"}
+
 
 class InMemoryRoster(Roster):
     def __init__(self, state: EnrolmentState):
@@ -73,6 +85,45 @@ class InMemoryRoster(Roster):
 
     async def get(self, employee_id: str) -> RosterEntry | None:
         return self.state.roster.get(employee_id)
+
+
+class InMemoryConsents(Consents):
+    def __init__(self, state: EnrolmentState):
+        self.state = state
+
+    async def add(self, consent: Consent) -> None:
+        self.state.consents[(consent.program_id, consent.participant_id, consent.version)] = consent
+
+    async def latest(self, program_id: str, participant_id: str) -> Consent | None:
+        given = [c for (p, person, _), c in self.state.consents.items() if (p, person) == (program_id, participant_id)]
+        return max(given, key=lambda c: c.given_at, default=None)
+
+    async def save(self, consent: Consent) -> None:
+        await self.add(consent)
+
+
+class InMemoryInvitations(Invitations):
+    def __init__(self, state: EnrolmentState):
+        self.state = state
+
+    async def add(self, program_id: str, participant_id: str, at: datetime) -> bool:
+        if (program_id, participant_id) in self.state.invitations:
+            return False
+        self.state.invitations[(program_id, participant_id)] = Invitation(program_id, participant_id, at)
+        return True
+
+    async def of_person(self, participant_id: str) -> list[Invitation]:
+        return [i for i in self.state.invitations.values() if i.participant_id == participant_id]
+
+
+class InMemoryPartnerships(Partnerships):
+    def __init__(self, state: EnrolmentState):
+        self.state = state
+
+    async def active_of(self, participant_id: str) -> list[Partnership]:
+        return [
+            p for p in self.state.partnerships.values() if p.active and participant_id in (p.mentor_id, p.mentee_id)
+        ]
 
 
 def _key(participant: Participant) -> tuple[str, str]:

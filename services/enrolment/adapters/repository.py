@@ -8,8 +8,10 @@ tests/contracts/enrolment.py holds both to the same tests.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from datetime import datetime
 
-from services.enrolment.domain.model import Participant
+from services.enrolment.domain.consent import Consent
+from services.enrolment.domain.model import Invitation, Participant, Partnership
 from services.enrolment.domain.roster import RosterEntry
 from shared.events import ProgramLaunched
 
@@ -48,9 +50,49 @@ class Participants(ABC):
         """Up to `limit` participants of the program after the first `offset`, in enrolment order, and how
         many the program has in all."""
 
+    @abstractmethod
+    async def of_person(self, participant_id: str) -> list[Participant]:
+        """The person's enrolments in every program, in enrolment order."""
+
+    @abstractmethod
+    async def names(self, program_id: str, participant_ids: list[str]) -> dict[str, str]:
+        """participant id -> display name for those of `participant_ids` enrolled in the program and not erased."""
+
 
 class Roster(ABC):
     """The eligible population, by employee id."""
 
     @abstractmethod
     async def get(self, employee_id: str) -> RosterEntry | None: ...
+
+
+class Consents(ABC):
+    """Each person's consent to each version of a program's wording (table `consents`)."""
+
+    @abstractmethod
+    async def add(self, consent: Consent) -> None: ...
+
+    @abstractmethod
+    async def latest(self, program_id: str, participant_id: str) -> Consent | None:
+        """The consent the person gave last in the program, withdrawn or not."""
+
+    @abstractmethod
+    async def save(self, consent: Consent) -> None:
+        """Store the withdrawal of a consent `add` stored."""
+
+
+class Invitations(ABC):
+    @abstractmethod
+    async def add(self, program_id: str, participant_id: str, at: datetime) -> bool:
+        """False (and nothing stored) when the person is already invited to the program."""
+
+    @abstractmethod
+    async def of_person(self, participant_id: str) -> list[Invitation]: ...
+
+
+class Partnerships(ABC):
+    """The pairs matching formed (the `partnerships` read model; written by the projection, read here)."""
+
+    @abstractmethod
+    async def active_of(self, participant_id: str) -> list[Partnership]:
+        """The active pairs the person is a member of, oldest first."""

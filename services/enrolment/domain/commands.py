@@ -9,7 +9,7 @@ from zoneinfo import available_timezones
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from shared.events import DEFAULT_WEIGHTS, MATCHING_CRITERIA, MentoringRole, OptimizeFor, ReportingConflict
-from shared.types import MAX_LIST_ITEMS, EmployeeId, Float, Int, Label, Labels, Text
+from shared.types import MAX_LIST_ITEMS, Bool, EmployeeId, Float, Identifier, Int, Label, Labels, Text
 
 _TIME_ZONES = frozenset(available_timezones())
 
@@ -93,6 +93,7 @@ class ProfileFields(Command):
     skills_wanted: Labels = Field(default_factory=list)
     focus_areas: Labels = Field(default_factory=list)
     goals: Annotated[str, Text(2000)] = Field("", description="Free text; stays in enrolment, never in events.")
+    share_goals: Bool = Field(False, description="Whether the partner sees the goals (kept in enrolment only).")
     communication_style: Annotated[str, Text(50, one_line=True)] = ""
     capacity: Annotated[int, Int(1, 10)] = Field(1, description="Mentees this participant takes as a mentor.")
 
@@ -128,6 +129,7 @@ class UpdateProfile(Command):
     skills_wanted: Labels | None = None
     focus_areas: Labels | None = None
     goals: Annotated[str, Text(2000)] | None = None
+    share_goals: Bool | None = None
     communication_style: Annotated[str, Text(50, one_line=True)] | None = None
     capacity: Annotated[int, Int(1, 10)] | None = None
 
@@ -140,6 +142,44 @@ class UpdateProfile(Command):
         return value
 
     _zone = field_validator("time_zone")(lambda cls, z: z if z is None else ProfileFields.known_time_zone(z))
+
+
+class EnrolSelf(Command):
+    """A person's own opt-in (issue #14). What HR owns (name, e-mail, department, grade, reporting line) comes from
+    the person's roster entry, never from this body."""
+
+    consent_sha256: Annotated[str, Text(64, min_length=64, one_line=True)] = Field(
+        description="sha256 hex of the consent wording the person read (GET /programs/{program_id}/consent)."
+    )
+    role: MentoringRole
+    skills_offered: Labels = Field(default_factory=list)
+    skills_wanted: Labels = Field(default_factory=list)
+    focus_areas: Labels = Field(default_factory=list)
+    goals: Annotated[str, Text(2000)] = Field("", description="Free text; stays in enrolment, never in events.")
+    share_goals: Bool = Field(False, description="Whether the partner sees the goals.")
+    communication_style: Annotated[str, Text(50, one_line=True)] = ""
+    languages: LabelList | None = Field(None, description="Defaults to the roster entry's languages.")
+    time_zone: Annotated[str, Text(64, min_length=1, one_line=True)] | None = Field(
+        None, description="IANA time zone; defaults to the roster entry's."
+    )
+    capacity: Annotated[int, Int(1, 10)] = Field(1, description="Mentees this participant takes as a mentor.")
+    birth_year: Annotated[int, Int(1900, 2015)] | None = Field(
+        None,
+        description="Optional: matching's generation-gap criterion reads it. The roster does not hold it; left "
+        "out, the profile carries UNKNOWN_BIRTH_YEAR.",
+    )
+
+    _zone = field_validator("time_zone")(lambda cls, z: z if z is None else ProfileFields.known_time_zone(z))
+
+
+class InviteParticipants(Command):
+    employee_ids: Annotated[list[EmployeeId], Field(min_length=1, max_length=1000)] = Field(
+        description="Employee ids from the roster, at most 1000."
+    )
+
+
+class NameParticipants(Command):
+    participant_ids: Annotated[list[Identifier], Field(min_length=1, max_length=500)]
 
 
 class WithdrawParticipant(Command):

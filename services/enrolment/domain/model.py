@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from datetime import datetime
 
-from services.enrolment.domain.commands import EnrolParticipant, LaunchProgram, UpdateProfile
+from services.enrolment.domain.commands import EnrolParticipant, EnrolSelf, LaunchProgram, UpdateProfile
+from services.enrolment.domain.consent import wording_of
+from services.enrolment.domain.roster import RosterEntry
 from shared.errors import Conflict, Forbidden, Invalid
 from shared.events import (
+    ConsentGiven,
     ParticipantEnrolled,
     ParticipantErased,
     ParticipantProfileUpdated,
@@ -20,6 +24,9 @@ PROFILE_FIELDS = tuple(f for f in ParticipantEnrolled.model_fields if f not in (
 # Kept by HR (the HRIS import or a program admin), never by the participant: an emptied reporting chain or a raised
 # grade would defeat matching's rules that nobody is paired with who decides their promotion and the mentor is junior.
 HR_OWNED_FIELDS = ("reporting_chain", "grade", "role", "capacity")
+# The roster holds no birth year and a self-service enrolment need not give one; the profile then carries this
+# year, so the generation-gap criterion sees no gap between two people who left it out (it decides nothing alone).
+UNKNOWN_BIRTH_YEAR = 1990
 
 
 def stream_of_participant(program_id: str, participant_id: str) -> str:
@@ -48,6 +55,7 @@ class Participant:
     goals: str
     status: str = "active"
     version: int = 1
+    share_goals: bool = False
 
     @property
     def stream_id(self) -> str:
@@ -73,6 +81,7 @@ class Participant:
             display_name=given.get("display_name") or self.display_name,
             email=given.get("email") or self.email,
             goals=given.get("goals", self.goals),
+            share_goals=given.get("share_goals", self.share_goals),
         )
         if profile == self.profile:
             return updated, None
@@ -119,4 +128,65 @@ def enrol(program: ProgramLaunched, command: EnrolParticipant, key: str) -> Part
         display_name=command.display_name,
         email=str(command.email),
         goals=command.goals,
+        share_goals=command.share_goals,
     )
+
+
+def opt_in(
+    program: ProgramLaunched, entry: RosterEntry, command: EnrolSelf, key: str, at: datetime
+) -> tuple[Participant, ConsentGiven]:
+    """A person enrols themselves: the consent they give to the wording they read, their choices from `command`,
+    and what HR owns from their roster entry."""
+    wording = wording_of(program)
+    wording.check(command.consent_sha256)
+    languages = command.languages or list(entry.languages)
+    if not languages:
+        raise Invalid("languages", "languages: the roster names none for you; give at least one")
+    participant_id = pseudonym(key, entry.employee_id)
+    profile = ParticipantEnrolled(
+        program_id=program.program_id,
+        participant_id=participant_id,
+        role=command.role,
+        grade=entry.grade,
+        birth_year=command.birth_year or UNKNOWN_BIRTH_YEAR,
+        department=entry.department,
+        time_zone=command.time_zone or entry.time_zone,
+        languages=tuple(languages),
+        reporting_chain=tuple(pseudonym(key, e) for e in entry.reporting_chain if e != entry.employee_id),
+        skills_offered=tuple(command.skills_offered),
+        skills_wanted=tuple(command.skills_wanted),
+        focus_areas=tuple(command.focus_areas),
+        communication_style=command.communication_style,
+        capacity=command.capacity,
+    )
+    participant = Participant(
+        profile=profile,
+        employee_id=entry.employee_id,
+        display_name=entry.display_name,
+        email=entry.email,
+        goals=command.goals,
+        share_goals=command.share_goals,
+    )
+    return participant, wording.given(participant_id, at)
+
+
+@dataclass(frozen=True)
+class Partnership:
+    """A pair as enrolment learns it from matching's events, to introduce its members to each other."""
+
+    program_id: str
+    pair_id: str
+    mentor_id: str
+    mentee_id: str
+    formed_at: datetime
+    active: bool = True
+
+    def partner_of(self, participant_id: str) -> str:
+        return self.mentee_id if participant_id == self.mentor_id else self.mentor_id
+
+
+@dataclass(frozen=True)
+class Invitation:
+    program_id: str
+    participant_id: str
+    invited_at: datetime

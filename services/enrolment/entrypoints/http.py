@@ -16,7 +16,7 @@ from services.enrolment.domain.commands import (
 )
 from services.enrolment.service_layer import handlers
 from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
-from shared.auth import Admin, AdminOrParticipant, Principal, Reader, require
+from shared.auth import Admin, AdminOrParticipant, Principal, ProgramStaff, Reader, require
 from shared.errors import Forbidden
 from shared.events import ParticipantEnrolled, ProgramLaunched
 from shared.http import EventLogPosition
@@ -45,27 +45,32 @@ class ProgramCreated(BaseModel):
 
 
 class ParticipantView(BaseModel):
+    """A participant; `employee_id`, `display_name`, `email` and `goals` are null for a caller who may read the
+    participant but not who they are (an auditor: pseudonyms only)."""
+
     participant_id: str
     program_id: str
     status: str
     profile: ParticipantEnrolled
-    employee_id: str
-    display_name: str
-    email: str
-    goals: str
+    employee_id: str | None
+    display_name: str | None
+    email: str | None
+    goals: str | None
+    share_goals: bool
     version: int
 
     @classmethod
-    def of(cls, p: model.Participant) -> ParticipantView:
+    def of(cls, p: model.Participant, *, personal: bool = True) -> ParticipantView:
         return cls(
             participant_id=p.profile.participant_id,
             program_id=p.profile.program_id,
             status=p.status,
             profile=p.profile,
-            employee_id=p.employee_id,
-            display_name=p.display_name,
-            email=p.email,
-            goals=p.goals,
+            employee_id=p.employee_id if personal else None,
+            display_name=p.display_name if personal else None,
+            email=p.email if personal else None,
+            goals=p.goals if personal else None,
+            share_goals=p.share_goals,
             version=p.version,
         )
 
@@ -82,10 +87,42 @@ class ParticipantPage(BaseModel):
     total: int
 
 
-def act_for(principal: Principal, participant_id: str) -> None:
-    """A participant acts only for itself; admins act for anyone (shared.auth's rule for writes)."""
-    if not principal.may_act_for(participant_id):
-        raise Forbidden("a participant may act only for itself")
+def staff(program: ProgramLaunched) -> ProgramStaff:
+    return ProgramStaff.of(program.admin_groups, program.sponsor_groups)
+
+
+def is_self(principal: Principal, participant_id: str) -> bool:
+    """The caller acts as this participant: the `participant` role and its own pseudonym as subject."""
+    return "participant" in principal.roles and principal.subject == participant_id
+
+
+def require_administers(principal: Principal, program: ProgramLaunched) -> None:
+    if not principal.administers(staff(program)):
+        raise Forbidden(f"you do not administer program {program.program_id}")
+
+
+def act_for(principal: Principal, program: ProgramLaunched, participant_id: str) -> None:
+    """A participant acts only for itself; a program admin for anyone in the programs it administers."""
+    if is_self(principal, participant_id):
+        return
+    if principal.acts_as_admin:
+        require_administers(principal, program)
+        return
+    raise Forbidden("a participant may act only for itself")
+
+
+def sees_who(principal: Principal, program: ProgramLaunched, participant_id: str | None = None) -> bool:
+    """Whether the caller may see who a participant is (True), only their pseudonymous profile (False: auditors),
+    or nothing (403). The participant themself and the program's admins see who; other admins see nothing."""
+    if participant_id is not None and is_self(principal, participant_id):
+        return True
+    if principal.administers(staff(program)):
+        return True
+    if "auditor" in principal.roles:
+        return False
+    if principal.acts_as_admin:
+        raise Forbidden(f"you do not administer program {program.program_id}")
+    raise Forbidden("a participant sees only itself")
 
 
 @router.post("/programs", status_code=status.HTTP_201_CREATED, response_model=ProgramCreated)
@@ -121,30 +158,38 @@ async def get_program(program_id: Identifier, _: Reader, uow: Uow) -> ProgramLau
 async def enrol(
     program_id: Identifier, command: EnrolParticipant, principal: AdminOrParticipant, uow: Uow, key: PseudonymKey
 ) -> ParticipantChanged:
-    act_for(principal, model.pseudonym(key, command.employee_id))
-    participant, result = await handlers.enrol_participant(uow, program_id, command, key)
+    """A person enrolling themselves with the profile body (`consent: true` consents to the program's current
+    wording). Program admins may not: a person consents for themselves, so admins invite instead."""
+    if not is_self(principal, model.pseudonym(key, command.employee_id)):
+        if principal.acts_as_admin:
+            raise Forbidden(
+                "consent: a person consents for themselves; invite them (POST /programs/{program_id}/invitations)"
+            )
+        raise Forbidden("a participant may act only for itself")
+    participant, _, result = await handlers.enrol_participant(uow, program_id, command, key)
     return ParticipantChanged(participant=ParticipantView.of(participant), event_log=EventLogPosition.of(result))
 
 
 @router.get("/programs/{program_id}/participants", response_model=ParticipantPage)
 async def list_participants(
     program_id: Identifier,
-    _: Annotated[Principal, Depends(require("program_admin", "auditor"))],
+    principal: Annotated[Principal, Depends(require("program_admin", "auditor"))],
     uow: Uow,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ParticipantPage:
+    personal = sees_who(principal, await handlers.program(uow, program_id))
     items, total = await handlers.participants(uow, program_id, (page - 1) * page_size, page_size)
-    return ParticipantPage(items=[ParticipantView.of(p) for p in items], page=page, page_size=page_size, total=total)
+    views = [ParticipantView.of(p, personal=personal) for p in items]
+    return ParticipantPage(items=views, page=page, page_size=page_size, total=total)
 
 
 @router.get("/programs/{program_id}/participants/{participant_id}", response_model=ParticipantView)
 async def get_participant(
     program_id: Identifier, participant_id: Identifier, principal: Reader, uow: Uow
 ) -> ParticipantView:
-    if not principal.may_read(participant_id):
-        raise Forbidden("a participant sees only itself")
-    return ParticipantView.of(await handlers.participant(uow, program_id, participant_id))
+    personal = sees_who(principal, await handlers.program(uow, program_id), participant_id)
+    return ParticipantView.of(await handlers.participant(uow, program_id, participant_id), personal=personal)
 
 
 @router.patch("/programs/{program_id}/participants/{participant_id}", response_model=ParticipantChanged)
@@ -156,9 +201,11 @@ async def update_profile(
     uow: Uow,
     key: PseudonymKey,
 ) -> ParticipantChanged:
-    act_for(principal, participant_id)
+    program = await handlers.program(uow, program_id)
+    act_for(principal, program, participant_id)
+    by_admin = principal.administers(staff(program))
     participant, result = await handlers.update_profile(
-        uow, program_id, participant_id, command, key, by_admin=principal.acts_as_admin
+        uow, program_id, participant_id, command, key, by_admin=by_admin
     )
     return ParticipantChanged(
         participant=ParticipantView.of(participant), event_log=EventLogPosition.of(result) if result else None
@@ -173,7 +220,7 @@ async def withdraw(
     uow: Uow,
     command: WithdrawParticipant | None = None,
 ) -> ParticipantChanged:
-    act_for(principal, participant_id)
+    act_for(principal, await handlers.program(uow, program_id), participant_id)
     participant, result = await handlers.withdraw(uow, program_id, participant_id, command or WithdrawParticipant())
     return ParticipantChanged(
         participant=ParticipantView.of(participant), event_log=EventLogPosition.of(result) if result else None
@@ -185,7 +232,7 @@ async def erase(
     program_id: Identifier, participant_id: Identifier, principal: AdminOrParticipant, uow: Uow
 ) -> ParticipantChanged:
     """Right to erasure: personal details are deleted; the pseudonymous history stays for counts and audits."""
-    act_for(principal, participant_id)
+    act_for(principal, await handlers.program(uow, program_id), participant_id)
     participant, result = await handlers.erase(uow, program_id, participant_id)
     return ParticipantChanged(
         participant=ParticipantView.of(participant), event_log=EventLogPosition.of(result) if result else None

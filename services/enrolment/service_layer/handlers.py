@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from services.enrolment.domain import model
 from services.enrolment.domain.commands import (
     EnrolParticipant,
+    EnrolSelf,
+    InviteParticipants,
     LaunchProgram,
     UpdateProfile,
     WithdrawParticipant,
 )
+from services.enrolment.domain.consent import Consent, ConsentWording, wording_of
 from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
-from shared.errors import Conflict, NotFound
-from shared.events import Event, ProgramLaunched
+from shared.errors import Conflict, Forbidden, NotFound
+from shared.events import ConsentGiven, Event, ParticipantInvited, ProgramLaunched
 from shared.eventstore import AppendResult
+from shared.pseudonyms import pseudonym
 
 Changed = tuple[model.Participant, AppendResult | None]
 
@@ -29,13 +34,62 @@ async def launch_program(uow: EnrolmentUnitOfWork, command: LaunchProgram) -> tu
 
 async def enrol_participant(
     uow: EnrolmentUnitOfWork, program_id: str, command: EnrolParticipant, pseudonym_key: str
-) -> tuple[model.Participant, AppendResult]:
+) -> tuple[model.Participant, Consent, AppendResult]:
+    """A person enrolling themselves through the profile body: `consent: true` consents to the current wording."""
     async with uow:
-        participant = model.enrol(await _program(uow, program_id), command, pseudonym_key)
-        if not await uow.participants.add(participant):
-            raise Conflict(f"participant {participant.profile.participant_id} is already enrolled in {program_id}")
-        result = await uow.append(participant.stream_id, 0, [participant.profile])
-    return participant, result
+        program = await _program(uow, program_id)
+        participant = model.enrol(program, command, pseudonym_key)
+        consent = wording_of(program).given(participant.profile.participant_id, _now())
+        return await _enrolled(uow, participant, consent)
+
+
+async def opt_in(
+    uow: EnrolmentUnitOfWork, program_id: str, employee_id: str, command: EnrolSelf, pseudonym_key: str
+) -> tuple[model.Participant, Consent, AppendResult]:
+    """Self-service enrolment: HR's fields from the person's roster entry, their consent to the wording they read."""
+    async with uow:
+        program = await _program(uow, program_id)
+        entry = await uow.roster.get(employee_id)
+        if entry is None or not entry.active:
+            raise Forbidden("not in the roster of eligible people")
+        participant, given = model.opt_in(program, entry, command, pseudonym_key, _now())
+        return await _enrolled(uow, participant, given)
+
+
+async def withdraw_consent(
+    uow: EnrolmentUnitOfWork, program_id: str, participant_id: str
+) -> tuple[model.Participant, Consent | None, AppendResult | None]:
+    """Withdrawing consent withdraws participation too, in one transaction; a second request changes nothing."""
+    async with uow:
+        participant = await _participant_for_update(uow, program_id, participant_id)
+        withdrawn, withdrawal = participant.withdraw("consent withdrawn")
+        consent = await uow.consents.latest(program_id, participant_id)
+        revoked, revocation = consent.withdraw(_now()) if consent else (None, None)
+        if revoked is not None:
+            await uow.consents.save(revoked)
+        after, result = await _store(uow, participant, withdrawn, withdrawal, revocation)
+    return after, revoked, result
+
+
+async def invite(
+    uow: EnrolmentUnitOfWork, program_id: str, command: InviteParticipants, pseudonym_key: str
+) -> tuple[int, list[int]]:
+    """Invite the roster's people among `command.employee_ids`; returns how many, and the indexes of the others.
+    Inviting someone twice is a no-op (one ParticipantInvited per person and program)."""
+    async with uow:
+        await _program(uow, program_id)
+        invited, not_in_roster, now = 0, [], _now()
+        for index, employee_id in enumerate(command.employee_ids):
+            entry = await uow.roster.get(employee_id)
+            if entry is None or not entry.active:
+                not_in_roster.append(index)
+                continue
+            invited += 1
+            participant_id = pseudonym(pseudonym_key, employee_id)
+            if await uow.invitations.add(program_id, participant_id, now):
+                event = ParticipantInvited(program_id=program_id, participant_id=participant_id)
+                await uow.append(f"invitation-{program_id}-{participant_id}", 0, [event])
+    return invited, not_in_roster
 
 
 async def update_profile(
@@ -101,7 +155,87 @@ async def participants(
         return await uow.participants.page(program_id, offset, limit)
 
 
+async def consent_wording(uow: EnrolmentUnitOfWork, program_id: str) -> ConsentWording:
+    return wording_of(await program(uow, program_id))
+
+
+@dataclass(frozen=True)
+class MyEnrolment:
+    participant: model.Participant
+    title: str
+    consent: Consent | None
+
+
+@dataclass(frozen=True)
+class MyInvitation:
+    invitation: model.Invitation
+    title: str
+
+
+@dataclass(frozen=True)
+class Mine:
+    """What enrolment knows of the caller: their enrolments with the consent they gave, open invitations."""
+
+    in_roster: bool
+    enrolments: list[MyEnrolment]
+    invitations: list[MyInvitation]
+
+
+async def mine(uow: EnrolmentUnitOfWork, participant_id: str | None, employee_id: str | None) -> Mine:
+    async with uow:
+        entry = await uow.roster.get(employee_id) if employee_id else None
+        enrolments = await uow.participants.of_person(participant_id) if participant_id else []
+        invitations = await uow.invitations.of_person(participant_id) if participant_id else []
+        consents = [await uow.consents.latest(e.profile.program_id, e.profile.participant_id) for e in enrolments]
+        program_ids = {e.profile.program_id for e in enrolments} | {i.program_id for i in invitations}
+        titles = {p: (await _program(uow, p)).title for p in program_ids}
+    enrolled = {e.profile.program_id for e in enrolments}
+    return Mine(
+        in_roster=entry is not None and entry.active,
+        enrolments=[MyEnrolment(e, titles[e.profile.program_id], c) for e, c in zip(enrolments, consents, strict=True)],
+        invitations=[MyInvitation(i, titles[i.program_id]) for i in invitations if i.program_id not in enrolled],
+    )
+
+
+@dataclass(frozen=True)
+class Introduction:
+    partnership: model.Partnership
+    partner: model.Participant
+
+
+async def partners(uow: EnrolmentUnitOfWork, participant_id: str) -> list[Introduction]:
+    """The caller's active pairs and who the partner is; a partner enrolment has not reached yet is left out."""
+    async with uow:
+        pairs = await uow.partnerships.active_of(participant_id)
+        found = [(p, await uow.participants.get(p.program_id, p.partner_of(participant_id))) for p in pairs]
+    return [Introduction(pair, partner) for pair, partner in found if partner is not None]
+
+
+async def names(uow: EnrolmentUnitOfWork, program_id: str, participant_ids: list[str]) -> dict[str, str]:
+    async with uow:
+        return await uow.participants.names(program_id, participant_ids)
+
+
 # ---------------------------------------------------------------------------------------------------- helpers
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _enrolled(
+    uow: EnrolmentUnitOfWork, participant: model.Participant, given: ConsentGiven
+) -> tuple[model.Participant, Consent, AppendResult]:
+    """Store a new enrolment and the consent given with it: both events in the participant's stream, one
+    transaction."""
+    participant = replace(participant, version=2)
+    if not await uow.participants.add(participant):
+        program_id = participant.profile.program_id
+        raise Conflict(f"participant {participant.profile.participant_id} is already enrolled in {program_id}")
+    consent = Consent.of(given)
+    await uow.consents.add(consent)
+    result = await uow.append(participant.stream_id, 0, [participant.profile, given])
+    return participant, consent, result
 
 
 async def _store(

@@ -6,12 +6,29 @@ import asyncpg
 
 from services.enrolment.adapters.memory import (
     EnrolmentState,
+    InMemoryConsents,
+    InMemoryInvitations,
     InMemoryParticipants,
+    InMemoryPartnerships,
     InMemoryPrograms,
     InMemoryRoster,
 )
-from services.enrolment.adapters.postgres import PostgresParticipants, PostgresPrograms, PostgresRoster
-from services.enrolment.adapters.repository import Participants, Programs, Roster
+from services.enrolment.adapters.postgres import (
+    PostgresConsents,
+    PostgresInvitations,
+    PostgresParticipants,
+    PostgresPartnerships,
+    PostgresPrograms,
+    PostgresRoster,
+)
+from services.enrolment.adapters.repository import (
+    Consents,
+    Invitations,
+    Participants,
+    Partnerships,
+    Programs,
+    Roster,
+)
 from shared.eventstore import InMemoryEventStore
 from shared.uow import InMemoryUnitOfWork, PostgresUnitOfWork, UnitOfWork
 
@@ -29,6 +46,9 @@ class EnrolmentUnitOfWork(UnitOfWork):
     programs: Programs
     participants: Participants
     roster: Roster
+    consents: Consents
+    invitations: Invitations
+    partnerships: Partnerships
 
 
 class PostgresEnrolmentUnitOfWork(PostgresUnitOfWork, EnrolmentUnitOfWork):
@@ -36,6 +56,9 @@ class PostgresEnrolmentUnitOfWork(PostgresUnitOfWork, EnrolmentUnitOfWork):
         self.programs = PostgresPrograms(conn)
         self.participants = PostgresParticipants(conn)
         self.roster = PostgresRoster(conn)
+        self.consents = PostgresConsents(conn)
+        self.invitations = PostgresInvitations(conn)
+        self.partnerships = PostgresPartnerships(conn)
 
 
 class InMemoryEnrolmentUnitOfWork(InMemoryUnitOfWork, EnrolmentUnitOfWork):
@@ -48,3 +71,6 @@ class InMemoryEnrolmentUnitOfWork(InMemoryUnitOfWork, EnrolmentUnitOfWork):
         self.programs = InMemoryPrograms(state)
         self.participants = InMemoryParticipants(state)
         self.roster = InMemoryRoster(state)
+        self.consents = InMemoryConsents(state)
+        self.invitations = InMemoryInvitations(state)
+        self.partnerships = InMemoryPartnerships(state)
