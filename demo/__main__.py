@@ -71,7 +71,9 @@ def main(
     people = organisation(size, seed)
     ids = {}
     for person in people:
-        reply = http.post(f"{enrolment}/programs/{program_id}/participants", json=person.enrolment(), headers=admin)
+        # Each person enrols themselves (only they can consent): a token naming their employee id, as after sign-in.
+        itself = {"Authorization": f"Bearer {issue_token('person', ['participant'], employee_id=person.employee_id)}"}
+        reply = http.post(f"{enrolment}/programs/{program_id}/participants", json=person.enrolment(), headers=itself)
         ids[person.employee_id] = reply.raise_for_status().json()["participant"]["participant_id"]
     typer.echo(f"enrolled {len(people)} participants")
 

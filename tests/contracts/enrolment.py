@@ -5,11 +5,13 @@ twin the in-process HTTP tests run on keeps the rules of the real tables."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
 from services.enrolment.domain import model
 from services.enrolment.domain.commands import EnrolParticipant, LaunchProgram
+from services.enrolment.domain.consent import Consent
 from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from shared.events import ProgramLaunched
 
@@ -144,3 +146,50 @@ class EnrolmentUnitOfWorkContract:
             assert await uow.participants.get(kept.program_id, participant.profile.participant_id) == participant
         assert await uow.store.read_stream(model.stream_of_program(lost.program_id)) == []
         assert await uow.store.read_after(0) == []
+
+    # -------------------------------------------------------------------------------------------- issue #14
+
+    async def test_a_persons_enrolments_and_names_read_back(self, uow: EnrolmentUnitOfWork):
+        first, second = await self.launched(uow, "one", "two")
+        [one, two] = await self.enrolled(uow, first, "E1", "E2")
+        [again] = await self.enrolled(uow, second, "E1")
+        pid = one.profile.participant_id
+        async with uow:
+            await uow.participants.save(replace(two.erase()[0], share_goals=True))
+            assert await uow.participants.of_person(pid) == [one, again]
+            assert await uow.participants.of_person("p-unknown") == []
+            names = await uow.participants.names(first.program_id, [pid, two.profile.participant_id, "p-unknown"])
+            assert names == {pid: "Person E1"}  # erased and unknown ids left out
+        async with uow:
+            stored = await uow.participants.get(first.program_id, two.profile.participant_id)
+            assert stored is not None and stored.share_goals is True
+
+    async def test_a_consent_and_its_withdrawal_read_back(self, uow: EnrolmentUnitOfWork):
+        [program] = await self.launched(uow, "p")
+        given = Consent(program.program_id, "p-1", 1, "ab" * 32, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+        async with uow:
+            assert await uow.consents.latest(program.program_id, "p-1") is None
+            await uow.consents.add(given)
+        withdrawn, event = given.withdraw(datetime(2026, 2, 1, tzinfo=UTC))
+        assert event is not None and withdrawn.withdraw(datetime(2026, 3, 1, tzinfo=UTC)) == (withdrawn, None)
+        async with uow:
+            assert await uow.consents.latest(program.program_id, "p-1") == given
+            await uow.consents.save(withdrawn)
+        async with uow:
+            assert await uow.consents.latest(program.program_id, "p-1") == withdrawn
+            assert await uow.consents.latest(program.program_id, "p-2") is None
+
+    async def test_a_person_is_invited_once_per_program(self, uow: EnrolmentUnitOfWork):
+        first, second = await self.launched(uow, "one", "two")
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        async with uow:
+            assert await uow.invitations.add(first.program_id, "p-1", at)
+            assert not await uow.invitations.add(first.program_id, "p-1", at)
+            assert await uow.invitations.add(second.program_id, "p-1", at)
+            assert await uow.invitations.add(first.program_id, "p-2", at)
+        async with uow:
+            invited = await uow.invitations.of_person("p-1")
+        assert sorted(invited, key=lambda i: i.program_id) == sorted(
+            [model.Invitation(first.program_id, "p-1", at), model.Invitation(second.program_id, "p-1", at)],
+            key=lambda i: i.program_id,
+        )

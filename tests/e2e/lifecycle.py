@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import httpx
 
 from demo.organisation import Person, organisation
-from tests.support.services import eventually, token
+from tests.support.services import eventually, signed_in, token
 
 ADMIN, AUDITOR = token("program_admin"), token("auditor")
 TODAY = date.today()
@@ -53,7 +53,7 @@ def launch(http: httpx.Client, platform: dict, sent: Sent) -> None:
 def enrol(http: httpx.Client, platform: dict, sent: Sent, seed: int = 11, id_prefix: str = "E") -> None:
     url = f"{platform['enrolment']}/programs/{sent.program['program_id']}/participants"
     for person in organisation(48, seed=seed, id_prefix=id_prefix):
-        response = http.post(url, json=person.enrolment(), headers=ADMIN)
+        response = http.post(url, json=person.enrolment(), headers=signed_in(person.employee_id))
         assert response.status_code == 201, response.text
         sent.people[response.json()["participant"]["participant_id"]] = person
     quitter = sorted(p for p, person in sent.people.items() if person.role == "mentor")[0]

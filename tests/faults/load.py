@@ -14,7 +14,7 @@ from datetime import date
 
 import httpx
 
-from tests.support.services import token
+from tests.support.services import signed_in, token
 
 ADMIN = token("program_admin")
 RETRYABLE = {500, 502, 503, 504}
@@ -112,7 +112,8 @@ class Client(threading.Thread):
                 "languages": ["en"],
                 "consent": True,
             }
-            response = self.request("POST", f"{enrolment}/programs/{program}/participants", json=body, headers=ADMIN)
+            url = f"{enrolment}/programs/{program}/participants"
+            response = self.request("POST", url, json=body, headers=signed_in(person))
             if response.status_code == 201:
                 self.ledger.ack("participant", response.json()["participant"]["participant_id"])
                 enrolled += 1

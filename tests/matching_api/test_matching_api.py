@@ -7,7 +7,7 @@ import pytest
 
 from services.enrolment.config import DEV_PSEUDONYM_KEY
 from services.enrolment.domain.model import pseudonym
-from tests.support.services import ServiceProcess, eventually, service_env, token
+from tests.support.services import ServiceProcess, eventually, service_env, signed_in, token
 
 ADMIN = token("program_admin")
 
@@ -70,7 +70,7 @@ def round_(services):
         ).json()["program"]
         url = f"{enrolment}/programs/{program['program_id']}/participants"
         for p in PEOPLE:
-            assert http.post(url, json=p, headers=ADMIN).status_code == 201
+            assert http.post(url, json=p, headers=signed_in(p["employee_id"])).status_code == 201
         assert http.post(f"{url}/{pid('J4')}/withdraw", headers=ADMIN).status_code == 200
         pool = f"{matching}/programs/{program['program_id']}/pool"
         eventually(

@@ -39,6 +39,12 @@ def as_person(employee_id: str, key: str = DEV_PSEUDONYM_KEY) -> dict[str, str]:
     return token("participant", pseudonym(key, employee_id))
 
 
+def signed_in(employee_id: str) -> dict[str, str]:
+    """The headers of a person signed in with an identity provider's token naming their employee id: the services
+    derive the participant id with their own pseudonym key (shared/auth.py)."""
+    return {"Authorization": f"Bearer {issue_token('person', ['participant'], employee_id=employee_id)}"}
+
+
 @dataclass
 class ServiceProcess:
     name: str
