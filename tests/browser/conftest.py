@@ -6,18 +6,23 @@ Without Chromium or Playwright the tests are skipped, and under CI=true they fai
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+import socket
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
+from demo.keycloak_realm import WEB_ORIGINS
 from shared.settings import KafkaSettings
 from shared.topics import create_topics, platform_topics
 from tests.conftest import _child_env
+from tests.support.keycloak import Keycloak, find_keycloak
 from tests.support.services import ServiceProcess, service_env
 
 CHROMIUM = os.environ.get("TANDEM_CHROMIUM", "/usr/bin/chromium")
@@ -54,9 +59,10 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="package")
-def chromium(chromium_path, platform) -> Iterator:
-    """Headless Chromium; Playwright gives every context a fresh profile (user-data-dir) of its own. Started
-    after the platform: while Playwright's synchronous API runs, no asyncio fixture can be set up."""
+def chromium(chromium_path) -> Iterator:
+    """Headless Chromium; Playwright gives every context a fresh profile (user-data-dir) of its own. While
+    Playwright's synchronous API runs, no asyncio fixture can be set up: the platforms' fixtures are synchronous
+    and run their asyncio setup in a thread of its own."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -66,17 +72,40 @@ def chromium(chromium_path, platform) -> Iterator:
 
 
 @pytest.fixture(scope="package")
-async def browser_env(infra, run_id) -> AsyncIterator[dict[str, str]]:
+def browser_env(infra, run_id) -> Iterator[dict[str, str]]:
     """A database and topic prefix of these tests' own. The end-to-end tests enrol the same generated people, and
     a participant's pseudonym is the same in every program, so one store would mix the two lifecycles' pairs."""
-    name = f"{run_id}_web"
-    admin = await asyncpg.connect(infra.database_url)
-    await admin.execute(f"CREATE DATABASE {name}")
+    database_url, kafka = _own_store(infra, f"{run_id}_web")
+    yield service_env(_child_env(database_url, kafka))
+    _drop_store(infra, f"{run_id}_web")
+
+
+def _in_a_thread(coroutine):
+    """Run a coroutine to its end from a synchronous fixture, even while Playwright's own event loop runs."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def _own_store(infra, name: str) -> tuple[str, KafkaSettings]:
     kafka = KafkaSettings(kafka_bootstrap_servers=infra.kafka_bootstrap_servers, topic_prefix=name)
-    await create_topics(kafka, platform_topics(name))
-    yield service_env(_child_env(urlunsplit(urlsplit(infra.database_url)._replace(path=f"/{name}")), kafka))
-    await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await admin.close()
+
+    async def create() -> None:
+        admin = await asyncpg.connect(infra.database_url)
+        await admin.execute(f"CREATE DATABASE {name}")
+        await admin.close()
+        await create_topics(kafka, platform_topics(name))
+
+    _in_a_thread(create())
+    return urlunsplit(urlsplit(infra.database_url)._replace(path=f"/{name}")), kafka
+
+
+def _drop_store(infra, name: str) -> None:
+    async def drop() -> None:
+        admin = await asyncpg.connect(infra.database_url)
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
+
+    _in_a_thread(drop())
 
 
 @pytest.fixture(scope="package")
@@ -88,6 +117,7 @@ def platform(chromium_path, browser_env) -> Iterator[dict[str, ServiceProcess]]:
         "TANDEM_CORS_ORIGINS": services["insights"].root,
         "TANDEM_WEB_MATCHING_URL": services["matching"].url,
         "TANDEM_WEB_SESSIONS_URL": services["sessions"].url,
+        "TANDEM_WEB_ENROLMENT_URL": services["enrolment"].url,
         "TANDEM_WEB_POLL_SECONDS": "1",
     }
     try:
@@ -124,3 +154,65 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# ------------------------------------------------------------------------------------------ signed in at Keycloak
+
+
+@pytest.fixture(scope="session")
+def keycloak() -> Keycloak:
+    """The real OpenID provider with the project's realm (a test using it is marked `infra`)."""
+    return find_keycloak()
+
+
+def web_client_port() -> int:
+    """A free port the realm's `tandem-web` client accepts redirects to (8001-8005 on 127.0.0.1): the provider
+    sends the browser back only to a registered address, and Keycloak allows no wildcard in a port."""
+    ports = sorted({int(origin.rsplit(":", 1)[1]) for origin in WEB_ORIGINS if "127.0.0.1" in origin})
+    for port in ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.fail(f"no free port among {ports} for the web pages the realm's tandem-web client redirects to")
+
+
+@pytest.fixture(scope="package")
+def signed_in_store(infra, run_id) -> Iterator[tuple[str, KafkaSettings]]:
+    """The signed-in platform's own database (its URL: tests seed enrolment's roster there) and topic prefix."""
+    name = f"{run_id}_oidc"
+    yield _own_store(infra, name)
+    _drop_store(infra, name)
+
+
+@pytest.fixture(scope="package")
+def signed_in_platform(signed_in_store, keycloak) -> Iterator[dict[str, ServiceProcess]]:
+    """The four services accepting only the realm's tokens, with the pages signing people in at Keycloak."""
+    env = service_env(_child_env(*signed_in_store), **keycloak.service_env())
+    services = {name: ServiceProcess(name, env) for name in SERVICES}
+    services["insights"].port = web_client_port()
+    web = {
+        "TANDEM_CORS_ORIGINS": services["insights"].root,
+        "TANDEM_WEB_MATCHING_URL": services["matching"].url,
+        "TANDEM_WEB_SESSIONS_URL": services["sessions"].url,
+        "TANDEM_WEB_ENROLMENT_URL": services["enrolment"].url,
+        "TANDEM_WEB_POLL_SECONDS": "1",
+        "TANDEM_WEB_OIDC_ISSUER": keycloak.issuer,
+    }
+    try:
+        for service in services.values():
+            service.env = {**env, **web}
+            service.start()
+        yield services
+    finally:
+        codes = [service.stop() for service in services.values()]
+    assert codes == [0, 0, 0, 0], "every service stops cleanly on SIGTERM"
+
+
+def sign_in_at_keycloak(page, username: str, password: str) -> None:
+    """Through the provider's own login form, as a person does."""
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("#kc-login").click()

@@ -28,7 +28,7 @@ def test_pages_load_without_a_token_and_allow_only_their_own_scripts(client, pag
     assert response.headers["content-type"].startswith("text/html")
     policy = response.headers["content-security-policy"]
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
-    assert "connect-src 'self' http://127.0.0.1:8002 http://sessions.example:8003" in policy
+    assert "connect-src 'self' http://127.0.0.1:8001 http://127.0.0.1:8002 http://sessions.example:8003;" in policy
 
 
 @pytest.mark.parametrize("page", ["dashboard", "participant"])
@@ -45,12 +45,45 @@ def test_the_charting_library_is_served_from_the_service_itself(client):
     assert chart.status_code == 200 and b"Chart.js v4.6.1" in chart.content[:200]
 
 
+def test_the_sign_in_library_is_served_from_the_service_itself(client):
+    library = client.get("/insights/v1/static/vendor/oidc-client-ts/oidc-client-ts.min.js")
+    assert library.status_code == 200 and b"var oidc=" in library.content[:200]
+    readme = (WEB / "static" / "vendor" / "oidc-client-ts" / "README.md").read_text()
+    assert "oidc-client-ts 3.5.0" in readme and (WEB / "static" / "vendor" / "oidc-client-ts" / "LICENSE").exists()
+
+
 def test_the_pages_learn_where_the_other_apis_are(client):
     assert client.get("/insights/v1/web/config.json").json() == {
         "matching_url": "http://127.0.0.1:8002/matching/v1",
         "sessions_url": "http://sessions.example:8003/sessions/v1",
+        "enrolment_url": "http://127.0.0.1:8001/enrolment/v1",
         "poll_seconds": 5.0,
+        "oidc": None,
     }
+
+
+def test_with_a_provider_the_pages_learn_where_to_sign_in_and_may_call_it(monkeypatch):
+    monkeypatch.setenv("TANDEM_WEB_OIDC_ISSUER", "http://idp.example:8180/realms/tandem/")
+    monkeypatch.setenv("TANDEM_WEB_ENROLMENT_URL", "http://enrolment.example:9001/enrolment/v1")
+    client = TestClient(bootstrap.build(InsightsSettings()))
+    config = client.get("/insights/v1/web/config.json").json()
+    policy = client.get("/insights/v1/participant").headers["content-security-policy"]
+
+    assert config["oidc"] == {
+        "issuer": "http://idp.example:8180/realms/tandem",
+        "client_id": "tandem-web",
+        "scope": "openid profile email",
+    }
+    assert config["enrolment_url"] == "http://enrolment.example:9001/enrolment/v1"
+    connect = next(d for d in policy.split("; ") if d.startswith("connect-src")).split()
+    assert {"http://idp.example:8180", "http://enrolment.example:9001"} <= set(connect)
+    assert "form-action 'self'" in policy, "the sign-in is a navigation, never a form posted from the page"
+
+
+@pytest.mark.parametrize("page", ["dashboard", "participant"])
+def test_the_sign_in_library_loads_before_the_page_script(page):
+    html = (WEB / f"{page}.html").read_text()
+    assert html.index("vendor/oidc-client-ts/oidc-client-ts.min.js") < html.index(f"static/{page}.js")
 
 
 def test_the_pages_stay_out_of_the_api_documentation(client):

@@ -1,7 +1,9 @@
 """Insights' web pages under /insights/v1: the program dashboard and the participant page.
 
 The pages are static files; every figure comes from the JSON APIs, called by the browser with the bearer token
-its user pasted. The participant page also calls matching and sessions, at the URLs of `web_config`.
+of its signed-in user: the pages sign people in at the OpenID provider `web_oidc_issuer` names (authorization code
+flow with PKCE, in the browser: static/common.js), or, with no provider configured, take a pasted token
+(development only). The pages also call enrolment, matching and sessions, at the URLs of `web_config`.
 """
 
 from __future__ import annotations
@@ -31,13 +33,27 @@ def web_config(settings: InsightsSettings) -> dict[str, object]:
     return {
         "matching_url": settings.web_matching_url.rstrip("/"),
         "sessions_url": settings.web_sessions_url.rstrip("/"),
+        "enrolment_url": settings.web_enrolment_url.rstrip("/"),
         "poll_seconds": settings.web_poll_seconds,
+        "oidc": _oidc(settings),
+    }
+
+
+def _oidc(settings: InsightsSettings) -> dict[str, str] | None:
+    if not settings.web_oidc_issuer:
+        return None
+    return {
+        "issuer": settings.web_oidc_issuer.rstrip("/"),
+        "client_id": settings.web_oidc_client_id,
+        "scope": settings.web_oidc_scope,
     }
 
 
 def content_security_policy(settings: InsightsSettings) -> str:
-    """Scripts, styles and data only from this service, plus calls to the two APIs the participant page uses."""
-    others = {_origin(url) for url in (settings.web_matching_url, settings.web_sessions_url)} - {""}
+    """Scripts, styles and data only from this service, plus calls to the APIs the pages use and to the OpenID
+    provider (its discovery document and token endpoint; the sign-in itself is a top-level navigation)."""
+    apis = (settings.web_matching_url, settings.web_sessions_url, settings.web_enrolment_url, settings.web_oidc_issuer)
+    others = {_origin(url) for url in apis} - {""}
     return "; ".join(
         [
             "default-src 'self'",

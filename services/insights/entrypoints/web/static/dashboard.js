@@ -1,6 +1,8 @@
-// The program dashboard: every figure comes from insights' report and per-pair rows, read with the pasted
-// token. Without an "as of" instant it polls, so figures follow the events as they arrive.
-import { ApiError, api, claims, el, fmt, getJson, say, table, tokenForm } from "./common.js";
+// The program dashboard: every figure comes from insights' report and per-pair rows, read with the signed-in
+// user's token. Without an "as of" instant it polls, so figures follow the events as they arrive. A program's
+// admins see its participants by name (enrolment resolves them); auditors and sponsors see pseudonyms. Program
+// admins upload HR's roster here.
+import { ApiError, api, claims, el, fmt, getJson, postJson, say, signedInWithProvider, startSignIn, table } from "./common.js";
 
 const BASE = new URL(".", location.href).href.replace(/\/$/, "");
 const $ = (id) => document.getElementById(id);
@@ -15,7 +17,11 @@ const state = {
   generation: 0,
   shown: null, // headline figures last shown, to announce what changed
   charts: {},
+  enrolment: "",
+  names: new Map(), // participant id -> display name, for the programs this user administers
+  unnamed: new Set(), // programs whose names enrolment refused to this user (auditors, sponsors, other admins)
 };
+const NAMES_PER_CALL = 500; // the most one names request may ask for
 
 const COLOURS = { blue: "#1f5fbf", orange: "#a34d00", green: "#1e7b34", grey: "#7b8794", red: "#b3261e" };
 const SHARE_TARGETS = new Set(["match_rate", "cadence_adherence", "cross_generation_share", "cross_department_share"]);
@@ -27,9 +33,11 @@ const RISK = {
 // ------------------------------------------------------------------------------------------------- loading
 
 async function start() {
+  let config = {};
   try {
-    const config = await (await fetch(`${BASE}/web/config.json`)).json();
+    config = await (await fetch(`${BASE}/web/config.json`)).json();
     state.pollSeconds = Number(params.get("poll")) || config.poll_seconds || 5;
+    state.enrolment = config.enrolment_url || "";
   } catch {
     /* keep the default */
   }
@@ -41,7 +49,7 @@ async function start() {
     Chart.defaults.maintainAspectRatio = false;
   }
   if (state.asOf) $("as-of").value = toLocalInput(state.asOf);
-  tokenForm(connect);
+  $("roster-form").addEventListener("submit", uploadRoster);
   $("program").addEventListener("change", () => {
     state.programId = $("program").value;
     state.shown = null;
@@ -67,8 +75,10 @@ async function start() {
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden && live()) refresh();
   });
-  connect();
+  await startSignIn(config, connect);
 }
+
+const roles = () => claims()?.roles || [];
 
 async function connect() {
   clearTimeout(state.timer);
@@ -78,10 +88,17 @@ async function connect() {
   const select = $("program");
   select.disabled = true;
   $("csv").disabled = true;
+  $("roster").hidden = !(roles().includes("program_admin") && state.enrolment);
   if (!claims()) {
-    select.replaceChildren(el("option", { value: "", text: "Paste a token first" }));
+    select.replaceChildren(el("option", { value: "", text: signedInWithProvider() ? "Sign in first" : "Paste a token first" }));
     setStatus("Not connected.", false);
-    return say($("message"), "Paste a program admin or auditor token above to see the figures.", "info");
+    return say(
+      $("message"),
+      signedInWithProvider()
+        ? "Sign in above as a program admin, auditor or sponsor to see the figures."
+        : "Paste a program admin or auditor token above to see the figures.",
+      "info",
+    );
   }
   try {
     state.programs = (await getJson(`${BASE}/programs`)).sort((a, b) => b.launched_at.localeCompare(a.launched_at));
@@ -137,6 +154,8 @@ async function refresh() {
       getJson(`${BASE}/programs/${program}/report${query}`),
       getJson(`${BASE}/programs/${program}/pairs${query}`),
     ]);
+    if (generation !== state.generation) return;
+    await learnNames(state.programId, [...pairs.flatMap((p) => [p.mentor_id, p.mentee_id])]);
     if (generation !== state.generation) return;
     render(report, pairs);
     say($("message"), null);
@@ -195,6 +214,73 @@ async function downloadCsv() {
   } catch (error) {
     say($("message"), `Could not download the CSV: ${error.message}`);
   }
+}
+
+/** Names of the program's participants not known yet, from enrolment, for the program's admins only: anyone
+ * else keeps the pseudonyms (enrolment answers 403, remembered so it is not asked again). */
+async function learnNames(programId, ids) {
+  if (!state.enrolment || !roles().includes("program_admin") || state.unnamed.has(programId)) return;
+  const unknown = [...new Set(ids)].filter((id) => !state.names.has(id));
+  const url = `${state.enrolment}/programs/${encodeURIComponent(programId)}/participants/names`;
+  try {
+    for (let i = 0; i < unknown.length; i += NAMES_PER_CALL) {
+      const batch = unknown.slice(i, i + NAMES_PER_CALL);
+      const { names } = await postJson(url, { participant_ids: batch });
+      // An id enrolment does not name (erased, unknown) keeps its pseudonym and is not asked for again.
+      for (const id of batch) state.names.set(id, names[id] ?? null);
+    }
+  } catch (error) {
+    if (error instanceof ApiError && [403, 404].includes(error.status)) state.unnamed.add(programId);
+  }
+}
+
+/** A participant as this user may see them: the name for the program's admins, else the pseudonym. */
+function person(id) {
+  const name = state.names.get(id);
+  return name ? el("span", { class: "name", text: name }) : el("span", { class: "mono", text: id });
+}
+
+async function uploadRoster(event) {
+  event.preventDefault();
+  const form = event.target;
+  if (!form.reportValidity()) return;
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  say($("roster-result"), "Uploading…", "info");
+  try {
+    const response = await api(`${state.enrolment}/roster/csv`, { method: "POST", form: new FormData(form) });
+    showImport(await response.json());
+    form.reset();
+    state.names.clear(); // new names may have come with the roster
+  } catch (error) {
+    say($("roster-result"), `The roster was not imported: ${error.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function showImport(report) {
+  const rejected = report.rejected || [];
+  say(
+    $("roster-result"),
+    el(
+      "div",
+      {},
+      el("p", {
+        "data-figure": "roster-accepted",
+        text: `${fmt.int(report.accepted)} ${report.accepted === 1 ? "row" : "rows"} accepted, ${fmt.int(rejected.length)} rejected; ${fmt.int(report.participants_updated ?? 0)} enrolled participants updated.`,
+      }),
+      rejected.length
+        ? table(
+            "Rejected rows",
+            ["Row", "Field", "Problem"],
+            rejected.map((r) => [fmt.int(r.row), r.field, r.problem]),
+            { numeric: [0] },
+          )
+        : null,
+    ),
+    rejected.length ? "error" : "ok",
+  );
 }
 
 // ------------------------------------------------------------------------------------------------- rendering
@@ -487,8 +573,8 @@ function renderRisk(report) {
         ["Pair", "Mentor", "Mentee", "Why", "Days without a session", "Latest rating: mentor", "Latest rating: mentee"],
         pairs.map((p) => [
           el("span", { class: "mono", text: p.pair_id }),
-          el("span", { class: "mono", text: p.mentor_id }),
-          el("span", { class: "mono", text: p.mentee_id }),
+          person(p.mentor_id),
+          person(p.mentee_id),
           reasonTags(p.reasons),
           fmt.int(p.days_without_session),
           fmt.int(p.latest_mentor_rating),
@@ -534,9 +620,11 @@ function renderCadence(report, pairs) {
   $("cadence").replaceChildren(
     table(
       "Sessions held against the cadence, one row per pair",
-      ["Pair", "Sessions", "Cadence", "Last session", "Days without", "Adherence", "Status"],
+      ["Pair", "Mentor", "Mentee", "Sessions", "Cadence", "Last session", "Days without", "Adherence", "Status"],
       rows.map((r) => [
         el("span", { class: "mono", text: r.pair_id }),
+        person(r.mentor_id),
+        person(r.mentee_id),
         heldText(r),
         strip(r),
         fmt.date(r.last_session),
@@ -544,7 +632,7 @@ function renderCadence(report, pairs) {
         fmt.pct(r.cadence_adherence),
         r.at_risk ? reasonTags(r.at_risk_reasons) : r.status,
       ]),
-      { numeric: [4, 5] },
+      { numeric: [6, 7] },
     ),
   );
 }
@@ -569,4 +657,4 @@ function toLocalInput(iso) {
   return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
 }
 
-start();
+start().catch((error) => say($("message"), `The page could not start: ${error}`));

@@ -1,10 +1,19 @@
-// The participant page: my pairs (sessions API), why we were matched (matching API), my sessions, log a
-// session (with an Idempotency-Key, so a retried click never logs it twice) and give feedback.
-import { ApiError, api, claims, el, fmt, getJson, say, table, tokenForm, uuid } from "./common.js";
+// The participant page: for a signed-in employee, my programs with the consent I gave, opting into an open
+// program and my partner's introduction (enrolment API); then my pairs (sessions API), why we were matched
+// (matching API), my sessions, log a session (with an Idempotency-Key, so a retried click never logs it twice)
+// and give feedback. People see each other's names, never pseudonyms.
+import { ApiError, api, claims, el, fmt, getJson, postJson, say, signedInWithProvider, startSignIn, table, uuid } from "./common.js";
 
 const BASE = new URL(".", location.href).href.replace(/\/$/, "");
 const $ = (id) => document.getElementById(id);
-const state = { matching: "", sessions: "", me: "", pairs: [], pair: null, pending: null };
+const state = {
+  matching: "", sessions: "", enrolment: "", me: "", pairs: [], pair: null, pending: null,
+  named: false, // signed in as an employee: partners are shown by name
+  partners: new Map(), // pair id -> the partner's introduction (GET /me/partners)
+  consent: null, // the wording shown in the opt-in form, as served
+  generation: 0,
+};
+const ROLE = { mentor: "mentor", mentee: "mentee", both: "mentor or mentee" };
 const DIRECTION = {
   mentor_to_mentee: "The mentee learned from the mentor",
   mentee_to_mentor: "The mentor learned from the mentee",
@@ -15,19 +24,31 @@ async function start() {
   const config = await (await fetch(`${BASE}/web/config.json`)).json();
   state.matching = config.matching_url;
   state.sessions = config.sessions_url;
+  state.enrolment = config.enrolment_url;
   $("held-on").value = localToday();
   $("held-on").max = localToday();
-  tokenForm(connect);
   $("pair").addEventListener("change", () => showPair($("pair").value));
   $("log-form").addEventListener("submit", logSession);
   $("feedback-form").addEventListener("submit", giveFeedback);
-  connect();
+  $("opt-in-program").addEventListener("change", () => showConsent($("opt-in-program").value));
+  $("opt-in-form").addEventListener("submit", optIn);
+  await startSignIn(config, connect);
 }
 
 async function connect() {
+  const generation = ++state.generation;
   $("content").hidden = true;
+  $("enrolment").hidden = true;
   const who = claims();
-  if (!who) return say($("message"), "Paste your participant token above to see your pair.", "info");
+  if (!who) {
+    return say(
+      $("message"),
+      signedInWithProvider()
+        ? "Sign in above to see your programs and your pair."
+        : "Paste your participant token above to see your pair.",
+      "info",
+    );
+  }
   if (!(who.roles || []).includes("participant")) {
     return say(
       $("message"),
@@ -35,12 +56,29 @@ async function connect() {
         "div",
         {},
         el("h2", { text: "This page is for participants" }),
-        el("p", { text: "This token is not a participant's. Paste the token you were given as a participant." }),
+        el("p", {
+          text: signedInWithProvider()
+            ? "You are not signed in as a participant of a mentoring program."
+            : "This token is not a participant's. Paste the token you were given as a participant.",
+        }),
         el("p", {}, "Program admins and auditors: see ", el("a", { href: "dashboard", text: "the program dashboard" }), "."),
       ),
     );
   }
+  // A token with an employee id is a person's own: they opt in themselves and meet their partner by name. A
+  // pasted development token without one is a bare participant id, as before.
+  state.named = Boolean(who.employee_id);
   state.me = who.sub;
+  say($("message"), null);
+  if (state.named) {
+    const me = await showEnrolment();
+    if (generation !== state.generation || !me) return;
+    state.me = me.participant_id || who.sub;
+  }
+  await showPairs();
+}
+
+async function showPairs() {
   try {
     state.pairs = await getJson(`${state.sessions}/participants/${encodeURIComponent(state.me)}/pairs`);
   } catch (error) {
@@ -49,10 +87,11 @@ async function connect() {
   if (!state.pairs.length) {
     return say($("message"), "You are not in a pair yet. Pairs are formed in matching rounds: come back after the next one.", "info");
   }
-  say($("message"), null);
   const current = [...state.pairs].reverse().find((p) => p.status === "active") || state.pairs.at(-1);
   $("pair").replaceChildren(
-    ...state.pairs.map((p) => el("option", { value: p.pair_id }, `${partnerOf(p)} — ${p.status} (${p.pair_id})`)),
+    ...state.pairs.map((p) =>
+      el("option", { value: p.pair_id }, `${partnerOf(p)} — ${p.status}${state.named ? "" : ` (${p.pair_id})`}`),
+    ),
   );
   $("pair").value = current.pair_id;
   $("content").hidden = false;
@@ -60,16 +99,173 @@ async function connect() {
 }
 
 const sideOf = (pair) => (pair.mentor_id === state.me ? "mentor" : "mentee");
-const partnerOf = (pair) => (sideOf(pair) === "mentor" ? `My mentee ${pair.mentee_id}` : `My mentor ${pair.mentor_id}`);
+/** The partner's name when enrolment introduced them; a pasted development token sees the pseudonym. */
+function partnerName(pair) {
+  const known = state.partners.get(pair.pair_id);
+  if (known) return known.partner.display_name;
+  if (state.named) return "(not introduced yet)";
+  return sideOf(pair) === "mentor" ? pair.mentee_id : pair.mentor_id;
+}
+const partnerOf = (pair) => `${sideOf(pair) === "mentor" ? "My mentee" : "My mentor"} ${partnerName(pair)}`;
+
+// ------------------------------------------------------------------------------------------ enrolment
+
+/** My programs, the programs I may join and my partners; the person's GET /me, or null when it failed. */
+async function showEnrolment() {
+  const base = state.enrolment;
+  let me, programs, partners;
+  try {
+    [me, programs, partners] = await Promise.all([
+      getJson(`${base}/me`),
+      getJson(`${base}/programs`),
+      getJson(`${base}/me/partners`),
+    ]);
+  } catch (error) {
+    say($("message"), `Could not load your programs: ${error.message}`);
+    return null;
+  }
+  state.partners = new Map(partners.map((p) => [p.pair_id, p]));
+  showPartners(partners);
+  showMyPrograms(me);
+  const joined = new Set(me.enrolments.filter((e) => e.status !== "withdrawn").map((e) => e.program_id));
+  const open = programs.filter((p) => !joined.has(p.program_id));
+  const invited = new Set(me.invitations.map((i) => i.program_id));
+  open.sort((a, b) => Number(invited.has(b.program_id)) - Number(invited.has(a.program_id)));
+  showOpenPrograms(open, invited, me.in_roster);
+  $("enrolment").hidden = false;
+  return me;
+}
+
+function showPartners(partners) {
+  if (!partners.length) {
+    return $("partners").replaceChildren(
+      el("p", { class: "empty", text: "No partner yet: you will be introduced here after the next matching round." }),
+    );
+  }
+  $("partners").replaceChildren(
+    ...partners.map(({ partner, formed_at }) =>
+      el(
+        "dl",
+        { class: "partner", "data-partner": partner.participant_id },
+        el("dt", { text: "Name" }),
+        el("dd", { "data-field": "name", text: partner.display_name }),
+        el("dt", { text: "E-mail" }),
+        el("dd", {}, el("a", { href: `mailto:${partner.email}`, text: partner.email })),
+        el("dt", { text: "Department" }),
+        el("dd", { text: partner.department }),
+        el("dt", { text: "Time zone" }),
+        el("dd", { text: partner.time_zone }),
+        el("dt", { text: "Their goals" }),
+        el("dd", { text: partner.goals ?? "Not shared." }),
+        el("dt", { text: "Paired since" }),
+        el("dd", { text: fmt.date(formed_at) }),
+      ),
+    ),
+  );
+}
+
+function showMyPrograms(me) {
+  const consent = (c) =>
+    c
+      ? c.withdrawn_at
+        ? `Consent withdrawn on ${fmt.date(c.withdrawn_at)}`
+        : `Consent given: version ${c.version} on ${fmt.date(c.given_at)}`
+      : "No consent recorded";
+  const rows = [
+    ...me.enrolments.map((e) => [e.title, e.status, el("span", { "data-consent": e.program_id, text: consent(e.consent) })]),
+    ...me.invitations
+      .filter((i) => !me.enrolments.some((e) => e.program_id === i.program_id))
+      .map((i) => [i.title, `invited on ${fmt.date(i.invited_at)}`, "Not opted in yet"]),
+  ];
+  $("my-programs").replaceChildren(
+    rows.length
+      ? table("The programs I take part in or am invited to", ["Program", "Status", "Consent"], rows)
+      : el("p", { class: "empty", text: "You take part in no program yet." }),
+  );
+}
+
+function showOpenPrograms(open, invited, inRoster) {
+  const form = $("opt-in-form");
+  if (!inRoster) {
+    form.hidden = true;
+    return say($("no-open-program"), "You are not on the list of people eligible for the programs yet. Ask your HR team.", "info");
+  }
+  if (!open.length) {
+    form.hidden = true;
+    return say($("no-open-program"), "There is no other program to join right now.", "info");
+  }
+  say($("no-open-program"), null);
+  const select = $("opt-in-program");
+  const chosen = select.value;
+  select.replaceChildren(
+    ...open.map((p) => el("option", { value: p.program_id }, `${p.title}${invited.has(p.program_id) ? " (you are invited)" : ""}`)),
+  );
+  if (open.some((p) => p.program_id === chosen)) select.value = chosen;
+  form.hidden = false;
+  showConsent(select.value);
+}
+
+async function showConsent(programId) {
+  state.consent = null;
+  $("consent-text").textContent = "Loading…";
+  $("consent-version").textContent = "";
+  try {
+    state.consent = await getJson(`${state.enrolment}/programs/${encodeURIComponent(programId)}/consent`);
+    $("consent-text").textContent = state.consent.text;
+    $("consent-version").textContent = `(version ${state.consent.version})`;
+  } catch (error) {
+    $("consent-text").textContent = `Could not load the consent text: ${error.message}`;
+  }
+}
+
+const list = (value) => String(value || "").split(",").map((t) => t.trim()).filter(Boolean);
+
+async function optIn(event) {
+  event.preventDefault();
+  const form = event.target;
+  if (!form.reportValidity()) return;
+  if (!state.consent) return say($("opt-in-result"), "The consent text is not loaded: choose the program again.");
+  const data = new FormData(form);
+  const programId = data.get("program_id");
+  const title = $("opt-in-program").selectedOptions[0]?.textContent || "the program";
+  // The hash of the wording shown: the service refuses it when the program's wording changed meanwhile.
+  const body = {
+    consent_sha256: state.consent.sha256,
+    role: data.get("role"),
+    skills_offered: list(data.get("skills_offered")),
+    skills_wanted: list(data.get("skills_wanted")),
+    focus_areas: [],
+    goals: String(data.get("goals") || ""),
+    share_goals: $("share-goals").checked,
+    communication_style: "",
+  };
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const created = await postJson(`${state.enrolment}/programs/${encodeURIComponent(programId)}/enrolments`, body);
+    form.reset();
+    await showEnrolment();
+    say(
+      $("opt-in-result"),
+      `You take part in ${title} as ${ROLE[body.role]}. Consent given: version ${created.consent.version} on ${fmt.date(created.consent.given_at)}.`,
+      "ok",
+    );
+  } catch (error) {
+    say($("opt-in-result"), `You were not enrolled: ${error.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
 
 async function showPair(pairId) {
   state.pair = state.pairs.find((p) => p.pair_id === pairId);
   state.pending = null;
   const pair = state.pair;
+  const me = state.named ? "I am" : `I am ${state.me},`;
   $("who").textContent =
     sideOf(pair) === "mentor"
-      ? `I am ${state.me}, the mentor of ${pair.mentee_id}: I share what I know with a more senior colleague.`
-      : `I am ${state.me}, the mentee of ${pair.mentor_id}: a more junior colleague shares what they know with me.`;
+      ? `${me} the mentor of ${partnerName(pair)}: I share what I know with a more senior colleague.`
+      : `${me} the mentee of ${partnerName(pair)}: a more junior colleague shares what they know with me.`;
   const dissolved = pair.status !== "active";
   $("log-fields").disabled = dissolved;
   say($("log-result"), dissolved ? "This pair is dissolved: no new sessions can be logged. Feedback is still welcome." : null, "info");
