@@ -225,5 +225,9 @@ async def test_a_re_import_updates_enrolled_people_whose_line_department_or_grad
     assert [e.type for e in a_events][-1] == "tandem.enrolment.participant-profile-updated.v1"
     assert a_events[-1].data["reporting_chain"] == [b_id, pseudonym(KEY, "ceo")]
     assert a_events[-1].data["department"] == "Data"
-    assert len(await enrolment.store.read_stream(f"enrolment-{p['program_id']}-{b_id}")) == 1
+    b_events = await enrolment.store.read_stream(f"enrolment-{p['program_id']}-{b_id}")
+    assert [e.type for e in b_events] == [
+        "tandem.enrolment.participant-enrolled.v1",
+        "tandem.enrolment.consent-given.v1",
+    ]
     assert enrolment.state.participants[(p["program_id"], b_id)].email == "b.new@example.com"

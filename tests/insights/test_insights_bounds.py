@@ -1,4 +1,5 @@
-"""Insights' query bounds in-process: an extreme `as_of` is a 422 naming it before any read model is asked."""
+"""Insights' query bounds in-process: an extreme `as_of` is a 422 naming it before any read model is asked (only the
+program's staff is looked up first: who may read the program is decided before what is asked of it)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import pytest
 
 from services.insights import bootstrap
 from services.insights.entrypoints import http
+from shared.auth import ProgramStaff
+from shared.program_staff import InMemoryProgramStaff
 from tests.support.services import token
 
 
@@ -21,6 +24,7 @@ class NoReadModel:
 async def client():
     app = bootstrap.build()
     app.dependency_overrides[http.service] = NoReadModel
+    app.dependency_overrides[http.staff] = lambda: InMemoryProgramStaff({"prg-1": ProgramStaff()})
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=f"http://insights{bootstrap.SPEC.prefix}") as client:
         yield client

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from services.enrolment.domain.commands import EnrolParticipant, EnrolSelf, LaunchProgram, UpdateProfile
 from services.enrolment.domain.consent import wording_of
-from services.enrolment.domain.roster import RosterEntry
 from shared.errors import Conflict, Forbidden, Invalid
 from shared.events import (
     ConsentGiven,
@@ -19,6 +19,9 @@ from shared.events import (
     ProgramLaunched,
 )
 from shared.pseudonyms import pseudonym
+
+if TYPE_CHECKING:  # roster.py builds on Participant, so the import runs one way only
+    from services.enrolment.domain.roster import RosterEntry
 
 PROFILE_FIELDS = tuple(f for f in ParticipantEnrolled.model_fields if f not in ("program_id", "participant_id"))
 # Kept by HR (the HRIS import or a program admin), never by the participant: an emptied reporting chain or a raised
