@@ -280,7 +280,9 @@ def sign_in_help(base_url: str = "http://127.0.0.1:8180", shown: int = 3) -> str
     juniors = [username(p) for p in people if p.role == "mentor"][:shown]
     accounts = [staff[0] for staff in STAFF] + seniors + juniors
     lines = [
-        f"Sign in (Keycloak account console): {base_url}/realms/{REALM}/account",
+        "Sign in on the pages (click 'Sign in'): the dashboard http://127.0.0.1:8004/insights/v1/dashboard",
+        "  and the participant page http://127.0.0.1:8004/insights/v1/participant",
+        f"  (Keycloak's account console: {base_url}/realms/{REALM}/account)",
         f"  demo users, password '{DEMO_PASSWORD}': {', '.join(accounts)}",
         f"  (every demo employee: deploy/local/keycloak/tandem-realm.json; Keycloak admin: {base_url}/admin)",
     ]

@@ -50,6 +50,8 @@ sign_in() {
   url=$("$here/keycloak.sh" env | sed -n 's/^TANDEM_KEYCLOAK_URL=//p')
   settings=$(cd "$repo" && "$python" -m shared.oidc "$url/realms/tandem" tandem-api)
   while IFS= read -r line; do [[ -n "$line" ]] && export "${line?}"; done <<<"$settings"
+  # The web pages (insights) sign people in at the same realm, with its public PKCE client `tandem-web`.
+  export TANDEM_WEB_OIDC_ISSUER="$url/realms/tandem"
   echo "TANDEM_KEYCLOAK_URL=$url" >"$run_dir/auth.env"
   say "sign-in: Keycloak realm $url/realms/tandem (make token gets its tokens)"
 }
