@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
@@ -16,7 +17,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared import problems
-from shared.auth import AdminOrAuditor, AuthSettings, UnsafeSecret, auth_keys, refuse_unsafe_secrets
+from shared.auth import Admin, AdminOrAuditor, AuthSettings, UnsafeSecret, auth_keys, refuse_unsafe_secrets
 from shared.eventstore import AppendResult
 from shared.observability import CORRELATION_HEADER, instrument
 from shared.openapi_responses import document_error_responses
@@ -84,6 +85,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
 
         return JSONResponse(document(spec))
 
+    if app.state.auth.development:
+        app.include_router(development_clock(runtime), prefix=prefix)
+
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
@@ -94,6 +98,32 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     # Added last, so outermost of the service's middleware: a bug anywhere inside is a problem document too.
     app.add_middleware(problems.Problems, max_body_bytes=runtime.settings.max_body_bytes)
     return app
+
+
+# ------------------------------------------------------------------------------------------- development clock
+
+
+class ClockAdvance(BaseModel):
+    seconds: float = Field(gt=0, le=10 * 366 * 86400, description="How far to move the clock forward.")
+
+
+class ClockMoved(BaseModel):
+    now: datetime
+    done: dict[str, int] = Field(description="Per scheduled rule, how many things it did at the new time.")
+
+
+def development_clock(runtime: ServiceRuntime) -> APIRouter:
+    """`POST <prefix>/dev/clock`: moves this process's clock forward and runs its scheduled rules at once. Only
+    with TANDEM_DEVELOPMENT=true (tests, the demo): the route does not exist in production."""
+    router = APIRouter(tags=["development"])
+
+    @router.post("/dev/clock", response_model=ClockMoved)
+    async def advance_clock(body: ClockAdvance, _caller: Admin) -> ClockMoved:
+        runtime.clock.advance(timedelta(seconds=body.seconds))
+        done = await runtime.run_schedules()
+        return ClockMoved(now=runtime.clock.now(), done=done)
+
+    return router
 
 
 # ------------------------------------------------------------------------------------------------ browser pages

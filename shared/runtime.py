@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared import eventstore
+from shared.clock import Clock, Schedule
 from shared.connections import Connections
 from shared.db import migrate
 from shared.health import Backoff, TaskHealth, projection_lag, quiet_kafka_client_logs
@@ -46,6 +47,8 @@ class ServiceRuntime:
         self.tasks: dict[str, asyncio.Task] = {}
         self.health: dict[str, TaskHealth] = {}
         self.runners: list[ProjectionRunner] = []
+        self.clock = Clock()
+        self.schedules: list[Schedule] = []
         self.store: eventstore.PostgresEventStore
         self._offsets_reader: AIOKafkaConsumer | None = None
 
@@ -102,6 +105,9 @@ class ServiceRuntime:
             )
             self.runners.append(runner)
             self._supervise(health, runner.run)
+        self.schedules = list(self.spec.schedules(self))
+        if self.schedules:
+            self._supervise(TaskHealth(self.service, "schedules"), self._run_schedules)
         if self.tasks:
             self.tasks["status sampler"] = asyncio.create_task(self._sample_status(), name="status sampler")
         log.info("%s: started (schema %s, topic %s)", self.service, self.schema, self.topic)
@@ -228,6 +234,22 @@ class ServiceRuntime:
                 log.warning("%s: status sample failed (%s)", self.service, type(error).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop_event.wait(), self.settings.status_interval_s)
+
+    # ---------------------------------------------------------------------------------------------- schedules
+
+    async def run_schedules(self) -> dict[str, int]:
+        """Each scheduled rule once, at the clock's time: how many things each did."""
+        now = self.clock.now()
+        done = {schedule.name: await schedule.run(now) for schedule in self.schedules}
+        if any(done.values()):
+            log.info("%s: scheduled rules at %s did %s", self.service, now.isoformat(), done)
+        return done
+
+    async def _run_schedules(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self.run_schedules()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.schedule_interval_s)
 
     # ---------------------------------------------------------------------------------------------- supervision
 

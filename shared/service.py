@@ -24,6 +24,7 @@ from shared.settings import DatabaseSettings, KafkaSettings
 if TYPE_CHECKING:
     import typer
 
+    from shared.clock import Schedule
     from shared.runtime import ServiceRuntime
 
 
@@ -35,6 +36,9 @@ class ServiceSettings(KafkaSettings, DatabaseSettings):
     shutdown_grace_s: float = Field(20.0, description="How long SIGTERM waits for work in flight.")
     max_body_bytes: int = Field(
         1024 * 1024, ge=1024, description="Largest request body accepted (TANDEM_MAX_BODY_BYTES); larger is a 413."
+    )
+    schedule_interval_s: float = Field(
+        30.0, gt=0, description="How often the service's scheduled rules (shared/clock.py) run."
     )
 
     def secret_keys(self) -> dict[str, tuple[str, str]]:
@@ -57,6 +61,7 @@ class ServiceSpec:
     projections: Sequence[Projection] = ()
     policies: Callable[[ServiceRuntime], Sequence[Policy]] = lambda _runtime: ()
     bindings: Callable[[ServiceRuntime], Bindings] = lambda _runtime: {}
+    schedules: Callable[[ServiceRuntime], Sequence[Schedule]] = lambda _runtime: ()  # rules run on the clock
     static_files: Path | None = None  # served under <prefix>/static
     commands: typer.Typer | None = field(default=None)  # extra `tandem` commands (e.g. insights' `report`)
 

@@ -99,6 +99,29 @@ def _own_store(infra, name: str) -> tuple[str, KafkaSettings]:
     return urlunsplit(urlsplit(infra.database_url)._replace(path=f"/{name}")), kafka
 
 
+def _run_platform(env: dict[str, str], web_port: int | None = None, **web_env: str):
+    """The four services, the pages insights serves calling the other three from the browser; stopped cleanly."""
+    services = {name: ServiceProcess(name, env) for name in SERVICES}
+    if web_port is not None:
+        services["insights"].port = web_port
+    web = {
+        "TANDEM_CORS_ORIGINS": services["insights"].root,
+        "TANDEM_WEB_MATCHING_URL": services["matching"].url,
+        "TANDEM_WEB_SESSIONS_URL": services["sessions"].url,
+        "TANDEM_WEB_ENROLMENT_URL": services["enrolment"].url,
+        "TANDEM_WEB_POLL_SECONDS": "1",
+        **web_env,
+    }
+    try:
+        for service in services.values():
+            service.env = {**env, **web}
+            service.start()
+        yield services
+    finally:
+        codes = [service.stop() for service in services.values()]
+    assert codes == [0, 0, 0, 0], "every service stops cleanly on SIGTERM"
+
+
 def _drop_store(infra, name: str) -> None:
     async def drop() -> None:
         admin = await asyncpg.connect(infra.database_url)
@@ -111,23 +134,7 @@ def _drop_store(infra, name: str) -> None:
 @pytest.fixture(scope="package")
 def platform(chromium_path, browser_env) -> Iterator[dict[str, ServiceProcess]]:
     """The four services; the pages insights serves may call matching and sessions from the browser."""
-    env = browser_env
-    services = {name: ServiceProcess(name, env) for name in SERVICES}
-    web = {
-        "TANDEM_CORS_ORIGINS": services["insights"].root,
-        "TANDEM_WEB_MATCHING_URL": services["matching"].url,
-        "TANDEM_WEB_SESSIONS_URL": services["sessions"].url,
-        "TANDEM_WEB_ENROLMENT_URL": services["enrolment"].url,
-        "TANDEM_WEB_POLL_SECONDS": "1",
-    }
-    try:
-        for service in services.values():
-            service.env = {**env, **web}
-            service.start()
-        yield services
-    finally:
-        codes = [service.stop() for service in services.values()]
-    assert codes == [0, 0, 0, 0], "every service stops cleanly on SIGTERM"
+    yield from _run_platform(browser_env)
 
 
 @pytest.fixture(scope="package")
@@ -191,24 +198,7 @@ def signed_in_store(infra, run_id) -> Iterator[tuple[str, KafkaSettings]]:
 def signed_in_platform(signed_in_store, keycloak) -> Iterator[dict[str, ServiceProcess]]:
     """The four services accepting only the realm's tokens, with the pages signing people in at Keycloak."""
     env = service_env(_child_env(*signed_in_store), **keycloak.service_env())
-    services = {name: ServiceProcess(name, env) for name in SERVICES}
-    services["insights"].port = web_client_port()
-    web = {
-        "TANDEM_CORS_ORIGINS": services["insights"].root,
-        "TANDEM_WEB_MATCHING_URL": services["matching"].url,
-        "TANDEM_WEB_SESSIONS_URL": services["sessions"].url,
-        "TANDEM_WEB_ENROLMENT_URL": services["enrolment"].url,
-        "TANDEM_WEB_POLL_SECONDS": "1",
-        "TANDEM_WEB_OIDC_ISSUER": keycloak.issuer,
-    }
-    try:
-        for service in services.values():
-            service.env = {**env, **web}
-            service.start()
-        yield services
-    finally:
-        codes = [service.stop() for service in services.values()]
-    assert codes == [0, 0, 0, 0], "every service stops cleanly on SIGTERM"
+    yield from _run_platform(env, web_port=web_client_port(), TANDEM_WEB_OIDC_ISSUER=keycloak.issuer)
 
 
 def sign_in_at_keycloak(page, username: str, password: str) -> None:
