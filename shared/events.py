@@ -71,9 +71,18 @@ class Event(BaseModel):
     type_name: ClassVar[str]
 
 
-class ProgramLaunched(Event):
-    service = "enrolment"
-    type_name = "tandem.enrolment.program-launched.v1"
+# How a proposed pair starts (issue #15): at once, when either member accepts, or when both do.
+AcceptanceMode = Literal["immediate", "one_side", "both"]
+# Why a proposal was declined or a pair dissolved, as counts can show it (a person's own words stay private).
+DeclineReason = Literal["no_time", "not_a_fit", "prefer_someone_else", "other"]
+DissolutionReason = Literal["not_working", "no_time", "left_program", "reporting_line", "withdrawn", "other"]
+# Who ended a pair that ran its course: the agreed end came, both members asked, or the program admin did.
+CompletedBy = Literal["schedule", "members", "admin"]
+Confidentiality = Literal["standard", "strict"]
+
+
+class ProgramSettings(Event):
+    """A program's settings, whole: what ProgramLaunched sets and ProgramSettingsChanged replaces."""
 
     program_id: str
     title: str = Field(description="The program's title, e.g. 'Digital leaders 2027'.")
@@ -95,6 +104,38 @@ class ProgramLaunched(Event):
     on_reporting_conflict: ReportingConflict = Field(
         "flag", description="What an HR re-import that puts an active pair in one reporting line does to the pair."
     )
+    acceptance_mode: AcceptanceMode = Field(
+        "immediate", description="A proposed pair starts at once, when one member accepts, or when both do."
+    )
+    proposal_ttl_hours: int = Field(
+        168, ge=1, description="How long a proposal waits for its answers before both return to the pool."
+    )
+
+
+class ProgramLaunched(ProgramSettings):
+    service = "enrolment"
+    type_name = "tandem.enrolment.program-launched.v1"
+
+
+class ProgramSettingsChanged(ProgramSettings):
+    """A program admin edited the program (issue #15): its whole settings after the change, so a subscriber needs
+    no earlier event. `consent_version` rises when `consent_text` changes; consents given keep their version."""
+
+    service = "enrolment"
+    type_name = "tandem.enrolment.program-settings-changed.v1"
+
+    settings_version: int = Field(ge=2, description="1 is the launch; each change adds one.")
+    consent_version: int = Field(ge=1)
+
+
+class ProgramClosed(Event):
+    """No new rounds; open pairs run to their end or are completed by the admin."""
+
+    service = "enrolment"
+    type_name = "tandem.enrolment.program-closed.v1"
+
+    program_id: str
+    closed_at: datetime
 
 
 class ParticipantProfile(Event):
@@ -211,6 +252,94 @@ class PairFormed(Event):
     breakdown: dict[str, float] = Field(description="Each criterion's weighted contribution to `score`.")
     engine_version: str = Field("", description="Matching engine that proposed the pair.")
     inputs_hash: str = Field("", description="sha256 of the round's pool snapshot, weights and engine version.")
+    origin: Literal["round", "manual"] = Field("round", description="Proposed by a round, or paired by an admin.")
+    proposed_at: datetime | None = Field(
+        None, description="When the pair was proposed, if it waited for acceptance (time to accept = ce_time - this)."
+    )
+
+
+class PairProposed(Event):
+    """A committed round proposes a pair that starts only when accepted (program's acceptance_mode `one_side` or
+    `both`); PairFormed follows on acceptance, ProposalDeclined or ProposalExpired otherwise."""
+
+    service = "matching"
+    type_name = "tandem.matching.pair-proposed.v1"
+
+    program_id: str
+    pair_id: str
+    round_id: str
+    mentor_id: str
+    mentee_id: str
+    score: float
+    breakdown: dict[str, float]
+    engine_version: str
+    inputs_hash: str
+    acceptance_mode: AcceptanceMode
+    expires_at: datetime
+
+
+class ProposalAccepted(Event):
+    service = "matching"
+    type_name = "tandem.matching.proposal-accepted.v1"
+
+    program_id: str
+    pair_id: str
+    participant_id: str
+
+
+class ProposalDeclined(Event):
+    """Both members return to the pool and this couple is never proposed again. The decliner's own words, if any,
+    stay in matching's store; the event carries the reason's category only."""
+
+    service = "matching"
+    type_name = "tandem.matching.proposal-declined.v1"
+
+    program_id: str
+    pair_id: str
+    participant_id: str
+    reason_code: DeclineReason = "other"
+
+
+class ProposalExpired(Event):
+    service = "matching"
+    type_name = "tandem.matching.proposal-expired.v1"
+
+    program_id: str
+    pair_id: str
+
+
+class CouplePinned(Event):
+    """A program admin pinned a mentor and a mentee together: the next rounds pair them if every hard rule allows."""
+
+    service = "matching"
+    type_name = "tandem.matching.couple-pinned.v1"
+
+    program_id: str
+    mentor_id: str
+    mentee_id: str
+
+
+class CoupleExcluded(Event):
+    """A program admin excluded a couple: no round proposes them (a declined proposal excludes its couple too)."""
+
+    service = "matching"
+    type_name = "tandem.matching.couple-excluded.v1"
+
+    program_id: str
+    mentor_id: str
+    mentee_id: str
+
+
+class CoupleRuleLifted(Event):
+    """An admin lifted a pin or an exclusion they had set."""
+
+    service = "matching"
+    type_name = "tandem.matching.couple-rule-lifted.v1"
+
+    program_id: str
+    mentor_id: str
+    mentee_id: str
+    rule: Literal["pin", "exclude"]
 
 
 class RoundCommitted(Event):
@@ -236,6 +365,7 @@ class PairDissolved(Event):
     program_id: str
     pair_id: str
     reason: str
+    reason_code: DissolutionReason = "other"
 
 
 class PairFlagged(Event):
@@ -252,6 +382,93 @@ class PairFlagged(Event):
     reason: str
 
 
+class AgreedGoal(BaseModel):
+    """One goal of a pair's agreement: who wants to learn it from whom. Its words stay in sessions' store."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    goal_id: str
+    direction: Literal["mentor_to_mentee", "mentee_to_mentor"] = Field(
+        description="mentor_to_mentee: the mentee wants to learn it from the mentor; mentee_to_mentor: the reverse."
+    )
+
+
+class AgreementProposed(Event):
+    """A member wrote (or changed) the pair's agreement: a new version both must sign (issue #15)."""
+
+    service = "sessions"
+    type_name = "tandem.sessions.agreement-proposed.v1"
+
+    program_id: str
+    pair_id: str
+    agreement_version: int = Field(ge=1)
+    proposed_by: str
+    goals: tuple[AgreedGoal, ...]
+    cadence_days: int = Field(ge=1)
+    duration_weeks: int = Field(ge=1)
+    confidentiality: Confidentiality
+
+
+class AgreementSigned(Event):
+    service = "sessions"
+    type_name = "tandem.sessions.agreement-signed.v1"
+
+    program_id: str
+    pair_id: str
+    agreement_version: int = Field(ge=1)
+    signed_by: str
+
+
+class AgreementInForce(Event):
+    """Both members signed this version: its cadence and duration now govern the pair (and its end date)."""
+
+    service = "sessions"
+    type_name = "tandem.sessions.agreement-in-force.v1"
+
+    program_id: str
+    pair_id: str
+    agreement_version: int = Field(ge=1)
+    cadence_days: int = Field(ge=1)
+    duration_weeks: int = Field(ge=1)
+    ends_on: date
+
+
+class CompletionRequested(Event):
+    """One member asked to complete the pair before its end; it completes when the other asks too."""
+
+    service = "sessions"
+    type_name = "tandem.sessions.completion-requested.v1"
+
+    program_id: str
+    pair_id: str
+    participant_id: str
+
+
+class PairCompleted(Event):
+    """The pair ran its course: distinct from PairDissolved everywhere (events, read models, insights, CSV)."""
+
+    service = "sessions"
+    type_name = "tandem.sessions.pair-completed.v1"
+
+    program_id: str
+    pair_id: str
+    completed_by: CompletedBy
+    completed_on: date
+
+
+class ReflectionRecorded(Event):
+    """A member's closing reflection; what they learned and changed stays in sessions' store."""
+
+    service = "sessions"
+    type_name = "tandem.sessions.reflection-recorded.v1"
+
+    program_id: str
+    pair_id: str
+    participant_id: str
+    side: Literal["mentor", "mentee"]
+    would_recommend: bool
+
+
 class SessionHeld(Event):
     service = "sessions"
     type_name = "tandem.sessions.session-held.v1"
@@ -265,6 +482,7 @@ class SessionHeld(Event):
     learning_direction: LearningDirection
     logged_by: str = Field(description="Participant id of the member who logged it.")
     logged_at: datetime
+    goals_advanced: tuple[str, ...] = Field((), description="Goal ids of the pair's agreement this session advanced.")
 
 
 class FeedbackGiven(Event):
@@ -285,6 +503,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.type_name: cls
     for cls in (
         ProgramLaunched,
+        ProgramSettingsChanged,
+        ProgramClosed,
         ParticipantEnrolled,
         ParticipantProfileUpdated,
         ParticipantWithdrawn,
@@ -294,8 +514,21 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ConsentWithdrawn,
         ParticipantInvited,
         RoundCommitted,
+        PairProposed,
+        ProposalAccepted,
+        ProposalDeclined,
+        ProposalExpired,
+        CouplePinned,
+        CoupleExcluded,
+        CoupleRuleLifted,
         PairFormed,
         PairDissolved,
+        AgreementProposed,
+        AgreementSigned,
+        AgreementInForce,
+        CompletionRequested,
+        PairCompleted,
+        ReflectionRecorded,
         PairFlagged,
         SessionHeld,
         FeedbackGiven,

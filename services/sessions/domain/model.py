@@ -57,7 +57,8 @@ class SessionRecord:
 
     @classmethod
     def of(cls, session: SessionHeld, notes: str) -> SessionRecord:
-        return cls(**session.model_dump(exclude={"program_id"}), notes=notes)
+        # Goals advanced are issue #15's (agreements); the record keeps what it stores today.
+        return cls(**session.model_dump(exclude={"program_id", "goals_advanced"}), notes=notes)
 
 
 def log_session(pair: Pair, command: LogSession, logged_by: str, now: datetime) -> SessionHeld:
