@@ -43,13 +43,18 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def put_in_roster(dsn: str, people: list[Person]) -> None:
-    """What part ROSTER's import does, straight into enrolment's table of this run's database."""
+    """What the roster import does, straight into enrolment's table of this run's database (which other tests of
+    the run share: an entry they put there is replaced)."""
     conn = await asyncpg.connect(dsn)
     try:
         await conn.executemany(
             """INSERT INTO enrolment.roster (employee_id, display_name, email, department, grade, manager_id,
                                              languages, time_zone, reporting_chain)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+               ON CONFLICT (employee_id) DO UPDATE SET display_name = excluded.display_name, email = excluded.email,
+                   department = excluded.department, grade = excluded.grade, manager_id = excluded.manager_id,
+                   languages = excluded.languages, time_zone = excluded.time_zone,
+                   reporting_chain = excluded.reporting_chain, active = true""",
             [
                 (
                     p.employee_id,
