@@ -17,7 +17,7 @@ from services.matching.service_layer.unit_of_work import MatchingUnitOfWork
 from shared import problems, program_staff
 from shared.auth import AdminOrParticipant, Participant, Principal, Reader
 from shared.clock import Clock
-from shared.errors import Forbidden
+from shared.errors import Forbidden, NotFound
 from shared.events import MATCHING_CRITERIA, AcceptanceMode, DeclineReason
 from shared.types import Identifier, Text
 
@@ -101,6 +101,17 @@ class PoolView(BaseModel):
     program_id: str
     active: int
     withdrawn: int
+
+
+class ProgramFollowed(BaseModel):
+    """What matching knows of a program's settings (from enrolment's events): which version its rounds follow."""
+
+    program_id: str
+    settings_version: int = Field(description="1 is the launch; each ProgramSettingsChanged followed adds one.")
+    acceptance_mode: AcceptanceMode
+    proposal_ttl_hours: int
+    optimize_for: str
+    closed_at: datetime | None = Field(description="Once closed: no more rounds, previews or manual pairs.")
 
 
 class MyPair(BaseModel):
@@ -206,6 +217,21 @@ async def commit(program_id: Identifier, uow: Uow, _: ProgramAdmin, now: Now) ->
 async def pool(program_id: Identifier, uow: Uow, _: ProgramOverseer) -> PoolView:
     counts = await handlers.pool_counts(uow, program_id)
     return PoolView(program_id=program_id, active=counts.get("active", 0), withdrawn=counts.get("withdrawn", 0))
+
+
+@router.get("/programs/{program_id}/settings", response_model=ProgramFollowed)
+async def program_followed(program_id: Identifier, uow: Uow, _: ProgramOverseer) -> ProgramFollowed:
+    state = await handlers.pool_state(uow, program_id)
+    if state.program is None:
+        raise NotFound(f"matching knows no program {program_id} (yet)")
+    return ProgramFollowed(
+        program_id=program_id,
+        settings_version=state.program.get("settings_version", 1),
+        acceptance_mode=state.program.get("acceptance_mode", "immediate"),
+        proposal_ttl_hours=state.program.get("proposal_ttl_hours", 168),
+        optimize_for=state.program.get("optimize_for", "score"),
+        closed_at=state.closed_at,
+    )
 
 
 @router.get("/programs/{program_id}/pairs", response_model=list[PairView])

@@ -261,12 +261,24 @@ async def recheck_pairs_of_updated(uow: MatchingUnitOfWork, profile: dict[str, A
 # ------------------------------------------------------------------------------------------------ queries
 
 
+@dataclass(frozen=True)
+class PoolState:
+    counts: dict[str, int]
+    program: dict[str, Any] | None  # None: no launch heard of yet
+    closed_at: datetime | None
+
+
 async def pool_counts(uow: MatchingUnitOfWork, program_id: str) -> dict[str, int]:
+    return (await pool_state(uow, program_id)).counts
+
+
+async def pool_state(uow: MatchingUnitOfWork, program_id: str) -> PoolState:
     async with uow:
         counts = await uow.candidates.counts(program_id)
-        if not counts and await uow.programs.get(program_id) is None:
+        program = await uow.programs.get(program_id)
+        if not counts and program is None:
             raise NotFound(f"matching knows no program {program_id} (yet)")
-    return counts
+        return PoolState(counts, program, await uow.programs.closed_at(program_id))
 
 
 async def pairs_of_program(uow: MatchingUnitOfWork, program_id: str, status: str | None = None) -> list[Pair]:
