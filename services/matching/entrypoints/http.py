@@ -177,15 +177,6 @@ class CoupleRuleView(BaseModel):
     changed: bool = Field(description="False when the rule was already set (or already lifted): nothing happened.")
 
 
-class RuleBrokenView(BaseModel):
-    field: str
-    rule: str = Field(
-        description="self | not_in_pool | role | grade | language | reporting_line | excluded | "
-        "dissolved | already_paired | capacity"
-    )
-    message: str
-
-
 class Dissolve(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -245,7 +236,12 @@ async def list_pairs(
     "/programs/{program_id}/pairs",
     status_code=status.HTTP_201_CREATED,
     response_model=PairView,
-    responses={422: {"description": "The couple breaks hard rules: `errors` [{field, rule, message}]."}},
+    responses={
+        422: {
+            "description": "The couple breaks hard rules: `errors` [{field, rule, message}], rule one of self, "
+            "not_in_pool, role, grade, language, reporting_line, excluded, dissolved, already_paired, capacity."
+        }
+    },
 )
 async def pair_manually(
     program_id: Identifier, body: Couple, request: Request, uow: Uow, _: ProgramAdmin, now: Now
