@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.matching.config import MatchingSettings
 from services.matching.entrypoints import http
 from services.matching.entrypoints.pool_consumer import (
+    CompletionEndsPairs,
     PoolProjection,
     ProfileChangeRechecksPairs,
     WithdrawalDissolvesPairs,
@@ -43,6 +44,7 @@ def policies(runtime: ServiceRuntime) -> list[Policy]:
     return [
         WithdrawalDissolvesPairs(lambda: unit_of_work(runtime)),
         ProfileChangeRechecksPairs(lambda: unit_of_work(runtime)),
+        CompletionEndsPairs(lambda: unit_of_work(runtime)),
     ]
 
 
