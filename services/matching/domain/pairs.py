@@ -8,11 +8,13 @@ end dissolved or completed; a proposal that is not accepted is declined or expir
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from services.matching.domain.model import ProposedPair
 from shared.errors import Conflict, Forbidden
 from shared.events import (
     AcceptanceMode,
@@ -71,6 +73,21 @@ class Pair:
     mentee_answer: Answer | None = None
     engine_version: str = ""
     inputs_hash: str = ""
+
+    @classmethod
+    def manual(cls, program_id: str, scored: ProposedPair, engine_version: str) -> Pair:
+        """An admin's pair: it names no round (`manual-…`) and starts at once."""
+        return cls(
+            f"pair-{uuid.uuid4().hex[:12]}",
+            program_id,
+            f"manual-{uuid.uuid4().hex[:12]}",
+            scored.mentor_id,
+            scored.mentee_id,
+            scored.score,
+            scored.breakdown,
+            origin="manual",
+            engine_version=engine_version,
+        )
 
     @property
     def stream_id(self) -> str:

@@ -244,12 +244,12 @@ async def list_pairs(
     },
 )
 async def pair_manually(
-    program_id: Identifier, body: Couple, request: Request, uow: Uow, _: ProgramAdmin, now: Now
+    program_id: Identifier, body: Couple, request: Request, uow: Uow, _: ProgramAdmin
 ) -> PairView | JSONResponse:
     """An admin pairs a mentor and a mentee by hand: every hard rule of a round is checked, and the pair starts
     at once (origin `manual`)."""
     try:
-        pair = await handlers.pair_manually(uow, program_id, body.mentor_id, body.mentee_id, now.now())
+        pair = await handlers.pair_manually(uow, program_id, body.mentor_id, body.mentee_id)
     except handlers.PairRulesBroken as broken:
         errors = [
             {"loc": ["body", b.field], "field": b.field, "rule": b.rule, "message": b.message, "msg": b.message}

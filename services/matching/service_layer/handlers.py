@@ -122,40 +122,13 @@ async def expire_proposals(uow: MatchingUnitOfWork, now: datetime) -> int:
     return len(expired)
 
 
-async def pair_manually(
-    uow: MatchingUnitOfWork, program_id: str, mentor_id: str, mentee_id: str, now: datetime | None = None
-) -> Pair:
+async def pair_manually(uow: MatchingUnitOfWork, program_id: str, mentor_id: str, mentee_id: str) -> Pair:
     """An admin pairs two participants by hand: every hard rule of the engine is checked for the couple, and the
     pair starts at once (PairFormed, origin `manual`)."""
     async with uow:
-        await uow.rounds.lock(program_id)
-        program = await _open_program(uow, program_id)
-        mentor = await uow.candidates.active_one(program_id, mentor_id)
-        mentee = await uow.candidates.active_one(program_id, mentee_id)
-        rules = await uow.couple_rules.of_program(program_id)
-        broken = manual_pair_breaks(
-            mentor_id,
-            mentee_id,
-            mentor,
-            mentee,
-            await uow.pairs.taken(program_id),
-            {frozenset((m, e)) for m, e, rule in rules if rule == "exclude"},
-            {frozenset(c) for c in await uow.pairs.dissolved_couples(program_id)},
-        )
-        if broken or mentor is None or mentee is None:
-            raise PairRulesBroken(broken)
-        proposed = rounds.score_couple(program, mentor, mentee)
-        pair = Pair(
-            f"pair-{uuid.uuid4().hex[:12]}",
-            program_id,
-            f"manual-{uuid.uuid4().hex[:12]}",
-            mentor_id,
-            mentee_id,
-            proposed.score,
-            proposed.breakdown,
-            origin="manual",
-            engine_version=ENGINE_VERSION,
-        )
+        await uow.rounds.lock(program_id)  # after any round in flight, which could take either member
+        program, mentor, mentee = await _manual_couple(uow, program_id, mentor_id, mentee_id)
+        pair = Pair.manual(program_id, rounds.score_couple(program, mentor, mentee), ENGINE_VERSION)
         await uow.pairs.add(pair)
         await uow.append(pair.stream_id, 0, [pair.formed()])
     return pair
@@ -166,23 +139,13 @@ async def set_couple_rule(uow: MatchingUnitOfWork, program_id: str, mentor_id: s
     not pinned and excluded at once: lift one before setting the other."""
     async with uow:
         await uow.rounds.lock(program_id)
-        await _open_program(uow, program_id)
-        for pid in (mentor_id, mentee_id):
-            if await uow.candidates.get(program_id, pid) is None:
-                raise Invalid("mentor_id" if pid == mentor_id else "mentee_id", f"{pid} is not in the program's pool")
-        if mentor_id == mentee_id:
-            raise Invalid("mentee_id", "a participant cannot be paired with themself")
-        other = "exclude" if rule == "pin" else "pin"
-        if (mentor_id, mentee_id, other) in await uow.couple_rules.of_program(program_id):
-            raise Conflict(f"the couple is already under a{'n' if other == 'exclude' else ''} {other}: lift it first")
+        await _check_couple_rule(uow, program_id, mentor_id, mentee_id, rule)
         if not await uow.couple_rules.add(program_id, mentor_id, mentee_id, rule):
             return False
-        event_type = CouplePinned if rule == "pin" else CoupleExcluded
-        await uow.append(
-            _rules_stream(program_id),
-            None,
-            [event_type(program_id=program_id, mentor_id=mentor_id, mentee_id=mentee_id)],
+        event = (CouplePinned if rule == "pin" else CoupleExcluded)(
+            program_id=program_id, mentor_id=mentor_id, mentee_id=mentee_id
         )
+        await uow.append(_rules_stream(program_id), None, [event])
     return True
 
 
@@ -412,6 +375,42 @@ async def _record(uow: MatchingUnitOfWork, before: Pair, after: Pair, events: li
 def _one(change: tuple[Pair, Event | None]) -> tuple[Pair, list[Event]]:
     pair, event = change
     return pair, [event] if event is not None else []
+
+
+async def _manual_couple(
+    uow: MatchingUnitOfWork, program_id: str, mentor_id: str, mentee_id: str
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The program and both profiles, if the couple keeps every hard rule; PairRulesBroken naming each it breaks."""
+    program = await _open_program(uow, program_id)
+    mentor = await uow.candidates.active_one(program_id, mentor_id)
+    mentee = await uow.candidates.active_one(program_id, mentee_id)
+    rules = await uow.couple_rules.of_program(program_id)
+    broken = manual_pair_breaks(
+        mentor_id,
+        mentee_id,
+        mentor,
+        mentee,
+        await uow.pairs.taken(program_id),
+        {frozenset((m, e)) for m, e, rule in rules if rule == "exclude"},
+        {frozenset(c) for c in await uow.pairs.dissolved_couples(program_id)},
+    )
+    if broken or mentor is None or mentee is None:
+        raise PairRulesBroken(broken)
+    return program, mentor, mentee
+
+
+async def _check_couple_rule(
+    uow: MatchingUnitOfWork, program_id: str, mentor_id: str, mentee_id: str, rule: str
+) -> None:
+    await _open_program(uow, program_id)
+    if mentor_id == mentee_id:
+        raise Invalid("mentee_id", "a participant cannot be paired with themself")
+    for field, pid in (("mentor_id", mentor_id), ("mentee_id", mentee_id)):
+        if await uow.candidates.get(program_id, pid) is None:
+            raise Invalid(field, f"{pid} is not in the program's pool")
+    other = "exclude" if rule == "pin" else "pin"
+    if (mentor_id, mentee_id, other) in await uow.couple_rules.of_program(program_id):
+        raise Conflict(f"the couple is already under the rule '{other}': lift it first")
 
 
 def _rules_stream(program_id: str) -> str:
