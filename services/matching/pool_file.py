@@ -73,6 +73,8 @@ class PoolFile(_Strict):
     )
     dissolved_pairs: list[tuple[str, str]] = Field(default=[], description="Pairs never to be proposed again.")
     withdrawn: list[str] = Field(default=[], description="Participants who withdrew: never matched.")
+    excluded_pairs: list[tuple[str, str]] = Field(default=[], description="Couples an admin excluded (or declined).")
+    pinned_pairs: list[ExistingPairIn] = Field(default=[], description="Couples an admin pinned: fixed if feasible.")
 
     def round_input(self) -> dict[str, Any]:
         """Keyword arguments for `engine.match`."""
@@ -82,6 +84,8 @@ class PoolFile(_Strict):
             "existing_pairs": [ExistingPair(p.mentor_id, p.mentee_id) for p in self.existing_pairs],
             "dissolved": frozenset(frozenset(p) for p in self.dissolved_pairs),
             "withdrawn": frozenset(self.withdrawn),
+            "excluded": frozenset(frozenset(p) for p in self.excluded_pairs),
+            "pinned": [ExistingPair(p.mentor_id, p.mentee_id) for p in self.pinned_pairs],
         }
 
 

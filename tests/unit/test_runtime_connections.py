@@ -36,7 +36,7 @@ def test_projections_read_the_topics_of_the_events_they_handle():
     topics = {spec.name: sorted({t for p in spec.projections for t in p.topics("tandem")}) for spec in SERVICES}
     assert topics == {
         "enrolment": ["tandem.matching.events"],
-        "matching": ["tandem.enrolment.events"],
+        "matching": ["tandem.enrolment.events", "tandem.sessions.events"],  # PairCompleted
         "sessions": ["tandem.enrolment.events", "tandem.matching.events"],  # program staff: ProgramLaunched
         "insights": ["tandem.enrolment.events", "tandem.matching.events", "tandem.sessions.events"],
     }

@@ -1,5 +1,6 @@
-"""The pool: matching's view of enrolment, from enrolment's events, and the policy that a withdrawal dissolves
-the participant's active pairs. The read model only records; the policy decides, in the same transaction."""
+"""The pool: matching's view of enrolment (programs as launched, changed and closed; participants) from enrolment's
+events, and of the pairs sessions completed; with the policies that a withdrawal dissolves the participant's active
+pairs and a completion ends its pair. The read model only records; the policies decide, in the same transaction."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ from services.matching.adapters.repository import PostgresCandidates, PostgresPr
 from services.matching.service_layer import handlers
 from services.matching.service_layer.unit_of_work import PostgresMatchingUnitOfWork
 from shared.envelope import Envelope
-from shared.events import ParticipantEnrolled, ParticipantProfileUpdated, ParticipantWithdrawn, ProgramLaunched
+from shared.events import (
+    PairCompleted,
+    ParticipantEnrolled,
+    ParticipantProfileUpdated,
+    ParticipantWithdrawn,
+    ProgramClosed,
+    ProgramLaunched,
+    ProgramSettingsChanged,
+)
 from shared.projection import Policy, Projection, on
 
 
@@ -23,6 +32,27 @@ class PoolProjection(Projection):
     @on(ProgramLaunched)
     async def program_launched(self, conn: asyncpg.Connection, event: ProgramLaunched, envelope: Envelope) -> None:
         await PostgresPrograms(conn).add(event.program_id, event.model_dump(mode="json"))
+
+    @on(ProgramSettingsChanged)
+    async def program_changed(
+        self, conn: asyncpg.Connection, event: ProgramSettingsChanged, envelope: Envelope
+    ) -> None:
+        # The whole settings travel on each change: the newest version replaces what the pool knows.
+        await PostgresPrograms(conn).change(event.program_id, event.model_dump(mode="json"), event.settings_version)
+
+    @on(ProgramClosed)
+    async def program_closed(self, conn: asyncpg.Connection, event: ProgramClosed, envelope: Envelope) -> None:
+        await PostgresPrograms(conn).close(event.program_id, event.closed_at)
+
+    @on(PairCompleted)
+    async def pair_completed(self, conn: asyncpg.Connection, event: PairCompleted, envelope: Envelope) -> None:
+        await conn.execute(
+            "INSERT INTO pool_completed_pairs VALUES ($1, $2, $3, $4) ON CONFLICT (pair_id) DO NOTHING",
+            event.pair_id,
+            event.program_id,
+            event.completed_by,
+            event.completed_on,
+        )
 
     @on(ParticipantEnrolled, ParticipantProfileUpdated)
     async def profile(self, conn: asyncpg.Connection, event: ParticipantEnrolled, envelope: Envelope) -> None:
@@ -64,3 +94,18 @@ class ProfileChangeRechecksPairs(Policy):
     async def recheck(self, conn: asyncpg.Connection, event: ParticipantProfileUpdated, envelope: Envelope) -> None:
         uow = self.unit_of_work().joining(conn)
         await handlers.recheck_pairs_of_updated(uow, event.model_dump(mode="json"))
+
+
+class CompletionEndsPairs(Policy):
+    """Sessions decides when a pair has run its course (PairCompleted): matching ends the pair in its own tables,
+    so it no longer holds its members' places and the couple is not paired again."""
+
+    name = "completion-ends-pairs"
+    projection = PoolProjection.name
+
+    def __init__(self, unit_of_work: Callable[[], PostgresMatchingUnitOfWork]):
+        self.unit_of_work = unit_of_work
+
+    @on(PairCompleted)
+    async def complete(self, conn: asyncpg.Connection, event: PairCompleted, envelope: Envelope) -> None:
+        await handlers.complete_pair(self.unit_of_work().joining(conn), event.pair_id)
