@@ -12,7 +12,8 @@ from shared.topics import dead_letter_topic, events_topic
 from tests.support.kafka_log import KafkaLog, envelope_of, produce
 from tests.support.services import ServiceProcess, eventually, service_env, token
 
-ADMIN = token("program_admin")
+# An auditor reads every pair: no ProgramLaunched reaches sessions here, so no program admin reaches these (#14).
+ADMIN = token("auditor")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from services.sessions.adapters import repository
 from services.sessions.bootstrap import SPEC
 from services.sessions.domain.commands import LogSession
-from services.sessions.domain.model import Pair
+from services.sessions.domain.model import Pair, ProgramGuidelines
 from services.sessions.service_layer import handlers
 from services.sessions.service_layer.unit_of_work import PostgresSessionsUnitOfWork
 from shared import eventstore
@@ -48,6 +48,16 @@ class TestPostgresSessionsUnitOfWork(SessionsUnitOfWorkContract):
 
     async def kept_feedback(self, uow) -> list[str]:
         return [r["feedback_id"] for r in await uow.pool.fetch("SELECT feedback_id FROM feedback ORDER BY given_at")]
+
+    async def given_program(self, uow, guidelines: ProgramGuidelines) -> None:
+        await repository.program_guidelines(uow.pool, guidelines)
+
+
+async def test_a_programs_newest_settings_win_whatever_order_they_arrive_in(uow):
+    for version, cadence in ((2, 10), (1, 14), (3, 21), (2, 10)):
+        await repository.program_guidelines(uow.pool, ProgramGuidelines("prg-1", cadence, 8, settings_version=version))
+    async with uow:
+        assert await uow.programs.get("prg-1") == ProgramGuidelines("prg-1", 21, 8, settings_version=3)
 
 
 def another(uow: PostgresSessionsUnitOfWork) -> PostgresSessionsUnitOfWork:
