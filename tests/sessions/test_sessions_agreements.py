@@ -402,6 +402,11 @@ async def test_an_admin_of_the_program_completes_the_pair_at_once_and_reflection
     assert [kind for kind, _ in events(store)] == ["pair-completed", "reflection-recorded"]
 
 
+async def test_an_admin_may_send_an_empty_body(client):
+    response = await client.post(f"/pairs/{PAIR}/completion", json={}, headers=ADMIN)
+    assert response.status_code == 200 and response.json()["completion"]["completed_by"] == "admin"
+
+
 async def test_only_members_and_the_programs_admins_complete(client, state):
     assert (await client.post(f"/pairs/{PAIR}/completion", headers=OTHER_ADMIN)).status_code == 403
     assert (await finish(client, STRANGER)).status_code == 403
@@ -411,6 +416,10 @@ async def test_only_members_and_the_programs_admins_complete(client, state):
 
 async def test_a_member_completes_with_a_reflection(client):
     response = await client.post(f"/pairs/{PAIR}/completion", headers=member(MENTOR))
+    assert response.status_code == 422 and fields(response) == ["would_recommend"]
+    response = await client.post(f"/pairs/{PAIR}/completion", json={"learned": "x"}, headers=member(MENTOR))
+    assert response.status_code == 422 and fields(response) == ["would_recommend"]
+    response = await finish(client, MENTOR, would_recommend="yes")
     assert response.status_code == 422 and fields(response) == ["would_recommend"]
     response = await finish(client, MENTOR, learned="x" * 2001)
     assert response.status_code == 422 and fields(response) == ["learned"]

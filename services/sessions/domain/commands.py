@@ -69,8 +69,9 @@ class SignAgreement(Command):
 
 
 class Reflect(Command):
-    """A member's closing reflection (and, while the pair runs, its request to complete it)."""
+    """A member's closing reflection (and, while the pair runs, its request to complete it). An admin completing
+    the pair sends no reflection (`{}` or no body); a member must say `would_recommend` (a 422 naming it)."""
 
     learned: Annotated[str, Text(2000)] = Field("", description="What I learned.")
     changed: Annotated[str, Text(2000)] = Field("", description="What I changed.")
-    would_recommend: Bool
+    would_recommend: Bool | None = Field(None, description="Required from a member.")

@@ -318,6 +318,8 @@ def reflect(
     """A member's reflection. While the pair runs it is also the member's request to complete: when both asked,
     the pair completes. After the end (by the clock or an admin) a reflection is still welcome, once."""
     side = pair.side_of(member)
+    if command.would_recommend is None:
+        raise Invalid("would_recommend", "a member's reflection says whether it would recommend the program")
     if pair.status == "dissolved":
         raise Conflict(f"pair {pair.pair_id} is dissolved: it does not complete")
     if reflected_before:

@@ -279,7 +279,7 @@ async def complete(
         was_running = pair.status == "active"
         reflections = await uow.reflections.of_pair(pair_id)
         if pair.has_member(caller.subject):
-            if command is None:
+            if command is None or command.would_recommend is None:
                 raise Invalid("would_recommend", "a member completes with a reflection: would_recommend is required")
             reflection, pair, events = model.reflect(
                 pair,
