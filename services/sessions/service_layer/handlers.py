@@ -304,24 +304,28 @@ async def complete(
 
 async def complete_due_pairs(unit_of_work: Callable[[], SessionsUnitOfWork], now: datetime) -> int:
     """The schedule: every running pair whose end day has come completes (completed_by=schedule, on that day).
-    Idempotent: a completed pair is no longer running, and `pairs.complete` refuses a second end."""
+    One read finds the due pairs; each then ends in a transaction of its own, deciding again from what it reads
+    there. Idempotent: a completed pair is no longer running, and `pairs.complete` refuses a second end."""
     async with (uow := unit_of_work()):
-        running = await uow.pairs.running()
+        due = [pair.pair_id for pair in await uow.pairs.running() if await _end_has_come(uow, pair, now)]
     completed = 0
-    for candidate in running:
+    for pair_id in due:
         async with (uow := unit_of_work()):
-            pair = await uow.pairs.get(candidate.pair_id)
-            if pair is None or pair.status != "active":
-                continue
-            in_force = await uow.agreements.in_force(pair.pair_id)
-            ends_on = model.due_to_end(pair, in_force, await uow.programs.get(pair.program_id))
-            if ends_on is None or ends_on > now.date():
+            pair = await uow.pairs.get(pair_id)
+            if pair is None or pair.status != "active" or (ends_on := await _end_has_come(uow, pair, now)) is None:
                 continue
             pair, done = model.completed(pair, "schedule", ends_on)
             if await uow.pairs.complete(pair):
                 await uow.append(pair.stream_id, None, [done])
                 completed += 1
     return completed
+
+
+async def _end_has_come(uow: SessionsUnitOfWork, pair: model.Pair, now: datetime) -> date | None:
+    """The pair's end day if it is today or past, else None."""
+    in_force = await uow.agreements.in_force(pair.pair_id)
+    ends_on = model.due_to_end(pair, in_force, await uow.programs.get(pair.program_id))
+    return ends_on if ends_on is not None and ends_on <= now.date() else None
 
 
 @dataclass(frozen=True)
