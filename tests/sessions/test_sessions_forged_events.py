@@ -56,4 +56,6 @@ def test_forged_pair_formed_events_never_enter_sessions_pairs(sessions, kafka):
             return await log.records(dead_letter_topic(kafka.topic_prefix))
 
     refused = [r for r in asyncio.run(dead_letters()) if dict(r.headers).get("ce_id") == records[1].event_id.encode()]
-    assert len(refused) == 1 and b"published by matching" in dict(refused[0].headers)["dlq_error"]
+    # Dead letters are at least once (shared/projection.py): a rebalance between the dead letter and the batch's
+    # commit (a consumer of the previous test module leaving the group) sends the same record again.
+    assert refused and all(b"published by matching" in dict(r.headers)["dlq_error"] for r in refused)
