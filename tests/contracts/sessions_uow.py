@@ -6,12 +6,13 @@ their time to live, commit and rollback of rows, events and keys together."""
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from services.sessions.domain.model import Pair, SessionRecord
+from services.sessions.domain.model import Agreement, Goal, Pair, ProgramGuidelines, Reflection, SessionRecord
 from services.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from shared.events import FeedbackGiven, SessionHeld
 
@@ -96,7 +97,81 @@ class SessionsUnitOfWorkContract:
             assert [p.pair_id for p in await uow.pairs.of_participant("p-1")] == ["pair-a", "pair-b", "pair-0"]
             assert await uow.pairs.of_participant("p-nobody") == []
 
+    @abstractmethod
+    async def given_program(self, uow: SessionsUnitOfWork, guidelines: ProgramGuidelines) -> None:
+        """Put a program's guidelines in the read model, as the pairs projection would."""
+
+    async def test_a_pairs_end_is_recorded_once_and_shows_as_completed(self, uow: SessionsUnitOfWork):
+        await self.given_pair(uow, pair("pair-1"))
+        await self.given_pair(uow, pair("pair-2"))
+        await self.given_pair(uow, Pair("pair-3", "prg-1", "p-a", "p-b", "dissolved", FORMED, FORMED))
+        done = replace(pair("pair-1"), status="completed", completed_by="members", completed_on=date(2026, 6, 1))
+        async with uow:
+            assert sorted(p.pair_id for p in await uow.pairs.running()) == ["pair-1", "pair-2"]
+            assert await uow.pairs.complete(done) is True
+        async with uow:
+            assert await uow.pairs.complete(replace(done, completed_by="schedule")) is False
+            assert await uow.pairs.get("pair-1") == done
+            assert [p.pair_id for p in await uow.pairs.running()] == ["pair-2"]  # neither ended nor dissolved
+            assert [p.status for p in await uow.pairs.of_participant("p-mentor")] == ["completed", "active"]
+
+    async def test_a_programs_guidelines_read_back(self, uow: SessionsUnitOfWork):
+        await self.given_program(uow, ProgramGuidelines("prg-1", 14, 12))
+        async with uow:
+            assert await uow.programs.get("prg-1") == ProgramGuidelines("prg-1", 14, 12)
+            assert await uow.programs.get("prg-unknown") is None
+
+    # ------------------------------------------------------------------------------------------- agreements
+
+    async def test_agreement_versions_their_goals_signatures_and_the_version_in_force(self, uow: SessionsUnitOfWork):
+        goals = (
+            Goal("gol-1", "mentor_to_mentee", "prompts", "p-mentee"),
+            Goal("gol-2", "mentee_to_mentor", "budgets", "p-mentor"),
+        )
+        first = Agreement("pair-1", 1, "p-mentee", FORMED, goals, 7, 10, "strict", "between us")
+        async with uow:
+            assert await uow.agreements.latest("pair-1") is None and await uow.agreements.in_force("pair-1") is None
+            await uow.agreements.save(first)
+        signed = replace(first, signed_by=("p-mentor", "p-mentee"), ends_on=date(2026, 5, 10))
+        second = replace(first, version=2, goals=goals[:1], cadence_days=10, proposed_at=FORMED + timedelta(days=3))
+        async with uow:
+            assert await uow.agreements.latest("pair-1") == first
+            await uow.agreements.save(signed)
+            await uow.agreements.save(second)
+        async with uow:
+            assert await uow.agreements.latest("pair-1") == second
+            assert await uow.agreements.in_force("pair-1") == signed
+            assert await uow.agreements.latest("pair-2") is None
+
+    # ------------------------------------------------------------------------------------ reflections, feedback
+
+    async def test_reflections_read_back_oldest_first(self, uow: SessionsUnitOfWork):
+        later = Reflection("pair-1", "p-mentee", "mentee", "a", "b", False, FORMED + timedelta(days=2), True)
+        earlier = Reflection("pair-1", "p-mentor", "mentor", "c", "", True, FORMED + timedelta(days=1), False)
+        async with uow:
+            await uow.reflections.add(later)
+            await uow.reflections.add(earlier)
+        async with uow:
+            assert await uow.reflections.of_pair("pair-1") == [earlier, later]
+            assert await uow.reflections.of_pair("pair-2") == []
+
+    async def test_the_last_feedback_of_a_member_is_when_it_was_given(self, uow: SessionsUnitOfWork):
+        async with uow:
+            assert await uow.feedback.last_given_at("pair-1", "p-mentee") is None
+            await uow.feedback.add(feedback("fbk-1"), FORMED + timedelta(days=20))
+            await uow.feedback.add(feedback("fbk-2"), FORMED + timedelta(days=3))
+        async with uow:
+            assert await uow.feedback.last_given_at("pair-1", "p-mentee") == FORMED + timedelta(days=20)
+            assert await uow.feedback.last_given_at("pair-1", "p-mentor") is None
+
     # ---------------------------------------------------------------------------------------------- sessions
+
+    async def test_a_sessions_goals_advanced_read_back(self, uow: SessionsUnitOfWork):
+        record = session("ses-1", goals_advanced=("gol-1", "gol-2"))
+        async with uow:
+            await uow.sessions.add(record)
+        async with uow:
+            assert await uow.sessions.of_pair("pair-1") == [record]
 
     async def test_a_pairs_sessions_read_back_by_day_held_then_by_when_logged(self, uow: SessionsUnitOfWork):
         late = session("ses-3", held_on=date(2026, 4, 5))
@@ -116,7 +191,7 @@ class SessionsUnitOfWorkContract:
         async with uow:
             assert await uow.idempotency_keys.claim("p-mentor", "k", "hash-1", TTL) is None
             await uow.sessions.add(record)
-            await uow.feedback.add(feedback("fbk-1"))
+            await uow.feedback.add(feedback("fbk-1"), FORMED)
             result = await uow.append("pair-sessions-pair-1", None, [held(record)])
             await uow.idempotency_keys.remember("p-mentor", "k", {"answer": 1})
         assert result.version == 1
@@ -132,7 +207,7 @@ class SessionsUnitOfWorkContract:
             async with uow:
                 assert await uow.idempotency_keys.claim("p-mentor", "k", "hash-1", TTL) is None
                 await uow.sessions.add(record)
-                await uow.feedback.add(feedback("fbk-1"))
+                await uow.feedback.add(feedback("fbk-1"), FORMED)
                 await uow.append("pair-sessions-pair-1", None, [held(record)])
                 raise RuntimeError("the handler failed after writing")
         async with uow:

@@ -12,8 +12,8 @@ from shared.topics import dead_letter_topic, events_topic
 from tests.support.kafka_log import KafkaLog, envelope_of, produce
 from tests.support.services import ServiceProcess, eventually, service_env, token
 
-# An auditor reads every program's pairs: these pairs' program was never launched, so no program admin runs it.
-AUDITOR = token("auditor")
+# An auditor reads every pair: no ProgramLaunched reaches sessions here, so no program admin reaches these (#14).
+ADMIN = token("auditor")
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def formed(pair_id: str, mentor: str = "p-mentor", mentee: str = "p-mentee") -> 
 
 
 def pair(sessions, pair_id: str) -> httpx.Response:
-    return httpx.get(f"{sessions.url}/pairs/{pair_id}", headers=AUDITOR)
+    return httpx.get(f"{sessions.url}/pairs/{pair_id}", headers=ADMIN)
 
 
 def test_forged_pair_formed_events_never_enter_sessions_pairs(sessions, kafka):
@@ -48,7 +48,7 @@ def test_forged_pair_formed_events_never_enter_sessions_pairs(sessions, kafka):
     eventually(lambda: pair(sessions, sentinel).status_code == 200, 60, "the sentinel pair")
     assert pair(sessions, forged).status_code == 404
     assert pair(sessions, genuine).json()["mentor_id"] == "p-mentor"
-    intruder = httpx.get(f"{sessions.url}/participants/p-intruder/pairs", headers=AUDITOR)
+    intruder = httpx.get(f"{sessions.url}/participants/p-intruder/pairs", headers=ADMIN)
     assert intruder.status_code == 200 and intruder.json() == []
 
     async def dead_letters() -> list:
@@ -56,4 +56,6 @@ def test_forged_pair_formed_events_never_enter_sessions_pairs(sessions, kafka):
             return await log.records(dead_letter_topic(kafka.topic_prefix))
 
     refused = [r for r in asyncio.run(dead_letters()) if dict(r.headers).get("ce_id") == records[1].event_id.encode()]
-    assert len(refused) == 1 and b"published by matching" in dict(refused[0].headers)["dlq_error"]
+    # Dead letters are at least once (shared/projection.py): a rebalance between the dead letter and the batch's
+    # commit (a consumer of the previous test module leaving the group) sends the same record again.
+    assert refused and all(b"published by matching" in dict(r.headers)["dlq_error"] for r in refused)

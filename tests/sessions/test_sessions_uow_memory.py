@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.sessions.domain.model import Pair
+from services.sessions.domain.model import Pair, ProgramGuidelines
 from services.sessions.service_layer.unit_of_work import InMemorySessionsUnitOfWork
 from tests.contracts.sessions_uow import SessionsUnitOfWorkContract
 
@@ -28,3 +28,6 @@ class TestInMemorySessionsUnitOfWork(SessionsUnitOfWorkContract):
 
     async def kept_feedback(self, uow) -> list[str]:
         return [f.feedback_id for f in uow.state.feedback]
+
+    async def given_program(self, uow, guidelines: ProgramGuidelines) -> None:
+        uow.state.programs[guidelines.program_id] = guidelines

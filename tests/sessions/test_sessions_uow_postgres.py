@@ -10,8 +10,8 @@ import pytest
 
 from services.sessions.adapters import repository
 from services.sessions.bootstrap import SPEC
-from services.sessions.domain.commands import LogSession
-from services.sessions.domain.model import Pair
+from services.sessions.domain.commands import LogSession, Reflect, WriteAgreement
+from services.sessions.domain.model import Pair, ProgramGuidelines
 from services.sessions.service_layer import handlers
 from services.sessions.service_layer.unit_of_work import PostgresSessionsUnitOfWork
 from shared import eventstore
@@ -49,6 +49,16 @@ class TestPostgresSessionsUnitOfWork(SessionsUnitOfWorkContract):
     async def kept_feedback(self, uow) -> list[str]:
         return [r["feedback_id"] for r in await uow.pool.fetch("SELECT feedback_id FROM feedback ORDER BY given_at")]
 
+    async def given_program(self, uow, guidelines: ProgramGuidelines) -> None:
+        await repository.program_guidelines(uow.pool, guidelines)
+
+
+async def test_a_programs_newest_settings_win_whatever_order_they_arrive_in(uow):
+    for version, cadence in ((2, 10), (1, 14), (3, 21), (2, 10)):
+        await repository.program_guidelines(uow.pool, ProgramGuidelines("prg-1", cadence, 8, settings_version=version))
+    async with uow:
+        assert await uow.programs.get("prg-1") == ProgramGuidelines("prg-1", 21, 8, settings_version=3)
+
 
 def another(uow: PostgresSessionsUnitOfWork) -> PostgresSessionsUnitOfWork:
     """A unit of work of its own (its own connection and transaction), as each HTTP request gets."""
@@ -74,3 +84,43 @@ async def test_both_members_logging_at_once_land_one_after_the_other_on_the_pair
         *(handlers.log_session(another(uow), "pair-1", LOG, m, None, TTL) for m in ("p-mentor", "p-mentee"))
     )
     assert sorted(a.event_log.stream_version for a in answers) == [1, 2]
+
+
+async def test_two_replicas_running_the_pair_end_schedule_at_once_end_a_pair_once(uow):
+    await repository.pair_formed(uow.pool, Pair("pair-1", "prg-1", "p-mentor", "p-mentee"), FORMED)
+    await repository.program_guidelines(uow.pool, ProgramGuidelines("prg-1", 14, 4))
+    now = FORMED + timedelta(weeks=5)
+    done = await asyncio.gather(*(handlers.complete_due_pairs(lambda: another(uow), now) for _ in range(3)))
+    assert sum(done) == 1
+    [ended] = await uow.store.read_stream("pair-sessions-pair-1")
+    assert ended.type == "tandem.sessions.pair-completed.v1" and ended.data["completed_on"] == "2026-03-29"
+    assert await handlers.complete_due_pairs(lambda: another(uow), now) == 0
+
+
+async def test_both_members_signing_at_once_put_the_agreement_in_force_once(uow):
+    await repository.pair_formed(uow.pool, Pair("pair-1", "prg-1", "p-mentor", "p-mentee"), FORMED)
+    await repository.program_guidelines(uow.pool, ProgramGuidelines("prg-1", 14, 12))
+    terms = WriteAgreement(
+        goals=[{"direction": "mentor_to_mentee", "text": "prompts"}],
+        cadence_days=14,
+        duration_weeks=8,
+        confidentiality="standard",
+    )
+    await handlers.write_agreement(another(uow), "pair-1", terms, "p-mentee", FORMED)
+    await asyncio.gather(*(handlers.sign_agreement(another(uow), "pair-1", 1, m) for m in ("p-mentor", "p-mentee")))
+    kinds = [e.type.split(".")[2] for e in await uow.store.read_stream("pair-sessions-pair-1")]
+    assert kinds == ["agreement-proposed", "agreement-signed", "agreement-signed", "agreement-in-force"]
+
+
+async def test_both_members_asking_at_once_complete_the_pair_once(uow):
+    await repository.pair_formed(uow.pool, Pair("pair-1", "prg-1", "p-mentor", "p-mentee"), FORMED)
+    reflection = Reflect(would_recommend=True)
+
+    def as_member(who: str) -> handlers.Viewer:
+        return handlers.Viewer(who, lambda staff: False, is_staff=False)
+
+    await asyncio.gather(
+        *(handlers.complete(another(uow), "pair-1", reflection, as_member(m), FORMED) for m in ("p-mentor", "p-mentee"))
+    )
+    kinds = [e.type.split(".")[2] for e in await uow.store.read_stream("pair-sessions-pair-1")]
+    assert kinds.count("pair-completed") == 1 and kinds[-1] == "pair-completed"
