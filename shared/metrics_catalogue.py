@@ -1,30 +1,34 @@
-"""The metrics a program may set targets on: each a figure insights computes for the program's report.
+"""The metrics a program's `targets` may name: what insights computes, by name, with its meaning.
 
-Enrolment refuses a target outside this catalogue (a typo would otherwise sit in the program forever with no
-figure to compare it with) and insights measures every name in it (services/insights/domain/metrics.py MEASURES
-maps each to its report figure; a test holds the two to the same names). Name -> what the figure means.
+Enrolment checks a program's targets against these names (an unknown one is a 422 listing them); insights compares
+each target with the figure of the same name in a program's report (services/insights/domain/metrics.py MEASURES
+holds one measure per name here). Shares and rates are fractions from 0 to 1.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from types import MappingProxyType
 
-METRICS: dict[str, str] = {
-    "participants_enrolled": "People enrolled in the program, withdrawn ones included.",
-    "active_participants": "People enrolled and not withdrawn.",
-    "pairs_formed": "Pairs formed since launch, whatever became of them.",
-    "active_pairs": "Pairs formed and not dissolved.",
-    "match_rate": "Share of active participants who are matched (0 to 1).",
-    "sessions_held": "Sessions the pairs logged.",
-    "sessions_per_pair": "Average sessions logged per pair formed.",
-    "minutes_per_pair": "Average minutes of sessions per pair formed.",
-    "cadence_adherence": "Share of the sessions the program's cadence expected that pairs held (0 to 1).",
-    "average_rating": "Average feedback rating, both sides (1 to 5).",
-    "cross_generation_share": "Share of pairs whose members are a generation apart (0 to 1).",
-    "cross_department_share": "Share of pairs whose members work in different departments (0 to 1).",
-}
-
-
-def unknown_targets(names: Iterable[str]) -> list[str]:
-    """The names among `names` that are no metric of the catalogue, sorted."""
-    return sorted(n for n in names if n not in METRICS)
+METRICS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "participants_enrolled": "Participants enrolled, withdrawn ones included.",
+        "active_participants": "Participants enrolled and not withdrawn.",
+        "pairs_formed": "Pairs that started, whatever became of them.",
+        "active_pairs": "Pairs started and neither dissolved nor completed.",
+        "match_rate": "Share of active participants who are in an active pair.",
+        "sessions_held": "Sessions held by the program's pairs.",
+        "sessions_per_pair": "Sessions held per pair formed.",
+        "minutes_per_pair": "Minutes of sessions per pair formed.",
+        "cadence_adherence": "Mean share of the sessions due (by the program's cadence) that active pairs held.",
+        "average_rating": "Mean rating (1 to 5) members gave their pair.",
+        "cross_generation_share": "Share of pairs whose mentor and mentee belong to different generations.",
+        "cross_department_share": "Share of pairs whose mentor and mentee work in different departments.",
+        "acceptance_rate": "Share of proposals answered or expired whose pair started.",
+        "agreements_in_force": "Active pairs whose agreement both members signed.",
+        "agreements_signed": "Pairs, active or ended, whose agreement came into force at least once.",
+        "goals_advanced": "Advances of agreed goals named by sessions, both directions together.",
+        "pairs_completed": "Pairs that ran their course (not dissolved).",
+        "completion_rate": "Share of ended pairs that completed rather than dissolved.",
+        "would_recommend_rate": "Share of closing reflections that would recommend the program.",
+    }
+)

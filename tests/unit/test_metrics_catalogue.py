@@ -4,12 +4,9 @@ a name enrolment accepts always shows progress on the dashboard, and every figur
 from __future__ import annotations
 
 from services.insights.domain.metrics import MEASURES
-from shared.metrics_catalogue import METRICS, unknown_targets
+from shared.metrics_catalogue import METRICS
 
 
 def test_every_target_enrolment_accepts_is_a_figure_insights_measures():
     assert set(METRICS) == set(MEASURES)
 
-
-def test_unknown_targets_are_named_sorted():
-    assert unknown_targets(["pairs_formed", "zeal", "charm"]) == ["charm", "zeal"]
