@@ -72,16 +72,17 @@ async def record_program(conn: asyncpg.Connection, e: ProgramLaunched, at: datet
         list(e.admin_groups),
         list(e.sponsor_groups),
     )
-    await _apply_latest_settings(conn, e.program_id)
+    await record_settings(conn, e, at)
 
 
-async def record_settings(conn: asyncpg.Connection, e: ProgramSettingsChanged, at: datetime) -> None:
+async def record_settings(conn: asyncpg.Connection, e: ProgramLaunched | ProgramSettingsChanged, at: datetime) -> None:
+    """Each version of the settings (the launch is version 1); `programs` then takes the latest known."""
     await conn.execute(
         """INSERT INTO program_settings (program_id, settings_version, title, cadence_days, duration_weeks, targets,
                admin_groups, sponsor_groups, at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING""",
         e.program_id,
-        e.settings_version,
+        e.settings_version if isinstance(e, ProgramSettingsChanged) else 1,
         e.title,
         e.cadence_days,
         e.duration_weeks,
@@ -350,7 +351,7 @@ async def load_facts(pool: asyncpg.Pool, program_id: str, as_of: datetime) -> Fa
     """One program's facts with event time at or before `as_of`, read from one consistent snapshot."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         args = (program_id, as_of)
-        # The settings in force at as_of: the latest change known by then, else the launch's.
+        # The settings in force at as_of: the latest version known by then (the launch is version 1).
         program = await conn.fetchrow(
             """SELECT p.program_id, p.at, c.closed_at,
                    COALESCE(s.title, p.title) AS title, COALESCE(s.cadence_days, p.cadence_days) AS cadence_days,

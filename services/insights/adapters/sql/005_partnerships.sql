@@ -2,8 +2,9 @@
 -- reasons' and reflections' words, goals' texts and confidentiality notes stay in matching's and sessions' stores.
 -- Each table is keyed so redelivery and cross-topic reordering leave the same rows (see adapters/repository.py).
 
--- ProgramSettingsChanged: every version, so a report as of an instant uses the settings in force then. `programs`
--- keeps the latest version's title, targets and groups (the groups decide who oversees the program now).
+-- ProgramLaunched (version 1) and ProgramSettingsChanged: every version, so a report as of an instant uses the
+-- settings in force then. `programs` keeps the latest version's title, targets and groups (the groups decide who
+-- oversees the program now).
 CREATE TABLE program_settings (
     program_id        text NOT NULL,
     settings_version  integer NOT NULL,
@@ -17,6 +18,9 @@ CREATE TABLE program_settings (
     PRIMARY KEY (program_id, settings_version)
 );
 ALTER TABLE programs ADD COLUMN settings_version integer NOT NULL DEFAULT 1;
+-- Programs launched before this migration: their launch is version 1 (what a replay would record).
+INSERT INTO program_settings
+    SELECT program_id, 1, title, cadence_days, duration_weeks, targets, admin_groups, sponsor_groups, at FROM programs;
 
 -- ProgramClosed: the earliest closing.
 CREATE TABLE closures (
