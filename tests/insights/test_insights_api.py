@@ -32,6 +32,7 @@ from shared.events import (
 )
 from shared.replay import replay
 from shared.topics import events_topic
+from tests.insights.test_partnerships_api import PARTNERSHIP_TABLES
 from tests.support.insights_events import EventLog
 from tests.support.kafka_log import produce, wait_until
 from tests.support.services import ServiceProcess, service_env, token
@@ -481,4 +482,5 @@ async def test_a_replay_from_offset_0_rebuilds_identical_facts(insights, kafka, 
         "sessions",
         "feedback",
         "rounds",
+        *PARTNERSHIP_TABLES,
     }
