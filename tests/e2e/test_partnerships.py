@@ -75,7 +75,7 @@ def walk(platform) -> Walk:
         launch_and_edit(http, enrolment, walk)
         enrol(http, enrolment, matching, walk)
         pair_by_hand(http, matching, walk)
-        first, second = propose_decline_expire_rematch(http, matching, walk)
+        first = propose_decline_expire_rematch(http, matching, walk)
         agree(http, sessions, first, walk)
         meet(http, sessions, first, walk)
         complete(http, sessions, first, walk)
@@ -142,7 +142,7 @@ def pair_by_hand(http: httpx.Client, matching: str, walk: Walk) -> None:
     assert (manual["origin"], manual["status"]) == ("manual", "active")
 
 
-def propose_decline_expire_rematch(http: httpx.Client, matching: str, walk: Walk) -> tuple[dict, dict]:
+def propose_decline_expire_rematch(http: httpx.Client, matching: str, walk: Walk) -> dict:
     """Round one proposes three pairs: one both accept, one is declined, one nobody answers until it expires. Round
     two re-matches the four people those left, never the declined couple again."""
     first_round = round_of(http, matching, walk)
@@ -183,7 +183,7 @@ def propose_decline_expire_rematch(http: httpx.Client, matching: str, walk: Walk
         answer(http, matching, pair, "mentor_id", "accept")
         assert answer(http, matching, pair, "mentee_id", "accept")["started"]
         walk.accepted += 1
-    return kept, second_round[0]
+    return kept
 
 
 def agree(http: httpx.Client, sessions: str, pair: dict, walk: Walk) -> None:
