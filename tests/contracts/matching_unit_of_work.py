@@ -4,6 +4,7 @@ tests/matching, PostgreSQL in tests/matching_api), so the twin the fast tests re
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -159,3 +160,95 @@ class MatchingUnitOfWorkContract:
         async with uow:
             assert await uow.candidates.counts(PROGRAM) == {"active": 9, "withdrawn": 1}  # the pool's to record
         assert await handlers.dissolve_pairs_of_withdrawn(uow, PROGRAM, "p-J2") == []
+
+    # ------------------------------------------------------------------------------------------ issue #15
+
+    async def test_a_newer_settings_change_replaces_the_program_and_an_older_one_does_not(self, uow):
+        async with uow:
+            await uow.programs.add(PROGRAM, launched(PROGRAM))
+            await uow.programs.change(PROGRAM, launched(PROGRAM, title="Second", acceptance_mode="both"), 3)
+            await uow.programs.change(PROGRAM, launched(PROGRAM, title="Late"), 2)
+            await uow.programs.add(PROGRAM, launched(PROGRAM, title="Replayed launch"))
+        async with uow:
+            program = await uow.programs.get(PROGRAM)
+        assert program is not None and (program["title"], program["acceptance_mode"]) == ("Second", "both")
+
+    async def test_a_program_closes_once_and_an_unknown_one_stays_unknown(self, uow):
+        first, later = datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC)
+        async with uow:
+            await uow.programs.add(PROGRAM, launched(PROGRAM))
+            assert await uow.programs.closed_at(PROGRAM) is None
+            await uow.programs.close(PROGRAM, first)
+            await uow.programs.close(PROGRAM, later)
+            await uow.programs.close("prg-unknown", first)
+        async with uow:
+            assert await uow.programs.closed_at(PROGRAM) == first
+            assert await uow.programs.get("prg-unknown") is None
+
+    async def test_proposals_read_back_with_their_answers_and_fall_due_at_their_expiry(self, uow):
+        now = datetime(2027, 3, 1, 12, tzinfo=UTC)
+        proposed = replace(
+            pair("pair-p", "rnd-1"),
+            status="proposed",
+            acceptance_mode="both",
+            proposed_at=now,
+            expires_at=now + timedelta(hours=1),
+            engine_version="e",
+            inputs_hash="h",
+        )
+        async with uow:
+            await uow.rounds.add("rnd-1", PROGRAM, proposal())
+            await uow.pairs.add(proposed)
+            await uow.pairs.add(pair("pair-a", "rnd-1", mentor="p-J2", mentee="p-M2"))
+            await uow.pairs.save(replace(proposed, mentor_answer="accepted", version=2))
+        async with uow:
+            assert await uow.pairs.due_proposals(now) == []
+            (due,) = await uow.pairs.due_proposals(now + timedelta(hours=1))
+            assert (due.mentor_answer, due.mentee_answer, due.version) == ("accepted", None, 2)
+            assert (due.acceptance_mode, due.proposed_at, due.engine_version) == ("both", now, "e")
+            assert [p.pair_id for p in await uow.pairs.taken(PROGRAM)] == ["pair-a", "pair-p"]
+            assert [p.pair_id for p in await uow.pairs.proposals_of_participant("p-M1")] == ["pair-p"]
+            assert [p.pair_id for p in await uow.pairs.proposals_of_program(PROGRAM)] == ["pair-p"]
+            assert [p.pair_id for p in await uow.pairs.open_proposals_of(PROGRAM, "p-J1")] == ["pair-p"]
+
+    async def test_declined_and_completed_couples_are_never_paired_again_expired_ones_may_be(self, uow):
+        async with uow:
+            await uow.rounds.add("rnd-1", PROGRAM, proposal())
+            for n, status in enumerate(("declined", "completed", "expired", "active")):
+                await uow.pairs.add(
+                    replace(pair(f"pair-{n}", "rnd-1", mentor=f"p-J{n}", mentee=f"p-M{n}"), status=status)
+                )
+            await uow.pairs.record_decline("pair-0", "p-M0", "no_time", "private words")
+            await uow.pairs.record_decline("pair-0", "p-M0", "other", "again")
+        async with uow:
+            assert sorted(await uow.pairs.dissolved_couples(PROGRAM)) == [("p-J0", "p-M0"), ("p-J1", "p-M1")]
+            assert await uow.pairs.decline_reason("pair-0") == ("no_time", "private words")
+
+    async def test_a_manual_pair_names_no_round(self, uow):
+        async with uow:
+            await uow.pairs.add(replace(pair("pair-m", "manual-1"), origin="manual"))
+        async with uow:
+            got = await uow.pairs.get("pair-m")
+        assert got is not None and (got.origin, got.round_id) == ("manual", "manual-1")
+
+    async def test_couple_rules_are_set_and_lifted_once(self, uow):
+        async with uow:
+            assert await uow.couple_rules.add(PROGRAM, "p-J1", "p-M1", "pin") is True
+            assert await uow.couple_rules.add(PROGRAM, "p-J1", "p-M1", "pin") is False
+            assert await uow.couple_rules.add(PROGRAM, "p-J2", "p-M1", "exclude") is True
+            assert await uow.couple_rules.add("prg-other", "p-J1", "p-M1", "exclude") is True
+        async with uow:
+            assert await uow.couple_rules.of_program(PROGRAM) == [("p-J1", "p-M1", "pin"), ("p-J2", "p-M1", "exclude")]
+            assert await uow.couple_rules.remove(PROGRAM, "p-J1", "p-M1", "pin") is True
+            assert await uow.couple_rules.remove(PROGRAM, "p-J1", "p-M1", "pin") is False
+            assert await uow.couple_rules.of_program(PROGRAM) == [("p-J2", "p-M1", "exclude")]
+
+    async def test_an_active_one_is_active_and_enrolled(self, uow):
+        async with uow:
+            await uow.candidates.upsert(profile(PROGRAM, "p-a", "mentor", 2))
+            await uow.candidates.upsert(profile(PROGRAM, "p-w", "mentor", 2))
+            await uow.candidates.mark_withdrawn(PROGRAM, "p-w")
+        async with uow:
+            assert (await uow.candidates.active_one(PROGRAM, "p-a"))["participant_id"] == "p-a"
+            assert await uow.candidates.active_one(PROGRAM, "p-w") is None
+            assert await uow.candidates.active_one(PROGRAM, "p-none") is None

@@ -162,20 +162,20 @@ def _pinned_pairs(
     people: list[Candidate], settings: ProgramSettings, fixed: tuple[ExistingPair, ...]
 ) -> tuple[ProposedPair, ...]:
     by_id = {c.participant_id: c for c in people}
+    return tuple(score_pair(by_id[pin.mentor_id], by_id[pin.mentee_id], settings) for pin in fixed)
+
+
+def score_pair(mentor: Candidate, mentee: Candidate, settings: ProgramSettings) -> ProposedPair:
+    """One couple's score and breakdown, as a round would give them (each weighted criterion in micro-points)."""
     weights = settings.weights.model_dump()
-    pairs = []
-    for pin in fixed:
-        unweighted = criteria(by_id[pin.mentor_id], by_id[pin.mentee_id], settings.focus_areas)
-        parts = {name: round(unweighted[name] * weights[name] * SCORE_RESOLUTION) for name in CRITERIA}
-        pairs.append(
-            ProposedPair(
-                mentor_id=pin.mentor_id,
-                mentee_id=pin.mentee_id,
-                score=sum(parts.values()) / SCORE_RESOLUTION,
-                breakdown={name: x / SCORE_RESOLUTION for name, x in parts.items()},
-            )
-        )
-    return tuple(pairs)
+    unweighted = criteria(mentor, mentee, settings.focus_areas)
+    parts = {name: round(unweighted[name] * weights[name] * SCORE_RESOLUTION) for name in CRITERIA}
+    return ProposedPair(
+        mentor_id=mentor.participant_id,
+        mentee_id=mentee.participant_id,
+        score=sum(parts.values()) / SCORE_RESOLUTION,
+        breakdown={name: x / SCORE_RESOLUTION for name, x in parts.items()},
+    )
 
 
 def _couple(pair: ProposedPair) -> tuple[str, str]:
