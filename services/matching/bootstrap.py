@@ -1,8 +1,9 @@
-"""Matching's composition root: its declared spec (relay, pool projection, withdrawal policy), its ports bound
-to the runtime's connections."""
+"""Matching's composition root: its declared spec (relay, pool projection, withdrawal policy, proposal expiry on
+the clock), its ports bound to the runtime's connections."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -14,7 +15,9 @@ from services.matching.entrypoints.pool_consumer import (
     ProfileChangeRechecksPairs,
     WithdrawalDissolvesPairs,
 )
+from services.matching.service_layer import handlers
 from services.matching.service_layer.unit_of_work import PostgresMatchingUnitOfWork
+from shared.clock import Schedule
 from shared.http import create_app
 from shared.projection import Policy
 from shared.runtime import ServiceRuntime
@@ -26,7 +29,14 @@ def unit_of_work(runtime: ServiceRuntime) -> PostgresMatchingUnitOfWork:
 
 
 def bindings(runtime: ServiceRuntime) -> Bindings:
-    return {http.unit_of_work: lambda: unit_of_work(runtime)}
+    return {http.unit_of_work: lambda: unit_of_work(runtime), http.clock: lambda: runtime.clock}
+
+
+def schedules(runtime: ServiceRuntime) -> list[Schedule]:
+    async def expire_proposals(now: datetime) -> int:
+        return await handlers.expire_proposals(unit_of_work(runtime), now)
+
+    return [Schedule("expire-proposals", expire_proposals)]
 
 
 def policies(runtime: ServiceRuntime) -> list[Policy]:
@@ -45,6 +55,7 @@ SPEC = ServiceSpec(
     projections=[PoolProjection()],
     policies=policies,
     bindings=bindings,
+    schedules=schedules,
 )
 
 

@@ -13,7 +13,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from services.matching.domain.pairs import Flag, Pair
+from services.matching.domain.pairs import ENDED_FOR_GOOD, TAKEN, Flag, Pair
 from services.matching.domain.rounds import Proposal
 from shared.auth import ProgramStaff
 from shared.db import advisory_key
@@ -31,8 +31,21 @@ class Programs(ABC):
         id, forged or replayed, must not change the weights and goal of a running program)."""
 
     @abstractmethod
+    async def change(self, program_id: str, settings: dict[str, Any], settings_version: int) -> None:
+        """A ProgramSettingsChanged body replaces the program's settings if it is newer than what is known (a
+        replay or an out-of-order delivery of an older change leaves the newer one)."""
+
+    @abstractmethod
+    async def close(self, program_id: str, closed_at: datetime) -> None:
+        """The program closed (first close wins); a program not heard of yet is left unknown."""
+
+    @abstractmethod
+    async def closed_at(self, program_id: str) -> datetime | None: ...
+
+    @abstractmethod
     async def get(self, program_id: str) -> dict[str, Any] | None:
-        """The ProgramLaunched body, or None for a program matching has not heard of."""
+        """The program's latest settings (its ProgramLaunched or latest ProgramSettingsChanged body), or None for
+        a program matching has not heard of."""
 
     @abstractmethod
     async def staff(self) -> dict[str, ProgramStaff]:
@@ -61,6 +74,10 @@ class Candidates(ABC):
     @abstractmethod
     async def counts(self, program_id: str) -> dict[str, int]:
         """Candidates by status (`active`, `withdrawn`); empty for an unknown program."""
+
+    @abstractmethod
+    async def active_one(self, program_id: str, participant_id: str) -> dict[str, Any] | None:
+        """The candidate's profile if they are active in the program, else None."""
 
 
 class Rounds(ABC):
@@ -95,11 +112,57 @@ class Pairs(ABC):
 
     @abstractmethod
     async def dissolved_couples(self, program_id: str) -> list[tuple[str, str]]:
-        """(mentor, mentee) of every dissolved pair: the engine does not pair them again."""
+        """(mentor, mentee) of every pair dissolved, declined or completed (`pairs.ENDED_FOR_GOOD`): the engine
+        does not pair them again."""
+
+    @abstractmethod
+    async def taken(self, program_id: str) -> list[Pair]:
+        """The program's active and proposed pairs (their members are out of the pool), in formation order."""
+
+    @abstractmethod
+    async def open_proposals_of(self, program_id: str, participant_id: str) -> list[Pair]:
+        """The participant's proposed pairs in the program by pair id, locked for update."""
+
+    @abstractmethod
+    async def due_proposals(self, now: datetime, limit: int = 500) -> list[Pair]:
+        """Proposed pairs of any program whose `expires_at` is at or before `now`, by expiry then pair id, locked
+        for update; rows another transaction holds are skipped (a replica expiring them already)."""
+
+    @abstractmethod
+    async def proposals_of_participant(self, participant_id: str) -> list[Pair]:
+        """The participant's open (proposed) pairs in every program, by program id then pair id."""
+
+    @abstractmethod
+    async def proposals_of_program(self, program_id: str) -> list[Pair]:
+        """Every pair of the program that was proposed (whatever became of it), by proposal time then pair id."""
+
+    @abstractmethod
+    async def record_decline(self, pair_id: str, participant_id: str, reason_code: str, reason: str) -> None:
+        """The decliner's reason: its code, and its private words (never in an event)."""
+
+    @abstractmethod
+    async def decline_reason(self, pair_id: str) -> tuple[str, str] | None:
+        """(reason_code, reason) of a declined pair."""
 
     @abstractmethod
     async def active_of_participant(self, participant_id: str) -> list[Pair]:
         """The participant's active pairs in every program, by program id then pair id (not locked)."""
+
+
+class CoupleRules(ABC):
+    """An admin's pins and exclusions, per program."""
+
+    @abstractmethod
+    async def add(self, program_id: str, mentor_id: str, mentee_id: str, rule: str) -> bool:
+        """Set the rule; False when it was set already."""
+
+    @abstractmethod
+    async def remove(self, program_id: str, mentor_id: str, mentee_id: str, rule: str) -> bool:
+        """Lift the rule; False when it was not set."""
+
+    @abstractmethod
+    async def of_program(self, program_id: str) -> list[tuple[str, str, str]]:
+        """(mentor, mentee, rule) of the program, sorted."""
 
 
 # ------------------------------------------------------------------------------------------------ PostgreSQL
@@ -115,6 +178,28 @@ class PostgresPrograms(Programs):
             program_id,
             json.dumps(launched),
         )
+
+    async def change(self, program_id: str, settings: dict[str, Any], settings_version: int) -> None:
+        await self.conn.execute(
+            """INSERT INTO pool_programs (program_id, launched, settings_version) VALUES ($1, $2, $3)
+               ON CONFLICT (program_id) DO UPDATE SET launched = EXCLUDED.launched,
+                   settings_version = EXCLUDED.settings_version
+               WHERE pool_programs.settings_version < EXCLUDED.settings_version""",
+            program_id,
+            json.dumps(settings),
+            settings_version,
+        )
+
+    async def close(self, program_id: str, closed_at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE pool_programs SET closed_at = coalesce(closed_at, $2) WHERE program_id = $1", program_id, closed_at
+        )
+
+    async def closed_at(self, program_id: str) -> datetime | None:
+        value: datetime | None = await self.conn.fetchval(
+            "SELECT closed_at FROM pool_programs WHERE program_id = $1", program_id
+        )
+        return value
 
     async def get(self, program_id: str) -> dict[str, Any] | None:
         row = await self.conn.fetchval("SELECT launched FROM pool_programs WHERE program_id = $1", program_id)
@@ -182,6 +267,15 @@ class PostgresCandidates(Candidates):
         )
         return {r["status"]: r["n"] for r in rows}
 
+    async def active_one(self, program_id: str, participant_id: str) -> dict[str, Any] | None:
+        profile = await self.conn.fetchval(
+            "SELECT profile FROM pool_candidates WHERE program_id = $1 AND participant_id = $2"
+            " AND status = 'active' AND profile <> '{}'",
+            program_id,
+            participant_id,
+        )
+        return json.loads(profile) if profile else None
+
 
 class PostgresRounds(Rounds):
     def __init__(self, conn: Conn):
@@ -209,8 +303,9 @@ class PostgresPairs(Pairs):
 
     async def add(self, pair: Pair) -> None:
         await self.conn.execute(
-            """INSERT INTO pairs (pair_id, program_id, round_id, mentor_id, mentee_id, score, breakdown, version)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+            """INSERT INTO pairs (pair_id, program_id, round_id, mentor_id, mentee_id, score, breakdown, version,
+                                  status, origin, acceptance_mode, proposed_at, expires_at, engine_version, inputs_hash)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)""",
             pair.pair_id,
             pair.program_id,
             pair.round_id,
@@ -219,12 +314,20 @@ class PostgresPairs(Pairs):
             pair.score,
             json.dumps(pair.breakdown),
             pair.version,
+            pair.status,
+            pair.origin,
+            pair.acceptance_mode,
+            pair.proposed_at,
+            pair.expires_at,
+            pair.engine_version,
+            pair.inputs_hash,
         )
 
     async def save(self, pair: Pair) -> None:
         await self.conn.execute(
             """UPDATE pairs SET status = $2, dissolve_reason = $3, version = $4, flags = $5,
-                      dissolved_at = CASE WHEN $2 = 'dissolved' THEN coalesce(dissolved_at, now()) END
+                      dissolved_at = CASE WHEN $2 = 'dissolved' THEN coalesce(dissolved_at, now()) END,
+                      mentor_answer = $6, mentee_answer = $7
                WHERE pair_id = $1""",
             pair.pair_id,
             pair.status,
@@ -233,6 +336,8 @@ class PostgresPairs(Pairs):
             json.dumps(
                 [{"rule": f.rule, "reason": f.reason, "flagged_at": f.flagged_at.isoformat()} for f in pair.flags]
             ),
+            pair.mentor_answer,
+            pair.mentee_answer,
         )
 
     async def get(self, pair_id: str, *, for_update: bool = False) -> Pair | None:
@@ -261,9 +366,66 @@ class PostgresPairs(Pairs):
 
     async def dissolved_couples(self, program_id: str) -> list[tuple[str, str]]:
         rows = await self.conn.fetch(
-            "SELECT mentor_id, mentee_id FROM pairs WHERE program_id = $1 AND status = 'dissolved'", program_id
+            "SELECT mentor_id, mentee_id FROM pairs WHERE program_id = $1 AND status = ANY($2::text[])",
+            program_id,
+            list(ENDED_FOR_GOOD),
         )
         return [(r["mentor_id"], r["mentee_id"]) for r in rows]
+
+    async def taken(self, program_id: str) -> list[Pair]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM pairs WHERE program_id = $1 AND status = ANY($2::text[]) ORDER BY formed_at, pair_id",
+            program_id,
+            list(TAKEN),
+        )
+        return [_pair(r) for r in rows]
+
+    async def open_proposals_of(self, program_id: str, participant_id: str) -> list[Pair]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM pairs WHERE program_id = $1 AND status = 'proposed' AND $2 IN (mentor_id, mentee_id)"
+            " ORDER BY pair_id FOR UPDATE",
+            program_id,
+            participant_id,
+        )
+        return [_pair(r) for r in rows]
+
+    async def due_proposals(self, now: datetime, limit: int = 500) -> list[Pair]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM pairs WHERE status = 'proposed' AND expires_at <= $1"
+            " ORDER BY expires_at, pair_id LIMIT $2 FOR UPDATE SKIP LOCKED",
+            now,
+            limit,
+        )
+        return [_pair(r) for r in rows]
+
+    async def proposals_of_participant(self, participant_id: str) -> list[Pair]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM pairs WHERE status = 'proposed' AND (mentor_id = $1 OR mentee_id = $1)"
+            " ORDER BY program_id, pair_id",
+            participant_id,
+        )
+        return [_pair(r) for r in rows]
+
+    async def proposals_of_program(self, program_id: str) -> list[Pair]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM pairs WHERE program_id = $1 AND proposed_at IS NOT NULL ORDER BY proposed_at, pair_id",
+            program_id,
+        )
+        return [_pair(r) for r in rows]
+
+    async def record_decline(self, pair_id: str, participant_id: str, reason_code: str, reason: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO proposal_declines (pair_id, participant_id, reason_code, reason) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (pair_id) DO NOTHING",
+            pair_id,
+            participant_id,
+            reason_code,
+            reason,
+        )
+
+    async def decline_reason(self, pair_id: str) -> tuple[str, str] | None:
+        row = await self.conn.fetchrow("SELECT reason_code, reason FROM proposal_declines WHERE pair_id = $1", pair_id)
+        return (row["reason_code"], row["reason"]) if row else None
 
     async def active_of_participant(self, participant_id: str) -> list[Pair]:
         rows = await self.conn.fetch(
@@ -272,6 +434,41 @@ class PostgresPairs(Pairs):
             participant_id,
         )
         return [_pair(r) for r in rows]
+
+
+class PostgresCoupleRules(CoupleRules):
+    def __init__(self, conn: Conn):
+        self.conn = conn
+
+    async def add(self, program_id: str, mentor_id: str, mentee_id: str, rule: str) -> bool:
+        added = await self.conn.fetchval(
+            "INSERT INTO couple_rules (program_id, mentor_id, mentee_id, rule) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT DO NOTHING RETURNING true",
+            program_id,
+            mentor_id,
+            mentee_id,
+            rule,
+        )
+        return bool(added)
+
+    async def remove(self, program_id: str, mentor_id: str, mentee_id: str, rule: str) -> bool:
+        removed = await self.conn.fetchval(
+            "DELETE FROM couple_rules WHERE program_id = $1 AND mentor_id = $2 AND mentee_id = $3 AND rule = $4"
+            " RETURNING true",
+            program_id,
+            mentor_id,
+            mentee_id,
+            rule,
+        )
+        return bool(removed)
+
+    async def of_program(self, program_id: str) -> list[tuple[str, str, str]]:
+        rows = await self.conn.fetch(
+            "SELECT mentor_id, mentee_id, rule FROM couple_rules WHERE program_id = $1 ORDER BY mentor_id, mentee_id,"
+            " rule",
+            program_id,
+        )
+        return [(r["mentor_id"], r["mentee_id"], r["rule"]) for r in rows]
 
 
 def _pair(row: asyncpg.Record) -> Pair:
@@ -289,4 +486,12 @@ def _pair(row: asyncpg.Record) -> Pair:
         flags=tuple(
             Flag(f["rule"], f["reason"], datetime.fromisoformat(f["flagged_at"])) for f in json.loads(row["flags"])
         ),
+        origin=row["origin"],
+        acceptance_mode=row["acceptance_mode"],
+        proposed_at=row["proposed_at"],
+        expires_at=row["expires_at"],
+        mentor_answer=row["mentor_answer"],
+        mentee_answer=row["mentee_answer"],
+        engine_version=row["engine_version"],
+        inputs_hash=row["inputs_hash"],
     )

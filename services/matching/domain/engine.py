@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, is_dataclass
 from functools import cache
@@ -44,7 +45,7 @@ from pydantic import BaseModel
 
 from services.matching.domain import candidates, duals
 from services.matching.domain.candidates import contains, unique_keys
-from services.matching.domain.constraints import Dissolved, RoundRules, forbidden_by_history
+from services.matching.domain.constraints import Dissolved, RoundRules, forbidden_by_history, is_eligible
 from services.matching.domain.explain import explain_unmatched
 from services.matching.domain.model import (
     Candidate,
@@ -61,6 +62,7 @@ from services.matching.domain.scoring import (
     IntArray,
     Side,
     Vocabulary,
+    criteria,
     criterion_matrix,
     embed,
     max_quantized_score,
@@ -97,26 +99,87 @@ def match(
     dissolved: Dissolved = frozenset(),
     withdrawn: frozenset[str] = frozenset(),
     *,
+    excluded: Dissolved = frozenset(),
+    pinned: Iterable[ExistingPair] = (),
     per_mentee: int = DEFAULT_PER_MENTEE,
 ) -> MatchResult:
-    """Pairs for everyone still available in `pool`; active pairs stay and use their mentor's capacity."""
+    """Pairs for everyone still available in `pool`; active pairs stay and use their mentor's capacity.
+
+    `excluded` couples (an admin's exclusion, a declined proposal) are edges removed, exactly as dissolved ones.
+    `pinned` couples that every hard rule allows are fixed first, as if already active, and proposed with the
+    round; the rest of the pool is then solved and certified on the capacity they leave (ADR 0002, addendum)."""
     people = sorted(pool, key=lambda c: c.participant_id)
     existing = tuple(existing_pairs)
     _check(people, existing)
-    rules = RoundRules.of(people, existing, withdrawn)
-    problem = RoundProblem.of(people, settings, rules, dissolved)
+    forbidden = frozenset(dissolved) | frozenset(excluded)
+    fixed = feasible_pins(people, existing, forbidden, withdrawn, pinned)
+    rules = RoundRules.of(people, existing + fixed, withdrawn)
+    problem = RoundProblem.of(people, settings, rules, forbidden)
     chosen, certificate = _solve_certified(problem, per_mentee)
-    pairs = _pairs(problem, chosen)
+    pairs = tuple(sorted(_pinned_pairs(people, settings, fixed) + _pairs(problem, chosen), key=_couple))
     matched = {p.mentor_id for p in pairs} | {p.mentee_id for p in pairs}
-    unmatched = explain_unmatched(people, settings, rules, dissolved, withdrawn, matched, problem.has_partner(chosen))
+    unmatched = explain_unmatched(people, settings, rules, forbidden, withdrawn, matched, problem.has_partner(chosen))
     return MatchResult(
         pairs=pairs,
         unmatched=unmatched,
         total_score=round(sum(p.score for p in pairs), 6),
         engine_version=ENGINE_VERSION,
-        input_hash=input_hash(people, settings, existing, dissolved, withdrawn, per_mentee),
+        input_hash=input_hash(people, settings, existing, forbidden, withdrawn, per_mentee, pinned=fixed),
         certificate=certificate,
     )
+
+
+def feasible_pins(
+    people: list[Candidate],
+    existing: tuple[ExistingPair, ...],
+    forbidden: Dissolved,
+    withdrawn: frozenset[str],
+    pinned: Iterable[ExistingPair],
+) -> tuple[ExistingPair, ...]:
+    """The pins this round can honour, in (mentor, mentee) order: both present and free on their side, every pair
+    rule kept (exclusions and history included), and capacity left once active pairs and earlier pins are counted.
+    A pin that cannot be honoured now waits: the rest of the pool is matched as if it were not there."""
+    by_id = {c.participant_id: c for c in people if c.participant_id not in withdrawn}
+    kept = [p for p in existing if p.mentor_id in by_id and p.mentee_id in by_id]
+    mentoring = Counter(p.mentor_id for p in kept)
+    mentees = {p.mentee_id for p in kept}
+    fixed: list[ExistingPair] = []
+    for pin in sorted(set(pinned), key=lambda p: (p.mentor_id, p.mentee_id)):
+        mentor, mentee = by_id.get(pin.mentor_id), by_id.get(pin.mentee_id)
+        if mentor is None or mentee is None or not is_eligible(mentor, mentee, forbidden):
+            continue
+        if pin.mentee_id in mentees or pin.mentee_id in mentoring or pin.mentor_id in mentees:
+            continue  # the mentee has a mentor, or one of them already plays the other side
+        if mentoring[pin.mentor_id] >= mentor.capacity:
+            continue
+        mentoring[pin.mentor_id] += 1
+        mentees.add(pin.mentee_id)
+        fixed.append(pin)
+    return tuple(fixed)
+
+
+def _pinned_pairs(
+    people: list[Candidate], settings: ProgramSettings, fixed: tuple[ExistingPair, ...]
+) -> tuple[ProposedPair, ...]:
+    by_id = {c.participant_id: c for c in people}
+    return tuple(score_pair(by_id[pin.mentor_id], by_id[pin.mentee_id], settings) for pin in fixed)
+
+
+def score_pair(mentor: Candidate, mentee: Candidate, settings: ProgramSettings) -> ProposedPair:
+    """One couple's score and breakdown, as a round would give them (each weighted criterion in micro-points)."""
+    weights = settings.weights.model_dump()
+    unweighted = criteria(mentor, mentee, settings.focus_areas)
+    parts = {name: round(unweighted[name] * weights[name] * SCORE_RESOLUTION) for name in CRITERIA}
+    return ProposedPair(
+        mentor_id=mentor.participant_id,
+        mentee_id=mentee.participant_id,
+        score=sum(parts.values()) / SCORE_RESOLUTION,
+        breakdown={name: x / SCORE_RESOLUTION for name, x in parts.items()},
+    )
+
+
+def _couple(pair: ProposedPair) -> tuple[str, str]:
+    return pair.mentor_id, pair.mentee_id
 
 
 def input_hash(
@@ -126,8 +189,11 @@ def input_hash(
     dissolved: Dissolved,
     withdrawn: frozenset[str],
     per_mentee: int = DEFAULT_PER_MENTEE,
+    *,
+    pinned: Iterable[ExistingPair] = (),
 ) -> str:
-    """sha256 of a canonical JSON of everything the result depends on, so a round can be replayed."""
+    """sha256 of a canonical JSON of everything the result depends on, so a round can be replayed (exclusions are
+    in `dissolved`; pins are hashed only when there are some, so rounds without any keep their earlier hashes)."""
     snapshot = {
         "engine_version": ENGINE_VERSION,
         "per_mentee": per_mentee,
@@ -138,6 +204,9 @@ def input_hash(
         "dissolved": sorted(sorted(pair) for pair in dissolved),
         "withdrawn": sorted(withdrawn),
     }
+    pins = sorted([p.mentor_id, p.mentee_id] for p in pinned)
+    if pins:
+        snapshot["pinned"] = pins
     text = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from services.matching.domain.model import ProposedPair
+from services.matching.domain.model import Candidate, ExistingPair, ProgramSettings, ProposedPair
 from services.matching.domain.pairs import Pair
 from shared.events import MatchingWeights
 
@@ -50,43 +50,61 @@ def utc_offset_hours(zone: str) -> float:
     return offset.total_seconds() / 3600 if offset is not None else 0.0
 
 
+def candidate(c: dict[str, Any]) -> Candidate:
+    """A pool profile (enrolment's event body) as the engine sees it."""
+    return Candidate(
+        participant_id=c["participant_id"],
+        role=c["role"],
+        grade=c["grade"],
+        birth_year=c["birth_year"],
+        department=c["department"],
+        utc_offset_hours=utc_offset_hours(c["time_zone"]),
+        languages=frozenset(c["languages"]),
+        reporting_chain=tuple(c["reporting_chain"]),
+        skills_offered=frozenset(c["skills_offered"]),
+        skills_wanted=frozenset(c["skills_wanted"]),
+        communication_style=c["communication_style"],
+        capacity=c["capacity"],
+        focus_areas=frozenset(c.get("focus_areas", ())),
+    )
+
+
+def program_settings(program: dict[str, Any]) -> ProgramSettings:
+    return ProgramSettings(
+        weights=MatchingWeights(**program["matching_weights"]),
+        optimize_for=program["optimize_for"],
+        focus_areas=frozenset(program["focus_areas"]),
+    )
+
+
+def score_couple(program: dict[str, Any], mentor: dict[str, Any], mentee: dict[str, Any]) -> ProposedPair:
+    """A manual pair's score and breakdown, as the program's round would compute them."""
+    from services.matching.domain import engine
+
+    return engine.score_pair(candidate(mentor), candidate(mentee), program_settings(program))
+
+
 def propose(
     program: dict[str, Any],
     candidates: Sequence[dict[str, Any]],
     active_pairs: Sequence[Pair],
     dissolved: Sequence[tuple[str, str]],
+    excluded: Sequence[tuple[str, str]] = (),
+    pinned: Sequence[tuple[str, str]] = (),
 ) -> Proposal:
+    """`active_pairs` are the pairs whose members are out of the pool (active and proposed ones); `dissolved` the
+    couples never paired again; `excluded` and `pinned` an admin's (mentor, mentee) rules."""
     from services.matching.domain import engine
-    from services.matching.domain.model import Candidate, ExistingPair, ProgramSettings
 
-    pool = [
-        Candidate(
-            participant_id=c["participant_id"],
-            role=c["role"],
-            grade=c["grade"],
-            birth_year=c["birth_year"],
-            department=c["department"],
-            utc_offset_hours=utc_offset_hours(c["time_zone"]),
-            languages=frozenset(c["languages"]),
-            reporting_chain=tuple(c["reporting_chain"]),
-            skills_offered=frozenset(c["skills_offered"]),
-            skills_wanted=frozenset(c["skills_wanted"]),
-            communication_style=c["communication_style"],
-            capacity=c["capacity"],
-            focus_areas=frozenset(c.get("focus_areas", ())),
-        )
-        for c in candidates
-    ]
-    settings = ProgramSettings(
-        weights=MatchingWeights(**program["matching_weights"]),
-        optimize_for=program["optimize_for"],
-        focus_areas=frozenset(program["focus_areas"]),
-    )
+    pool = [candidate(c) for c in candidates]
+    settings = program_settings(program)
     result = engine.match(
         pool,
         settings,
         existing_pairs=[ExistingPair(p.mentor_id, p.mentee_id) for p in active_pairs],
         dissolved={frozenset(d) for d in dissolved},
+        excluded={frozenset(e) for e in excluded},
+        pinned=[ExistingPair(mentor, mentee) for mentor, mentee in pinned],
     )
     return Proposal(
         pairs=list(result.pairs),

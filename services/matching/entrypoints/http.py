@@ -5,18 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.matching.domain import rounds
-from services.matching.domain.pairs import Pair
+from services.matching.domain.pairs import Answer, Pair, PairStatus
 from services.matching.service_layer import handlers
 from services.matching.service_layer.staff import LaunchedStaff
 from services.matching.service_layer.unit_of_work import MatchingUnitOfWork
-from shared import program_staff
-from shared.auth import AdminOrParticipant, Principal, Reader
+from shared import problems, program_staff
+from shared.auth import AdminOrParticipant, Participant, Principal, Reader
+from shared.clock import Clock
 from shared.errors import Forbidden
-from shared.events import MATCHING_CRITERIA
+from shared.events import MATCHING_CRITERIA, AcceptanceMode, DeclineReason
 from shared.types import Identifier, Text
 
 router = APIRouter(tags=["matching"])
@@ -27,6 +29,14 @@ def unit_of_work() -> MatchingUnitOfWork:
 
 
 Uow = Annotated[MatchingUnitOfWork, Depends(unit_of_work)]
+
+
+def clock() -> Clock:
+    """The wall clock; the composition root binds the runtime's (which a development process can move)."""
+    return Clock()
+
+
+Now = Annotated[Clock, Depends(clock)]
 
 
 def staff(uow: Uow) -> program_staff.ProgramStaffReader:
@@ -49,12 +59,18 @@ class FlagView(BaseModel):
 class PairView(BaseModel):
     pair_id: str
     program_id: str
-    round_id: str
+    round_id: str = Field(description="The round that proposed the pair, or `manual-…` for an admin's pair.")
     mentor_id: str
     mentee_id: str
     score: float
     breakdown: dict[str, float] = Field(description="Each criterion's weighted contribution to the score.")
-    status: Literal["active", "dissolved"]
+    status: PairStatus = Field(description="proposed | active | dissolved | declined | expired | completed")
+    origin: Literal["round", "manual"] = "round"
+    acceptance_mode: AcceptanceMode = Field("immediate", description="How the pair was to start when proposed.")
+    proposed_at: datetime | None = None
+    expires_at: datetime | None = Field(None, description="When an unanswered proposal lapses.")
+    mentor_answer: Answer | None = None
+    mentee_answer: Answer | None = None
     dissolve_reason: str | None = None
     flags: list[FlagView] = Field(
         default_factory=list, description="Hard rules an HR update made this pair break, for an admin to decide."
@@ -98,6 +114,67 @@ class Me(program_staff.Me):
     pairs: list[MyPair] = Field(description="The caller's active pairs, in every program.")
 
 
+class MyProposal(BaseModel):
+    pair_id: str
+    program_id: str
+    my_role: Literal["mentor", "mentee"]
+    partner_participant_id: str
+    acceptance_mode: AcceptanceMode
+    expires_at: datetime | None
+    my_answer: Answer | None
+    partner_answer: Answer | None
+
+    @classmethod
+    def of(cls, pair: Pair, participant_id: str) -> MyProposal:
+        partner = pair.partner_of(participant_id)
+        return cls(
+            pair_id=pair.pair_id,
+            program_id=pair.program_id,
+            my_role=pair.role_of(participant_id),
+            partner_participant_id=partner,
+            acceptance_mode=pair.acceptance_mode,
+            expires_at=pair.expires_at,
+            my_answer=pair.answer_of(participant_id),
+            partner_answer=pair.answer_of(partner),
+        )
+
+
+class Answered(BaseModel):
+    pair: PairView
+    started: bool = Field(description="Whether the pair is now active (the program's acceptance mode is met).")
+
+
+class Decline(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason_code: DeclineReason = "other"
+    reason: Annotated[str, Text(500)] = Field("", description="The decliner's own words: private, kept by matching.")
+
+
+class Couple(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mentor_id: Identifier
+    mentee_id: Identifier
+
+
+class CoupleRuleView(BaseModel):
+    program_id: str
+    mentor_id: str
+    mentee_id: str
+    rule: Literal["pin", "exclude"]
+    changed: bool = Field(description="False when the rule was already set (or already lifted): nothing happened.")
+
+
+class RuleBrokenView(BaseModel):
+    field: str
+    rule: str = Field(
+        description="self | not_in_pool | role | grade | language | reporting_line | excluded | "
+        "dissolved | already_paired | capacity"
+    )
+    message: str
+
+
 class Dissolve(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -111,8 +188,9 @@ async def preview(program_id: Identifier, uow: Uow, _: ProgramAdmin) -> rounds.P
 
 
 @router.post("/programs/{program_id}/rounds", status_code=status.HTTP_201_CREATED, response_model=RoundCommitted)
-async def commit(program_id: Identifier, uow: Uow, _: ProgramAdmin) -> RoundCommitted:
-    done = await handlers.commit_round(uow, program_id)
+async def commit(program_id: Identifier, uow: Uow, _: ProgramAdmin, now: Now) -> RoundCommitted:
+    """Forms the round's pairs, or proposes them when the program asks its members to accept first."""
+    done = await handlers.commit_round(uow, program_id, now.now())
     return RoundCommitted(
         round_id=done.round_id,
         pairs=[PairView.of(p) for p in done.pairs],
@@ -132,9 +210,113 @@ async def pool(program_id: Identifier, uow: Uow, _: ProgramOverseer) -> PoolView
 
 @router.get("/programs/{program_id}/pairs", response_model=list[PairView])
 async def list_pairs(
-    program_id: Identifier, uow: Uow, _: ProgramOverseer, status: Literal["active", "dissolved"] | None = None
+    program_id: Identifier, uow: Uow, _: ProgramOverseer, status: PairStatus | None = None
 ) -> list[PairView]:
     return [PairView.of(p) for p in await handlers.pairs_of_program(uow, program_id, status)]
+
+
+@router.post(
+    "/programs/{program_id}/pairs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PairView,
+    responses={422: {"description": "The couple breaks hard rules: `errors` [{field, rule, message}]."}},
+)
+async def pair_manually(
+    program_id: Identifier, body: Couple, request: Request, uow: Uow, _: ProgramAdmin, now: Now
+) -> PairView | JSONResponse:
+    """An admin pairs a mentor and a mentee by hand: every hard rule of a round is checked, and the pair starts
+    at once (origin `manual`)."""
+    try:
+        pair = await handlers.pair_manually(uow, program_id, body.mentor_id, body.mentee_id, now.now())
+    except handlers.PairRulesBroken as broken:
+        errors = [
+            {"loc": ["body", b.field], "field": b.field, "rule": b.rule, "message": b.message, "msg": b.message}
+            for b in broken.broken
+        ]
+        detail = "the couple breaks " + ", ".join(dict.fromkeys(b.rule for b in broken.broken))
+        return problems.problem(request, 422, detail, type_=problems.PROBLEMS + "pair-rules-broken", errors=errors)
+    return PairView.of(pair)
+
+
+@router.get("/programs/{program_id}/proposals", response_model=list[PairView])
+async def program_proposals(program_id: Identifier, uow: Uow, _: ProgramOverseer) -> list[PairView]:
+    """Every pair the program's rounds proposed, with its status and each member's answer (never the words of a
+    decline)."""
+    return [PairView.of(p) for p in await handlers.proposals_of_program(uow, program_id)]
+
+
+@router.get("/programs/{program_id}/couple-rules", response_model=list[CoupleRuleView])
+async def couple_rules(program_id: Identifier, uow: Uow, _: ProgramOverseer) -> list[CoupleRuleView]:
+    rules = await handlers.couple_rules_of(uow, program_id)
+    return [CoupleRuleView(program_id=program_id, mentor_id=m, mentee_id=e, rule=r, changed=False) for m, e, r in rules]
+
+
+async def _set_rule(uow: MatchingUnitOfWork, program_id: str, couple: Couple, rule: Literal["pin", "exclude"]):
+    changed = await handlers.set_couple_rule(uow, program_id, couple.mentor_id, couple.mentee_id, rule)
+    return CoupleRuleView(program_id=program_id, rule=rule, changed=changed, **couple.model_dump())
+
+
+async def _lift_rule(uow: MatchingUnitOfWork, program_id: str, couple: Couple, rule: Literal["pin", "exclude"]):
+    changed = await handlers.lift_couple_rule(uow, program_id, couple.mentor_id, couple.mentee_id, rule)
+    return CoupleRuleView(program_id=program_id, rule=rule, changed=changed, **couple.model_dump())
+
+
+@router.post("/programs/{program_id}/pins", status_code=status.HTTP_201_CREATED, response_model=CoupleRuleView)
+async def pin(program_id: Identifier, body: Couple, uow: Uow, _: ProgramAdmin) -> CoupleRuleView:
+    """The next rounds pair this couple whenever every hard rule allows it."""
+    return await _set_rule(uow, program_id, body, "pin")
+
+
+@router.post("/programs/{program_id}/exclusions", status_code=status.HTTP_201_CREATED, response_model=CoupleRuleView)
+async def exclude(program_id: Identifier, body: Couple, uow: Uow, _: ProgramAdmin) -> CoupleRuleView:
+    """No round, and no manual pair, pairs this couple."""
+    return await _set_rule(uow, program_id, body, "exclude")
+
+
+@router.delete("/programs/{program_id}/pins", response_model=CoupleRuleView)
+async def unpin(program_id: Identifier, body: Couple, uow: Uow, _: ProgramAdmin) -> CoupleRuleView:
+    return await _lift_rule(uow, program_id, body, "pin")
+
+
+@router.delete("/programs/{program_id}/exclusions", response_model=CoupleRuleView)
+async def unexclude(program_id: Identifier, body: Couple, uow: Uow, _: ProgramAdmin) -> CoupleRuleView:
+    return await _lift_rule(uow, program_id, body, "exclude")
+
+
+@router.delete("/programs/{program_id}/pins/{mentor_id}/{mentee_id}", response_model=CoupleRuleView)
+async def unpin_by_path(
+    program_id: Identifier, mentor_id: Identifier, mentee_id: Identifier, uow: Uow, _: ProgramAdmin
+) -> CoupleRuleView:
+    return await _lift_rule(uow, program_id, Couple(mentor_id=mentor_id, mentee_id=mentee_id), "pin")
+
+
+@router.delete("/programs/{program_id}/exclusions/{mentor_id}/{mentee_id}", response_model=CoupleRuleView)
+async def unexclude_by_path(
+    program_id: Identifier, mentor_id: Identifier, mentee_id: Identifier, uow: Uow, _: ProgramAdmin
+) -> CoupleRuleView:
+    return await _lift_rule(uow, program_id, Couple(mentor_id=mentor_id, mentee_id=mentee_id), "exclude")
+
+
+@router.get("/me/proposals", response_model=list[MyProposal])
+async def my_proposals(uow: Uow, principal: Participant) -> list[MyProposal]:
+    """The caller's open proposals, in every program, with both members' answers so far."""
+    return [MyProposal.of(p, principal.subject) for p in await handlers.proposals_of(uow, principal.subject)]
+
+
+@router.post("/proposals/{pair_id}/accept", response_model=Answered)
+async def accept(pair_id: Identifier, uow: Uow, principal: Participant, now: Now) -> Answered:
+    """A member accepts the proposal (again: nothing changes); the pair starts when the program's acceptance mode
+    is met. 409 once the proposal expired, or was declined."""
+    pair = await handlers.accept_proposal(uow, pair_id, principal.subject, now.now())
+    return Answered(pair=PairView.of(pair), started=pair.status == "active")
+
+
+@router.post("/proposals/{pair_id}/decline", response_model=Answered)
+async def decline(pair_id: Identifier, body: Decline, uow: Uow, principal: Participant, now: Now) -> Answered:
+    """A member declines: both return to the pool and this couple is never proposed again. `reason` stays private
+    to matching; the event carries `reason_code` only."""
+    pair = await handlers.decline_proposal(uow, pair_id, principal.subject, body.reason_code, body.reason, now.now())
+    return Answered(pair=PairView.of(pair), started=False)
 
 
 @router.get("/pairs/{pair_id}", response_model=PairExplained)

@@ -1,4 +1,5 @@
-"""The pool: matching's view of enrolment, from enrolment's events, and the policy that a withdrawal dissolves
+"""The pool: matching's view of enrolment (programs as launched, changed and closed; participants), from enrolment's
+events, with the pairs sessions completed; and the policy that a withdrawal dissolves
 the participant's active pairs. The read model only records; the policy decides, in the same transaction."""
 
 from __future__ import annotations
@@ -8,11 +9,19 @@ from pathlib import Path
 
 import asyncpg
 
-from services.matching.adapters.repository import PostgresCandidates, PostgresPrograms
+from services.matching.adapters.repository import PostgresCandidates, PostgresPairs, PostgresPrograms
 from services.matching.service_layer import handlers
 from services.matching.service_layer.unit_of_work import PostgresMatchingUnitOfWork
 from shared.envelope import Envelope
-from shared.events import ParticipantEnrolled, ParticipantProfileUpdated, ParticipantWithdrawn, ProgramLaunched
+from shared.events import (
+    PairCompleted,
+    ParticipantEnrolled,
+    ParticipantProfileUpdated,
+    ParticipantWithdrawn,
+    ProgramClosed,
+    ProgramLaunched,
+    ProgramSettingsChanged,
+)
 from shared.projection import Policy, Projection, on
 
 
@@ -23,6 +32,25 @@ class PoolProjection(Projection):
     @on(ProgramLaunched)
     async def program_launched(self, conn: asyncpg.Connection, event: ProgramLaunched, envelope: Envelope) -> None:
         await PostgresPrograms(conn).add(event.program_id, event.model_dump(mode="json"))
+
+    @on(ProgramSettingsChanged)
+    async def program_changed(
+        self, conn: asyncpg.Connection, event: ProgramSettingsChanged, envelope: Envelope
+    ) -> None:
+        # The whole settings travel on each change: the newest version replaces what the pool knows.
+        await PostgresPrograms(conn).change(event.program_id, event.model_dump(mode="json"), event.settings_version)
+
+    @on(ProgramClosed)
+    async def program_closed(self, conn: asyncpg.Connection, event: ProgramClosed, envelope: Envelope) -> None:
+        await PostgresPrograms(conn).close(event.program_id, event.closed_at)
+
+    @on(PairCompleted)
+    async def pair_completed(self, conn: asyncpg.Connection, event: PairCompleted, envelope: Envelope) -> None:
+        # Sessions decides a pair's end; matching records it so the pair stops holding its members' places.
+        pairs = PostgresPairs(conn)
+        pair = await pairs.get(event.pair_id, for_update=True)
+        if pair is not None and pair.status == "active":
+            await pairs.save(pair.complete())
 
     @on(ParticipantEnrolled, ParticipantProfileUpdated)
     async def profile(self, conn: asyncpg.Connection, event: ParticipantEnrolled, envelope: Envelope) -> None:

@@ -5,18 +5,26 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from services.matching.domain import rounds
+from services.matching.domain.engine import ENGINE_VERSION
+from services.matching.domain.manual import RuleBroken, manual_pair_breaks
 from services.matching.domain.pairs import RECHECKED_RULES, Pair, rules_broken
 from services.matching.service_layer.unit_of_work import MatchingUnitOfWork
-from shared.errors import Conflict, NotFound
-from shared.events import PairFormed, RoundCommitted
+from shared.errors import Conflict, Invalid, NotFound
+from shared.events import (
+    AcceptanceMode,
+    CoupleExcluded,
+    CouplePinned,
+    CoupleRuleLifted,
+    DeclineReason,
+    Event,
+    PairProposed,
+    RoundCommitted,
+)
 from shared.eventstore import AppendResult
-
-if TYPE_CHECKING:
-    pass
 
 WITHDREW = "participant withdrew"
 
@@ -33,8 +41,18 @@ class CommittedRound:
 class RoundInputs:
     program: dict[str, Any]
     candidates: list[dict[str, Any]]
-    active: list[Pair]
+    taken: list[Pair]  # active and proposed: their members are out of the pool
     dissolved: list[tuple[str, str]]
+    excluded: list[tuple[str, str]]
+    pinned: list[tuple[str, str]]
+
+
+class PairRulesBroken(Invalid):
+    """A manual pair breaks hard rules: each with its field, its rule and why (pseudonyms and rule names only)."""
+
+    def __init__(self, broken: list[RuleBroken]):
+        super().__init__(broken[0].field, "; ".join(b.message for b in broken))
+        self.broken = broken
 
 
 async def preview_round(uow: MatchingUnitOfWork, program_id: str) -> rounds.Proposal:
@@ -43,17 +61,150 @@ async def preview_round(uow: MatchingUnitOfWork, program_id: str) -> rounds.Prop
     return await _propose(inputs)
 
 
-async def commit_round(uow: MatchingUnitOfWork, program_id: str) -> CommittedRound:
-    """Pair the unmatched part of the pool. One round per program at a time; withdrawals wait for it."""
+async def commit_round(uow: MatchingUnitOfWork, program_id: str, now: datetime | None = None) -> CommittedRound:
+    """Pair the unmatched part of the pool. One round per program at a time; withdrawals wait for it. In the
+    program's `immediate` acceptance mode the pairs start at once (PairFormed); otherwise each is proposed
+    (PairProposed) and waits for its members' answers until `now` + the program's proposal_ttl_hours."""
+    now = now or datetime.now(UTC)
     async with uow:
         await uow.rounds.lock(program_id)
-        proposal = await _propose(await _round_inputs(uow, program_id, lock=True))
+        inputs = await _round_inputs(uow, program_id, lock=True)
+        proposal = await _propose(inputs)
         round_id = f"rnd-{uuid.uuid4().hex[:12]}"
         await uow.rounds.add(round_id, program_id, proposal)
         await uow.append(f"round-{round_id}", 0, [_committed(round_id, program_id, proposal)])
-        formed = [await _form(uow, round_id, program_id, proposed, proposal) for proposed in proposal.pairs]
+        offer = Offer.of(inputs.program, now)
+        formed = [await _form(uow, round_id, program_id, proposed, proposal, offer) for proposed in proposal.pairs]
     last = formed[-1][1].last_position if formed else None
     return CommittedRound(round_id, proposal, [pair for pair, _ in formed], last)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """How a round's pairs start: at once, or proposed until `expires_at`."""
+
+    acceptance_mode: AcceptanceMode
+    proposed_at: datetime
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, program: dict[str, Any], now: datetime) -> Offer:
+        ttl = timedelta(hours=program.get("proposal_ttl_hours", 168))
+        return cls(program.get("acceptance_mode", "immediate"), now, now + ttl)
+
+
+async def accept_proposal(uow: MatchingUnitOfWork, pair_id: str, participant_id: str, now: datetime) -> Pair:
+    """A member accepts; the pair starts (PairFormed) when the program's acceptance mode is met."""
+    async with uow:
+        pair = await _pair_for_update(uow, pair_id)
+        answered, events = pair.accept(participant_id, now)
+        return await _record(uow, pair, answered, events)
+
+
+async def decline_proposal(
+    uow: MatchingUnitOfWork, pair_id: str, participant_id: str, reason_code: DeclineReason, reason: str, now: datetime
+) -> Pair:
+    """A member declines: both back in the pool, the couple never proposed again. The words stay in matching's
+    store (proposal_declines), never in the event."""
+    async with uow:
+        pair = await _pair_for_update(uow, pair_id)
+        declined, events = pair.decline(participant_id, reason_code, now)
+        if events:
+            await uow.pairs.record_decline(pair_id, participant_id, reason_code, reason)
+        return await _record(uow, pair, declined, events)
+
+
+async def expire_proposals(uow: MatchingUnitOfWork, now: datetime) -> int:
+    """The schedule: every proposal past its `expires_at` expires (ProposalExpired), both back in the pool.
+    Idempotent: an expired proposal is no longer due."""
+    async with uow:
+        expired = [await _record(uow, pair, *_one(pair.expire(now))) for pair in await uow.pairs.due_proposals(now)]
+    return len(expired)
+
+
+async def pair_manually(
+    uow: MatchingUnitOfWork, program_id: str, mentor_id: str, mentee_id: str, now: datetime | None = None
+) -> Pair:
+    """An admin pairs two participants by hand: every hard rule of the engine is checked for the couple, and the
+    pair starts at once (PairFormed, origin `manual`)."""
+    async with uow:
+        await uow.rounds.lock(program_id)
+        program = await _open_program(uow, program_id)
+        mentor = await uow.candidates.active_one(program_id, mentor_id)
+        mentee = await uow.candidates.active_one(program_id, mentee_id)
+        rules = await uow.couple_rules.of_program(program_id)
+        broken = manual_pair_breaks(
+            mentor_id,
+            mentee_id,
+            mentor,
+            mentee,
+            await uow.pairs.taken(program_id),
+            {frozenset((m, e)) for m, e, rule in rules if rule == "exclude"},
+            {frozenset(c) for c in await uow.pairs.dissolved_couples(program_id)},
+        )
+        if broken or mentor is None or mentee is None:
+            raise PairRulesBroken(broken)
+        proposed = rounds.score_couple(program, mentor, mentee)
+        pair = Pair(
+            f"pair-{uuid.uuid4().hex[:12]}",
+            program_id,
+            f"manual-{uuid.uuid4().hex[:12]}",
+            mentor_id,
+            mentee_id,
+            proposed.score,
+            proposed.breakdown,
+            origin="manual",
+            engine_version=ENGINE_VERSION,
+        )
+        await uow.pairs.add(pair)
+        await uow.append(pair.stream_id, 0, [pair.formed()])
+    return pair
+
+
+async def set_couple_rule(uow: MatchingUnitOfWork, program_id: str, mentor_id: str, mentee_id: str, rule: str) -> bool:
+    """Pin or exclude a couple (CouplePinned / CoupleExcluded once; setting it again changes nothing). A couple is
+    not pinned and excluded at once: lift one before setting the other."""
+    async with uow:
+        await uow.rounds.lock(program_id)
+        await _open_program(uow, program_id)
+        for pid in (mentor_id, mentee_id):
+            if await uow.candidates.get(program_id, pid) is None:
+                raise Invalid("mentor_id" if pid == mentor_id else "mentee_id", f"{pid} is not in the program's pool")
+        if mentor_id == mentee_id:
+            raise Invalid("mentee_id", "a participant cannot be paired with themself")
+        other = "exclude" if rule == "pin" else "pin"
+        if (mentor_id, mentee_id, other) in await uow.couple_rules.of_program(program_id):
+            raise Conflict(f"the couple is already under a{'n' if other == 'exclude' else ''} {other}: lift it first")
+        if not await uow.couple_rules.add(program_id, mentor_id, mentee_id, rule):
+            return False
+        event_type = CouplePinned if rule == "pin" else CoupleExcluded
+        await uow.append(
+            _rules_stream(program_id),
+            None,
+            [event_type(program_id=program_id, mentor_id=mentor_id, mentee_id=mentee_id)],
+        )
+    return True
+
+
+async def lift_couple_rule(uow: MatchingUnitOfWork, program_id: str, mentor_id: str, mentee_id: str, rule: str) -> bool:
+    """Lift a pin or an exclusion (CoupleRuleLifted once; lifting what is not set changes nothing)."""
+    async with uow:
+        await uow.rounds.lock(program_id)
+        if await uow.programs.get(program_id) is None:
+            raise NotFound(f"matching knows no program {program_id} (yet)")
+        if not await uow.couple_rules.remove(program_id, mentor_id, mentee_id, rule):
+            return False
+        lifted = CoupleRuleLifted(program_id=program_id, mentor_id=mentor_id, mentee_id=mentee_id, rule=rule)
+        await uow.append(_rules_stream(program_id), None, [lifted])
+    return True
+
+
+async def complete_pair(uow: MatchingUnitOfWork, pair_id: str) -> None:
+    """Sessions completed the pair: it is no longer active and its mentor's place is free (no event of ours)."""
+    async with uow:
+        pair = await uow.pairs.get(pair_id, for_update=True)
+        if pair is not None and pair.status == "active":
+            await uow.pairs.save(pair.complete())
 
 
 async def dissolve_pair(uow: MatchingUnitOfWork, pair_id: str, reason: str) -> tuple[Pair, AppendResult | None]:
@@ -76,6 +227,9 @@ async def dissolve_pairs_of_withdrawn(
         dissolved = [
             await _dissolve(uow, pair, WITHDREW) for pair in await uow.pairs.active_of(program_id, participant_id)
         ]
+        # A proposal the participant had not answered lapses as if it expired: its partner is back in the pool.
+        for pair in await uow.pairs.open_proposals_of(program_id, participant_id):
+            await _record(uow, pair, *_one(pair.withdraw_proposal()))
     return [result for _, result in dissolved if result is not None]
 
 
@@ -125,6 +279,21 @@ async def active_pairs_of(uow: MatchingUnitOfWork, participant_id: str) -> list[
         return await uow.pairs.active_of_participant(participant_id)
 
 
+async def proposals_of(uow: MatchingUnitOfWork, participant_id: str) -> list[Pair]:
+    async with uow:
+        return await uow.pairs.proposals_of_participant(participant_id)
+
+
+async def proposals_of_program(uow: MatchingUnitOfWork, program_id: str) -> list[Pair]:
+    async with uow:
+        return await uow.pairs.proposals_of_program(program_id)
+
+
+async def couple_rules_of(uow: MatchingUnitOfWork, program_id: str) -> list[tuple[str, str, str]]:
+    async with uow:
+        return await uow.couple_rules.of_program(program_id)
+
+
 async def get_pair(uow: MatchingUnitOfWork, pair_id: str) -> Pair:
     async with uow:
         pair = await uow.pairs.get(pair_id)
@@ -136,31 +305,105 @@ async def get_pair(uow: MatchingUnitOfWork, pair_id: str) -> Pair:
 # ------------------------------------------------------------------------------------------------ helpers
 
 
-async def _round_inputs(uow: MatchingUnitOfWork, program_id: str, *, lock: bool) -> RoundInputs:
+async def _program(uow: MatchingUnitOfWork, program_id: str) -> dict[str, Any]:
     program = await uow.programs.get(program_id)
     if program is None:
         raise NotFound(f"matching knows no program {program_id} (yet)")
+    return program
+
+
+async def _open_program(uow: MatchingUnitOfWork, program_id: str) -> dict[str, Any]:
+    """The program, if it takes new pairs: a closed program runs its pairs to their end and forms no more."""
+    program = await _program(uow, program_id)
+    if await uow.programs.closed_at(program_id) is not None:
+        raise Conflict(f"program {program_id} is closed: no more rounds, previews or manual pairs")
+    return program
+
+
+async def _round_inputs(uow: MatchingUnitOfWork, program_id: str, *, lock: bool) -> RoundInputs:
+    program = await _open_program(uow, program_id)
     candidates = await uow.candidates.active(program_id, lock=lock)
     if not candidates:
         raise Conflict(f"program {program_id} has no active candidates to match")
-    active = await uow.pairs.of_program(program_id, "active")
-    return RoundInputs(program, candidates, active, await uow.pairs.dissolved_couples(program_id))
+    rules = await uow.couple_rules.of_program(program_id)
+    return RoundInputs(
+        program,
+        candidates,
+        await uow.pairs.taken(program_id),
+        await uow.pairs.dissolved_couples(program_id),
+        [(m, e) for m, e, rule in rules if rule == "exclude"],
+        [(m, e) for m, e, rule in rules if rule == "pin"],
+    )
 
 
 async def _propose(inputs: RoundInputs) -> rounds.Proposal:
     # The engine is CPU-bound (seconds at enterprise scale): keep the event loop free for probes and requests.
-    return await asyncio.to_thread(rounds.propose, inputs.program, inputs.candidates, inputs.active, inputs.dissolved)
+    return await asyncio.to_thread(
+        rounds.propose,
+        inputs.program,
+        inputs.candidates,
+        inputs.taken,
+        inputs.dissolved,
+        inputs.excluded,
+        inputs.pinned,
+    )
 
 
 async def _form(
-    uow: MatchingUnitOfWork, round_id: str, program_id: str, proposed: rounds.ProposedPair, proposal: rounds.Proposal
+    uow: MatchingUnitOfWork,
+    round_id: str,
+    program_id: str,
+    proposed: rounds.ProposedPair,
+    proposal: rounds.Proposal,
+    offer: Offer,
 ) -> tuple[Pair, AppendResult]:
-    pair_id = f"pair-{uuid.uuid4().hex[:12]}"
     pair = Pair(
-        pair_id, program_id, round_id, proposed.mentor_id, proposed.mentee_id, proposed.score, proposed.breakdown
+        f"pair-{uuid.uuid4().hex[:12]}",
+        program_id,
+        round_id,
+        proposed.mentor_id,
+        proposed.mentee_id,
+        proposed.score,
+        proposed.breakdown,
+        engine_version=proposal.engine_version,
+        inputs_hash=proposal.inputs_hash,
     )
+    if offer.acceptance_mode != "immediate":
+        pair = replace(
+            pair,
+            status="proposed",
+            acceptance_mode=offer.acceptance_mode,
+            proposed_at=offer.proposed_at,
+            expires_at=offer.expires_at,
+        )
     await uow.pairs.add(pair)
-    return pair, await uow.append(pair.stream_id, 0, [_formed(pair, proposal)])
+    return pair, await uow.append(pair.stream_id, 0, [_proposed(pair) if pair.status == "proposed" else pair.formed()])
+
+
+async def _pair_for_update(uow: MatchingUnitOfWork, pair_id: str) -> Pair:
+    pair = await uow.pairs.get(pair_id, for_update=True)
+    if pair is None:
+        raise NotFound(f"no pair {pair_id}")
+    return pair
+
+
+async def _record(uow: MatchingUnitOfWork, before: Pair, after: Pair, events: list[Event]) -> Pair:
+    """Save a pair's change with its events, in one transaction; no events, nothing changed."""
+    if not events:
+        return before
+    result = await uow.append(before.stream_id, before.version, events)
+    after = replace(after, version=result.version)
+    await uow.pairs.save(after)
+    return after
+
+
+def _one(change: tuple[Pair, Event | None]) -> tuple[Pair, list[Event]]:
+    pair, event = change
+    return pair, [event] if event is not None else []
+
+
+def _rules_stream(program_id: str) -> str:
+    return f"couple-rules-{program_id}"
 
 
 async def _dissolve(uow: MatchingUnitOfWork, pair: Pair, reason: str) -> tuple[Pair, AppendResult | None]:
@@ -195,8 +438,9 @@ def _committed(round_id: str, program_id: str, proposal: rounds.Proposal) -> Rou
     )
 
 
-def _formed(pair: Pair, proposal: rounds.Proposal) -> PairFormed:
-    return PairFormed(
+def _proposed(pair: Pair) -> PairProposed:
+    assert pair.expires_at is not None and pair.acceptance_mode != "immediate"
+    return PairProposed(
         program_id=pair.program_id,
         pair_id=pair.pair_id,
         round_id=pair.round_id,
@@ -204,6 +448,8 @@ def _formed(pair: Pair, proposal: rounds.Proposal) -> PairFormed:
         mentee_id=pair.mentee_id,
         score=pair.score,
         breakdown=pair.breakdown,
-        engine_version=proposal.engine_version,
-        inputs_hash=proposal.inputs_hash,
+        engine_version=pair.engine_version,
+        inputs_hash=pair.inputs_hash,
+        acceptance_mode=pair.acceptance_mode,
+        expires_at=pair.expires_at,
     )

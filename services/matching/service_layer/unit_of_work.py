@@ -8,8 +8,10 @@ from services.matching.adapters import memory
 from services.matching.adapters.memory import MatchingState
 from services.matching.adapters.repository import (
     Candidates,
+    CoupleRules,
     Pairs,
     PostgresCandidates,
+    PostgresCoupleRules,
     PostgresPairs,
     PostgresPrograms,
     PostgresRounds,
@@ -28,12 +30,14 @@ class MatchingUnitOfWork(UnitOfWork):
     candidates: Candidates
     rounds: Rounds
     pairs: Pairs
+    couple_rules: CoupleRules
 
 
 class PostgresMatchingUnitOfWork(PostgresUnitOfWork, MatchingUnitOfWork):
     def _bind(self, conn: asyncpg.Connection) -> None:
         self.programs, self.candidates = PostgresPrograms(conn), PostgresCandidates(conn)
         self.rounds, self.pairs = PostgresRounds(conn), PostgresPairs(conn)
+        self.couple_rules = PostgresCoupleRules(conn)
 
 
 class InMemoryMatchingUnitOfWork(InMemoryUnitOfWork, MatchingUnitOfWork):
@@ -42,3 +46,4 @@ class InMemoryMatchingUnitOfWork(InMemoryUnitOfWork, MatchingUnitOfWork):
     def _bind(self, state: MatchingState) -> None:
         self.programs, self.candidates = memory.InMemoryPrograms(state), memory.InMemoryCandidates(state)
         self.rounds, self.pairs = memory.InMemoryRounds(state), memory.InMemoryPairs(state)
+        self.couple_rules = memory.InMemoryCoupleRules(state)
