@@ -1,4 +1,5 @@
-"""Sessions' composition root: its declared spec (relay + pairs projection), its ports bound to the runtime."""
+"""Sessions' composition root: its declared spec (relay, pairs projection, the pair-end schedule), its ports bound
+to the runtime."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from fastapi import FastAPI
 from services.sessions.config import SessionsSettings
 from services.sessions.entrypoints import http
 from services.sessions.entrypoints.pairs_consumer import PairsProjection
+from services.sessions.service_layer import handlers
 from services.sessions.service_layer.unit_of_work import PostgresSessionsUnitOfWork
+from shared.clock import Schedule
 from shared.http import create_app
 from shared.program_staff import ProgramStaffProjection
 from shared.runtime import ServiceRuntime
@@ -20,7 +23,17 @@ def bindings(runtime: ServiceRuntime) -> Bindings:
     return {
         http.unit_of_work: lambda: PostgresSessionsUnitOfWork(runtime.pool, runtime.store),
         http.settings: lambda: runtime.settings,
+        http.clock: lambda: runtime.clock,
     }
+
+
+def schedules(runtime: ServiceRuntime) -> list[Schedule]:
+    """A pair ends by itself at its agreement's `ends_on` (else its start plus the program's duration)."""
+
+    def unit_of_work() -> PostgresSessionsUnitOfWork:
+        return PostgresSessionsUnitOfWork(runtime.pool, runtime.store)
+
+    return [Schedule("pair-end", lambda now: handlers.complete_due_pairs(unit_of_work, now))]
 
 
 SPEC = ServiceSpec(
@@ -31,6 +44,7 @@ SPEC = ServiceSpec(
     migrations=[Path(__file__).parent / "adapters" / "sql"],
     projections=[PairsProjection(), ProgramStaffProjection()],
     bindings=bindings,
+    schedules=schedules,
 )
 
 

@@ -116,7 +116,7 @@ class SessionsUnitOfWorkContract:
         async with uow:
             assert await uow.idempotency_keys.claim("p-mentor", "k", "hash-1", TTL) is None
             await uow.sessions.add(record)
-            await uow.feedback.add(feedback("fbk-1"))
+            await uow.feedback.add(feedback("fbk-1"), FORMED)
             result = await uow.append("pair-sessions-pair-1", None, [held(record)])
             await uow.idempotency_keys.remember("p-mentor", "k", {"answer": 1})
         assert result.version == 1
@@ -132,7 +132,7 @@ class SessionsUnitOfWorkContract:
             async with uow:
                 assert await uow.idempotency_keys.claim("p-mentor", "k", "hash-1", TTL) is None
                 await uow.sessions.add(record)
-                await uow.feedback.add(feedback("fbk-1"))
+                await uow.feedback.add(feedback("fbk-1"), FORMED)
                 await uow.append("pair-sessions-pair-1", None, [held(record)])
                 raise RuntimeError("the handler failed after writing")
         async with uow:

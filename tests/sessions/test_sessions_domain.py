@@ -7,7 +7,8 @@ from services.sessions.domain.commands import GiveFeedback, LogSession
 from services.sessions.domain.model import Pair, SessionRecord, give_feedback, log_session
 from shared.errors import Conflict, Forbidden
 
-PAIR = Pair("pair-1", "prg", "p-mentor", "p-mentee")
+FORMED = datetime(2026, 3, 1, 9, tzinfo=UTC)
+PAIR = Pair("pair-1", "prg", "p-mentor", "p-mentee", formed_at=FORMED)
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 
 
@@ -17,16 +18,19 @@ def command(**overrides) -> LogSession:
 
 def test_a_dissolved_pair_cannot_log_a_session():
     with pytest.raises(Conflict):
-        log_session(Pair("pair-1", "prg", "a", "b", status="dissolved"), command(), "a", NOW)
+        log_session(Pair("pair-1", "prg", "a", "b", status="dissolved"), None, command(), "a", NOW)
 
 
 def test_repeated_topics_are_recorded_once_in_their_first_order():
-    assert log_session(PAIR, command(topics=["ai", "tiktok", "ai", ""]), "p-mentor", NOW).topics == ("ai", "tiktok")
+    assert log_session(PAIR, None, command(topics=["ai", "tiktok", "ai", ""]), "p-mentor", NOW).topics == (
+        "ai",
+        "tiktok",
+    )
 
 
-def feedback(member: str = "p-mentor", *, held: int = 0, given: int = 0):
+def feedback(member: str = "p-mentor", *, last: datetime | None = None, now: datetime = NOW):
     command = GiveFeedback(rating=5, would_continue=True)
-    return give_feedback(PAIR, command, member, sessions_held=held, given_before=given)
+    return give_feedback(PAIR, command, member, cadence_days=14, last_given_at=last, now=now)
 
 
 def test_the_side_of_feedback_follows_from_the_member():
@@ -38,11 +42,15 @@ def test_a_non_member_cannot_give_feedback():
         feedback("p-other")
 
 
-def test_a_member_gives_one_feedback_on_the_pairing_and_one_per_session_held():
-    assert feedback(held=0, given=0) and feedback(held=1, given=1) and feedback(held=3, given=3)
-    for held, given in ((0, 1), (1, 2), (3, 4)):
-        with pytest.raises(Conflict):
-            feedback(held=held, given=given)
+def test_a_member_gives_one_feedback_per_cadence_period_of_the_pair():
+    # The pair started on FORMED; periods of 14 days: [Mar 1, Mar 15), [Mar 15, Mar 29), ...
+    assert feedback(last=None, now=FORMED)
+    assert feedback(last=FORMED, now=FORMED + timedelta(days=14))
+    assert feedback(last=FORMED + timedelta(days=13), now=FORMED + timedelta(days=14))
+    with pytest.raises(Conflict, match="next is due on 2026-03-15"):
+        feedback(last=FORMED, now=FORMED + timedelta(days=13))
+    with pytest.raises(Conflict, match="next is due on 2026-03-29"):
+        feedback(last=FORMED + timedelta(days=14), now=FORMED + timedelta(days=27))
 
 
 def test_minutes_must_be_positive():
@@ -80,7 +88,7 @@ def test_sessions_and_feedback_of_a_pair_share_its_stream():
 
 
 def test_a_kept_session_is_what_was_published_but_its_program_plus_its_private_notes():
-    held = log_session(PAIR, command(topics=["ai"]), "p-mentor", NOW)
+    held = log_session(PAIR, None, command(topics=["ai"]), "p-mentor", NOW)
     kept = SessionRecord.of(held, "private")
     assert kept.notes == "private" and kept.topics == ("ai",) and not hasattr(kept, "program_id")
     assert (kept.session_id, kept.held_on, kept.logged_at) == (held.session_id, held.held_on, held.logged_at)

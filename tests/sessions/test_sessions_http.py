@@ -13,10 +13,11 @@ import pytest
 from services.sessions import bootstrap
 from services.sessions.adapters.memory import SessionsState
 from services.sessions.config import SessionsSettings
-from services.sessions.domain.model import Pair
+from services.sessions.domain.model import Pair, ProgramGuidelines, feedback_period
 from services.sessions.entrypoints import http
 from services.sessions.service_layer.unit_of_work import InMemorySessionsUnitOfWork
 from shared.auth import ProgramStaff
+from shared.clock import Clock
 from shared.eventstore import InMemoryEventStore
 from tests.support.bodies import invalid_fields as fields
 from tests.support.bodies import session
@@ -27,6 +28,7 @@ MENTOR, MENTEE, STRANGER = "p-mentor-1", "p-mentee-1", "p-stranger"
 PAIR = "pair-1"
 KEY_TTL_HOURS = 24.0
 FORMED = datetime(2026, 3, 1, 9, tzinfo=UTC)
+CADENCE_DAYS, DURATION_WEEKS = 14, 12
 
 
 @pytest.fixture
@@ -34,8 +36,15 @@ def state() -> SessionsState:
     """The service's state; pair-1 has been announced, as the pairs projection would have recorded it, and its
     program launched with no admin group (every program admin runs it), as the program-staff projection would."""
     return SessionsState(
-        pairs={PAIR: Pair(PAIR, "prg-1", MENTOR, MENTEE, formed_at=FORMED)}, program_staff={"prg-1": ProgramStaff()}
+        pairs={PAIR: Pair(PAIR, "prg-1", MENTOR, MENTEE, formed_at=FORMED)},
+        program_staff={"prg-1": ProgramStaff()},
+        programs={"prg-1": ProgramGuidelines("prg-1", CADENCE_DAYS, DURATION_WEEKS)},
     )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture
@@ -49,9 +58,10 @@ def app():
 
 
 @pytest.fixture
-async def client(app, state, store):
+async def client(app, state, store, clock):
     # Each request gets its own unit of work over the shared state, as each gets its own connection in production.
     app.dependency_overrides[http.unit_of_work] = lambda: InMemorySessionsUnitOfWork(state, store)
+    app.dependency_overrides[http.clock] = lambda: clock
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=f"http://sessions{bootstrap.SPEC.prefix}") as client:
         yield client
@@ -194,12 +204,15 @@ async def test_a_dissolved_pair_still_takes_feedback(client, state):
     assert (await feedback(client, MENTEE)).status_code == 201
 
 
-async def test_a_member_gives_one_feedback_per_session_held_and_the_other_member_too(client, state):
+async def test_a_member_gives_one_feedback_per_cadence_period_and_the_other_member_too(client, state, clock):
     assert (await feedback(client, MENTEE)).status_code == 201
     again = await feedback(client, MENTEE, rating=1)
-    assert again.status_code == 409 and "one per session held" in again.json()["detail"]
+    _, next_due = feedback_period(state.pairs[PAIR], CADENCE_DAYS, clock.now())
+    assert again.status_code == 409 and f"the next is due on {next_due}" in again.json()["detail"]
     assert (await feedback(client, MENTOR)).status_code == 201
-    assert (await log(client)).status_code == 201
+    assert (await log(client)).status_code == 201  # a session no longer opens a feedback
+    assert (await feedback(client, MENTEE)).status_code == 409
+    clock.advance(timedelta(days=CADENCE_DAYS))
     assert (await feedback(client, MENTEE)).status_code == 201
     assert [f.given_by for f in state.feedback].count(MENTEE) == 2
 
@@ -305,6 +318,8 @@ async def test_a_pair_shows_its_status_and_when_it_was_formed_and_dissolved(clie
         "status": "active",
         "formed_at": "2026-03-01T09:00:00Z",
         "dissolved_at": None,
+        "completed_by": None,
+        "completed_on": None,
     }
     dissolve(state)
     shown = (await client.get(f"/pairs/{PAIR}", headers=AUDITOR)).json()

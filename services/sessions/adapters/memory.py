@@ -5,11 +5,11 @@ snapshots `SessionsState` on entry and restores it on rollback, which stands in 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from services.sessions.adapters import repository
-from services.sessions.domain.model import Pair, SessionRecord
+from services.sessions.domain.model import Agreement, Pair, ProgramGuidelines, Reflection, SessionRecord
 from shared.auth import ProgramStaff
 from shared.events import FeedbackGiven
 
@@ -33,18 +33,84 @@ class SessionsState:
     feedback: list[FeedbackGiven] = field(default_factory=list)
     idempotency_keys: dict[tuple[str, str], StoredKey] = field(default_factory=dict)
     program_staff: dict[str, ProgramStaff] = field(default_factory=dict)  # read model too (tests seed it)
+    programs: dict[str, ProgramGuidelines] = field(default_factory=dict)  # read model too (tests seed it)
+    feedback_given_at: dict[str, datetime] = field(default_factory=dict)  # by feedback id
+    agreements: dict[tuple[str, int], Agreement] = field(default_factory=dict)  # by (pair id, version)
+    reflections: list[Reflection] = field(default_factory=list)
+    pair_ends: dict[str, tuple[str, date]] = field(default_factory=dict)  # pair id -> (completed_by, completed_on)
 
 
 class InMemoryPairs(repository.Pairs):
     def __init__(self, state: SessionsState):
         self.state = state
 
+    def _with_end(self, pair: Pair) -> Pair:
+        if (end := self.state.pair_ends.get(pair.pair_id)) is None:
+            return pair
+        return replace(pair, status="completed", completed_by=end[0], completed_on=end[1])  # type: ignore[arg-type]
+
     async def get(self, pair_id: str) -> Pair | None:
-        return self.state.pairs.get(pair_id)
+        pair = self.state.pairs.get(pair_id)
+        return self._with_end(pair) if pair else None
 
     async def of_participant(self, participant_id: str) -> list[Pair]:
-        mine = [p for p in self.state.pairs.values() if p.has_member(participant_id)]
+        mine = [self._with_end(p) for p in self.state.pairs.values() if p.has_member(participant_id)]
         return sorted(mine, key=lambda p: (p.formed_at or NEVER, p.pair_id))
+
+    async def running(self) -> list[Pair]:
+        return [p for p in map(self._with_end, self.state.pairs.values()) if p.status == "active"]
+
+    async def complete(self, pair: Pair) -> bool:
+        if pair.pair_id in self.state.pair_ends or pair.completed_by is None or pair.completed_on is None:
+            return False
+        self.state.pair_ends[pair.pair_id] = (pair.completed_by, pair.completed_on)
+        return True
+
+
+class InMemoryPrograms(repository.Programs):
+    def __init__(self, state: SessionsState):
+        self.state = state
+
+    async def get(self, program_id: str) -> ProgramGuidelines | None:
+        return self.state.programs.get(program_id)
+
+
+class InMemoryAgreements(repository.Agreements):
+    def __init__(self, state: SessionsState):
+        self.state = state
+
+    def _versions(self, pair_id: str) -> list[Agreement]:
+        return sorted((a for (p, _), a in self.state.agreements.items() if p == pair_id), key=lambda a: a.version)
+
+    async def latest(self, pair_id: str) -> Agreement | None:
+        versions = self._versions(pair_id)
+        return versions[-1] if versions else None
+
+    async def in_force(self, pair_id: str) -> Agreement | None:
+        signed = [a for a in self._versions(pair_id) if a.in_force]
+        return signed[-1] if signed else None
+
+    async def save(self, agreement: Agreement) -> None:
+        kept = self.state.agreements.get((agreement.pair_id, agreement.version))
+        if kept is not None:  # as the table's upsert: only signatures and the end date change
+            agreement = replace(kept, signed_by=agreement.signed_by, ends_on=agreement.ends_on)
+        self.state.agreements[agreement.pair_id, agreement.version] = agreement
+
+
+class InMemoryReflections(repository.Reflections):
+    def __init__(self, state: SessionsState):
+        self.state = state
+
+    async def of_pair(self, pair_id: str) -> list[Reflection]:
+        return sorted((r for r in self.state.reflections if r.pair_id == pair_id), key=lambda r: r.recorded_at)
+
+    async def add(self, reflection: Reflection) -> None:
+        if any(
+            (r.pair_id, r.participant_id) == (reflection.pair_id, reflection.participant_id)
+            for r in self.state.reflections
+        ):
+            raise ValueError("this member's reflection is already kept")  # the primary key in PostgreSQL
+        self.state.reflections.append(reflection)
 
 
 class InMemorySessions(repository.Sessions):
@@ -64,13 +130,15 @@ class InMemoryFeedback(repository.Feedback):
     def __init__(self, state: SessionsState):
         self.state = state
 
-    async def add(self, feedback: FeedbackGiven) -> None:
+    async def add(self, feedback: FeedbackGiven, given_at: datetime) -> None:
         if any(f.feedback_id == feedback.feedback_id for f in self.state.feedback):
             raise ValueError("feedback with this id is already kept")
         self.state.feedback.append(feedback)
+        self.state.feedback_given_at[feedback.feedback_id] = given_at
 
-    async def count_by(self, pair_id: str, member: str) -> int:
-        return sum(1 for f in self.state.feedback if f.pair_id == pair_id and f.given_by == member)
+    async def last_given_at(self, pair_id: str, member: str) -> datetime | None:
+        mine = [f.feedback_id for f in self.state.feedback if f.pair_id == pair_id and f.given_by == member]
+        return max((self.state.feedback_given_at[f] for f in mine), default=None)
 
 
 class InMemoryIdempotencyKeys(repository.IdempotencyKeys):

@@ -1,6 +1,7 @@
 """Sessions' tables behind one interface per table group, and their PostgreSQL implementation.
 
-Handlers see only the interfaces (`Pairs`, `Sessions`, `Feedback`, `IdempotencyKeys`) through the unit of work;
+Handlers see only the interfaces (`Pairs`, `Programs`, `Agreements`, `Sessions`, `Feedback`, `Reflections`,
+`IdempotencyKeys`) through the unit of work;
 `adapters/memory.py` keeps the same contract in dicts (tests/contracts/sessions_uow.py holds both to it). The
 PostgreSQL repositories work on the unit of work's connection, so their writes commit with the events beside them.
 """
@@ -14,12 +15,17 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from services.sessions.domain.model import Pair, SessionRecord
+from services.sessions.domain.model import Agreement, Goal, Pair, ProgramGuidelines, Reflection, SessionRecord
 from shared.events import FeedbackGiven
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 EXPIRED_PER_CLAIM = 100  # bounded work per request; steady traffic clears far more keys than it adds
-PAIR_COLUMNS = "pair_id, program_id, mentor_id, mentee_id, status, formed_at, dissolved_at"
+# A pair's status: completed (sessions' own `pair_ends`) wins over matching's active/dissolved.
+PAIR_SELECT = (
+    "SELECT p.pair_id, p.program_id, p.mentor_id, p.mentee_id,"
+    " CASE WHEN e.pair_id IS NULL THEN p.status ELSE 'completed' END AS status, p.formed_at, p.dissolved_at,"
+    " e.completed_by, e.completed_on FROM pairs p LEFT JOIN pair_ends e USING (pair_id)"
+)
 
 
 class Pairs(ABC):
@@ -31,6 +37,47 @@ class Pairs(ABC):
     @abstractmethod
     async def of_participant(self, participant_id: str) -> list[Pair]:
         """The participant's pairs as mentor or mentee, oldest first (then by id)."""
+
+    @abstractmethod
+    async def running(self) -> list[Pair]:
+        """Every active pair (neither dissolved nor completed)."""
+
+    @abstractmethod
+    async def complete(self, pair: Pair) -> bool:
+        """Record `pair`'s end (its completed_by and completed_on); False when it had already ended (another
+        request or replica was first), so the caller publishes nothing."""
+
+
+class Programs(ABC):
+    """Each program's guidelines, from enrolment's events (the pairs projection writes them)."""
+
+    @abstractmethod
+    async def get(self, program_id: str) -> ProgramGuidelines | None: ...
+
+
+class Agreements(ABC):
+    @abstractmethod
+    async def latest(self, pair_id: str) -> Agreement | None:
+        """The pair's newest version; holds the pair's agreement until the unit of work ends, so two signatures at
+        once cannot both miss the other."""
+
+    @abstractmethod
+    async def in_force(self, pair_id: str) -> Agreement | None:
+        """The newest version both members signed."""
+
+    @abstractmethod
+    async def save(self, agreement: Agreement) -> None:
+        """Add a version, or record its signatures and end date."""
+
+
+class Reflections(ABC):
+    @abstractmethod
+    async def of_pair(self, pair_id: str) -> list[Reflection]:
+        """The pair's closing reflections, oldest first; holds the pair's end until the unit of work ends, so both
+        members asking at once complete the pair once."""
+
+    @abstractmethod
+    async def add(self, reflection: Reflection) -> None: ...
 
 
 class Sessions(ABC):
@@ -44,12 +91,12 @@ class Sessions(ABC):
 
 class Feedback(ABC):
     @abstractmethod
-    async def add(self, feedback: FeedbackGiven) -> None: ...
+    async def add(self, feedback: FeedbackGiven, given_at: datetime) -> None: ...
 
     @abstractmethod
-    async def count_by(self, pair_id: str, member: str) -> int:
-        """How much feedback `member` gave in the pair; holds that member's feedback on the pair until the unit of
-        work ends, so two requests at once cannot both pass the one-per-session rule."""
+    async def last_given_at(self, pair_id: str, member: str) -> datetime | None:
+        """When `member` last gave feedback in the pair; holds that member's feedback on the pair until the unit
+        of work ends, so two requests at once cannot both pass the one-per-period rule."""
 
 
 class IdempotencyKeys(ABC):
@@ -76,15 +123,128 @@ class PostgresPairs(Pairs):
         self.conn = conn
 
     async def get(self, pair_id: str) -> Pair | None:
-        row = await self.conn.fetchrow(f"SELECT {PAIR_COLUMNS} FROM pairs WHERE pair_id = $1", pair_id)
+        row = await self.conn.fetchrow(f"{PAIR_SELECT} WHERE p.pair_id = $1", pair_id)
         return Pair(**dict(row)) if row else None
 
     async def of_participant(self, participant_id: str) -> list[Pair]:
         rows = await self.conn.fetch(
-            f"SELECT {PAIR_COLUMNS} FROM pairs WHERE $1 IN (mentor_id, mentee_id) ORDER BY formed_at, pair_id",
-            participant_id,
+            f"{PAIR_SELECT} WHERE $1 IN (p.mentor_id, p.mentee_id) ORDER BY p.formed_at, p.pair_id", participant_id
         )
         return [Pair(**dict(r)) for r in rows]
+
+    async def running(self) -> list[Pair]:
+        rows = await self.conn.fetch(f"{PAIR_SELECT} WHERE p.status = 'active' AND e.pair_id IS NULL")
+        return [Pair(**dict(r)) for r in rows]
+
+    async def complete(self, pair: Pair) -> bool:
+        return bool(
+            await self.conn.fetchval(
+                "INSERT INTO pair_ends (pair_id, completed_by, completed_on) VALUES ($1, $2, $3)"
+                " ON CONFLICT (pair_id) DO NOTHING RETURNING true",
+                pair.pair_id,
+                pair.completed_by,
+                pair.completed_on,
+            )
+        )
+
+
+class PostgresPrograms(Programs):
+    def __init__(self, conn: Conn):
+        self.conn = conn
+
+    async def get(self, program_id: str) -> ProgramGuidelines | None:
+        row = await self.conn.fetchrow(
+            "SELECT program_id, cadence_days, duration_weeks, settings_version FROM program_guidelines"
+            " WHERE program_id = $1",
+            program_id,
+        )
+        return ProgramGuidelines(**dict(row)) if row else None
+
+
+class PostgresAgreements(Agreements):
+    def __init__(self, conn: Conn):
+        self.conn = conn
+
+    async def _agreement(self, row: asyncpg.Record | None) -> Agreement | None:
+        if row is None:
+            return None
+        goals = await self.conn.fetch(
+            "SELECT goal_id, direction, text, written_by FROM agreement_goals WHERE pair_id = $1 AND version = $2"
+            " ORDER BY position",
+            row["pair_id"],
+            row["version"],
+        )
+        return Agreement(
+            **{**dict(row), "signed_by": tuple(row["signed_by"])}, goals=tuple(Goal(**dict(g)) for g in goals)
+        )
+
+    async def latest(self, pair_id: str) -> Agreement | None:
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"agreement:{pair_id}")
+        row = await self.conn.fetchrow(
+            f"SELECT {AGREEMENT_COLUMNS} FROM agreements WHERE pair_id = $1 ORDER BY version DESC LIMIT 1", pair_id
+        )
+        return await self._agreement(row)
+
+    async def in_force(self, pair_id: str) -> Agreement | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {AGREEMENT_COLUMNS} FROM agreements WHERE pair_id = $1 AND ends_on IS NOT NULL"
+            " ORDER BY version DESC LIMIT 1",
+            pair_id,
+        )
+        return await self._agreement(row)
+
+    async def save(self, agreement: Agreement) -> None:
+        added = await self.conn.fetchval(
+            f"INSERT INTO agreements ({AGREEMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            " ON CONFLICT (pair_id, version) DO UPDATE SET signed_by = EXCLUDED.signed_by, ends_on = EXCLUDED.ends_on"
+            " RETURNING xmax = 0",
+            agreement.pair_id,
+            agreement.version,
+            agreement.proposed_by,
+            agreement.proposed_at,
+            agreement.cadence_days,
+            agreement.duration_weeks,
+            agreement.confidentiality,
+            agreement.confidentiality_note,
+            list(agreement.signed_by),
+            agreement.ends_on,
+        )
+        if added:
+            await self.conn.executemany(
+                "INSERT INTO agreement_goals (pair_id, version, position, goal_id, direction, text, written_by)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                [
+                    (agreement.pair_id, agreement.version, i, g.goal_id, g.direction, g.text, g.written_by)
+                    for i, g in enumerate(agreement.goals)
+                ],
+            )
+
+
+class PostgresReflections(Reflections):
+    def __init__(self, conn: Conn):
+        self.conn = conn
+
+    async def of_pair(self, pair_id: str) -> list[Reflection]:
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"end:{pair_id}")
+        rows = await self.conn.fetch(
+            f"SELECT {REFLECTION_COLUMNS} FROM reflections WHERE pair_id = $1 ORDER BY recorded_at", pair_id
+        )
+        return [Reflection(**dict(r)) for r in rows]
+
+    async def add(self, reflection: Reflection) -> None:
+        await self.conn.execute(
+            f"INSERT INTO reflections ({REFLECTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            *(getattr(reflection, c) for c in REFLECTION_COLUMNS.split(", ")),
+        )
+
+
+AGREEMENT_COLUMNS = (
+    "pair_id, version, proposed_by, proposed_at, cadence_days, duration_weeks, confidentiality,"
+    " confidentiality_note, signed_by, ends_on"
+)
+REFLECTION_COLUMNS = (
+    "pair_id, participant_id, side, learned, changed, would_recommend, recorded_at, requested_completion"
+)
 
 
 class PostgresSessions(Sessions):
@@ -94,7 +254,8 @@ class PostgresSessions(Sessions):
     async def add(self, session: SessionRecord) -> None:
         await self.conn.execute(
             """INSERT INTO sessions (session_id, pair_id, held_on, minutes, topics, learning_direction, notes,
-                                     logged_by, logged_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+                                     logged_by, logged_at, goals_advanced)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
             session.session_id,
             session.pair_id,
             session.held_on,
@@ -104,25 +265,29 @@ class PostgresSessions(Sessions):
             session.notes,
             session.logged_by,
             session.logged_at,
+            list(session.goals_advanced),
         )
 
     async def of_pair(self, pair_id: str) -> list[SessionRecord]:
         rows = await self.conn.fetch(
-            "SELECT session_id, pair_id, held_on, minutes, topics, learning_direction, notes, logged_by, logged_at"
-            " FROM sessions WHERE pair_id = $1 ORDER BY held_on, logged_at",
+            "SELECT session_id, pair_id, held_on, minutes, topics, learning_direction, notes, logged_by, logged_at,"
+            " goals_advanced FROM sessions WHERE pair_id = $1 ORDER BY held_on, logged_at",
             pair_id,
         )
-        return [SessionRecord(**{**dict(r), "topics": tuple(r["topics"])}) for r in rows]
+        return [
+            SessionRecord(**{**dict(r), "topics": tuple(r["topics"]), "goals_advanced": tuple(r["goals_advanced"])})
+            for r in rows
+        ]
 
 
 class PostgresFeedback(Feedback):
     def __init__(self, conn: Conn):
         self.conn = conn
 
-    async def add(self, feedback: FeedbackGiven) -> None:
+    async def add(self, feedback: FeedbackGiven, given_at: datetime) -> None:
         await self.conn.execute(
-            """INSERT INTO feedback (feedback_id, pair_id, given_by, side, rating, learned, would_continue)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            """INSERT INTO feedback (feedback_id, pair_id, given_by, side, rating, learned, would_continue, given_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
             feedback.feedback_id,
             feedback.pair_id,
             feedback.given_by,
@@ -130,12 +295,13 @@ class PostgresFeedback(Feedback):
             feedback.rating,
             feedback.learned,
             feedback.would_continue,
+            given_at,
         )
 
-    async def count_by(self, pair_id: str, member: str) -> int:
+    async def last_given_at(self, pair_id: str, member: str) -> datetime | None:
         await self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"feedback:{pair_id}:{member}")
         return await self.conn.fetchval(
-            "SELECT count(*) FROM feedback WHERE pair_id = $1 AND given_by = $2", pair_id, member
+            "SELECT max(given_at) FROM feedback WHERE pair_id = $1 AND given_by = $2", pair_id, member
         )
 
 
@@ -202,4 +368,19 @@ async def pair_dissolved(conn: Conn, pair_id: str, at: datetime) -> None:
         "UPDATE pairs SET status = 'dissolved', dissolved_at = coalesce(dissolved_at, $2) WHERE pair_id = $1",
         pair_id,
         at,
+    )
+
+
+async def program_guidelines(conn: Conn, guidelines: ProgramGuidelines) -> None:
+    """The newest settings win: a redelivered or out-of-order older version changes nothing."""
+    await conn.execute(
+        """INSERT INTO program_guidelines (program_id, cadence_days, duration_weeks, settings_version)
+           VALUES ($1, $2, $3, $4) ON CONFLICT (program_id) DO UPDATE
+           SET cadence_days = EXCLUDED.cadence_days, duration_weeks = EXCLUDED.duration_weeks,
+               settings_version = EXCLUDED.settings_version
+           WHERE program_guidelines.settings_version < EXCLUDED.settings_version""",
+        guidelines.program_id,
+        guidelines.cadence_days,
+        guidelines.duration_weeks,
+        guidelines.settings_version,
     )

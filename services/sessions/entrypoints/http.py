@@ -3,20 +3,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, status
 from pydantic import BaseModel, Field
 
 from services.sessions.config import SessionsSettings
-from services.sessions.domain.commands import GiveFeedback, LogSession
+from services.sessions.domain.commands import GiveFeedback, LogSession, Reflect, SignAgreement, WriteAgreement
 from services.sessions.domain.model import Pair
 from services.sessions.service_layer import handlers
-from services.sessions.service_layer.handlers import FeedbackRecorded, SessionLogged, SessionView
+from services.sessions.service_layer.handlers import (
+    AgreementChanged,
+    AgreementView,
+    CompletionAnswer,
+    CompletionView,
+    FeedbackRecorded,
+    SessionLogged,
+    SessionView,
+)
 from services.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from shared import program_staff
 from shared.auth import AdminOrParticipant, Participant, Principal, ProgramStaff, Reader
+from shared.clock import Clock
 from shared.types import Identifier
 
 router = APIRouter(tags=["sessions"])
@@ -30,8 +39,18 @@ def settings() -> SessionsSettings:
     raise NotImplementedError("bound by the composition root")
 
 
+WALL_CLOCK = Clock()
+
+
+def clock() -> Clock:
+    """The process's clock (the runtime's, bound by the composition root): periods and ends follow it, so a
+    development clock moved forward moves them too."""
+    return WALL_CLOCK
+
+
 UoW = Annotated[SessionsUnitOfWork, Depends(unit_of_work)]
 Settings = Annotated[SessionsSettings, Depends(settings)]
+Now = Annotated[Clock, Depends(clock)]
 
 # A retry with the same caller, key and body gets the first answer back; the same key with another body is a 409.
 IdempotencyKey = Annotated[
@@ -44,9 +63,11 @@ class PairView(BaseModel):
     program_id: str
     mentor_id: str
     mentee_id: str
-    status: str
+    status: str = Field(description="active | dissolved | completed")
     formed_at: datetime | None
     dissolved_at: datetime | None
+    completed_by: str | None = None
+    completed_on: date | None = None
 
     @classmethod
     def of(cls, pair: Pair) -> PairView:
@@ -72,6 +93,16 @@ def writer(principal: Principal) -> handlers.Viewer:
     return handlers.Viewer(principal.subject, reaches, is_staff=principal.acts_as_admin)
 
 
+def overseer(principal: Principal) -> handlers.Viewer:
+    """Who reads an agreement or a completion: the pair's members (with the words); the program's admins, sponsors
+    and auditors (status, ids and counts, no words)."""
+
+    def reaches(staff: ProgramStaff | None) -> bool:
+        return "auditor" in principal.roles or (staff is not None and principal.oversees(staff))
+
+    return handlers.Viewer(principal.subject, reaches, is_staff=principal.has(*program_staff.STAFF_ROLES))
+
+
 class Me(program_staff.Me):
     pairs: list[handlers.MyPair] = Field(description="The caller's pairs, each with its number of sessions.")
 
@@ -94,6 +125,7 @@ async def log_session(
     uow: UoW,
     config: Settings,
     principal: AdminOrParticipant,
+    now: Now,
     idempotency_key: IdempotencyKey = None,
 ) -> SessionLogged:
     """A member (or an admin on their behalf) logs a meeting of an active pair. Send an `Idempotency-Key` to
@@ -101,7 +133,9 @@ async def log_session(
     the same key with another body is a 409."""
     await handlers.readable_pair(uow, pair_id, writer(principal))
     logged_by = f"admin:{principal.subject}" if principal.acts_as_admin else principal.subject
-    return await handlers.log_session(uow, pair_id, command, logged_by, idempotency_key, config.idempotency_key_ttl)
+    return await handlers.log_session(
+        uow, pair_id, command, logged_by, idempotency_key, config.idempotency_key_ttl, now.now()
+    )
 
 
 @router.post("/pairs/{pair_id}/feedback", status_code=status.HTTP_201_CREATED, response_model=FeedbackRecorded)
@@ -111,14 +145,59 @@ async def give_feedback(
     uow: UoW,
     config: Settings,
     principal: Participant,
+    now: Now,
     idempotency_key: IdempotencyKey = None,
 ) -> FeedbackRecorded:
-    """Either member rates the pair; the side (mentor or mentee) follows from who gives it. A dissolved pair
-    still takes feedback: how it ended is worth hearing. An `Idempotency-Key` makes retries safe, as for
-    sessions."""
+    """Either member rates the pair, once per cadence period of the pair (the agreed cadence once in force, else
+    the program's; a 409 says when the next is due); the side (mentor or mentee) follows from who gives it. An
+    ended pair still takes feedback: how it ended is worth hearing. An `Idempotency-Key` makes retries safe, as
+    for sessions."""
     return await handlers.give_feedback(
-        uow, pair_id, command, principal.subject, idempotency_key, config.idempotency_key_ttl
+        uow, pair_id, command, principal.subject, idempotency_key, config.idempotency_key_ttl, now.now()
     )
+
+
+@router.get("/pairs/{pair_id}/agreement", response_model=AgreementView)
+async def get_agreement(pair_id: Identifier, uow: UoW, principal: program_staff.AnyRole) -> AgreementView:
+    """The latest version, the version in force and progress per goal in both directions. Members see the words;
+    the program's admins, sponsors and auditors see status, ids and counts only."""
+    return await handlers.agreement_of(uow, pair_id, overseer(principal))
+
+
+@router.put("/pairs/{pair_id}/agreement", response_model=AgreementChanged)
+async def write_agreement(
+    pair_id: Identifier, command: WriteAgreement, uow: UoW, principal: Participant, now: Now
+) -> AgreementChanged:
+    """A member writes a new version: goals in both directions, cadence (1 to twice the program's), duration (1 to
+    the program's weeks) and confidentiality. No one has signed it yet, its writer included; the version in force
+    stays in force until both sign the new one."""
+    return await handlers.write_agreement(uow, pair_id, command, principal.subject, now.now())
+
+
+@router.post("/pairs/{pair_id}/agreement/sign", response_model=AgreementChanged)
+async def sign_agreement(
+    pair_id: Identifier, command: SignAgreement, uow: UoW, principal: Participant
+) -> AgreementChanged:
+    """A member signs the latest version (409 for any other); when both signed, it is in force and the pair's
+    end date follows."""
+    return await handlers.sign_agreement(uow, pair_id, command.version, principal.subject)
+
+
+@router.post("/pairs/{pair_id}/completion", response_model=CompletionAnswer)
+async def complete(
+    pair_id: Identifier, uow: UoW, principal: AdminOrParticipant, now: Now, command: Reflect | None = None
+) -> CompletionAnswer:
+    """A member's closing reflection, and while the pair runs its request to complete it (the pair completes when
+    both asked); an admin of the program (no body needed) completes it at once. Reflections are welcome after
+    the end, once per member."""
+    caller = handlers.Viewer(principal.subject, writer(principal).reaches_program, principal.acts_as_admin)
+    return await handlers.complete(uow, pair_id, command, caller, now.now())
+
+
+@router.get("/pairs/{pair_id}/completion", response_model=CompletionView)
+async def get_completion(pair_id: Identifier, uow: UoW, principal: program_staff.AnyRole) -> CompletionView:
+    """Requests and reflections: members see both members' words; staff see would_recommend only."""
+    return await handlers.completion_of(uow, pair_id, overseer(principal))
 
 
 @router.get("/participants/{participant_id}/pairs", response_model=list[PairView])

@@ -1,5 +1,6 @@
-"""The `pairs` read model: which pairs exist and whether they are active, from matching's events. A pair's
-PairFormed and PairDissolved share one stream, hence one partition, so they arrive in order."""
+"""The `pairs` read model: which pairs exist, when they started and whether they are active, from matching's events
+(a pair's PairFormed and PairDissolved share one stream, hence one partition, so they arrive in order); and each
+program's guidelines (cadence, duration) from enrolment's, which bound agreements and end pairs without one."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from pathlib import Path
 import asyncpg
 
 from services.sessions.adapters import repository
-from services.sessions.domain.model import Pair
+from services.sessions.domain.model import Pair, ProgramGuidelines
 from shared.envelope import Envelope
-from shared.events import PairDissolved, PairFormed
+from shared.events import PairDissolved, PairFormed, ProgramLaunched, ProgramSettingsChanged
 from shared.projection import Projection, on
 
 
@@ -26,3 +27,17 @@ class PairsProjection(Projection):
     @on(PairDissolved)
     async def pair_dissolved(self, conn: asyncpg.Connection, event: PairDissolved, envelope: Envelope) -> None:
         await repository.pair_dissolved(conn, event.pair_id, envelope.time)
+
+    @on(ProgramLaunched)
+    async def program_launched(self, conn: asyncpg.Connection, event: ProgramLaunched, envelope: Envelope) -> None:
+        guidelines = ProgramGuidelines(event.program_id, event.cadence_days, event.duration_weeks, settings_version=1)
+        await repository.program_guidelines(conn, guidelines)
+
+    @on(ProgramSettingsChanged)
+    async def settings_changed(
+        self, conn: asyncpg.Connection, event: ProgramSettingsChanged, envelope: Envelope
+    ) -> None:
+        guidelines = ProgramGuidelines(
+            event.program_id, event.cadence_days, event.duration_weeks, settings_version=event.settings_version
+        )
+        await repository.program_guidelines(conn, guidelines)

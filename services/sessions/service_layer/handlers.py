@@ -1,5 +1,9 @@
 """Sessions' use cases over a unit of work: decide from the pairs read model, keep the state and its event together.
 
+Rules that hinge on a pair's own history take a per-pair lock instead (issue #15): the agreement's latest version
+(two signatures at once must not both miss the other) and its end (both members asking at once complete it once)
+are read under a transaction-scoped lock by their repositories, and a pair ends once (`pair_ends`' key).
+
 **No optimistic-concurrency retry here.** Issue #12 keeps such a retry only where a rule needs it, and no sessions
 rule reads the pair's stream: whether a session may be logged depends on the pair's status in the `pairs` read
 model (which the projection writes, not this stream), feedback on membership only, and "one write per
@@ -14,16 +18,16 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.sessions.domain import model
-from services.sessions.domain.commands import GiveFeedback, LogSession
+from services.sessions.domain.commands import GiveFeedback, LogSession, Reflect, WriteAgreement
 from services.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from shared.auth import ProgramStaff
-from shared.errors import Conflict, Forbidden, NotFound
-from shared.events import FeedbackGiven, LearningDirection
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.events import Confidentiality, FeedbackGiven, LearningDirection
 from shared.http import EventLogPosition
 
 Answer = TypeVar("Answer", bound=BaseModel)
@@ -41,6 +45,7 @@ class SessionView(BaseModel):
     notes: str
     logged_by: str
     logged_at: datetime
+    goals_advanced: list[str] = []
 
     @classmethod
     def of(cls, session: model.SessionRecord) -> SessionView:
@@ -80,6 +85,110 @@ class MyPair(BaseModel):
     sessions: int
 
 
+# A program whose launch has not reached sessions yet has no cadence here: feedback then counts fortnights.
+FALLBACK_CADENCE_DAYS = 14
+
+
+class GoalView(BaseModel):
+    goal_id: str
+    direction: model.GoalDirection
+    text: str | None = Field(description="The goal's words: members only (null for staff).")
+    written_by: str
+
+
+class GoalProgress(BaseModel):
+    goal_id: str
+    direction: model.GoalDirection
+    sessions: int = Field(description="Sessions that named this goal as advanced.")
+    last_advanced_on: date | None
+
+
+class AgreementView(BaseModel):
+    """The pair's latest version (words for members only) and the version in force, with progress per goal."""
+
+    pair_id: str
+    version: int = Field(description="The latest version (0: none written yet).")
+    status: Literal["none", "awaiting_signatures", "in_force"]
+    goals: list[GoalView]
+    cadence_days: int | None
+    duration_weeks: int | None
+    confidentiality: Confidentiality | None
+    confidentiality_note: str | None = Field(description="Members only (null for staff).")
+    signed_by: list[str]
+    in_force_version: int | None
+    ends_on: date | None
+    progress: list[GoalProgress]
+
+    @classmethod
+    def of(
+        cls,
+        pair_id: str,
+        latest: model.Agreement | None,
+        in_force: model.Agreement | None,
+        sessions: list[model.SessionRecord],
+        with_words: bool,
+    ) -> AgreementView:
+        goals = {g.goal_id: g for a in (in_force, latest) if a for g in a.goals}  # the latest's words win
+        return cls(
+            pair_id=pair_id,
+            version=latest.version if latest else 0,
+            status="none" if latest is None else "in_force" if latest.in_force else "awaiting_signatures",
+            goals=[
+                GoalView(
+                    goal_id=g.goal_id,
+                    direction=g.direction,
+                    text=g.text if with_words else None,
+                    written_by=g.written_by,
+                )
+                for g in (latest.goals if latest else ())
+            ],
+            cadence_days=latest.cadence_days if latest else None,
+            duration_weeks=latest.duration_weeks if latest else None,
+            confidentiality=latest.confidentiality if latest else None,
+            confidentiality_note=latest.confidentiality_note if latest and with_words else None,
+            signed_by=list(latest.signed_by) if latest else [],
+            in_force_version=in_force.version if in_force else None,
+            ends_on=in_force.ends_on if in_force else None,
+            progress=[
+                GoalProgress(
+                    goal_id=g.goal_id,
+                    direction=g.direction,
+                    sessions=len(advanced := [s.held_on for s in sessions if g.goal_id in s.goals_advanced]),
+                    last_advanced_on=max(advanced, default=None),
+                )
+                for g in goals.values()
+            ],
+        )
+
+
+class AgreementChanged(BaseModel):
+    agreement: AgreementView
+    event_log: EventLogPosition | None = Field(description="Null when nothing changed (a repeated signature).")
+
+
+class ReflectionView(BaseModel):
+    participant_id: str
+    side: Literal["mentor", "mentee"]
+    learned: str | None = Field(description="Members only (null for staff).")
+    changed: str | None = Field(description="Members only (null for staff).")
+    would_recommend: bool
+
+
+class CompletionView(BaseModel):
+    pair_id: str
+    status: str
+    completed_by: str | None
+    completed_on: date | None
+    ends_on: date | None = Field(description="When the pair ends by itself, while it runs (null: not known yet).")
+    requested_by: list[str]
+    reflections: list[ReflectionView]
+
+
+class CompletionAnswer(BaseModel):
+    completion: CompletionView
+    event_log: EventLogPosition
+
+
 # ------------------------------------------------------------------------------------------------------ writes
 
 
@@ -90,6 +199,7 @@ async def log_session(
     logged_by: str,
     idempotency_key: str | None,
     key_ttl: timedelta,
+    now: datetime | None = None,
 ) -> SessionLogged:
     """Record a session once. A retry with the same Idempotency-Key (per caller) gets the first answer back;
     the same key with a different request is a Conflict."""
@@ -98,7 +208,8 @@ async def log_session(
         if (earlier := await request.earlier_answer(uow, SessionLogged)) is not None:
             return earlier
         pair = await _pair(uow, pair_id)
-        session = model.log_session(pair, command, logged_by, datetime.now(UTC))
+        in_force = await uow.agreements.in_force(pair_id) if command.goals_advanced else None
+        session = model.log_session(pair, in_force, command, logged_by, now or datetime.now(UTC))
         kept = model.SessionRecord.of(session, command.notes)
         await uow.sessions.add(kept)
         result = await uow.append(pair.stream_id, None, [session])
@@ -114,19 +225,103 @@ async def give_feedback(
     member: str,
     idempotency_key: str | None,
     key_ttl: timedelta,
+    now: datetime | None = None,
 ) -> FeedbackRecorded:
-    """Record a member's feedback once per Idempotency-Key, as `log_session` does for sessions."""
+    """Record a member's feedback once per Idempotency-Key, as `log_session` does for sessions; one per member per
+    cadence period of the pair (the agreed cadence once in force, else the program's)."""
     request = KeyedWrite("feedback", pair_id, command, member, idempotency_key, key_ttl)
+    now = now or datetime.now(UTC)
     async with uow:
         if (earlier := await request.earlier_answer(uow, FeedbackRecorded)) is not None:
             return earlier
         pair = await _pair(uow, pair_id)
-        given_before = await uow.feedback.count_by(pair_id, member)
-        held = len(await uow.sessions.of_pair(pair_id))
-        feedback = model.give_feedback(pair, command, member, sessions_held=held, given_before=given_before)
-        await uow.feedback.add(feedback)
+        last = await uow.feedback.last_given_at(pair_id, member)
+        cadence = await _cadence_days(uow, pair)
+        feedback = model.give_feedback(pair, command, member, cadence_days=cadence, last_given_at=last, now=now)
+        await uow.feedback.add(feedback, now)
         result = await uow.append(pair.stream_id, None, [feedback])
         return await request.remember(uow, FeedbackRecorded(feedback=feedback, event_log=EventLogPosition.of(result)))
+
+
+async def write_agreement(
+    uow: SessionsUnitOfWork, pair_id: str, command: WriteAgreement, writer: str, now: datetime
+) -> AgreementChanged:
+    """A member writes the pair's next agreement version (AgreementProposed); the words stay in sessions' tables."""
+    async with uow:
+        pair = await _pair(uow, pair_id)
+        latest = await uow.agreements.latest(pair_id)
+        guidelines = await uow.programs.get(pair.program_id)
+        agreement, proposed = model.write_agreement(pair, guidelines, latest, command, writer, now)
+        await uow.agreements.save(agreement)
+        result = await uow.append(pair.stream_id, None, [proposed])
+        return AgreementChanged(agreement=await _agreement(uow, pair, True), event_log=EventLogPosition.of(result))
+
+
+async def sign_agreement(uow: SessionsUnitOfWork, pair_id: str, version: int, member: str) -> AgreementChanged:
+    """A member signs the latest version; the second signature puts it in force (AgreementInForce)."""
+    async with uow:
+        pair = await _pair(uow, pair_id)
+        signed, events = model.sign_agreement(pair, await uow.agreements.latest(pair_id), version, member)
+        position = None
+        if events:
+            await uow.agreements.save(signed)
+            position = EventLogPosition.of(await uow.append(pair.stream_id, None, list(events)))
+        return AgreementChanged(agreement=await _agreement(uow, pair, True), event_log=position)
+
+
+async def complete(
+    uow: SessionsUnitOfWork, pair_id: str, command: Reflect | None, caller: Viewer, now: datetime
+) -> CompletionAnswer:
+    """A member's reflection and request to complete (both asking completes the pair), or an admin of the
+    program completing it at once. Members may still reflect after the pair ended."""
+    async with uow:
+        pair = await _pair(uow, pair_id)
+        was_running = pair.status == "active"
+        reflections = await uow.reflections.of_pair(pair_id)
+        if pair.has_member(caller.subject):
+            if command is None:
+                raise Invalid("would_recommend", "a member completes with a reflection: would_recommend is required")
+            reflection, pair, events = model.reflect(
+                pair,
+                command,
+                caller.subject,
+                reflected_before=any(r.participant_id == caller.subject for r in reflections),
+                requested_by={r.participant_id for r in reflections if r.requested_completion},
+                now=now,
+            )
+            await uow.reflections.add(reflection)
+        elif caller.reaches_program(await uow.program_staff.get(pair.program_id)):
+            pair, done = model.completed(pair, "admin", now.date())
+            events = [done]
+        else:
+            raise Forbidden(f"{caller.subject} is neither a member of pair {pair_id} nor an admin of its program")
+        if was_running and pair.status == "completed" and not await uow.pairs.complete(pair):
+            raise Conflict(f"pair {pair_id} has already completed")
+        result = await uow.append(pair.stream_id, None, list(events))
+        view = await _completion(uow, pair, with_words=True)
+        return CompletionAnswer(completion=view, event_log=EventLogPosition.of(result))
+
+
+async def complete_due_pairs(unit_of_work: Callable[[], SessionsUnitOfWork], now: datetime) -> int:
+    """The schedule: every running pair whose end day has come completes (completed_by=schedule, on that day).
+    Idempotent: a completed pair is no longer running, and `pairs.complete` refuses a second end."""
+    async with (uow := unit_of_work()):
+        running = await uow.pairs.running()
+    completed = 0
+    for candidate in running:
+        async with (uow := unit_of_work()):
+            pair = await uow.pairs.get(candidate.pair_id)
+            if pair is None or pair.status != "active":
+                continue
+            in_force = await uow.agreements.in_force(pair.pair_id)
+            ends_on = model.due_to_end(pair, in_force, await uow.programs.get(pair.program_id))
+            if ends_on is None or ends_on > now.date():
+                continue
+            pair, done = model.completed(pair, "schedule", ends_on)
+            if await uow.pairs.complete(pair):
+                await uow.append(pair.stream_id, None, [done])
+                completed += 1
+    return completed
 
 
 @dataclass(frozen=True)
@@ -206,6 +401,61 @@ async def my_pairs(uow: SessionsUnitOfWork, participant_id: str) -> list[MyPair]
             )
             for p in await uow.pairs.of_participant(participant_id)
         ]
+
+
+async def agreement_of(uow: SessionsUnitOfWork, pair_id: str, viewer: Viewer) -> AgreementView:
+    """The agreement: its words to the pair's members; to staff, its status, ids, counts and dates only."""
+    async with uow:
+        pair = await _reachable(uow, await _pair(uow, pair_id), viewer)
+        return await _agreement(uow, pair, with_words=pair.has_member(viewer.subject))
+
+
+async def completion_of(uow: SessionsUnitOfWork, pair_id: str, viewer: Viewer) -> CompletionView:
+    """Requests and reflections: a member sees both members' words; staff see would_recommend only."""
+    async with uow:
+        pair = await _reachable(uow, await _pair(uow, pair_id), viewer)
+        return await _completion(uow, pair, with_words=pair.has_member(viewer.subject))
+
+
+async def _agreement(uow: SessionsUnitOfWork, pair: model.Pair, with_words: bool) -> AgreementView:
+    latest = await uow.agreements.latest(pair.pair_id)
+    in_force = await uow.agreements.in_force(pair.pair_id)
+    sessions = await uow.sessions.of_pair(pair.pair_id)
+    return AgreementView.of(pair.pair_id, latest, in_force, sessions, with_words)
+
+
+async def _completion(uow: SessionsUnitOfWork, pair: model.Pair, with_words: bool) -> CompletionView:
+    reflections = await uow.reflections.of_pair(pair.pair_id)
+    ends_on = None
+    if pair.status == "active":
+        in_force = await uow.agreements.in_force(pair.pair_id)
+        ends_on = model.due_to_end(pair, in_force, await uow.programs.get(pair.program_id))
+    return CompletionView(
+        pair_id=pair.pair_id,
+        status=pair.status,
+        completed_by=pair.completed_by,
+        completed_on=pair.completed_on,
+        ends_on=ends_on,
+        requested_by=[r.participant_id for r in reflections if r.requested_completion],
+        reflections=[
+            ReflectionView(
+                participant_id=r.participant_id,
+                side=r.side,
+                learned=r.learned if with_words else None,
+                changed=r.changed if with_words else None,
+                would_recommend=r.would_recommend,
+            )
+            for r in reflections
+        ],
+    )
+
+
+async def _cadence_days(uow: SessionsUnitOfWork, pair: model.Pair) -> int:
+    if (in_force := await uow.agreements.in_force(pair.pair_id)) is not None:
+        return in_force.cadence_days
+    if (guidelines := await uow.programs.get(pair.program_id)) is not None:
+        return guidelines.cadence_days
+    return FALLBACK_CADENCE_DAYS
 
 
 async def _pair(uow: SessionsUnitOfWork, pair_id: str) -> model.Pair:

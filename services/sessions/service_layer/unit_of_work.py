@@ -16,6 +16,9 @@ class SessionsUnitOfWork(UnitOfWork):
     pairs: repository.Pairs
     sessions: repository.Sessions
     feedback: repository.Feedback
+    programs: repository.Programs
+    agreements: repository.Agreements
+    reflections: repository.Reflections
     idempotency_keys: repository.IdempotencyKeys
     program_staff: ProgramStaffReader  # the shared `program_staff` read model (shared/program_staff.py)
 
@@ -25,6 +28,9 @@ class PostgresSessionsUnitOfWork(PostgresUnitOfWork, SessionsUnitOfWork):
         self.pairs = repository.PostgresPairs(conn)
         self.sessions = repository.PostgresSessions(conn)
         self.feedback = repository.PostgresFeedback(conn)
+        self.programs = repository.PostgresPrograms(conn)
+        self.agreements = repository.PostgresAgreements(conn)
+        self.reflections = repository.PostgresReflections(conn)
         self.idempotency_keys = repository.PostgresIdempotencyKeys(conn)
         self.program_staff = PostgresProgramStaff(conn)
 
@@ -41,5 +47,8 @@ class InMemorySessionsUnitOfWork(InMemoryUnitOfWork, SessionsUnitOfWork):
         self.pairs = memory.InMemoryPairs(state)
         self.sessions = memory.InMemorySessions(state)
         self.feedback = memory.InMemoryFeedback(state)
+        self.programs = memory.InMemoryPrograms(state)
+        self.agreements = memory.InMemoryAgreements(state)
+        self.reflections = memory.InMemoryReflections(state)
         self.idempotency_keys = memory.InMemoryIdempotencyKeys(state)
         self.program_staff = InMemoryProgramStaff(state.program_staff)
