@@ -313,6 +313,7 @@ def test_pairs_sessions_and_cadence_adherence(report):
         "formed": len(PAIRS),
         "active": len(active_pairs()),
         "dissolved": len(DISSOLVED),
+        "completed": 0,
         "at_risk": len(expected_risks()),
     }
     sessions = report["sessions"]
@@ -386,7 +387,7 @@ async def test_an_earlier_as_of_counts_only_what_was_known_then(insights, sent, 
     response = await get(insights, f"/programs/{sent.program_id}/report", as_of=at(8).isoformat())
     early = response.json()
     assert early["participants"]["enrolled"] == len(PEOPLE) and early["participants"]["withdrawn"] == 1
-    assert early["pairs"] == {"formed": 5, "active": 5, "dissolved": 0, "at_risk": 0}
+    assert early["pairs"] == {"formed": 5, "active": 5, "dissolved": 0, "completed": 0, "at_risk": 0}
     assert early["sessions"]["total"] == 0 and early["ratings"]["overall"]["count"] == 0
     assert early["matching"]["match_rate"] == pytest.approx(10 / 11)
     naive = await get(insights, f"/programs/{sent.program_id}/report", as_of=at(8).replace(tzinfo=None).isoformat())
