@@ -27,7 +27,7 @@ from shared.auth import ROLES, Principal, ProgramStaff, authenticated, require
 from shared.db import SHARED_SQL, check_identifier
 from shared.envelope import Envelope
 from shared.errors import Forbidden, NotFound
-from shared.events import ProgramLaunched
+from shared.events import ProgramLaunched, ProgramSettingsChanged
 from shared.projection import Projection, on
 from shared.types import Identifier
 
@@ -104,6 +104,22 @@ class ProgramStaffProjection(Projection):
     @on(ProgramLaunched)
     async def program_launched(self, conn: asyncpg.Connection, event: ProgramLaunched, envelope: Envelope) -> None:
         await record(conn, event)
+
+    @on(ProgramSettingsChanged)
+    async def settings_changed(
+        self, conn: asyncpg.Connection, event: ProgramSettingsChanged, envelope: Envelope
+    ) -> None:
+        await record_change(conn, event)
+
+
+async def record_change(conn: Conn, event: ProgramSettingsChanged) -> None:
+    """A program's admins may hand it to other groups (issue #15); a program launched nowhere stays unknown."""
+    await conn.execute(
+        "UPDATE program_staff SET admin_groups = $2, sponsor_groups = $3 WHERE program_id = $1",
+        event.program_id,
+        list(event.admin_groups),
+        list(event.sponsor_groups),
+    )
 
 
 def allows(principal: Principal, rule: Rule, staff: ProgramStaff) -> bool:

@@ -13,16 +13,15 @@ from services.enrolment.domain import model
 from services.enrolment.domain.commands import EnrolParticipant, LaunchProgram
 from services.enrolment.domain.consent import Consent
 from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
-from shared.events import ProgramLaunched
 
 KEY = "contract-pseudonym-key"
 
 
-def a_program(title: str = "Digital leaders") -> ProgramLaunched:
+def a_program(title: str = "Digital leaders") -> model.Program:
     return model.launch(LaunchProgram(title=title, focus_areas=["ai"]))
 
 
-def a_participant(program: ProgramLaunched, employee_id: str, **overrides) -> model.Participant:
+def a_participant(program: model.Program, employee_id: str, **overrides) -> model.Participant:
     body = {
         "employee_id": employee_id,
         "display_name": f"Person {employee_id}",
@@ -48,7 +47,7 @@ class Boom(Exception):
 class EnrolmentUnitOfWorkContract:
     """Subclasses provide a `uow` fixture: a unit of work of their backend over empty state and an empty store."""
 
-    async def launched(self, uow: EnrolmentUnitOfWork, *titles: str) -> list[ProgramLaunched]:
+    async def launched(self, uow: EnrolmentUnitOfWork, *titles: str) -> list[model.Program]:
         programs = []
         for title in titles:  # one unit of work each: the tables order by the transaction's time
             async with uow:
@@ -56,7 +55,7 @@ class EnrolmentUnitOfWorkContract:
                 await uow.programs.add(programs[-1])
         return programs
 
-    async def enrolled(self, uow: EnrolmentUnitOfWork, program: ProgramLaunched, *employees: str) -> list:
+    async def enrolled(self, uow: EnrolmentUnitOfWork, program: model.Program, *employees: str) -> list:
         participants = []
         for employee_id in employees:
             async with uow:
@@ -121,14 +120,14 @@ class EnrolmentUnitOfWorkContract:
         program = a_program()
         async with uow:
             await uow.programs.add(program)
-            result = await uow.append(model.stream_of_program(program.program_id), 0, [program])
+            result = await uow.append(model.stream_of_program(program.program_id), 0, [program.launched()])
         async with uow:
             assert await uow.programs.get(program.program_id) == program
         [stored] = await uow.store.read_stream(model.stream_of_program(program.program_id))
         assert (stored.version, stored.position, stored.data) == (
             1,
             result.last_position,
-            program.model_dump(mode="json"),
+            program.launched().model_dump(mode="json"),
         )
 
     async def test_an_error_in_the_block_rolls_back_state_and_events(self, uow: EnrolmentUnitOfWork):
@@ -138,7 +137,7 @@ class EnrolmentUnitOfWorkContract:
         with pytest.raises(Boom):
             async with uow:
                 await uow.programs.add(lost)
-                await uow.append(model.stream_of_program(lost.program_id), 0, [lost])
+                await uow.append(model.stream_of_program(lost.program_id), 0, [lost.launched()])
                 await uow.participants.save(participant.withdraw("gone")[0])
                 raise Boom
         async with uow:

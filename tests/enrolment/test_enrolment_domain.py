@@ -44,12 +44,17 @@ def enrolled(employee_id: str = "E100", **overrides) -> model.Participant:
 def test_a_launched_program_gets_a_fresh_id_and_keeps_what_was_asked():
     first, second = launched(cadence_days=7, focus_areas=["ai"]), launched()
     assert first.program_id.startswith("prg-") and first.program_id != second.program_id
-    assert (first.title, first.cadence_days, first.focus_areas) == ("Digital leaders", 7, ("ai",))
+    assert (first.settings.title, first.settings.cadence_days, first.settings.focus_areas) == (
+        "Digital leaders",
+        7,
+        ("ai",),
+    )
+    assert (first.settings_version, first.consent_version, first.closed_at) == (1, 1, None)
 
 
 def test_a_program_weighs_unnamed_criteria_by_default():
     program = launched(matching_weights={"cross_department": 9})
-    assert program.matching_weights == {**DEFAULT_WEIGHTS, "cross_department": 9}
+    assert program.settings.matching_weights == {**DEFAULT_WEIGHTS, "cross_department": 9}
 
 
 @pytest.mark.parametrize("weights", [{"charisma": 1.0}, {"cross_department": -1.0}])

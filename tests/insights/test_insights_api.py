@@ -32,6 +32,7 @@ from shared.events import (
 )
 from shared.replay import replay
 from shared.topics import events_topic
+from tests.insights.test_partnerships_api import PARTNERSHIP_TABLES
 from tests.support.insights_events import EventLog
 from tests.support.kafka_log import produce, wait_until
 from tests.support.services import ServiceProcess, service_env, token
@@ -312,6 +313,7 @@ def test_pairs_sessions_and_cadence_adherence(report):
         "formed": len(PAIRS),
         "active": len(active_pairs()),
         "dissolved": len(DISSOLVED),
+        "completed": 0,
         "at_risk": len(expected_risks()),
     }
     sessions = report["sessions"]
@@ -385,7 +387,7 @@ async def test_an_earlier_as_of_counts_only_what_was_known_then(insights, sent, 
     response = await get(insights, f"/programs/{sent.program_id}/report", as_of=at(8).isoformat())
     early = response.json()
     assert early["participants"]["enrolled"] == len(PEOPLE) and early["participants"]["withdrawn"] == 1
-    assert early["pairs"] == {"formed": 5, "active": 5, "dissolved": 0, "at_risk": 0}
+    assert early["pairs"] == {"formed": 5, "active": 5, "dissolved": 0, "completed": 0, "at_risk": 0}
     assert early["sessions"]["total"] == 0 and early["ratings"]["overall"]["count"] == 0
     assert early["matching"]["match_rate"] == pytest.approx(10 / 11)
     naive = await get(insights, f"/programs/{sent.program_id}/report", as_of=at(8).replace(tzinfo=None).isoformat())
@@ -481,4 +483,5 @@ async def test_a_replay_from_offset_0_rebuilds_identical_facts(insights, kafka, 
         "sessions",
         "feedback",
         "rounds",
+        *PARTNERSHIP_TABLES,
     }

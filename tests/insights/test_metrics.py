@@ -152,7 +152,13 @@ def test_session_totals_and_averages_cover_every_pair_formed():
     assert (s.total, s.minutes) == (3, 135)
     assert s.average_per_pair == pytest.approx(1.0)
     assert s.average_minutes_per_pair == pytest.approx(45.0)
-    assert metrics.pairs(f, day(30)).model_dump() == {"formed": 3, "active": 2, "dissolved": 1, "at_risk": 1}
+    assert metrics.pairs(f, day(30)).model_dump() == {
+        "formed": 3,
+        "active": 2,
+        "dissolved": 1,
+        "completed": 0,
+        "at_risk": 1,
+    }
 
 
 def test_a_pair_without_a_session_is_at_risk_after_one_and_a_half_cadences_since_formation():

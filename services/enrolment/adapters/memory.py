@@ -9,14 +9,13 @@ from datetime import datetime
 
 from services.enrolment.adapters.repository import Consents, Invitations, Participants, Partnerships, Programs, Roster
 from services.enrolment.domain.consent import Consent
-from services.enrolment.domain.model import Invitation, Participant, Partnership
+from services.enrolment.domain.model import Invitation, Participant, Partnership, Program
 from services.enrolment.domain.roster import RosterEntry
-from shared.events import ProgramLaunched
 
 
 @dataclass
 class EnrolmentState:
-    programs: dict[str, ProgramLaunched] = field(default_factory=dict)
+    programs: dict[str, Program] = field(default_factory=dict)
     participants: dict[tuple[str, str], Participant] = field(default_factory=dict)  # (program_id, participant_id)
     roster: dict[str, RosterEntry] = field(default_factory=dict)  # by employee id
     consents: dict[tuple[str, str, int], Consent] = field(default_factory=dict)  # (program, participant, version)
@@ -28,15 +27,23 @@ class InMemoryPrograms(Programs):
     def __init__(self, state: EnrolmentState):
         self.state = state
 
-    async def add(self, program: ProgramLaunched) -> None:
+    async def add(self, program: Program) -> None:
         if program.program_id in self.state.programs:
             raise ValueError(f"program {program.program_id} exists")  # the table's primary key
         self.state.programs[program.program_id] = program
 
-    async def get(self, program_id: str) -> ProgramLaunched | None:
+    async def save(self, program: Program) -> None:
+        if program.program_id in self.state.programs:
+            self.state.programs[program.program_id] = program
+
+    async def get(self, program_id: str) -> Program | None:
         return self.state.programs.get(program_id)
 
-    async def list(self, offset: int, limit: int) -> tuple[list[ProgramLaunched], int]:
+    async def get_for_update(self, program_id: str) -> Program | None:
+        # The twin serves one test at a time, so there is no other unit of work to hold off.
+        return await self.get(program_id)
+
+    async def list(self, offset: int, limit: int) -> tuple[list[Program], int]:
         programs = list(self.state.programs.values())  # insertion order is launch order
         return programs[offset : offset + limit], len(programs)
 

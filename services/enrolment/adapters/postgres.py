@@ -11,32 +11,58 @@ import asyncpg
 
 from services.enrolment.adapters.repository import Consents, Invitations, Participants, Partnerships, Programs, Roster
 from services.enrolment.domain.consent import Consent
-from services.enrolment.domain.model import Invitation, Participant, Partnership
+from services.enrolment.domain.model import Invitation, Participant, Partnership, Program
 from services.enrolment.domain.roster import RosterEntry
-from shared.events import ParticipantEnrolled, ProgramLaunched
+from shared.events import ParticipantEnrolled, ProgramSettings
 
 
 class PostgresPrograms(Programs):
     def __init__(self, conn: asyncpg.Connection):
         self.conn = conn
 
-    async def add(self, program: ProgramLaunched) -> None:
+    async def add(self, program: Program) -> None:
         await self.conn.execute(
-            "INSERT INTO programs (program_id, launched) VALUES ($1, $2)",
-            program.program_id,
-            program.model_dump_json(),
+            """INSERT INTO programs (program_id, launched, settings_version, consent_version, closed_at, version)
+               VALUES ($1, $2, $3, $4, $5, $6)""",
+            *_program_columns(program),
         )
 
-    async def get(self, program_id: str) -> ProgramLaunched | None:
-        row = await self.conn.fetchval("SELECT launched FROM programs WHERE program_id = $1", program_id)
-        return ProgramLaunched.model_validate_json(row) if row else None
+    async def save(self, program: Program) -> None:
+        await self.conn.execute(
+            """UPDATE programs SET launched = $2, settings_version = $3, consent_version = $4, closed_at = $5,
+                      version = $6
+               WHERE program_id = $1""",
+            *_program_columns(program),
+        )
 
-    async def list(self, offset: int, limit: int) -> tuple[list[ProgramLaunched], int]:
+    async def get(self, program_id: str) -> Program | None:
+        row = await self.conn.fetchrow("SELECT * FROM programs WHERE program_id = $1", program_id)
+        return _program(row) if row else None
+
+    async def get_for_update(self, program_id: str) -> Program | None:
+        row = await self.conn.fetchrow("SELECT * FROM programs WHERE program_id = $1 FOR UPDATE", program_id)
+        return _program(row) if row else None
+
+    async def list(self, offset: int, limit: int) -> tuple[list[Program], int]:
         rows = await self.conn.fetch(
-            "SELECT launched FROM programs ORDER BY launched_at, program_id OFFSET $1 LIMIT $2", offset, limit
+            "SELECT * FROM programs ORDER BY launched_at, program_id OFFSET $1 LIMIT $2", offset, limit
         )
         total = await self.conn.fetchval("SELECT count(*) FROM programs")
-        return [ProgramLaunched.model_validate_json(r["launched"]) for r in rows], total
+        return [_program(r) for r in rows], total
+
+
+def _program_columns(p: Program) -> tuple:
+    return (p.program_id, p.settings.model_dump_json(), p.settings_version, p.consent_version, p.closed_at, p.version)
+
+
+def _program(row: asyncpg.Record) -> Program:
+    return Program(
+        settings=ProgramSettings.model_validate_json(row["launched"]),
+        settings_version=row["settings_version"],
+        consent_version=row["consent_version"],
+        closed_at=row["closed_at"],
+        version=row["version"],
+    )
 
 
 class PostgresParticipants(Participants):

@@ -12,20 +12,27 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from services.enrolment.domain.consent import Consent
-from services.enrolment.domain.model import Invitation, Participant, Partnership
+from services.enrolment.domain.model import Invitation, Participant, Partnership, Program
 from services.enrolment.domain.roster import RosterEntry
-from shared.events import ProgramLaunched
 
 
 class Programs(ABC):
     @abstractmethod
-    async def add(self, program: ProgramLaunched) -> None: ...
+    async def add(self, program: Program) -> None: ...
 
     @abstractmethod
-    async def get(self, program_id: str) -> ProgramLaunched | None: ...
+    async def save(self, program: Program) -> None:
+        """Store a changed program that `add` stored before."""
 
     @abstractmethod
-    async def list(self, offset: int, limit: int) -> tuple[list[ProgramLaunched], int]:
+    async def get(self, program_id: str) -> Program | None: ...
+
+    @abstractmethod
+    async def get_for_update(self, program_id: str) -> Program | None:
+        """As `get`, and no other unit of work changes this program until this one ends."""
+
+    @abstractmethod
+    async def list(self, offset: int, limit: int) -> tuple[list[Program], int]:
         """A page of the programs in launch order, and how many there are."""
 
 

@@ -8,7 +8,15 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
-from shared.events import DEFAULT_WEIGHTS, MATCHING_CRITERIA, MentoringRole, OptimizeFor, ReportingConflict
+from shared.events import (
+    DEFAULT_WEIGHTS,
+    MATCHING_CRITERIA,
+    AcceptanceMode,
+    MentoringRole,
+    OptimizeFor,
+    ReportingConflict,
+)
+from shared.metrics_catalogue import METRICS
 from shared.types import MAX_LIST_ITEMS, Bool, EmployeeId, Float, Identifier, Int, Label, Labels, Text
 
 _TIME_ZONES = frozenset(available_timezones())
@@ -22,6 +30,9 @@ class Command(BaseModel):
 TargetValue = Annotated[float, Float(-1e9, 1e9)]
 # A weight of 100 already outweighs every default (at most 3) many times over; more only overflows the scores.
 Weight = Annotated[float, Float(0, 100)]
+Targets = Annotated[dict[Label, TargetValue], Field(max_length=MAX_LIST_ITEMS)]
+# Up to 90 days: a proposal nobody answers in a quarter is not going to be answered.
+ProposalTtlHours = Annotated[int, Int(1, 2160)]
 Email = Annotated[EmailStr, Text(254, min_length=3, one_line=True)]
 LabelList = Annotated[list[Label], Field(min_length=1, max_length=MAX_LIST_ITEMS)]
 
@@ -34,14 +45,27 @@ DEFAULT_CONSENT_TEXT = (
 )
 
 
+def check_targets(targets: dict[str, float]) -> dict[str, float]:
+    """Targets only over metrics insights computes: any other name could never show progress."""
+    if unknown := sorted(set(targets) - set(METRICS)):
+        raise ValueError(f"unknown metrics {unknown}; known: {list(METRICS)}")
+    return targets
+
+
+def check_criteria(weights: dict[str, float]) -> dict[str, float]:
+    if unknown := sorted(set(weights) - set(MATCHING_CRITERIA)):
+        raise ValueError(f"unknown criteria {unknown}; known: {list(MATCHING_CRITERIA)}")
+    return weights
+
+
 class LaunchProgram(Command):
     title: Annotated[str, Text(200, min_length=1)]
     objectives: Annotated[str, Text(5000)] = Field("", description="Free text: why the program exists.")
-    targets: dict[Label, TargetValue] = Field(
+    targets: Targets = Field(
         default_factory=dict,
-        max_length=MAX_LIST_ITEMS,
-        description="Measurable targets, e.g. {'pairs_formed': 40, 'sessions_per_pair': 6, 'average_rating': 4}; "
-        "at most 50, each a finite number within ±1e9.",
+        description="Measurable targets by metric, e.g. {'pairs_formed': 40, 'sessions_per_pair': 6, "
+        "'average_rating': 4}; at most 50, each a finite number within ±1e9, each named after a metric insights "
+        "computes (shared/metrics_catalogue.py; an unknown name is a 422 listing the known ones).",
     )
     cadence_days: Annotated[int, Int(1, 365)] = Field(14, description="Expected days between a pair's sessions.")
     duration_weeks: Annotated[int, Int(1, 260)] = 26
@@ -64,16 +88,56 @@ class LaunchProgram(Command):
     on_reporting_conflict: ReportingConflict = Field(
         "flag", description="What an HR re-import putting an active pair in one reporting line does: flag or dissolve."
     )
+    acceptance_mode: AcceptanceMode = Field(
+        "immediate",
+        description="How a pair a round proposes starts: at once (immediate), when one member accepts (one_side), "
+        "or when both do (both).",
+    )
+    proposal_ttl_hours: ProposalTtlHours = Field(
+        168, description="Hours a proposal waits for its answers (1 to 2160) before both return to the pool."
+    )
+
+    _targets = field_validator("targets")(lambda cls, targets: check_targets(targets))
 
     @field_validator("matching_weights")
     @classmethod
     def known_criteria(cls, weights: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(weights) - set(MATCHING_CRITERIA))
-        if unknown:
-            raise ValueError(f"unknown criteria {unknown}; known: {list(MATCHING_CRITERIA)}")
-        if any(w < 0 for w in weights.values()):
-            raise ValueError("weights must not be negative")
-        return {**DEFAULT_WEIGHTS, **weights}
+        return {**DEFAULT_WEIGHTS, **check_criteria(weights)}
+
+
+class ChangeProgramSettings(Command):
+    """A program admin's edit (issue #15): only the fields given change, within the bounds of a launch. `targets`
+    replaces the whole set (so one can be removed); `matching_weights` changes the criteria it names, the others
+    keep their weights. A field is left out to keep it: `null` is a 422."""
+
+    title: Annotated[str, Text(200, min_length=1)] | None = None
+    objectives: Annotated[str, Text(5000)] | None = None
+    targets: Targets | None = None
+    cadence_days: Annotated[int, Int(1, 365)] | None = None
+    duration_weeks: Annotated[int, Int(1, 260)] | None = None
+    focus_areas: Labels | None = None
+    languages: Labels | None = None
+    matching_weights: dict[str, Weight] | None = None
+    optimize_for: OptimizeFor | None = None
+    acceptance_mode: AcceptanceMode | None = None
+    proposal_ttl_hours: ProposalTtlHours | None = None
+    consent_text: Annotated[str, Text(5000, min_length=1)] | None = Field(
+        None, description="A new wording raises the program's consent_version; consents given keep theirs."
+    )
+    admin_groups: Labels | None = None
+    sponsor_groups: Labels | None = None
+    on_reporting_conflict: ReportingConflict | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def left_out_not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # Runs only for fields the client sent (defaults are not validated), so None here is an explicit null.
+        if value is None:
+            raise ValueError(f"{info.field_name} may be left out, not null")
+        return value
+
+    _targets = field_validator("targets")(lambda cls, targets: check_targets(targets))
+    _weights = field_validator("matching_weights")(lambda cls, weights: check_criteria(weights))
 
 
 class ProfileFields(Command):

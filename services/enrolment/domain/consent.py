@@ -6,10 +6,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from services.enrolment.domain.commands import DEFAULT_CONSENT_TEXT
 from shared.errors import Invalid
-from shared.events import ConsentGiven, ConsentWithdrawn, ProgramLaunched
+from shared.events import ConsentGiven, ConsentWithdrawn
+
+if TYPE_CHECKING:  # model.py builds on consent, so the import runs one way only
+    from services.enrolment.domain.model import Program
 
 
 def sha256_of(text: str) -> str:
@@ -45,11 +48,10 @@ class ConsentWording:
         )
 
 
-def wording_of(program: ProgramLaunched) -> ConsentWording:
-    """The program's current wording. Launch sets version 1; editing it (issue #15) will add versions, which is why
-    every consent keeps the version it was given to. Programs launched before consent texts existed ask for the
-    default wording."""
-    return ConsentWording(program.program_id, 1, program.consent_text or DEFAULT_CONSENT_TEXT)
+def wording_of(program: Program) -> ConsentWording:
+    """The program's current wording. Launch sets version 1; each edit of the text adds one (issue #15), which is
+    why every consent keeps the version it was given to."""
+    return ConsentWording(program.program_id, program.consent_version, program.consent_text)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from services.enrolment.domain.commands import EnrolParticipant, EnrolSelf, LaunchProgram, UpdateProfile
+from services.enrolment.domain.commands import (
+    DEFAULT_CONSENT_TEXT,
+    ChangeProgramSettings,
+    EnrolParticipant,
+    EnrolSelf,
+    LaunchProgram,
+    UpdateProfile,
+)
 from services.enrolment.domain.consent import wording_of
 from shared.errors import Conflict, Forbidden, Invalid
 from shared.events import (
@@ -16,7 +23,10 @@ from shared.events import (
     ParticipantErased,
     ParticipantProfileUpdated,
     ParticipantWithdrawn,
+    ProgramClosed,
     ProgramLaunched,
+    ProgramSettings,
+    ProgramSettingsChanged,
 )
 from shared.pseudonyms import pseudonym
 
@@ -40,11 +50,67 @@ def stream_of_program(program_id: str) -> str:
     return f"program-{program_id}"
 
 
-def launch(command: LaunchProgram) -> ProgramLaunched:
-    return ProgramLaunched(
-        program_id=f"prg-{uuid.uuid4().hex[:12]}",
-        **command.model_dump(mode="json"),
-    )
+def launch(command: LaunchProgram) -> Program:
+    settings = ProgramSettings(program_id=f"prg-{uuid.uuid4().hex[:12]}", **command.model_dump(mode="json"))
+    return Program(settings=settings)
+
+
+@dataclass(frozen=True)
+class Program:
+    """A program as enrolment keeps it: its settings now, how often they changed, the version of the wording
+    people consent to, and whether it is closed. `version` is its event stream's."""
+
+    settings: ProgramSettings
+    settings_version: int = 1
+    consent_version: int = 1
+    closed_at: datetime | None = None
+    version: int = 1
+
+    @property
+    def program_id(self) -> str:
+        return self.settings.program_id
+
+    @property
+    def consent_text(self) -> str:
+        # Programs launched before consent texts existed ask for the default wording.
+        return self.settings.consent_text or DEFAULT_CONSENT_TEXT
+
+    def launched(self) -> ProgramLaunched:
+        return ProgramLaunched(**self.settings.model_dump())
+
+    def change(self, command: ChangeProgramSettings) -> tuple[Program, ProgramSettingsChanged | None]:
+        """The program with the settings `command` gives, and the event saying so (None when nothing changed).
+        A new consent wording is a new version: consents given keep the version they were given to."""
+        self.require_open("its settings no longer change")
+        given = command.model_dump(mode="json", exclude_unset=True)
+        if "matching_weights" in given:
+            given["matching_weights"] = {**self.settings.matching_weights, **given["matching_weights"]}
+        settings = ProgramSettings.model_validate({**self.settings.model_dump(mode="json"), **given})
+        if settings == self.settings:
+            return self, None
+        changed = replace(
+            self,
+            settings=settings,
+            settings_version=self.settings_version + 1,
+            consent_version=self.consent_version
+            + ((settings.consent_text or DEFAULT_CONSENT_TEXT) != self.consent_text),
+        )
+        event = ProgramSettingsChanged(
+            **settings.model_dump(),
+            settings_version=changed.settings_version,
+            consent_version=changed.consent_version,
+        )
+        return changed, event
+
+    def close(self, at: datetime) -> tuple[Program, ProgramClosed | None]:
+        """No new rounds nor participants from now; closing twice changes nothing."""
+        if self.closed_at is not None:
+            return self, None
+        return replace(self, closed_at=at), ProgramClosed(program_id=self.program_id, closed_at=at)
+
+    def require_open(self, what_is_refused: str) -> None:
+        if self.closed_at is not None:
+            raise Conflict(f"program {self.program_id} is closed: {what_is_refused}")
 
 
 @dataclass(frozen=True)
@@ -117,7 +183,8 @@ class Participant:
         return replace(self, status="withdrawn"), event
 
 
-def enrol(program: ProgramLaunched, command: EnrolParticipant, key: str) -> Participant:
+def enrol(program: Program, command: EnrolParticipant, key: str) -> Participant:
+    program.require_open("it takes no new participants")
     participant_id = pseudonym(key, command.employee_id)
     chain = [pseudonym(key, e) for e in command.reporting_chain]
     if participant_id in chain:
@@ -136,10 +203,11 @@ def enrol(program: ProgramLaunched, command: EnrolParticipant, key: str) -> Part
 
 
 def opt_in(
-    program: ProgramLaunched, entry: RosterEntry, command: EnrolSelf, key: str, at: datetime
+    program: Program, entry: RosterEntry, command: EnrolSelf, key: str, at: datetime
 ) -> tuple[Participant, ConsentGiven]:
     """A person enrols themselves: the consent they give to the wording they read, their choices from `command`,
     and what HR owns from their roster entry."""
+    program.require_open("it takes no new participants")
     wording = wording_of(program)
     wording.check(command.consent_sha256)
     languages = command.languages or list(entry.languages)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.enrolment.domain import model
 from services.enrolment.domain.commands import (
+    ChangeProgramSettings,
     EnrolParticipant,
     LaunchProgram,
     UpdateProfile,
@@ -18,7 +20,7 @@ from services.enrolment.service_layer import handlers
 from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from shared.auth import Admin, AdminOrParticipant, Principal, ProgramStaff, Reader, require
 from shared.errors import Forbidden
-from shared.events import ParticipantEnrolled, ProgramLaunched
+from shared.events import ParticipantEnrolled, ProgramSettings
 from shared.http import EventLogPosition
 from shared.types import MAX_PAGE, Identifier
 
@@ -39,9 +41,31 @@ Uow = Annotated[EnrolmentUnitOfWork, Depends(unit_of_work)]
 PseudonymKey = Annotated[str, Depends(pseudonym_key)]
 
 
+class ProgramView(ProgramSettings):
+    """A program's settings as they stand, how many times they were set, and whether it is closed."""
+
+    settings_version: int = Field(description="1 at launch; each change of the settings adds one.")
+    consent_version: int = Field(description="The version of the consent wording people consent to now.")
+    closed_at: datetime | None = Field(description="When the program was closed; null while it runs.")
+
+    @classmethod
+    def of(cls, program: model.Program) -> ProgramView:
+        return cls(
+            **program.settings.model_dump(),
+            settings_version=program.settings_version,
+            consent_version=program.consent_version,
+            closed_at=program.closed_at,
+        )
+
+
 class ProgramCreated(BaseModel):
-    program: ProgramLaunched
+    program: ProgramView
     event_log: EventLogPosition
+
+
+class ProgramChanged(BaseModel):
+    program: ProgramView
+    event_log: EventLogPosition | None = Field(None, description="Null when nothing changed (no event).")
 
 
 class ParticipantView(BaseModel):
@@ -87,8 +111,8 @@ class ParticipantPage(BaseModel):
     total: int
 
 
-def staff(program: ProgramLaunched) -> ProgramStaff:
-    return ProgramStaff.of(program.admin_groups, program.sponsor_groups)
+def staff(program: model.Program) -> ProgramStaff:
+    return ProgramStaff.of(program.settings.admin_groups, program.settings.sponsor_groups)
 
 
 def is_self(principal: Principal, participant_id: str) -> bool:
@@ -96,12 +120,12 @@ def is_self(principal: Principal, participant_id: str) -> bool:
     return "participant" in principal.roles and principal.subject == participant_id
 
 
-def require_administers(principal: Principal, program: ProgramLaunched) -> None:
+def require_administers(principal: Principal, program: model.Program) -> None:
     if not principal.administers(staff(program)):
         raise Forbidden(f"you do not administer program {program.program_id}")
 
 
-def act_for(principal: Principal, program: ProgramLaunched, participant_id: str) -> None:
+def act_for(principal: Principal, program: model.Program, participant_id: str) -> None:
     """A participant acts only for itself; a program admin for anyone in the programs it administers."""
     if is_self(principal, participant_id):
         return
@@ -111,7 +135,7 @@ def act_for(principal: Principal, program: ProgramLaunched, participant_id: str)
     raise Forbidden("a participant may act only for itself")
 
 
-def sees_who(principal: Principal, program: ProgramLaunched, participant_id: str | None = None) -> bool:
+def sees_who(principal: Principal, program: model.Program, participant_id: str | None = None) -> bool:
     """Whether the caller may see who a participant is (True), only their pseudonymous profile (False: auditors),
     or nothing (403). The participant themself and the program's admins see who; other admins see nothing."""
     if participant_id is not None and is_self(principal, participant_id):
@@ -128,26 +152,46 @@ def sees_who(principal: Principal, program: ProgramLaunched, participant_id: str
 @router.post("/programs", status_code=status.HTTP_201_CREATED, response_model=ProgramCreated)
 async def launch_program(command: LaunchProgram, _: Admin, uow: Uow) -> ProgramCreated:
     program, result = await handlers.launch_program(uow, command)
-    return ProgramCreated(program=program, event_log=EventLogPosition.of(result))
+    return ProgramCreated(program=ProgramView.of(program), event_log=EventLogPosition.of(result))
 
 
-@router.get("/programs", response_model=list[ProgramLaunched])
+@router.patch("/programs/{program_id}", response_model=ProgramChanged)
+async def change_program(
+    program_id: Identifier, command: ChangeProgramSettings, principal: Admin, uow: Uow
+) -> ProgramChanged:
+    """Edit the program's settings (its admins): one ProgramSettingsChanged with the whole settings, or none when
+    nothing changed. A new `consent_text` raises `consent_version`. 409 on a closed program."""
+    require_administers(principal, await handlers.program(uow, program_id))
+    program, result = await handlers.change_program(uow, program_id, command)
+    return ProgramChanged(program=ProgramView.of(program), event_log=EventLogPosition.of(result) if result else None)
+
+
+@router.post("/programs/{program_id}/close", response_model=ProgramChanged)
+async def close_program(program_id: Identifier, principal: Admin, uow: Uow) -> ProgramChanged:
+    """Close the program (its admins): no new rounds nor participants; open pairs run to their end or are
+    completed by an admin. Closing twice changes nothing."""
+    require_administers(principal, await handlers.program(uow, program_id))
+    program, result = await handlers.close_program(uow, program_id)
+    return ProgramChanged(program=ProgramView.of(program), event_log=EventLogPosition.of(result) if result else None)
+
+
+@router.get("/programs", response_model=list[ProgramView])
 async def list_programs(
     _: Reader,
     uow: Uow,
     response: Response,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[ProgramLaunched]:
+) -> list[ProgramView]:
     """A page of the programs in launch order; `X-Total-Count` says how many there are in all."""
     programs, total = await handlers.programs(uow, (page - 1) * page_size, page_size)
     response.headers["X-Total-Count"] = str(total)
-    return programs
+    return [ProgramView.of(p) for p in programs]
 
 
-@router.get("/programs/{program_id}", response_model=ProgramLaunched)
-async def get_program(program_id: Identifier, _: Reader, uow: Uow) -> ProgramLaunched:
-    return await handlers.program(uow, program_id)
+@router.get("/programs/{program_id}", response_model=ProgramView)
+async def get_program(program_id: Identifier, _: Reader, uow: Uow) -> ProgramView:
+    return ProgramView.of(await handlers.program(uow, program_id))
 
 
 @router.post(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from services.enrolment.domain import model
 from services.enrolment.domain.commands import (
+    ChangeProgramSettings,
     EnrolParticipant,
     EnrolSelf,
     InviteParticipants,
@@ -17,19 +18,34 @@ from services.enrolment.domain.commands import (
 from services.enrolment.domain.consent import Consent, ConsentWording, wording_of
 from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from shared.errors import Conflict, Forbidden, NotFound
-from shared.events import ConsentGiven, Event, ParticipantInvited, ProgramLaunched
+from shared.events import ConsentGiven, Event, ParticipantInvited
 from shared.eventstore import AppendResult
 from shared.pseudonyms import pseudonym
 
 Changed = tuple[model.Participant, AppendResult | None]
+ProgramChanged = tuple[model.Program, AppendResult | None]
 
 
-async def launch_program(uow: EnrolmentUnitOfWork, command: LaunchProgram) -> tuple[ProgramLaunched, AppendResult]:
+async def launch_program(uow: EnrolmentUnitOfWork, command: LaunchProgram) -> tuple[model.Program, AppendResult]:
     program = model.launch(command)
     async with uow:
         await uow.programs.add(program)
-        result = await uow.append(model.stream_of_program(program.program_id), 0, [program])
+        result = await uow.append(model.stream_of_program(program.program_id), 0, [program.launched()])
     return program, result
+
+
+async def change_program(uow: EnrolmentUnitOfWork, program_id: str, command: ChangeProgramSettings) -> ProgramChanged:
+    async with uow:
+        program = await _program_for_update(uow, program_id)
+        changed, event = program.change(command)
+        return await _store_program(uow, program, changed, event)
+
+
+async def close_program(uow: EnrolmentUnitOfWork, program_id: str) -> ProgramChanged:
+    async with uow:
+        program = await _program_for_update(uow, program_id)
+        closed, event = program.close(_now())
+        return await _store_program(uow, program, closed, event)
 
 
 async def enrol_participant(
@@ -77,7 +93,7 @@ async def invite(
     """Invite the roster's people among `command.employee_ids`; returns how many, and the indexes of the others.
     Inviting someone twice is a no-op (one ParticipantInvited per person and program)."""
     async with uow:
-        await _program(uow, program_id)
+        (await _program(uow, program_id)).require_open("it takes no new participants")
         invited, not_in_roster, now = 0, [], _now()
         for index, employee_id in enumerate(command.employee_ids):
             entry = await uow.roster.get(employee_id)
@@ -128,12 +144,12 @@ async def erase(uow: EnrolmentUnitOfWork, program_id: str, participant_id: str) 
 # ------------------------------------------------------------------------------------------------------ reads
 
 
-async def programs(uow: EnrolmentUnitOfWork, offset: int, limit: int) -> tuple[list[ProgramLaunched], int]:
+async def programs(uow: EnrolmentUnitOfWork, offset: int, limit: int) -> tuple[list[model.Program], int]:
     async with uow:
         return await uow.programs.list(offset, limit)
 
 
-async def program(uow: EnrolmentUnitOfWork, program_id: str) -> ProgramLaunched:
+async def program(uow: EnrolmentUnitOfWork, program_id: str) -> model.Program:
     async with uow:
         return await _program(uow, program_id)
 
@@ -188,7 +204,7 @@ async def mine(uow: EnrolmentUnitOfWork, participant_id: str | None, employee_id
         invitations = await uow.invitations.of_person(participant_id) if participant_id else []
         consents = [await uow.consents.latest(e.profile.program_id, e.profile.participant_id) for e in enrolments]
         program_ids = {e.profile.program_id for e in enrolments} | {i.program_id for i in invitations}
-        titles = {p: (await _program(uow, p)).title for p in program_ids}
+        titles = {p: (await _program(uow, p)).settings.title for p in program_ids}
     enrolled = {e.profile.program_id for e in enrolments}
     return Mine(
         in_roster=entry is not None and entry.active,
@@ -250,11 +266,29 @@ async def _store(
     return after, result
 
 
-async def _program(uow: EnrolmentUnitOfWork, program_id: str) -> ProgramLaunched:
+async def _program(uow: EnrolmentUnitOfWork, program_id: str) -> model.Program:
     found = await uow.programs.get(program_id)
     if found is None:
         raise NotFound(f"no program {program_id}")
     return found
+
+
+async def _program_for_update(uow: EnrolmentUnitOfWork, program_id: str) -> model.Program:
+    found = await uow.programs.get_for_update(program_id)
+    if found is None:
+        raise NotFound(f"no program {program_id}")
+    return found
+
+
+async def _store_program(
+    uow: EnrolmentUnitOfWork, before: model.Program, after: model.Program, event: Event | None
+) -> ProgramChanged:
+    if event is None:
+        return after, None
+    result = await uow.append(model.stream_of_program(before.program_id), before.version, [event])
+    after = replace(after, version=result.version)
+    await uow.programs.save(after)
+    return after, result
 
 
 async def _participant_for_update(uow: EnrolmentUnitOfWork, program_id: str, participant_id: str) -> model.Participant:

@@ -8,18 +8,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Literal
 
-from shared.events import LearningDirection, MentoringRole
+from shared.events import (
+    AcceptanceMode,
+    CompletedBy,
+    DeclineReason,
+    DissolutionReason,
+    LearningDirection,
+    MentoringRole,
+)
+
+GoalDirection = Literal["mentor_to_mentee", "mentee_to_mentor"]
 
 
 @dataclass(frozen=True)
 class Program:
+    """The program's settings as of the report's instant: the launch's, or the latest change known by then."""
+
     program_id: str
     title: str
     cadence_days: int
     duration_weeks: int
     targets: dict[str, float]
     launched_at: datetime
+    closed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -41,14 +54,99 @@ class Withdrawal:
 
 @dataclass(frozen=True)
 class Pair:
+    """A pair that started (PairFormed). It ends either dissolved (PairDissolved) or completed (PairCompleted),
+    whichever came first: a pair that ran its course is never counted as dissolved, nor the reverse."""
+
     pair_id: str
     mentor_id: str
     mentee_id: str
     formed_at: datetime
     dissolved_at: datetime | None = None
+    origin: str = "round"
+    proposed_at: datetime | None = None
+    dissolution_reason: DissolutionReason | None = None
+    completed_at: datetime | None = None
+    completed_by: CompletedBy | None = None
+
+    def ended_at(self) -> datetime | None:
+        ends = [at for at in (self.dissolved_at, self.completed_at) if at is not None]
+        return min(ends) if ends else None
+
+    def status(self, as_of: datetime) -> Literal["active", "dissolved", "completed"]:
+        """At an instant at or after formation: completed or dissolved by its first end known then, else active."""
+        ended = self.ended_at()
+        if ended is None or ended > as_of:
+            return "active"
+        return "completed" if ended == self.completed_at else "dissolved"
 
     def active(self, as_of: datetime) -> bool:
-        return self.formed_at <= as_of and (self.dissolved_at is None or self.dissolved_at > as_of)
+        return self.formed_at <= as_of and self.status(as_of) == "active"
+
+    def until(self, as_of: datetime) -> Pair:
+        """The pair as known at `as_of`: a later end is not yet known."""
+        dissolved = self.dissolved_at if self.dissolved_at and self.dissolved_at <= as_of else None
+        completed = self.completed_at if self.completed_at and self.completed_at <= as_of else None
+        return replace(
+            self,
+            dissolved_at=dissolved,
+            dissolution_reason=self.dissolution_reason if dissolved else None,
+            completed_at=completed,
+            completed_by=self.completed_by if completed else None,
+        )
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A round's proposal waiting for its members' answers (PairProposed); its pair, once accepted, is a Pair
+    with the same id."""
+
+    pair_id: str
+    acceptance_mode: AcceptanceMode
+    proposed_at: datetime
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A member's answer to a proposal: ProposalAccepted, or ProposalDeclined with its reason's category."""
+
+    pair_id: str
+    participant_id: str
+    accepted: bool
+    reason_code: DeclineReason | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Expiry:
+    pair_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A goal of a pair's agreement (AgreementProposed): its direction, never its words."""
+
+    pair_id: str
+    goal_id: str
+    direction: GoalDirection
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SignedAgreement:
+    """An agreement version both members signed (AgreementInForce)."""
+
+    pair_id: str
+    agreement_version: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Reflection:
+    pair_id: str
+    participant_id: str
+    would_recommend: bool
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -60,6 +158,7 @@ class Session:
     topics: tuple[str, ...]
     direction: LearningDirection
     at: datetime
+    goals_advanced: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +178,12 @@ class Facts:
     pairs: list[Pair] = field(default_factory=list)
     sessions: list[Session] = field(default_factory=list)
     feedback: list[Feedback] = field(default_factory=list)
+    proposals: list[Proposal] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
+    expiries: list[Expiry] = field(default_factory=list)
+    goals: list[Goal] = field(default_factory=list)
+    agreements: list[SignedAgreement] = field(default_factory=list)
+    reflections: list[Reflection] = field(default_factory=list)
 
     def until(self, as_of: datetime) -> Facts:
         """What was known at `as_of`: later facts are dropped, a later dissolution is not yet known.
@@ -86,19 +191,22 @@ class Facts:
         Sessions and feedback count only once their pair is known, so every per-pair figure and every
         program total agree even while a PairFormed is still on its way.
         """
-        pairs = [
-            replace(p, dissolved_at=p.dissolved_at if p.dissolved_at and p.dissolved_at <= as_of else None)
-            for p in self.pairs
-            if p.formed_at <= as_of
-        ]
+        pairs = [p.until(as_of) for p in self.pairs if p.formed_at <= as_of]
         known = {p.pair_id for p in pairs}
+        closed = self.program.closed_at
         return Facts(
-            program=self.program,
+            program=replace(self.program, closed_at=closed if closed and closed <= as_of else None),
             profiles=[p for p in self.profiles if p.at <= as_of],
             withdrawals=[w for w in self.withdrawals if w.at <= as_of],
             pairs=pairs,
             sessions=[s for s in self.sessions if s.at <= as_of and s.pair_id in known],
             feedback=[f for f in self.feedback if f.at <= as_of and f.pair_id in known],
+            proposals=[p for p in self.proposals if p.proposed_at <= as_of],
+            answers=[a for a in self.answers if a.at <= as_of],
+            expiries=[e for e in self.expiries if e.at <= as_of],
+            goals=[g for g in self.goals if g.at <= as_of],
+            agreements=[a for a in self.agreements if a.at <= as_of and a.pair_id in known],
+            reflections=[r for r in self.reflections if r.at <= as_of and r.pair_id in known],
         )
 
     def latest_profiles(self) -> dict[str, Profile]:

@@ -10,16 +10,19 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import get_args
 
-from services.insights.domain.facts import Facts, Feedback, Pair, Session
+from services.insights.domain.facts import Facts, Feedback, Pair, Reflection, Session
 from services.insights.domain.generations import GENERATIONS, generation
 from services.insights.domain.report import (
     AtRiskPair,
+    GoalsAdvanced,
     LearningLedger,
     Matching,
     Mix,
+    OverviewRow,
     PairRow,
     Pairs,
     Participants,
+    Partnerships,
     ProgramReport,
     Ratings,
     RiskReason,
@@ -27,7 +30,8 @@ from services.insights.domain.report import (
     SideRating,
     TargetProgress,
 )
-from shared.events import MentoringRole
+from shared.events import DeclineReason, DissolutionReason, MentoringRole
+from shared.metrics_catalogue import METRICS
 
 MENTORING_ROLES: tuple[MentoringRole, ...] = get_args(MentoringRole)
 OVERDUE_FACTOR = 1.5  # a pair is at risk after 1.5 x cadence_days without a session
@@ -86,12 +90,15 @@ def pair_rows(facts: Facts, as_of: datetime) -> list[PairRow]:
     known = facts.until(as_of)
     sessions_of: defaultdict[str, list[Session]] = defaultdict(list)
     feedback_of: defaultdict[str, list[Feedback]] = defaultdict(list)
+    signed = {a.pair_id for a in known.agreements}
     for session in known.sessions:
         sessions_of[session.pair_id].append(session)
     for given in known.feedback:
         feedback_of[given.pair_id].append(given)
     return [
-        _row(pair, sessions_of[pair.pair_id], feedback_of[pair.pair_id], as_of, known.program.cadence_days)
+        _row(pair, sessions_of[pair.pair_id], feedback_of[pair.pair_id], as_of, known.program.cadence_days).model_copy(
+            update={"agreement_in_force": pair.pair_id in signed}
+        )
         for pair in sorted(known.pairs, key=lambda p: (p.formed_at, p.pair_id))
     ]
 
@@ -110,9 +117,13 @@ def _row(pair: Pair, sessions: list[Session], feedback: list[Feedback], as_of: d
         pair_id=pair.pair_id,
         mentor_id=pair.mentor_id,
         mentee_id=pair.mentee_id,
-        status="active" if active else "dissolved",
+        status=pair.status(as_of),
+        origin="manual" if pair.origin == "manual" else "round",
         formed_at=pair.formed_at,
         dissolved_at=pair.dissolved_at,
+        dissolution_reason=pair.dissolution_reason if pair.dissolved_at else None,
+        completed_at=pair.completed_at,
+        completed_by=pair.completed_by,
         sessions=len(sessions),
         minutes=sum(s.minutes for s in sessions),
         last_session=last_session,
@@ -132,8 +143,87 @@ def _latest_rating(feedback: list[Feedback], side: str) -> int | None:
 
 def pairs(facts: Facts, as_of: datetime) -> Pairs:
     rows = pair_rows(facts, as_of)
-    active = sum(r.status == "active" for r in rows)
-    return Pairs(formed=len(rows), active=active, dissolved=len(rows) - active, at_risk=sum(r.at_risk for r in rows))
+    status = Counter(r.status for r in rows)
+    return Pairs(
+        formed=len(rows),
+        active=status["active"],
+        dissolved=status["dissolved"],
+        completed=status["completed"],
+        at_risk=sum(r.at_risk for r in rows),
+    )
+
+
+DECLINE_REASONS: tuple[DeclineReason, ...] = get_args(DeclineReason)
+DISSOLUTION_REASONS: tuple[DissolutionReason, ...] = get_args(DissolutionReason)
+
+
+def partnerships(facts: Facts, as_of: datetime) -> Partnerships:
+    """Proposals' outcomes, agreements, goals advanced and how pairs ended. A proposal's outcome is the first that
+    happened: its pair started (accepted), else a member declined, else it expired."""
+    known = facts.until(as_of)
+    started = {p.pair_id: p for p in known.pairs}
+    declines = {a.pair_id: a for a in sorted(known.answers, key=lambda a: a.at) if not a.accepted}
+    expired = {e.pair_id for e in known.expiries}
+    proposed = {p.pair_id: p for p in known.proposals}
+    accepted = [started[pid] for pid in proposed if pid in started]
+    declined = [declines[pid] for pid in proposed if pid not in started and pid in declines]
+    lapsed = [pid for pid in proposed if pid not in started and pid not in declines and pid in expired]
+    hours = [
+        max(0.0, (pair.formed_at - (pair.proposed_at or proposed[pair.pair_id].proposed_at)).total_seconds() / 3600)
+        for pair in accepted
+    ]
+    status = {p.pair_id: p.status(as_of) for p in known.pairs}
+    ended = [p for p in known.pairs if status[p.pair_id] != "active"]
+    completed = [p for p in ended if status[p.pair_id] == "completed"]
+    dissolved = [p for p in ended if status[p.pair_id] == "dissolved"]
+    recommend = [r.would_recommend for r in _latest_reflections(known)]
+    decided = len(accepted) + len(declined) + len(lapsed)
+    return Partnerships(
+        proposals=len(proposed),
+        pending=len(proposed) - decided,
+        accepted=len(accepted),
+        declined=len(declined),
+        expired=len(lapsed),
+        acceptance_rate=_share(len(accepted), decided),
+        median_hours_to_accept=statistics.median(hours) if hours else None,
+        agreements_in_force=len({a.pair_id for a in known.agreements if status[a.pair_id] == "active"}),
+        agreements_signed=len({a.pair_id for a in known.agreements}),
+        goals_advanced=goals_advanced(facts, as_of),
+        completed=len(completed),
+        dissolved=len(dissolved),
+        completion_rate=_share(len(completed), len(ended)),
+        completed_by=dict(sorted(Counter(p.completed_by or "schedule" for p in completed).items())),
+        decline_reasons=_every(DECLINE_REASONS, Counter(d.reason_code or "other" for d in declined)),
+        dissolution_reasons=_every(DISSOLUTION_REASONS, Counter(p.dissolution_reason or "other" for p in dissolved)),
+        reflections=len(recommend),
+        would_recommend_rate=_share(sum(recommend), len(recommend)),
+    )
+
+
+def goals_advanced(facts: Facts, as_of: datetime) -> GoalsAdvanced:
+    """Each goal a session names counts once for that session, in its goal's direction; a goal whose agreement is
+    not known yet (the sessions topic is read apart from the agreement's) is not counted until it is."""
+    known = facts.until(as_of)
+    direction = {(g.pair_id, g.goal_id): g.direction for g in known.goals}
+    advanced = Counter(
+        direction[(s.pair_id, goal)]
+        for s in known.sessions
+        for goal in set(s.goals_advanced)
+        if (s.pair_id, goal) in direction
+    )
+    return GoalsAdvanced(mentor_to_mentee=advanced["mentor_to_mentee"], mentee_to_mentor=advanced["mentee_to_mentor"])
+
+
+def _latest_reflections(known: Facts) -> list[Reflection]:
+    """A member's latest reflection on a pair counts (a member may give it again)."""
+    latest: dict[tuple[str, str], Reflection] = {}
+    for reflection in sorted(known.reflections, key=lambda r: r.at):
+        latest[(reflection.pair_id, reflection.participant_id)] = reflection
+    return list(latest.values())
+
+
+def _every(codes: tuple[str, ...], counts: Counter[str]) -> dict[str, int]:
+    return {code: counts[code] for code in codes}
 
 
 def at_risk_pairs(facts: Facts, as_of: datetime) -> list[AtRiskPair]:
@@ -214,7 +304,8 @@ def mix(facts: Facts, as_of: datetime) -> Mix:
     )
 
 
-# Measurable targets (ProgramLaunched.targets): name -> the report figure it is compared with.
+# Measurable targets (ProgramSettings.targets): name -> the report figure it is compared with. The names and their
+# meanings are shared/metrics_catalogue.py's, which enrolment checks a program's targets against.
 MEASURES: dict[str, Callable[[ProgramReport], float | None]] = {
     "participants_enrolled": lambda r: r.participants.enrolled,
     "active_participants": lambda r: r.participants.active,
@@ -228,7 +319,17 @@ MEASURES: dict[str, Callable[[ProgramReport], float | None]] = {
     "average_rating": lambda r: r.ratings.overall.average,
     "cross_generation_share": lambda r: r.mix.cross_generation_share,
     "cross_department_share": lambda r: r.mix.cross_department_share,
+    "acceptance_rate": lambda r: r.partnerships.acceptance_rate,
+    "agreements_in_force": lambda r: r.partnerships.agreements_in_force,
+    "agreements_signed": lambda r: r.partnerships.agreements_signed,
+    "goals_advanced": lambda r: (
+        r.partnerships.goals_advanced.mentor_to_mentee + r.partnerships.goals_advanced.mentee_to_mentor
+    ),
+    "pairs_completed": lambda r: r.partnerships.completed,
+    "completion_rate": lambda r: r.partnerships.completion_rate,
+    "would_recommend_rate": lambda r: r.partnerships.would_recommend_rate,
 }
+assert set(MEASURES) == set(METRICS), "every catalogued metric is measured here, and only those"
 
 
 def target_progress(targets: dict[str, float], report: ProgramReport) -> list[TargetProgress]:
@@ -256,9 +357,31 @@ def program_report(facts: Facts, as_of: datetime) -> ProgramReport:
         ratings=ratings(facts, as_of),
         learning_ledger=learning_ledger(facts, as_of),
         mix=mix(facts, as_of),
+        partnerships=partnerships(facts, as_of),
         targets=[],
     )
     return report.model_copy(update={"targets": target_progress(facts.program.targets, report)})
+
+
+def overview_row(facts: Facts, as_of: datetime) -> OverviewRow:
+    """A program's headline figures, from the same definitions as its report."""
+    report = program_report(facts, as_of)
+    partnership = report.partnerships
+    return OverviewRow(
+        program_id=report.program_id,
+        title=report.title,
+        closed_at=facts.until(as_of).program.closed_at,
+        active_participants=report.participants.active,
+        active_pairs=report.pairs.active,
+        proposals=partnership.proposals,
+        acceptance_rate=partnership.acceptance_rate,
+        median_hours_to_accept=partnership.median_hours_to_accept,
+        agreements_in_force=partnership.agreements_in_force,
+        completed=partnership.completed,
+        dissolved=partnership.dissolved,
+        completion_rate=partnership.completion_rate,
+        at_risk=report.pairs.at_risk,
+    )
 
 
 def _share(part: int, whole: int) -> float | None:

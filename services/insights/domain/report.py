@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 RiskReason = Literal["no_recent_session", "low_rating"]
+PairStatus = Literal["active", "dissolved", "completed"]
 
 
 class ProgramSummary(BaseModel):
@@ -18,6 +19,7 @@ class ProgramSummary(BaseModel):
     duration_weeks: int
     targets: dict[str, float]
     launched_at: datetime
+    closed_at: datetime | None = Field(None, description="When the program was closed; null while it runs.")
 
 
 class Participants(BaseModel):
@@ -43,9 +45,10 @@ class Matching(BaseModel):
 
 
 class Pairs(BaseModel):
-    formed: int = Field(description="Pairs formed at or before as_of.")
-    active: int = Field(description="Formed and not dissolved at as_of.")
-    dissolved: int
+    formed: int = Field(description="Pairs formed (started) at or before as_of.")
+    active: int = Field(description="Formed and neither dissolved nor completed at as_of.")
+    dissolved: int = Field(description="Pairs that ended early (PairDissolved), never those that ran their course.")
+    completed: int = Field(0, description="Pairs that ran their course (PairCompleted), never those dissolved.")
     at_risk: int = Field(description="Active pairs at risk (see at_risk_pairs).")
 
 
@@ -87,6 +90,54 @@ class Mix(BaseModel):
     cross_department_share: float | None
 
 
+class GoalsAdvanced(BaseModel):
+    """Sessions' advances of agreed goals by the goal's direction: one per goal a session names as advanced."""
+
+    mentor_to_mentee: int = Field(description="Advances of goals the mentee learns from the mentor.")
+    mentee_to_mentor: int = Field(description="Advances of goals the mentor learns from the mentee (the reverse).")
+
+
+class Partnerships(BaseModel):
+    """How matches were taken up, agreed on and ended (issue #15). Counts only: no one's words or identity."""
+
+    proposals: int = Field(description="Pairs a round proposed for acceptance (PairProposed) at or before as_of.")
+    pending: int = Field(0, description="Proposals neither accepted, declined nor expired at as_of.")
+    accepted: int = Field(description="Proposals whose pair started (accepted as the program's mode requires).")
+    declined: int = Field(description="Proposals a member declined before their pair started.")
+    expired: int = Field(description="Proposals that expired before their pair started.")
+    acceptance_rate: float | None = Field(
+        description="accepted / (accepted + declined + expired): of the proposals answered or expired, the share "
+        "that started; null when none was."
+    )
+    median_hours_to_accept: float | None = Field(
+        description="Median over accepted proposals of the hours from proposal to the pair's start; null without any."
+    )
+    agreements_in_force: int = Field(
+        description="Active pairs with an agreement both members signed (an AgreementInForce) at as_of."
+    )
+    agreements_signed: int = Field(
+        0, description="Pairs, active or ended, whose agreement came into force at least once by as_of."
+    )
+    goals_advanced: GoalsAdvanced
+    completed: int = Field(description="Pairs completed (ran their course) at or before as_of.")
+    dissolved: int = Field(description="Pairs dissolved (ended early) at or before as_of.")
+    completion_rate: float | None = Field(
+        description="completed / (completed + dissolved): of the pairs that ended, the share that ran their course; "
+        "null when none ended."
+    )
+    completed_by: dict[str, int] = Field(
+        default_factory=dict, description="Completed pairs by who ended them: schedule, members, admin."
+    )
+    decline_reasons: dict[str, int] = Field(description="Declines by reason category (every category listed).")
+    dissolution_reasons: dict[str, int] = Field(
+        description="Dissolved pairs by reason category (every category listed)."
+    )
+    reflections: int = Field(0, description="Closing reflections recorded by members of completed pairs.")
+    would_recommend_rate: float | None = Field(
+        None, description="Share of those reflections that would recommend the program; null without any."
+    )
+
+
 class TargetProgress(BaseModel):
     name: str
     target: float
@@ -98,9 +149,14 @@ class PairRow(BaseModel):
     pair_id: str
     mentor_id: str
     mentee_id: str
-    status: Literal["active", "dissolved"]
+    status: PairStatus = Field(description="active; dissolved (ended early); completed (ran its course).")
+    origin: Literal["round", "manual"] = Field("round", description="Proposed by a round, or paired by an admin.")
     formed_at: datetime
     dissolved_at: datetime | None
+    dissolution_reason: str | None = Field(None, description="The dissolution's reason category.")
+    completed_at: datetime | None = None
+    completed_by: str | None = Field(None, description="schedule, members or admin.")
+    agreement_in_force: bool = Field(False, description="Both members signed an agreement by as_of.")
     sessions: int
     minutes: int
     last_session: date | None = Field(description="held_on of the pair's latest session.")
@@ -140,4 +196,28 @@ class ProgramReport(BaseModel):
     ratings: Ratings
     learning_ledger: LearningLedger
     mix: Mix
+    partnerships: Partnerships
     targets: list[TargetProgress] = Field(description="Progress against each of the program's targets, by name.")
+
+
+class OverviewRow(BaseModel):
+    """One program's headline figures, for a caller overseeing several programs."""
+
+    program_id: str
+    title: str
+    closed_at: datetime | None
+    active_participants: int
+    active_pairs: int
+    proposals: int
+    acceptance_rate: float | None
+    median_hours_to_accept: float | None
+    agreements_in_force: int
+    completed: int
+    dissolved: int
+    completion_rate: float | None
+    at_risk: int
+
+
+class Overview(BaseModel):
+    as_of: datetime = Field(description="Only facts whose event time is at or before this instant are counted.")
+    programs: list[OverviewRow] = Field(description="The programs the caller oversees, in launch order.")

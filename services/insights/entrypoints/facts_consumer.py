@@ -10,13 +10,28 @@ import asyncpg
 from services.insights.adapters import repository
 from shared.envelope import Envelope
 from shared.events import (
+    AgreementInForce,
+    AgreementProposed,
+    AgreementSigned,
+    CompletionRequested,
+    CoupleExcluded,
+    CouplePinned,
+    CoupleRuleLifted,
     FeedbackGiven,
+    PairCompleted,
     PairDissolved,
     PairFormed,
+    PairProposed,
     ParticipantEnrolled,
     ParticipantProfileUpdated,
     ParticipantWithdrawn,
+    ProgramClosed,
     ProgramLaunched,
+    ProgramSettingsChanged,
+    ProposalAccepted,
+    ProposalDeclined,
+    ProposalExpired,
+    ReflectionRecorded,
     RoundCommitted,
     SessionHeld,
 )
@@ -30,6 +45,16 @@ class FactsProjection(Projection):
     @on(ProgramLaunched)
     async def program_launched(self, conn: asyncpg.Connection, event: ProgramLaunched, envelope: Envelope) -> None:
         await repository.record_program(conn, event, envelope.time)
+
+    @on(ProgramSettingsChanged)
+    async def settings_changed(
+        self, conn: asyncpg.Connection, event: ProgramSettingsChanged, envelope: Envelope
+    ) -> None:
+        await repository.record_settings(conn, event, envelope.time)
+
+    @on(ProgramClosed)
+    async def program_closed(self, conn: asyncpg.Connection, event: ProgramClosed, envelope: Envelope) -> None:
+        await repository.record_closure(conn, event, envelope.time)
 
     @on(ParticipantEnrolled, ParticipantProfileUpdated)
     async def profile(self, conn: asyncpg.Connection, event: ParticipantEnrolled, envelope: Envelope) -> None:
@@ -66,3 +91,51 @@ class FactsProjection(Projection):
     @on(FeedbackGiven)
     async def feedback_given(self, conn: asyncpg.Connection, event: FeedbackGiven, envelope: Envelope) -> None:
         await repository.record_feedback(conn, event, envelope.time)
+
+    @on(PairProposed)
+    async def pair_proposed(self, conn: asyncpg.Connection, event: PairProposed, envelope: Envelope) -> None:
+        await repository.record_proposal(conn, event, envelope.time)
+
+    @on(ProposalAccepted, ProposalDeclined)
+    async def proposal_answered(
+        self, conn: asyncpg.Connection, event: ProposalAccepted | ProposalDeclined, envelope: Envelope
+    ) -> None:
+        await repository.record_answer(conn, event, envelope.time)
+
+    @on(ProposalExpired)
+    async def proposal_expired(self, conn: asyncpg.Connection, event: ProposalExpired, envelope: Envelope) -> None:
+        await repository.record_expiry(conn, event, envelope.time)
+
+    @on(CouplePinned, CoupleExcluded, CoupleRuleLifted)
+    async def couple_rule(
+        self, conn: asyncpg.Connection, event: CouplePinned | CoupleExcluded | CoupleRuleLifted, envelope: Envelope
+    ) -> None:
+        await repository.record_couple_rule(conn, envelope.event_id, event, envelope.time)
+
+    @on(AgreementProposed)
+    async def agreement_proposed(self, conn: asyncpg.Connection, event: AgreementProposed, envelope: Envelope) -> None:
+        await repository.record_goals(conn, event, envelope.time)
+
+    @on(AgreementSigned)
+    async def agreement_signed(self, conn: asyncpg.Connection, event: AgreementSigned, envelope: Envelope) -> None:
+        await repository.record_signature(conn, event, envelope.time)
+
+    @on(AgreementInForce)
+    async def agreement_in_force(self, conn: asyncpg.Connection, event: AgreementInForce, envelope: Envelope) -> None:
+        await repository.record_agreement_in_force(conn, event, envelope.time)
+
+    @on(CompletionRequested)
+    async def completion_requested(
+        self, conn: asyncpg.Connection, event: CompletionRequested, envelope: Envelope
+    ) -> None:
+        await repository.record_completion_request(conn, event, envelope.time)
+
+    @on(PairCompleted)
+    async def pair_completed(self, conn: asyncpg.Connection, event: PairCompleted, envelope: Envelope) -> None:
+        await repository.record_completion(conn, event, envelope.time)
+
+    @on(ReflectionRecorded)
+    async def reflection_recorded(
+        self, conn: asyncpg.Connection, event: ReflectionRecorded, envelope: Envelope
+    ) -> None:
+        await repository.record_reflection(conn, envelope.event_id, event, envelope.time)

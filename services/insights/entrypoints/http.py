@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import Field
 
-from services.insights.domain.report import PairRow, ProgramReport, ProgramSummary
+from services.insights.domain.report import Overview, PairRow, ProgramReport, ProgramSummary
 from services.insights.service_layer import queries
 from shared import program_staff
 from shared.auth import Principal, require
@@ -69,6 +69,13 @@ async def list_programs(principal: StaffMember, reader: Staff, svc: Service) -> 
     """The programs the caller oversees."""
     _, oversees = await program_staff.me(principal, reader)
     return [p for p in await queries.programs(svc) if p.program_id in set(oversees)]
+
+
+@router.get("/overview", response_model=Overview)
+async def overview(principal: StaffMember, reader: Staff, svc: Service, as_of: AsOf = None) -> Overview:
+    """One row of headline figures per program the caller oversees (its admins, its sponsors; auditors: all)."""
+    _, oversees = await program_staff.me(principal, reader)
+    return await queries.overview(svc, oversees, instant(as_of))
 
 
 @router.get("/programs/{program_id}/report", response_model=ProgramReport)

@@ -24,7 +24,15 @@ const state = {
 const NAMES_PER_CALL = 500; // the most one names request may ask for
 
 const COLOURS = { blue: "#1f5fbf", orange: "#a34d00", green: "#1e7b34", grey: "#7b8794", red: "#b3261e" };
-const SHARE_TARGETS = new Set(["match_rate", "cadence_adherence", "cross_generation_share", "cross_department_share"]);
+const SHARE_TARGETS = new Set([
+  "match_rate",
+  "cadence_adherence",
+  "cross_generation_share",
+  "cross_department_share",
+  "acceptance_rate",
+  "completion_rate",
+  "would_recommend_rate",
+]);
 const RISK = {
   no_recent_session: ["No recent session", "warn"],
   low_rating: ["Low rating", "danger"],
@@ -150,11 +158,14 @@ async function refresh() {
   const program = encodeURIComponent(state.programId);
   keepInUrl();
   try {
-    const [report, pairs] = await Promise.all([
+    const several = state.programs.length > 1; // an overview only helps someone overseeing several programs
+    const [report, pairs, overview] = await Promise.all([
       getJson(`${BASE}/programs/${program}/report${query}`),
       getJson(`${BASE}/programs/${program}/pairs${query}`),
+      several ? getJson(`${BASE}/overview${query}`) : null,
     ]);
     if (generation !== state.generation) return;
+    renderOverview(overview);
     await learnNames(state.programId, [...pairs.flatMap((p) => [p.mentor_id, p.mentee_id])]);
     if (generation !== state.generation) return;
     render(report, pairs);
@@ -295,6 +306,7 @@ function render(report, pairs) {
   renderRatings(report);
   renderMix(report);
   renderLedger(report);
+  renderPartnerships(report);
   renderRisk(report);
   renderCadence(report, pairs);
 }
@@ -306,7 +318,7 @@ function headline(report) {
     ["participants-enrolled", "Enrolled", fmt.int(r.participants.enrolled), `${fmt.int(r.participants.withdrawn)} withdrawn`, "participants_enrolled"],
     ["participants-active", "Active participants", fmt.int(r.participants.active), "enrolled, not withdrawn", "active_participants"],
     ["match-rate", "Match rate", fmt.pct(r.matching.match_rate), `${fmt.int(r.matching.matched_participants)} of ${fmt.int(r.matching.active_participants)} active in a pair`, "match_rate"],
-    ["pairs-active", "Active pairs", fmt.int(r.pairs.active), `${fmt.int(r.pairs.formed)} formed, ${fmt.int(r.pairs.dissolved)} dissolved`, "active_pairs"],
+    ["pairs-active", "Active pairs", fmt.int(r.pairs.active), `${fmt.int(r.pairs.formed)} formed, ${fmt.int(r.pairs.completed)} completed, ${fmt.int(r.pairs.dissolved)} dissolved`, "active_pairs"],
     ["sessions-total", "Sessions held", fmt.int(r.sessions.total), `${fmt.int(r.sessions.minutes)} minutes in all`, "sessions_held"],
     ["sessions-per-pair", "Sessions per pair", fmt.dec(r.sessions.average_per_pair), `${fmt.dec(r.sessions.average_minutes_per_pair, 0)} minutes per pair`, "sessions_per_pair"],
     ["cadence-adherence", "Cadence adherence", fmt.pct(r.sessions.cadence_adherence), `over ${fmt.int(r.sessions.pairs_due)} pairs with a session due`, "cadence_adherence"],
@@ -551,6 +563,69 @@ function renderLedger(report) {
       ? table("Sessions that covered each topic, by direction", ["Topic", "Mentor → mentee", "Mentee → mentor"], topics.map((t) => [t, fmt.int(down[t] || 0), fmt.int(up[t] || 0)]), { numeric: [1, 2] })
       : el("p", { class: "empty", text: "No topic yet." }),
   );
+}
+
+function renderOverview(overview) {
+  $("overview").hidden = !overview;
+  if (!overview) return;
+  const open = (row) =>
+    el("button", { type: "button", class: "link", "data-program": row.program_id, text: row.title });
+  $("overview-table").replaceChildren(
+    table(
+      "Headline figures per program",
+      ["Program", "State", "Active participants", "Active pairs", "Proposals", "Acceptance rate", "Median hours to accept", "Agreements in force", "Completed", "Dissolved", "Completion rate", "At risk"],
+      overview.programs.map((row) => [
+        open(row),
+        row.closed_at ? `closed ${fmt.date(row.closed_at)}` : "running",
+        fmt.int(row.active_participants),
+        fmt.int(row.active_pairs),
+        fmt.int(row.proposals),
+        fmt.pct(row.acceptance_rate),
+        fmt.dec(row.median_hours_to_accept, 1),
+        fmt.int(row.agreements_in_force),
+        fmt.int(row.completed),
+        fmt.int(row.dissolved),
+        fmt.pct(row.completion_rate),
+        fmt.int(row.at_risk),
+      ]),
+      { numeric: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11] },
+    ),
+  );
+  for (const button of $("overview-table").querySelectorAll("button[data-program]")) {
+    button.addEventListener("click", () => {
+      state.programId = button.dataset.program;
+      $("program").value = state.programId;
+      state.shown = null;
+      refresh();
+    });
+  }
+}
+
+function renderPartnerships(report) {
+  const p = report.partnerships;
+  const goals = p.goals_advanced;
+  const cards = [
+    ["proposals", "Proposals", fmt.int(p.proposals), `${fmt.int(p.pending)} awaiting answers`],
+    ["acceptance-rate", "Acceptance rate", fmt.pct(p.acceptance_rate), `${fmt.int(p.accepted)} accepted, ${fmt.int(p.declined)} declined, ${fmt.int(p.expired)} expired`],
+    ["hours-to-accept", "Median time to accept", p.median_hours_to_accept === null ? "—" : `${fmt.dec(p.median_hours_to_accept, 1)} h`, "from proposal to the pair's start"],
+    ["agreements-in-force", "Agreements in force", fmt.int(p.agreements_in_force), `${fmt.int(p.agreements_signed)} pairs ever signed one`],
+    ["goals-advanced", "Goals advanced", fmt.int(goals.mentor_to_mentee + goals.mentee_to_mentor), `${fmt.int(goals.mentor_to_mentee)} mentor → mentee, ${fmt.int(goals.mentee_to_mentor)} mentee → mentor`],
+    ["pairs-completed", "Completed pairs", fmt.int(p.completed), `${fmt.int(p.dissolved)} dissolved`],
+    ["completion-rate", "Completion rate", fmt.pct(p.completion_rate), "of the pairs that ended, those that ran their course"],
+    ["would-recommend", "Would recommend", fmt.pct(p.would_recommend_rate), `${fmt.int(p.reflections)} closing reflections`],
+  ];
+  $("partnerships-summary").textContent = p.proposals
+    ? `${fmt.int(p.accepted)} of ${fmt.int(p.accepted + p.declined + p.expired)} decided proposals started; ${fmt.int(p.completed)} pairs completed and ${fmt.int(p.dissolved)} dissolved.`
+    : `No proposal waited for acceptance; ${fmt.int(p.completed)} pairs completed and ${fmt.int(p.dissolved)} dissolved.`;
+  $("partnership-cards").replaceChildren(
+    ...cards.map(([key, label, value, detail]) =>
+      el("div", { class: "card" }, el("dt", { text: label }), el("dd", { class: "figure", "data-figure": key, text: value }), el("dd", { class: "sub", text: detail })),
+    ),
+  );
+  const reasons = (caption, counts) =>
+    table(caption, ["Reason", "Count"], Object.entries(counts).map(([code, n]) => [fmt.words(code), fmt.int(n)]), { numeric: [1] });
+  $("decline-reasons").replaceChildren(reasons("Why proposals were declined", p.decline_reasons));
+  $("dissolution-reasons").replaceChildren(reasons("Why pairs dissolved", p.dissolution_reasons));
 }
 
 function reasonTags(reasons) {

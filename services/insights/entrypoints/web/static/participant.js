@@ -1,7 +1,9 @@
 // The participant page: for a signed-in employee, my programs with the consent I gave, opting into an open
-// program and my partner's introduction (enrolment API); then my pairs (sessions API), why we were matched
-// (matching API), my sessions, log a session (with an Idempotency-Key, so a retried click never logs it twice)
-// and give feedback. People see each other's names, never pseudonyms.
+// program and my partner's introduction (enrolment API); the matches proposed to me, to accept or decline
+// (matching API); then my pairs (sessions API), why we were matched (matching API), our two-way agreement to
+// write and sign with its progress per goal, my sessions, log a session (with an Idempotency-Key, so a retried
+// click never logs it twice) naming the goals it advanced, give feedback, and complete the pair with a closing
+// reflection (sessions API). People see each other's names, never pseudonyms.
 import { ApiError, api, claims, el, fmt, getJson, postJson, say, signedInWithProvider, startSignIn, table, uuid } from "./common.js";
 
 const BASE = new URL(".", location.href).href.replace(/\/$/, "");
@@ -19,6 +21,18 @@ const DIRECTION = {
   mentee_to_mentor: "The mentor learned from the mentee",
   both: "Both learned",
 };
+const GOAL_DIRECTION = {
+  mentor_to_mentee: "The mentee learns from the mentor",
+  mentee_to_mentor: "The mentor learns from the mentee",
+};
+const DECLINE_REASONS = {
+  no_time: "I have no time for it now",
+  not_a_fit: "We do not seem a good fit",
+  prefer_someone_else: "I would prefer someone else",
+  other: "Another reason",
+};
+const ANSWER = { accepted: "accepted", declined: "declined" };
+const PAIR_POLLS = 20; // after an acceptance starts a pair, how many times to look for it (sessions learns it from events)
 
 async function start() {
   const config = await (await fetch(`${BASE}/web/config.json`)).json();
@@ -32,6 +46,10 @@ async function start() {
   $("feedback-form").addEventListener("submit", giveFeedback);
   $("opt-in-program").addEventListener("change", () => showConsent($("opt-in-program").value));
   $("opt-in-form").addEventListener("submit", optIn);
+  $("agreement-form").addEventListener("submit", writeAgreement);
+  $("add-goal").addEventListener("click", () => addGoalRow());
+  $("sign-agreement").addEventListener("click", signAgreement);
+  $("completion-form").addEventListener("submit", complete);
   await startSignIn(config, connect);
 }
 
@@ -75,10 +93,95 @@ async function connect() {
     if (generation !== state.generation || !me) return;
     state.me = me.participant_id || who.sub;
   }
-  await showPairs();
+  await Promise.all([showProposals(), showPairs()]);
 }
 
-async function showPairs() {
+// ------------------------------------------------------------------------------------------ proposals
+
+async function showProposals() {
+  let proposals;
+  try {
+    proposals = await getJson(`${state.matching}/me/proposals`);
+  } catch (error) {
+    $("proposals").hidden = false;
+    return say($("proposal-list"), `Could not load the matches proposed to you: ${error.message}`);
+  }
+  $("proposals").hidden = !proposals.length;
+  const answer = (value) => (value ? ANSWER[value] || value : "not answered yet");
+  $("proposal-list").replaceChildren(
+    ...proposals.map((p) => {
+      const open = p.my_answer === null;
+      const reason = el(
+        "select",
+        { id: `decline-reason-${p.pair_id}`, name: "reason_code" },
+        Object.entries(DECLINE_REASONS).map(([code, text]) => el("option", { value: code, text })),
+      );
+      const words = el("textarea", { id: `decline-words-${p.pair_id}`, rows: "2", maxlength: "500" });
+      return el(
+        "article",
+        { class: "proposal", "data-proposal": p.pair_id },
+        el("h3", { text: `As ${p.my_role}: a proposed ${p.my_role === "mentor" ? "mentee" : "mentor"}` }),
+        el(
+          "p",
+          { class: "summary" },
+          p.acceptance_mode === "both" ? "The pair starts when both of you accept. " : "The pair starts when one of you accepts. ",
+          `Answer by ${fmt.dateTime(p.expires_at)}.`,
+        ),
+        el("p", { "data-field": "answers", text: `My answer: ${answer(p.my_answer)}. My partner's: ${answer(p.partner_answer)}.` }),
+        open
+          ? el(
+              "div",
+              { class: "stack" },
+              el("div", {}, el("button", { type: "button", "data-action": "accept", onclick: () => answerProposal(p, "accept") }, "Accept")),
+              el(
+                "details",
+                {},
+                el("summary", { text: "Decline" }),
+                el("div", { class: "field" }, el("label", { for: reason.id, text: "Why (only the category is counted)" }), reason),
+                el("div", { class: "field" }, el("label", { for: words.id, text: "In my own words (private, optional)" }), words),
+                el("button", { type: "button", class: "secondary", "data-action": "decline", onclick: () => answerProposal(p, "decline") }, "Decline this match"),
+              ),
+            )
+          : null,
+      );
+    }),
+  );
+}
+
+async function answerProposal(proposal, action) {
+  const id = encodeURIComponent(proposal.pair_id);
+  const body =
+    action === "decline"
+      ? { reason_code: $(`decline-reason-${proposal.pair_id}`).value, reason: $(`decline-words-${proposal.pair_id}`).value }
+      : undefined;
+  try {
+    const answered = await postJson(`${state.matching}/proposals/${id}/${action}`, body ?? {});
+    if (action === "decline") {
+      say($("proposal-result"), "You declined the match. You are back in the pool for the next round.", "ok");
+    } else {
+      say(
+        $("proposal-result"),
+        answered.started ? "You accepted: your pair has started." : "You accepted: the pair starts when your partner accepts too.",
+        "ok",
+      );
+    }
+    await showProposals();
+    if (answered?.started) await waitForPair(proposal.pair_id);
+  } catch (error) {
+    say($("proposal-result"), `Your answer was not recorded: ${error.message}`);
+  }
+}
+
+/** Sessions learns of a new pair from matching's events: look for it a few times before showing it. */
+async function waitForPair(pairId) {
+  for (let attempt = 0; attempt < PAIR_POLLS; attempt += 1) {
+    await showPairs(pairId);
+    if (state.pairs.some((p) => p.pair_id === pairId)) return;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+  }
+}
+
+async function showPairs(preferred = null) {
   try {
     state.pairs = await getJson(`${state.sessions}/participants/${encodeURIComponent(state.me)}/pairs`);
   } catch (error) {
@@ -87,7 +190,11 @@ async function showPairs() {
   if (!state.pairs.length) {
     return say($("message"), "You are not in a pair yet. Pairs are formed in matching rounds: come back after the next one.", "info");
   }
-  const current = [...state.pairs].reverse().find((p) => p.status === "active") || state.pairs.at(-1);
+  say($("message"), null);
+  const current =
+    state.pairs.find((p) => p.pair_id === preferred) ||
+    [...state.pairs].reverse().find((p) => p.status === "active") ||
+    state.pairs.at(-1);
   $("pair").replaceChildren(
     ...state.pairs.map((p) =>
       el("option", { value: p.pair_id }, `${partnerOf(p)} — ${p.status}${state.named ? "" : ` (${p.pair_id})`}`),
@@ -266,11 +373,217 @@ async function showPair(pairId) {
     sideOf(pair) === "mentor"
       ? `${me} the mentor of ${partnerName(pair)}: I share what I know with a more senior colleague.`
       : `${me} the mentee of ${partnerName(pair)}: a more junior colleague shares what they know with me.`;
-  const dissolved = pair.status !== "active";
-  $("log-fields").disabled = dissolved;
-  say($("log-result"), dissolved ? "This pair is dissolved: no new sessions can be logged. Feedback is still welcome." : null, "info");
+  const ended = pair.status !== "active";
+  $("log-fields").disabled = ended;
+  say($("log-result"), ended ? `This pair is ${pair.status}: no new sessions can be logged. Feedback is still welcome.` : null, "info");
   say($("feedback-result"), null);
-  await Promise.all([showWhy(pair), showSessions(pair)]);
+  say($("agreement-result"), null);
+  say($("completion-result"), null);
+  await Promise.all([showWhy(pair), showSessions(pair), showAgreement(pair), showCompletion(pair)]);
+}
+
+// ------------------------------------------------------------------------------------------ agreement
+
+const mine = (participantId) => (participantId === state.me ? "me" : "my partner");
+
+async function showAgreement(pair) {
+  let agreement;
+  try {
+    agreement = await getJson(`${state.sessions}/pairs/${encodeURIComponent(pair.pair_id)}/agreement`);
+  } catch (error) {
+    return say($("agreement-status"), `Could not load the agreement: ${error.message}`);
+  }
+  if (state.pair?.pair_id !== pair.pair_id) return;
+  state.agreement = agreement;
+  const signedByMe = agreement.signed_by.includes(state.me);
+  const status = {
+    none: "No agreement yet: write one below, then both of you sign it.",
+    awaiting_signatures: `Version ${agreement.version} awaits signatures: signed by ${agreement.signed_by.length ? agreement.signed_by.map(mine).join(" and ") : "no one yet"}.`,
+    in_force: `In force: version ${agreement.in_force_version}, signed by both of you${agreement.ends_on ? `, until ${fmt.date(agreement.ends_on)}` : ""}.`,
+  }[agreement.status];
+  const earlier =
+    agreement.status === "awaiting_signatures" && agreement.in_force_version
+      ? ` Version ${agreement.in_force_version} stays in force until both sign the new one.`
+      : "";
+  $("agreement-status").replaceChildren(el("p", { "data-agreement-status": agreement.status, text: status + earlier }));
+  const words = new Map(agreement.goals.map((g) => [g.goal_id, g]));
+  $("agreement").replaceChildren(
+    agreement.version
+      ? el(
+          "div",
+          {},
+          table(
+            `Version ${agreement.version}: our goals`,
+            ["Goal", "Direction", "Written by"],
+            agreement.goals.map((g) => [g.text ?? "", GOAL_DIRECTION[g.direction], mine(g.written_by)]),
+          ),
+          el("p", {
+            class: "summary",
+            text: `We meet every ${agreement.cadence_days} days for ${agreement.duration_weeks} weeks. Confidentiality: ${agreement.confidentiality}${agreement.confidentiality_note ? ` — ${agreement.confidentiality_note}` : ""}.`,
+          }),
+          agreement.progress.length
+            ? table(
+                "Progress per goal (agreement in force)",
+                ["Goal", "Direction", "Sessions that advanced it", "Last advanced"],
+                agreement.progress.map((g) => [words.get(g.goal_id)?.text ?? g.goal_id, GOAL_DIRECTION[g.direction], fmt.int(g.sessions), fmt.date(g.last_advanced_on)]),
+                { numeric: [2] },
+              )
+            : null,
+        )
+      : null,
+  );
+  const active = pair.status === "active";
+  $("sign-agreement").hidden = !(active && agreement.status === "awaiting_signatures" && !signedByMe);
+  $("sign-agreement").textContent = `Sign version ${agreement.version}`;
+  $("agreement-editor").hidden = !active;
+  $("agreement-editor-summary").textContent = agreement.version ? "Change our agreement" : "Write our agreement";
+  fillAgreementForm(agreement);
+  showAdvancedGoals(agreement);
+}
+
+function fillAgreementForm(agreement) {
+  $("goal-rows").replaceChildren();
+  const goals = agreement.goals.length
+    ? agreement.goals
+    : [{ direction: "mentor_to_mentee", text: "" }, { direction: "mentee_to_mentor", text: "" }];
+  goals.forEach((g) => addGoalRow(g));
+  $("agreement-cadence").value = agreement.cadence_days ?? "";
+  $("agreement-duration").value = agreement.duration_weeks ?? "";
+  $("agreement-confidentiality").value = agreement.confidentiality ?? "standard";
+  $("agreement-note").value = agreement.confidentiality_note ?? "";
+}
+
+function addGoalRow(goal = { direction: "mentor_to_mentee", text: "" }) {
+  const n = $("goal-rows").children.length + 1;
+  if (n > 20) return;
+  const direction = el(
+    "select",
+    { id: `goal-direction-${n}`, "data-goal": "direction" },
+    Object.entries(GOAL_DIRECTION).map(([value, text]) => el("option", { value, text })),
+  );
+  direction.value = goal.direction;
+  const text = el("input", { id: `goal-text-${n}`, type: "text", maxlength: "500", required: "", "data-goal": "text" });
+  text.value = goal.text ?? "";
+  const row = el(
+    "div",
+    { class: "goal-row", "data-goal-id": goal.goal_id || "" },
+    el("div", { class: "field" }, el("label", { for: text.id, text: `Goal ${n}` }), text),
+    el("div", { class: "field" }, el("label", { for: direction.id, text: "Who learns" }), direction),
+    el("button", { type: "button", class: "secondary", onclick: () => row.remove() }, `Remove goal ${n}`),
+  );
+  $("goal-rows").append(row);
+}
+
+async function writeAgreement(event) {
+  event.preventDefault();
+  const form = event.target;
+  if (!form.reportValidity()) return;
+  const goals = [...$("goal-rows").children].map((row) => ({
+    ...(row.dataset.goalId ? { goal_id: row.dataset.goalId } : {}),
+    direction: row.querySelector("[data-goal=direction]").value,
+    text: row.querySelector("[data-goal=text]").value.trim(),
+  }));
+  const body = {
+    goals,
+    cadence_days: Number($("agreement-cadence").value),
+    duration_weeks: Number($("agreement-duration").value),
+    confidentiality: $("agreement-confidentiality").value,
+    confidentiality_note: $("agreement-note").value,
+  };
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const changed = await api(`${state.sessions}/pairs/${encodeURIComponent(state.pair.pair_id)}/agreement`, { method: "PUT", body });
+    $("agreement-editor").open = false;
+    await showAgreement(state.pair);
+    say($("agreement-result"), null);
+    say($("agreement-status"), `Version ${changed.agreement.version} proposed. Both of you now sign it.`, "ok");
+  } catch (error) {
+    say($("agreement-result"), `The agreement was not saved: ${error.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function signAgreement() {
+  const version = state.agreement?.version;
+  const button = $("sign-agreement");
+  button.disabled = true;
+  try {
+    await postJson(`${state.sessions}/pairs/${encodeURIComponent(state.pair.pair_id)}/agreement/sign`, { version });
+    await showAgreement(state.pair);
+  } catch (error) {
+    say($("agreement-result"), `Your signature was not recorded: ${error.message}`);
+    $("agreement-editor").open = true;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** The log form names the goals of the agreement in force (their words from the latest version, when kept). */
+function showAdvancedGoals(agreement) {
+  const words = new Map(agreement.goals.map((g) => [g.goal_id, g.text]));
+  const goals = agreement.in_force_version ? agreement.progress : [];
+  $("advanced-goals").hidden = !goals.length;
+  $("advanced-goal-choices").replaceChildren(
+    ...goals.map((g) =>
+      el("label", {}, el("input", { type: "checkbox", name: "goals_advanced", value: g.goal_id }), ` ${words.get(g.goal_id) || g.goal_id}`),
+    ),
+  );
+}
+
+// ------------------------------------------------------------------------------------------ completion
+
+async function showCompletion(pair) {
+  let completion;
+  try {
+    completion = await getJson(`${state.sessions}/pairs/${encodeURIComponent(pair.pair_id)}/completion`);
+  } catch (error) {
+    return say($("completion"), `Could not load the completion: ${error.message}`);
+  }
+  if (state.pair?.pair_id !== pair.pair_id) return;
+  const reflected = completion.reflections.some((r) => r.participant_id === state.me);
+  const running = pair.status === "active" && completion.status === "active";
+  const asked = completion.requested_by.map(mine);
+  const summary = running
+    ? `${completion.ends_on ? `Our partnership ends by itself on ${fmt.date(completion.ends_on)}. ` : ""}${asked.length ? `Completion asked by ${asked.join(" and ")}: it completes when both of you ask.` : "Either of you may ask to complete it earlier; it completes when both ask."}`
+    : completion.completed_on
+      ? `Completed on ${fmt.date(completion.completed_on)} (${completion.completed_by === "schedule" ? "at its agreed end" : completion.completed_by === "admin" ? "by the program admin" : "as both of you asked"}).`
+      : `This pair is ${pair.status}.`;
+  $("completion").replaceChildren(
+    el("p", { "data-completion-status": completion.status, text: summary }),
+    completion.reflections.length
+      ? table(
+          "Closing reflections",
+          ["By", "What I learned", "What I changed", "Would recommend"],
+          completion.reflections.map((r) => [mine(r.participant_id), r.learned ?? "", r.changed ?? "", r.would_recommend ? "yes" : "no"]),
+        )
+      : null,
+  );
+  $("completion-form").hidden = reflected || pair.status === "dissolved";
+  $("completion-submit").textContent = running ? "Send my reflection and ask to complete" : "Send my reflection";
+}
+
+async function complete(event) {
+  event.preventDefault();
+  const form = event.target;
+  const body = {
+    learned: $("reflection-learned").value,
+    changed: $("reflection-changed").value,
+    would_recommend: $("would-recommend").checked,
+  };
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    await postJson(`${state.sessions}/pairs/${encodeURIComponent(state.pair.pair_id)}/completion`, body);
+    form.reset();
+    say($("completion-result"), "Thank you: your reflection was recorded.", "ok");
+    await showCompletion(state.pair);
+  } catch (error) {
+    say($("completion-result"), `Your reflection was not recorded: ${error.message}`);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 async function showWhy(pair) {
@@ -344,6 +657,8 @@ async function logSession(event) {
     learning_direction: data.get("learning_direction"),
     notes: String(data.get("notes") || ""),
   };
+  const advanced = data.getAll("goals_advanced").map(String);
+  if (advanced.length) body.goals_advanced = advanced;
   // The same request retried keeps its key, so the service answers it once; a changed request gets a new key.
   const sent = JSON.stringify(body);
   if (!state.pending || state.pending.body !== sent) state.pending = { key: uuid(), body: sent };
@@ -358,7 +673,7 @@ async function logSession(event) {
     state.pending = null;
     form.reset();
     $("held-on").value = localToday();
-    await showSessions(state.pair);
+    await Promise.all([showSessions(state.pair), showAgreement(state.pair)]);
     say($("log-result"), `Session of ${fmt.date(body.held_on)} logged. Thank you!`, "ok");
   } catch (error) {
     say($("log-result"), `The session was not logged: ${error.message}`);
