@@ -152,7 +152,7 @@ def allow_browser_pages(app: FastAPI, settings: CorsSettings) -> None:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "PUT"],  # PUT: the participant page writes a pair's agreement
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", CORRELATION_HEADER],
             expose_headers=["Content-Disposition", CORRELATION_HEADER],
             max_age=600,
