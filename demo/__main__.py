@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import date
 
 import httpx
 import typer
@@ -96,12 +96,13 @@ def main(
         wait(f"sessions to know {pair['pair_id']}", lambda url=url: http.get(url, headers=admin).status_code == 200)
         mentor, mentee = (bearer("participant", pair[m], users[pair[m]]) for m in ("mentor_id", "mentee_id"))
         held = rng.choice([0, 1, 2, 3, 3, 4])
-        for n in range(held):
+        for _ in range(held):
             http.post(
                 f"{url}/sessions",
                 headers={**mentor, "Idempotency-Key": str(uuid.uuid4())},
                 json={
-                    "held_on": str(today - timedelta(days=14 * (held - n) + rng.randint(0, 5))),
+                    # The round formed the pairs today: no session is dated before its pair started.
+                    "held_on": str(today),
                     "minutes": rng.choice([30, 45, 60]),
                     "topics": rng.sample(
                         [

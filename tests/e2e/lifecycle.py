@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import httpx
 
@@ -81,7 +81,8 @@ def meet(http: httpx.Client, platform: dict, sent: Sent) -> None:
         sent.sessions[pair["pair_id"]] = []
         for n in range(i % 4):  # 0..3 sessions per pair
             body = {
-                "held_on": str(TODAY - timedelta(days=7 * (4 - n))),
+                # The pairs formed today, and a session is never dated before its pair started (issue #15).
+                "held_on": str(TODAY),
                 "minutes": 30 + 15 * n,
                 "topics": ["social media", "strategy"][: 1 + n % 2],
                 "learning_direction": ["mentor_to_mentee", "both", "mentee_to_mentor"][n % 3],

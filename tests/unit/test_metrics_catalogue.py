@@ -9,4 +9,3 @@ from shared.metrics_catalogue import METRICS
 
 def test_every_target_enrolment_accepts_is_a_figure_insights_measures():
     assert set(METRICS) == set(MEASURES)
-
