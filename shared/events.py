@@ -110,6 +110,9 @@ class ProgramSettings(Event):
     proposal_ttl_hours: int = Field(
         168, ge=1, description="How long a proposal waits for its answers before both return to the pool."
     )
+    required_modules: tuple[str, ...] = Field(
+        (), description="Training modules a participant completes before entering the matching pool (issue #16)."
+    )
 
 
 class ProgramLaunched(ProgramSettings):
@@ -469,6 +472,72 @@ class ReflectionRecorded(Event):
     would_recommend: bool
 
 
+class TrainingModulePublished(Event):
+    """A program admin published a training module for a program, replacing (same `module_id`, a new version) or
+    extending the modules shipped with the product (issue #16). The content stays in enrolment; its hash is here."""
+
+    service = "enrolment"
+    type_name = "tandem.enrolment.training-module-published.v1"
+
+    program_id: str
+    module_id: str
+    module_version: int = Field(ge=1)
+    for_roles: tuple[MentoringRole, ...]
+    content_sha256: str
+
+
+class TrainingCompleted(Event):
+    """A participant passed a module's knowledge check: per person, module and module version."""
+
+    service = "enrolment"
+    type_name = "tandem.enrolment.training-completed.v1"
+
+    program_id: str
+    participant_id: str
+    module_id: str
+    module_version: int = Field(ge=1)
+    score: int = Field(ge=0, description="Correct answers in the knowledge check.")
+    questions: int = Field(ge=1)
+
+
+class CertificateIssued(Event):
+    """Enrolment issued a member of a completed pair their certificate; the PDF is made on request from enrolment's
+    store, and its verification code resolves there."""
+
+    service = "enrolment"
+    type_name = "tandem.enrolment.certificate-issued.v1"
+
+    program_id: str
+    pair_id: str
+    participant_id: str
+    certificate_id: str
+
+
+class KudosGiven(Event):
+    """A partner thanked the other; the message stays in enrolment."""
+
+    service = "enrolment"
+    type_name = "tandem.enrolment.kudos-given.v1"
+
+    program_id: str
+    pair_id: str
+    kudos_id: str
+    given_by: str
+    given_to: str
+
+
+class StoryShared(Event):
+    """A member of a completed pair agreed to share their closing reflection as a story for internal comms; a pair's
+    story is told only when both members shared (issue #16). The words stay in sessions."""
+
+    service = "sessions"
+    type_name = "tandem.sessions.story-shared.v1"
+
+    program_id: str
+    pair_id: str
+    participant_id: str
+
+
 class SessionHeld(Event):
     service = "sessions"
     type_name = "tandem.sessions.session-held.v1"
@@ -513,6 +582,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ConsentGiven,
         ConsentWithdrawn,
         ParticipantInvited,
+        TrainingModulePublished,
+        TrainingCompleted,
+        CertificateIssued,
+        KudosGiven,
         RoundCommitted,
         PairProposed,
         ProposalAccepted,
@@ -529,6 +602,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CompletionRequested,
         PairCompleted,
         ReflectionRecorded,
+        StoryShared,
         PairFlagged,
         SessionHeld,
         FeedbackGiven,
