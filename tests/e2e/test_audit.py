@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import timedelta
 
 import asyncpg
 import httpx
@@ -58,7 +57,7 @@ def test_a_report_as_of_an_earlier_instant_equals_what_it_said_live_then(sent: S
     live = report(platform, program_id)
     pair = next(p for p in sent.pairs if p["pair_id"] not in sent.dissolved)
     body = {
-        "held_on": str(TODAY - timedelta(days=1)),
+        "held_on": str(TODAY),  # never before the pair started (it formed today)
         "minutes": 50,
         "topics": ["late topic"],
         "learning_direction": "both",
@@ -98,7 +97,7 @@ def test_a_replay_of_matching_rebuilds_its_pool_from_the_log_alone_and_decides_n
     result = tandem(env, "replay", "--service", "matching")
     assert result.returncode == 0, result.stdout + result.stderr
     compared = {line.split(":")[0].strip() for line in result.stdout.splitlines() if "rows, replayed" in line}
-    assert compared == {"pool_programs", "pool_candidates"}
+    assert compared == {"pool_programs", "pool_candidates", "pool_completed_pairs"}
     assert asyncio.run(matching_events()) == before, "the withdrawal policy did not run again during the replay"
 
 

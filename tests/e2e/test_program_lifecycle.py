@@ -94,6 +94,7 @@ def test_insights_counts_pairs_sessions_and_minutes(sent, report):
         "formed": len(sent.pairs),
         "active": len(sent.pairs) - 1,
         "dissolved": 1,
+        "completed": 0,
         "at_risk": None,
     }
     assert (report["sessions"]["total"], report["sessions"]["minutes"]) == (total, minutes)
