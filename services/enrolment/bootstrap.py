@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.enrolment.config import EnrolmentSettings
-from services.enrolment.entrypoints import http, people, roster, scim
+from services.enrolment.entrypoints import http, people, roster, scim, training
 from services.enrolment.entrypoints.partnerships_consumer import PartnershipsProjection
 from services.enrolment.service_layer.unit_of_work import PostgresEnrolmentUnitOfWork
 from shared.http import create_app
@@ -28,7 +28,7 @@ SPEC = ServiceSpec(
     name="enrolment",
     title="Tandem enrolment",
     settings=EnrolmentSettings,
-    routers=[people.router, http.router, roster.router, scim.router],
+    routers=[people.router, http.router, roster.router, scim.router, training.router],
     migrations=[Path(__file__).parent / "adapters" / "sql"],
     projections=[PartnershipsProjection()],
     bindings=bindings,

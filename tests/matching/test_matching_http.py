@@ -162,7 +162,7 @@ async def test_a_round_of_an_unknown_program_is_404_and_of_an_empty_pool_409(mat
 
 async def test_the_pool_counts_active_and_withdrawn_candidates(matching):
     response = await matching.get(f"/programs/{PROGRAM}/pool", headers=AUDITOR)
-    assert response.json() == {"program_id": PROGRAM, "active": 9, "withdrawn": 1}
+    assert response.json() == {"program_id": PROGRAM, "active": 9, "withdrawn": 1, "awaiting_training": 0}
     assert (await matching.get("/programs/prg-unknown/pool")).status_code == 404
 
 

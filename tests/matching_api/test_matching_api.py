@@ -74,7 +74,10 @@ def round_(services):
         assert http.post(f"{url}/{pid('J4')}/withdraw", headers=ADMIN).status_code == 200
         pool = f"{matching}/programs/{program['program_id']}/pool"
         eventually(
-            lambda: _json(http, pool) == {"program_id": program["program_id"], "active": 9, "withdrawn": 1},
+            lambda: (
+                _json(http, pool)
+                == {"program_id": program["program_id"], "active": 9, "withdrawn": 1, "awaiting_training": 0}
+            ),
             60,
             what="matching's pool",
         )

@@ -45,7 +45,9 @@ async def test_a_round_over_the_pool_from_the_broker_publishes_its_pairs_and_a_w
             response = await http.get(f"/programs/{PROGRAM}/pool")
             return response.json() if response.status_code == 200 else None
 
-        await wait_until(lambda: _equals(pool(), {"program_id": PROGRAM, "active": 2, "withdrawn": 0}), 60)
+        await wait_until(
+            lambda: _equals(pool(), {"program_id": PROGRAM, "active": 2, "withdrawn": 0, "awaiting_training": 0}), 60
+        )
         committed = await http.post(f"/programs/{PROGRAM}/rounds")
         assert committed.status_code == 201, committed.text
         (pair,) = committed.json()["pairs"]
@@ -69,7 +71,7 @@ async def test_a_round_over_the_pool_from_the_broker_publishes_its_pairs_and_a_w
         assert events[1].type == "tandem.matching.pair-dissolved.v1"
         assert events[1].data["reason"] == "participant withdrew"
         assert (await http.get(f"/pairs/{pair['pair_id']}")).json()["status"] == "dissolved"
-        assert await pool() == {"program_id": PROGRAM, "active": 1, "withdrawn": 1}
+        assert await pool() == {"program_id": PROGRAM, "active": 1, "withdrawn": 1, "awaiting_training": 0}
 
 
 async def _equals(value, expected) -> bool:

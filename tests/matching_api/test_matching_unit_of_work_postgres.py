@@ -71,7 +71,7 @@ async def test_the_withdrawal_policy_and_the_pool_record_a_withdrawal_in_one_tra
             await reaction.apply(conn, envelope, withdrawn)
     (pair,) = [p for p in committed.pairs if p.has_member("p-M3")]
     assert (await handlers.get_pair(uow, pair.pair_id)).dissolve_reason == "participant withdrew"
-    assert await handlers.pool_counts(uow, PROGRAM) == {"active": 9, "withdrawn": 1}
+    assert await handlers.pool_counts(uow, PROGRAM) == {"active": 9, "withdrawn": 1, "awaiting_training": 0}
 
 
 async def _until_a_lock_is_awaited(uow: PostgresMatchingUnitOfWork, timeout_s: float = 10) -> None:

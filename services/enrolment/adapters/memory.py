@@ -7,10 +7,20 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.enrolment.adapters.repository import Consents, Invitations, Participants, Partnerships, Programs, Roster
+from services.enrolment.adapters.repository import (
+    Consents,
+    Invitations,
+    Participants,
+    Partnerships,
+    Programs,
+    Roster,
+    TrainingCompletions,
+    TrainingModules,
+)
 from services.enrolment.domain.consent import Consent
 from services.enrolment.domain.model import Invitation, Participant, Partnership, Program
 from services.enrolment.domain.roster import RosterEntry
+from services.enrolment.domain.training import Completion, Module
 
 
 @dataclass
@@ -21,6 +31,8 @@ class EnrolmentState:
     consents: dict[tuple[str, str, int], Consent] = field(default_factory=dict)  # (program, participant, version)
     invitations: dict[tuple[str, str], Invitation] = field(default_factory=dict)  # (program_id, participant_id)
     partnerships: dict[str, Partnership] = field(default_factory=dict)  # by pair id
+    training_modules: dict[tuple[str, str, int], Module] = field(default_factory=dict)  # (program, module, version)
+    training_completions: dict[tuple[str, str, str, int], Completion] = field(default_factory=dict)
 
 
 class InMemoryPrograms(Programs):
@@ -159,3 +171,48 @@ class InMemoryPartnerships(Partnerships):
 
 def _key(participant: Participant) -> tuple[str, str]:
     return participant.profile.program_id, participant.profile.participant_id
+
+
+class InMemoryTrainingModules(TrainingModules):
+    def __init__(self, state: EnrolmentState):
+        self.state = state
+
+    async def add(self, module: Module) -> None:
+        assert module.program_id is not None, "only a program's modules are stored"
+        if module.program_id not in self.state.programs:
+            raise ValueError(f"no program {module.program_id}")  # the table's foreign key
+        key = (module.program_id, module.module_id, module.version)
+        if key in self.state.training_modules:
+            raise ValueError(f"module {key} exists")  # the table's primary key
+        self.state.training_modules[key] = module
+
+    async def latest(self, program_id: str) -> list[Module]:
+        newest: dict[str, Module] = {}
+        for (program, module_id, _version), module in sorted(self.state.training_modules.items()):
+            if program == program_id:
+                newest[module_id] = module
+        return [newest[m] for m in sorted(newest)]
+
+    async def latest_of(self, program_id: str, module_id: str) -> Module | None:
+        return next((m for m in await self.latest(program_id) if m.module_id == module_id), None)
+
+
+class InMemoryTrainingCompletions(TrainingCompletions):
+    def __init__(self, state: EnrolmentState):
+        self.state = state
+
+    async def add(self, completion: Completion) -> bool:
+        c = completion
+        key = (c.program_id, c.participant_id, c.module_id, c.module_version)
+        if key in self.state.training_completions:
+            return False
+        self.state.training_completions[key] = completion
+        return True
+
+    async def of_person(self, program_id: str, participant_id: str) -> list[Completion]:
+        found = [
+            c
+            for c in self.state.training_completions.values()
+            if c.program_id == program_id and c.participant_id == participant_id
+        ]
+        return sorted(found, key=lambda c: c.completed_at)

@@ -9,10 +9,21 @@ from datetime import datetime
 
 import asyncpg
 
-from services.enrolment.adapters.repository import Consents, Invitations, Participants, Partnerships, Programs, Roster
+from services.enrolment.adapters.repository import (
+    Consents,
+    Invitations,
+    Participants,
+    Partnerships,
+    Programs,
+    Roster,
+    TrainingCompletions,
+    TrainingModules,
+)
+from services.enrolment.domain import training
 from services.enrolment.domain.consent import Consent
 from services.enrolment.domain.model import Invitation, Participant, Partnership, Program
 from services.enrolment.domain.roster import RosterEntry
+from services.enrolment.domain.training import Completion, Module
 from shared.events import ParticipantEnrolled, ProgramSettings
 
 
@@ -352,3 +363,81 @@ def _participant(row: asyncpg.Record) -> Participant:
         version=row["version"],
         share_goals=row["share_goals"],
     )
+
+
+class PostgresTrainingModules(TrainingModules):
+    def __init__(self, conn: asyncpg.Connection):
+        self.conn = conn
+
+    async def add(self, module: Module) -> None:
+        assert module.program_id is not None, "only a program's modules are stored"
+        await self.conn.execute(
+            "INSERT INTO training_modules (program_id, module_id, version, content) VALUES ($1, $2, $3, $4)",
+            module.program_id,
+            module.module_id,
+            module.version,
+            module.content,
+        )
+
+    async def latest(self, program_id: str) -> list[Module]:
+        rows = await self.conn.fetch(
+            """SELECT DISTINCT ON (module_id) * FROM training_modules WHERE program_id = $1
+               ORDER BY module_id, version DESC""",
+            program_id,
+        )
+        return [_module(r) for r in rows]
+
+    async def latest_of(self, program_id: str, module_id: str) -> Module | None:
+        row = await self.conn.fetchrow(
+            """SELECT * FROM training_modules WHERE program_id = $1 AND module_id = $2
+               ORDER BY version DESC LIMIT 1""",
+            program_id,
+            module_id,
+        )
+        return _module(row) if row else None
+
+
+def _module(row: asyncpg.Record) -> Module:
+    # Stored content was checked when published; the version is the row's, whatever its front matter says.
+    return training.as_version(training.parse(row["content"]), row["version"], row["program_id"])
+
+
+class PostgresTrainingCompletions(TrainingCompletions):
+    def __init__(self, conn: asyncpg.Connection):
+        self.conn = conn
+
+    async def add(self, completion: Completion) -> bool:
+        c = completion
+        inserted = await self.conn.fetchval(
+            """INSERT INTO training_completions
+                   (program_id, participant_id, module_id, module_version, score, questions, completed_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING true""",
+            c.program_id,
+            c.participant_id,
+            c.module_id,
+            c.module_version,
+            c.score,
+            c.questions,
+            c.completed_at,
+        )
+        return bool(inserted)
+
+    async def of_person(self, program_id: str, participant_id: str) -> list[Completion]:
+        rows = await self.conn.fetch(
+            """SELECT * FROM training_completions WHERE program_id = $1 AND participant_id = $2
+               ORDER BY completed_at, module_id, module_version""",
+            program_id,
+            participant_id,
+        )
+        return [
+            Completion(
+                r["program_id"],
+                r["participant_id"],
+                r["module_id"],
+                r["module_version"],
+                r["score"],
+                r["questions"],
+                r["completed_at"],
+            )
+            for r in rows
+        ]

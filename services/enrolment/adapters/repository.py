@@ -14,6 +14,7 @@ from datetime import datetime
 from services.enrolment.domain.consent import Consent
 from services.enrolment.domain.model import Invitation, Participant, Partnership, Program
 from services.enrolment.domain.roster import RosterEntry
+from services.enrolment.domain.training import Completion, Module
 
 
 class Programs(ABC):
@@ -131,3 +132,30 @@ class Partnerships(ABC):
     @abstractmethod
     async def active_of(self, participant_id: str) -> list[Partnership]:
         """The active pairs the person is a member of, oldest first."""
+
+
+class TrainingModules(ABC):
+    """The modules programs published (table `training_modules`); those shipped with the product are not stored."""
+
+    @abstractmethod
+    async def add(self, module: Module) -> None:
+        """Store a program's new version of a module (`module.program_id` set)."""
+
+    @abstractmethod
+    async def latest(self, program_id: str) -> list[Module]:
+        """The program's latest version of each module it published, by module id."""
+
+    @abstractmethod
+    async def latest_of(self, program_id: str, module_id: str) -> Module | None: ...
+
+
+class TrainingCompletions(ABC):
+    """Who passed which module version's knowledge check (table `training_completions`)."""
+
+    @abstractmethod
+    async def add(self, completion: Completion) -> bool:
+        """False (and nothing stored) when the person already completed this version of the module."""
+
+    @abstractmethod
+    async def of_person(self, program_id: str, participant_id: str) -> list[Completion]:
+        """The person's completions in the program, oldest first."""

@@ -8,6 +8,7 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
+from services.enrolment.domain import training
 from shared.events import (
     DEFAULT_WEIGHTS,
     MATCHING_CRITERIA,
@@ -35,6 +36,7 @@ Targets = Annotated[dict[Label, TargetValue], Field(max_length=MAX_LIST_ITEMS)]
 ProposalTtlHours = Annotated[int, Int(1, 2160)]
 Email = Annotated[EmailStr, Text(254, min_length=3, one_line=True)]
 LabelList = Annotated[list[Label], Field(min_length=1, max_length=MAX_LIST_ITEMS)]
+ModuleIds = Annotated[list[training.ModuleId], Field(max_length=MAX_LIST_ITEMS)]
 
 
 DEFAULT_CONSENT_TEXT = (
@@ -96,8 +98,20 @@ class LaunchProgram(Command):
     proposal_ttl_hours: ProposalTtlHours = Field(
         168, description="Hours a proposal waits for its answers (1 to 2160) before both return to the pool."
     )
+    required_modules: ModuleIds = Field(
+        default_factory=list,
+        description="Training modules a participant completes before entering the matching pool (issue #16): at "
+        "launch, ids of modules shipped with the product (GET /programs/{program_id}/training lists them).",
+    )
 
     _targets = field_validator("targets")(lambda cls, targets: check_targets(targets))
+
+    @field_validator("required_modules")
+    @classmethod
+    def shipped_modules(cls, required: list[str]) -> list[str]:
+        # A program publishes its own modules only once launched: at launch only the shipped ones exist.
+        training.check_required(required, training.shipped())
+        return list(dict.fromkeys(required))
 
     @field_validator("matching_weights")
     @classmethod
@@ -127,6 +141,11 @@ class ChangeProgramSettings(Command):
     admin_groups: Labels | None = None
     sponsor_groups: Labels | None = None
     on_reporting_conflict: ReportingConflict | None = None
+    required_modules: ModuleIds | None = Field(
+        None,
+        description="Training modules completed before entering the pool, shipped or the program's own; [] requires "
+        "none. An unknown module id is a 422 naming required_modules.",
+    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -137,6 +156,7 @@ class ChangeProgramSettings(Command):
         return value
 
     _targets = field_validator("targets")(lambda cls, targets: check_targets(targets))
+    _modules = field_validator("required_modules")(lambda cls, required: list(dict.fromkeys(required)))
     _weights = field_validator("matching_weights")(lambda cls, weights: check_criteria(weights))
 
 

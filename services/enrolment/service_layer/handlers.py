@@ -16,6 +16,8 @@ from services.enrolment.domain.commands import (
     WithdrawParticipant,
 )
 from services.enrolment.domain.consent import Consent, ConsentWording, wording_of
+from services.enrolment.domain.training import check_required
+from services.enrolment.service_layer import training
 from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import ConsentGiven, Event, ParticipantInvited
@@ -37,6 +39,8 @@ async def launch_program(uow: EnrolmentUnitOfWork, command: LaunchProgram) -> tu
 async def change_program(uow: EnrolmentUnitOfWork, program_id: str, command: ChangeProgramSettings) -> ProgramChanged:
     async with uow:
         program = await _program_for_update(uow, program_id)
+        if command.required_modules is not None:
+            check_required(command.required_modules, await training.known_modules(uow, program_id))
         changed, event = program.change(command)
         return await _store_program(uow, program, changed, event)
 

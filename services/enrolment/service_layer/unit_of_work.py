@@ -12,6 +12,8 @@ from services.enrolment.adapters.memory import (
     InMemoryPartnerships,
     InMemoryPrograms,
     InMemoryRoster,
+    InMemoryTrainingCompletions,
+    InMemoryTrainingModules,
 )
 from services.enrolment.adapters.postgres import (
     PostgresConsents,
@@ -20,6 +22,8 @@ from services.enrolment.adapters.postgres import (
     PostgresPartnerships,
     PostgresPrograms,
     PostgresRoster,
+    PostgresTrainingCompletions,
+    PostgresTrainingModules,
 )
 from services.enrolment.adapters.repository import (
     Consents,
@@ -28,6 +32,8 @@ from services.enrolment.adapters.repository import (
     Partnerships,
     Programs,
     Roster,
+    TrainingCompletions,
+    TrainingModules,
 )
 from shared.eventstore import InMemoryEventStore
 from shared.uow import InMemoryUnitOfWork, PostgresUnitOfWork, UnitOfWork
@@ -49,6 +55,8 @@ class EnrolmentUnitOfWork(UnitOfWork):
     consents: Consents
     invitations: Invitations
     partnerships: Partnerships
+    training_modules: TrainingModules
+    training_completions: TrainingCompletions
 
 
 class PostgresEnrolmentUnitOfWork(PostgresUnitOfWork, EnrolmentUnitOfWork):
@@ -59,6 +67,8 @@ class PostgresEnrolmentUnitOfWork(PostgresUnitOfWork, EnrolmentUnitOfWork):
         self.consents = PostgresConsents(conn)
         self.invitations = PostgresInvitations(conn)
         self.partnerships = PostgresPartnerships(conn)
+        self.training_modules = PostgresTrainingModules(conn)
+        self.training_completions = PostgresTrainingCompletions(conn)
 
 
 class InMemoryEnrolmentUnitOfWork(InMemoryUnitOfWork, EnrolmentUnitOfWork):
@@ -74,3 +84,5 @@ class InMemoryEnrolmentUnitOfWork(InMemoryUnitOfWork, EnrolmentUnitOfWork):
         self.consents = InMemoryConsents(state)
         self.invitations = InMemoryInvitations(state)
         self.partnerships = InMemoryPartnerships(state)
+        self.training_modules = InMemoryTrainingModules(state)
+        self.training_completions = InMemoryTrainingCompletions(state)

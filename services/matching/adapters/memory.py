@@ -44,6 +44,7 @@ class MatchingState:
     closed: dict[str, datetime] = field(default_factory=dict)
     declines: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # pair -> (participant, code, words)
     couple_rules: set[tuple[str, str, str, str]] = field(default_factory=set)  # (program, mentor, mentee, rule)
+    training: set[tuple[str, str, str, int]] = field(default_factory=set)  # (program, participant, module, version)
 
 
 class InMemoryPrograms(Programs):
@@ -111,6 +112,16 @@ class InMemoryCandidates(Candidates):
     async def active_one(self, program_id: str, participant_id: str) -> dict[str, Any] | None:
         entry = self.state.candidates.get((program_id, participant_id))
         return copy.deepcopy(entry.profile) if entry and entry.status == "active" and entry.profile else None
+
+    async def record_training(self, program_id: str, participant_id: str, module_id: str, module_version: int) -> None:
+        self.state.training.add((program_id, participant_id, module_id, module_version))
+
+    async def trained(self, program_id: str) -> dict[str, set[str]]:
+        trained: dict[str, set[str]] = {}
+        for program, participant_id, module_id, _version in self.state.training:
+            if program == program_id:
+                trained.setdefault(participant_id, set()).add(module_id)
+        return trained
 
 
 class InMemoryRounds(Rounds):

@@ -79,6 +79,14 @@ class Candidates(ABC):
     async def active_one(self, program_id: str, participant_id: str) -> dict[str, Any] | None:
         """The candidate's profile if they are active in the program, else None."""
 
+    @abstractmethod
+    async def record_training(self, program_id: str, participant_id: str, module_id: str, module_version: int) -> None:
+        """A participant completed a module version (TrainingCompleted); recording it twice changes nothing."""
+
+    @abstractmethod
+    async def trained(self, program_id: str) -> dict[str, set[str]]:
+        """participant id -> the modules they completed in the program, in any version."""
+
 
 class Rounds(ABC):
     @abstractmethod
@@ -275,6 +283,24 @@ class PostgresCandidates(Candidates):
             participant_id,
         )
         return json.loads(profile) if profile else None
+
+    async def record_training(self, program_id: str, participant_id: str, module_id: str, module_version: int) -> None:
+        await self.conn.execute(
+            "INSERT INTO pool_training VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            program_id,
+            participant_id,
+            module_id,
+            module_version,
+        )
+
+    async def trained(self, program_id: str) -> dict[str, set[str]]:
+        rows = await self.conn.fetch(
+            "SELECT DISTINCT participant_id, module_id FROM pool_training WHERE program_id = $1", program_id
+        )
+        trained: dict[str, set[str]] = {}
+        for r in rows:
+            trained.setdefault(r["participant_id"], set()).add(r["module_id"])
+        return trained
 
 
 class PostgresRounds(Rounds):

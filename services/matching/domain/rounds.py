@@ -5,7 +5,7 @@ This module translates; the optimisation itself is the engine's (domain/engine.p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,7 +33,7 @@ CRITERIA_EXPLAINED = {
 
 class UnmatchedView(BaseModel):
     participant_id: str
-    reason: str = Field(description="no_eligible_partner | capacity | not_selected")
+    reason: str = Field(description="no_eligible_partner | capacity | not_selected | training_incomplete")
     detail: str = ""
 
 
@@ -84,6 +84,31 @@ def score_couple(program: dict[str, Any], mentor: dict[str, Any], mentee: dict[s
     return engine.score_pair(candidate(mentor), candidate(mentee), program_settings(program))
 
 
+def awaiting_training(
+    program: dict[str, Any],
+    candidates: Sequence[dict[str, Any]],
+    trained: Mapping[str, Collection[str]],
+    active_pairs: Sequence[Pair] = (),
+) -> dict[str, tuple[str, ...]]:
+    """The candidates a round leaves out because they miss a training module their program requires (issue #16),
+    with the modules missing. Members of active or proposed pairs stay in: a requirement added later does not
+    break a pair."""
+    required = tuple(program.get("required_modules", ()))
+    paired = {pid for p in active_pairs for pid in (p.mentor_id, p.mentee_id)}
+    awaiting = {}
+    for c in candidates:
+        pid = c["participant_id"]
+        if pid not in paired and (missing := tuple(m for m in required if m not in trained.get(pid, ()))):
+            awaiting[pid] = missing
+    return awaiting
+
+
+def training_incomplete(participant_id: str, missing: Sequence[str]) -> UnmatchedView:
+    return UnmatchedView(
+        participant_id=participant_id, reason="training_incomplete", detail=f"training incomplete: {', '.join(missing)}"
+    )
+
+
 def propose(
     program: dict[str, Any],
     candidates: Sequence[dict[str, Any]],
@@ -91,12 +116,15 @@ def propose(
     dissolved: Sequence[tuple[str, str]],
     excluded: Sequence[tuple[str, str]] = (),
     pinned: Sequence[tuple[str, str]] = (),
+    awaiting: Mapping[str, Sequence[str]] | None = None,
 ) -> Proposal:
     """`active_pairs` are the pairs whose members are out of the pool (active and proposed ones); `dissolved` the
-    couples never paired again; `excluded` and `pinned` an admin's (mentor, mentee) rules."""
+    couples never paired again; `excluded` and `pinned` an admin's (mentor, mentee) rules; `awaiting` the candidates
+    left out until they complete their training (`awaiting_training`), reported unmatched with the modules missing."""
     from services.matching.domain import engine
 
-    pool = [candidate(c) for c in candidates]
+    awaiting = awaiting or {}
+    pool = [candidate(c) for c in candidates if c["participant_id"] not in awaiting]
     settings = program_settings(program)
     result = engine.match(
         pool,
@@ -106,10 +134,12 @@ def propose(
         excluded={frozenset(e) for e in excluded},
         pinned=[ExistingPair(mentor, mentee) for mentor, mentee in pinned],
     )
+    unmatched = result.unmatched
     return Proposal(
         pairs=list(result.pairs),
         unmatched=[
-            UnmatchedView(participant_id=u.participant_id, reason=u.reason, detail=u.detail) for u in result.unmatched
+            *(UnmatchedView(participant_id=u.participant_id, reason=u.reason, detail=u.detail) for u in unmatched),
+            *(training_incomplete(pid, missing) for pid, missing in sorted(awaiting.items())),
         ],
         total_score=result.total_score,
         engine_version=result.engine_version,

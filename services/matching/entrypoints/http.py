@@ -101,6 +101,9 @@ class PoolView(BaseModel):
     program_id: str
     active: int
     withdrawn: int
+    awaiting_training: int = Field(
+        description="Active candidates a round leaves out until they complete the training their program requires."
+    )
 
 
 class ProgramFollowed(BaseModel):
@@ -207,7 +210,12 @@ async def commit(program_id: Identifier, uow: Uow, _: ProgramAdmin, now: Now) ->
 @router.get("/programs/{program_id}/pool", response_model=PoolView)
 async def pool(program_id: Identifier, uow: Uow, _: ProgramOverseer) -> PoolView:
     counts = await handlers.pool_counts(uow, program_id)
-    return PoolView(program_id=program_id, active=counts.get("active", 0), withdrawn=counts.get("withdrawn", 0))
+    return PoolView(
+        program_id=program_id,
+        active=counts.get("active", 0),
+        withdrawn=counts.get("withdrawn", 0),
+        awaiting_training=counts.get("awaiting_training", 0),
+    )
 
 
 @router.get("/programs/{program_id}/settings", response_model=ProgramFollowed)
@@ -239,7 +247,8 @@ async def list_pairs(
     responses={
         422: {
             "description": "The couple breaks hard rules: `errors` [{field, rule, message}], rule one of self, "
-            "not_in_pool, role, grade, language, reporting_line, excluded, dissolved, already_paired, capacity."
+            "not_in_pool, role, grade, language, reporting_line, excluded, dissolved, already_paired, capacity, "
+            "training (a required training module not completed)."
         }
     },
 )

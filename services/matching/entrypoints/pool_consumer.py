@@ -1,6 +1,7 @@
-"""The pool: matching's view of enrolment (programs as launched, changed and closed; participants) from enrolment's
-events, and of the pairs sessions completed; with the policies that a withdrawal dissolves the participant's active
-pairs and a completion ends its pair. The read model only records; the policies decide, in the same transaction."""
+"""The pool: matching's view of enrolment (programs as launched, changed and closed; participants and the training
+they completed) from enrolment's events, and of the pairs sessions completed; with the policies that a withdrawal
+dissolves the participant's active pairs and a completion ends its pair. The read model only records; the policies
+decide, in the same transaction."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from shared.events import (
     ProgramClosed,
     ProgramLaunched,
     ProgramSettingsChanged,
+    TrainingCompleted,
 )
 from shared.projection import Policy, Projection, on
 
@@ -57,6 +59,12 @@ class PoolProjection(Projection):
     @on(ParticipantEnrolled, ParticipantProfileUpdated)
     async def profile(self, conn: asyncpg.Connection, event: ParticipantEnrolled, envelope: Envelope) -> None:
         await PostgresCandidates(conn).upsert(event.model_dump(mode="json"))
+
+    @on(TrainingCompleted)
+    async def trained(self, conn: asyncpg.Connection, event: TrainingCompleted, envelope: Envelope) -> None:
+        await PostgresCandidates(conn).record_training(
+            event.program_id, event.participant_id, event.module_id, event.module_version
+        )
 
     @on(ParticipantWithdrawn)
     async def withdrawn(self, conn: asyncpg.Connection, event: ParticipantWithdrawn, envelope: Envelope) -> None:

@@ -45,6 +45,7 @@ class RoundInputs:
     dissolved: list[tuple[str, str]]
     excluded: list[tuple[str, str]]
     pinned: list[tuple[str, str]]
+    awaiting: dict[str, tuple[str, ...]]  # left out until they complete these required training modules
 
 
 class PairRulesBroken(Invalid):
@@ -241,6 +242,9 @@ async def pool_state(uow: MatchingUnitOfWork, program_id: str) -> PoolState:
         program = await uow.programs.get(program_id)
         if not counts and program is None:
             raise NotFound(f"matching knows no program {program_id} (yet)")
+        active = await uow.candidates.active(program_id)
+        trained, taken = await uow.candidates.trained(program_id), await uow.pairs.taken(program_id)
+        counts["awaiting_training"] = len(rounds.awaiting_training(program or {}, active, trained, taken))
         return PoolState(counts, program, await uow.programs.closed_at(program_id))
 
 
@@ -301,13 +305,17 @@ async def _round_inputs(uow: MatchingUnitOfWork, program_id: str, *, lock: bool)
     if not candidates:
         raise Conflict(f"program {program_id} has no active candidates to match")
     rules = await uow.couple_rules.of_program(program_id)
+    taken = await uow.pairs.taken(program_id)
+    awaiting = rounds.awaiting_training(program, candidates, await uow.candidates.trained(program_id), taken)
     return RoundInputs(
         program,
         candidates,
-        await uow.pairs.taken(program_id),
+        taken,
         await uow.pairs.dissolved_couples(program_id),
+        # A pin naming someone still in training waits: the engine would not find them in the pool.
         [(m, e) for m, e, rule in rules if rule == "exclude"],
-        [(m, e) for m, e, rule in rules if rule == "pin"],
+        [(m, e) for m, e, rule in rules if rule == "pin" and m not in awaiting and e not in awaiting],
+        awaiting,
     )
 
 
@@ -321,6 +329,7 @@ async def _propose(inputs: RoundInputs) -> rounds.Proposal:
         inputs.dissolved,
         inputs.excluded,
         inputs.pinned,
+        inputs.awaiting,
     )
 
 
@@ -385,15 +394,23 @@ async def _manual_couple(
     mentor = await uow.candidates.active_one(program_id, mentor_id)
     mentee = await uow.candidates.active_one(program_id, mentee_id)
     rules = await uow.couple_rules.of_program(program_id)
+    taken = await uow.pairs.taken(program_id)
     broken = manual_pair_breaks(
         mentor_id,
         mentee_id,
         mentor,
         mentee,
-        await uow.pairs.taken(program_id),
+        taken,
         {frozenset((m, e)) for m, e, rule in rules if rule == "exclude"},
         {frozenset(c) for c in await uow.pairs.dissolved_couples(program_id)},
     )
+    present = [p for p in (mentor, mentee) if p is not None]
+    awaiting = rounds.awaiting_training(program, present, await uow.candidates.trained(program_id), taken)
+    broken += [
+        RuleBroken(field, "training", rounds.training_incomplete(pid, awaiting[pid]).detail)
+        for field, pid in (("mentor_id", mentor_id), ("mentee_id", mentee_id))
+        if pid in awaiting
+    ]
     if broken or mentor is None or mentee is None:
         raise PairRulesBroken(broken)
     return program, mentor, mentee

@@ -3,7 +3,8 @@
 // (matching API); then my pairs (sessions API), why we were matched (matching API), our two-way agreement to
 // write and sign with its progress per goal, my sessions, log a session (with an Idempotency-Key, so a retried
 // click never logs it twice) naming the goals it advanced, give feedback, and complete the pair with a closing
-// reflection (sessions API). People see each other's names, never pseudonyms.
+// reflection (sessions API). People see each other's names, never pseudonyms. The training each program asks of me:
+// what is left to do, a module to read and its knowledge check to answer (enrolment API, issue #16).
 import { ApiError, api, claims, el, fmt, getJson, postJson, say, signedInWithProvider, startSignIn, table, uuid } from "./common.js";
 
 const BASE = new URL(".", location.href).href.replace(/\/$/, "");
@@ -13,6 +14,7 @@ const state = {
   named: false, // signed in as an employee: partners are shown by name
   partners: new Map(), // pair id -> the partner's introduction (GET /me/partners)
   consent: null, // the wording shown in the opt-in form, as served
+  training: null, // the module being read: { programId, moduleId }
   generation: 0,
 };
 const ROLE = { mentor: "mentor", mentee: "mentee", both: "mentor or mentee" };
@@ -50,6 +52,7 @@ async function start() {
   $("add-goal").addEventListener("click", () => addGoalRow());
   $("sign-agreement").addEventListener("click", signAgreement);
   $("completion-form").addEventListener("submit", complete);
+  $("training-check").addEventListener("submit", checkTraining);
   await startSignIn(config, connect);
 }
 
@@ -234,6 +237,7 @@ async function showEnrolment() {
   state.partners = new Map(partners.map((p) => [p.pair_id, p]));
   showPartners(partners);
   showMyPrograms(me);
+  await showTraining(me);
   const joined = new Set(me.enrolments.filter((e) => e.status !== "withdrawn").map((e) => e.program_id));
   const open = programs.filter((p) => !joined.has(p.program_id));
   const invited = new Set(me.invitations.map((i) => i.program_id));
@@ -241,6 +245,132 @@ async function showEnrolment() {
   showOpenPrograms(open, invited, me.in_roster);
   $("enrolment").hidden = false;
   return me;
+}
+
+// ------------------------------------------------------------------------------------------- training
+
+/** Per program I take part in, its modules for me: done (which version), required or optional, and "Read". */
+async function showTraining(me) {
+  const active = me.enrolments.filter((e) => e.status === "active");
+  if (!active.length) {
+    return $("training-list").replaceChildren(el("p", { class: "empty", text: "Training opens once you take part in a program." }));
+  }
+  let plans;
+  try {
+    plans = await Promise.all(active.map((e) => getJson(`${state.enrolment}/programs/${encodeURIComponent(e.program_id)}/training`)));
+  } catch (error) {
+    return say($("training-list"), `Could not load your training: ${error.message}`);
+  }
+  const status = (m) =>
+    m.completed_version !== null ? `Done (version ${m.completed_version})` : m.required ? "Required before matching" : "Optional";
+  $("training-list").replaceChildren(
+    ...plans.map((plan, i) =>
+      el(
+        "div",
+        { class: "training-program", "data-training": plan.program_id },
+        el("h3", { text: active[i].title }),
+        el("p", {
+          "data-field": "left-to-do",
+          text: plan.left_to_do.length
+            ? `Left to do before matching: ${plan.left_to_do.length} module${plan.left_to_do.length > 1 ? "s" : ""}.`
+            : "Nothing left to do before matching.",
+        }),
+        table(
+          `Training modules of ${active[i].title}`,
+          ["Module", "Minutes", "Status", ""],
+          plan.modules.map((m) => [
+            m.title,
+            String(m.minutes),
+            el("span", { "data-status": m.module_id, text: status(m) }),
+            el("button", {
+              type: "button",
+              class: "secondary",
+              "data-read": m.module_id,
+              text: m.completed_version !== null ? "Read again" : "Read",
+              onclick: () => readModule(plan.program_id, m.module_id),
+            }),
+          ]),
+        ),
+      ),
+    ),
+  );
+}
+
+/** A module's text (its Markdown shown as headings, lists and paragraphs, as text: never as HTML) and its check. */
+async function readModule(programId, moduleId) {
+  let module;
+  try {
+    module = await getJson(`${state.enrolment}/programs/${encodeURIComponent(programId)}/training/${encodeURIComponent(moduleId)}`);
+  } catch (error) {
+    return say($("training-result"), `Could not load the module: ${error.message}`);
+  }
+  state.training = { programId, moduleId };
+  $("training-module-title").textContent = `${module.title} · ${module.minutes} minutes`;
+  $("training-body").replaceChildren(...markdownBlocks(module.body));
+  $("training-questions").replaceChildren(
+    ...module.check.map((q) =>
+      el(
+        "fieldset",
+        { "data-question": q.id },
+        el("legend", { text: q.prompt }),
+        el(
+          "div",
+          { class: "choices" },
+          q.choices.map((c) =>
+            el("label", {}, el("input", { type: q.multiple ? "checkbox" : "radio", name: q.id, value: c.id }), ` ${c.text}`),
+          ),
+        ),
+      ),
+    ),
+  );
+  $("training-result").replaceChildren();
+  $("training-module").hidden = false;
+  $("training-module-title").scrollIntoView({ block: "start" });
+}
+
+function markdownBlocks(markdown) {
+  const inline = (text) => text.replace(/\*\*(.+?)\*\*/g, "$1").replace(/\*(.+?)\*/g, "$1");
+  return markdown
+    .trim()
+    .split(/\n\s*\n/)
+    .map((block) => {
+      const raw = block.split("\n");
+      const lines = raw.map((l) => l.trim());
+      const heading = /^(#{1,4})\s+(.*)$/.exec(lines[0]);
+      if (heading && lines.length === 1) return el(`h${Math.min(heading[1].length + 2, 6)}`, { text: inline(heading[2]) });
+      // A list: every line an item ("- ", "* ", "1. ") or an item's indented continuation.
+      if (/^([-*]|\d+\.)\s+/.test(raw[0]) && raw.every((l) => /^\s*([-*]|\d+\.)\s+/.test(l) || /^\s+\S/.test(l))) {
+        const ordered = /^\d+\./.test(lines[0]);
+        const items = block.split(/\n(?=\s*(?:[-*]|\d+\.)\s+)/).map((i) => i.replace(/^\s*(?:[-*]|\d+\.)\s+/, "").replace(/\s+/g, " "));
+        return el(ordered ? "ol" : "ul", {}, items.map((i) => el("li", { text: inline(i) })));
+      }
+      return el("p", { text: inline(lines.join(" ")) });
+    });
+}
+
+async function checkTraining(event) {
+  event.preventDefault();
+  const { programId, moduleId } = state.training;
+  const answers = {};
+  for (const fieldset of $("training-questions").querySelectorAll("fieldset")) {
+    answers[fieldset.dataset.question] = [...fieldset.querySelectorAll("input:checked")].map((i) => i.value);
+  }
+  const url = `${state.enrolment}/programs/${encodeURIComponent(programId)}/training/${encodeURIComponent(moduleId)}/check`;
+  let outcome;
+  try {
+    outcome = await postJson(url, { answers });
+  } catch (error) {
+    return say($("training-result"), `Could not check your answers: ${error.message}`);
+  }
+  const right = `${outcome.score} of ${outcome.questions} right`;
+  if (outcome.passed) {
+    say($("training-result"), `Passed: ${right}. The module is done.`, "ok");
+  } else {
+    const wrong = outcome.wrong.map((id) => $("training-questions").querySelector(`[data-question="${id}"] legend`)?.textContent || id);
+    say($("training-result"), `${right}; ${outcome.pass_mark} needed. Read again and retry: ${wrong.join(" / ")}`, "info");
+  }
+  const me = await getJson(`${state.enrolment}/me`);
+  await showTraining(me);
 }
 
 function showPartners(partners) {
