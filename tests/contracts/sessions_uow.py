@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from services.sessions.domain.model import Agreement, Goal, Pair, ProgramGuidelines, Reflection, SessionRecord
+from services.sessions.domain.model import (
+    Agreement,
+    Goal,
+    Pair,
+    ProgramGuidelines,
+    Reflection,
+    SessionRecord,
+    StoryOptIn,
+)
 from services.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from shared.events import FeedbackGiven, SessionHeld
 
@@ -154,6 +162,44 @@ class SessionsUnitOfWorkContract:
         async with uow:
             assert await uow.reflections.of_pair("pair-1") == [earlier, later]
             assert await uow.reflections.of_pair("pair-2") == []
+
+    async def test_story_opt_ins_keep_the_latest_choice_and_read_the_sharers_of_completed_pairs(
+        self, uow: SessionsUnitOfWork
+    ):
+        for pid in ("pair-1", "pair-2", "pair-3"):
+            await self.given_pair(uow, pair(pid))
+        await self.given_pair(uow, replace(pair("pair-x"), program_id="prg-2"))
+        reflections = {
+            (pid, who): Reflection(pid, who, side, f"{who} learned", f"{who} changed", True, FORMED, False)
+            for pid in ("pair-1", "pair-2", "pair-3", "pair-x")
+            for who, side in (("p-mentor", "mentor"), ("p-mentee", "mentee"))
+        }
+        async with uow:
+            for pid in ("pair-1", "pair-3", "pair-x"):  # pair-2 still runs
+                await uow.pairs.complete(replace(pair(pid), completed_by="admin", completed_on=date(2026, 6, 1)))
+            for reflection in reflections.values():
+                await uow.reflections.add(reflection)
+            assert await uow.stories.get("pair-1", "p-mentor") is None
+            for pid, who, share in (
+                ("pair-1", "p-mentor", True),
+                ("pair-1", "p-mentee", True),
+                ("pair-2", "p-mentor", True),
+                ("pair-3", "p-mentee", True),
+                ("pair-x", "p-mentor", True),
+            ):
+                await uow.stories.save(StoryOptIn(pid, who, share, FORMED))
+        async with uow:
+            await uow.stories.save(StoryOptIn("pair-1", "p-mentee", False, FORMED + timedelta(days=1)))
+            await uow.stories.save(StoryOptIn("pair-1", "p-mentee", True, FORMED + timedelta(days=2)))
+            await uow.stories.save(StoryOptIn("pair-3", "p-mentee", False, FORMED + timedelta(days=2)))
+        async with uow:
+            assert await uow.stories.get("pair-1", "p-mentee") == StoryOptIn(
+                "pair-1", "p-mentee", True, FORMED + timedelta(days=2)
+            )
+            pairs, shared = await uow.stories.shared_in_program("prg-1")
+        assert [p.pair_id for p in pairs] == ["pair-1"], "running pairs and withdrawn opt-ins tell nothing"
+        assert pairs[0].status == "completed"
+        assert shared == [reflections["pair-1", "p-mentee"], reflections["pair-1", "p-mentor"]]
 
     async def test_the_last_feedback_of_a_member_is_when_it_was_given(self, uow: SessionsUnitOfWork):
         async with uow:

@@ -23,9 +23,11 @@ from services.insights.domain.facts import (
     Profile,
     Program,
     Proposal,
+    Recognition,
     Reflection,
     Session,
     SignedAgreement,
+    TrainingCompletion,
     Withdrawal,
 )
 from services.insights.domain.report import ProgramSummary
@@ -33,11 +35,13 @@ from shared.events import (
     AgreementInForce,
     AgreementProposed,
     AgreementSigned,
+    CertificateIssued,
     CompletionRequested,
     CoupleExcluded,
     CouplePinned,
     CoupleRuleLifted,
     FeedbackGiven,
+    KudosGiven,
     PairCompleted,
     PairDissolved,
     PairFormed,
@@ -53,6 +57,8 @@ from shared.events import (
     ProposalExpired,
     ReflectionRecorded,
     SessionHeld,
+    StoryShared,
+    TrainingCompleted,
 )
 
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
@@ -339,6 +345,43 @@ async def record_reflection(conn: asyncpg.Connection, event_id: str, e: Reflecti
     )
 
 
+async def record_training(conn: asyncpg.Connection, e: TrainingCompleted, at: datetime) -> None:
+    await conn.execute(
+        """INSERT INTO training_completions (program_id, participant_id, module_id, module_version, at)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (program_id, participant_id, module_id, module_version) DO UPDATE SET at = EXCLUDED.at
+           WHERE EXCLUDED.at < training_completions.at""",
+        e.program_id,
+        e.participant_id,
+        e.module_id,
+        e.module_version,
+        at,
+    )
+
+
+async def record_recognition(
+    conn: asyncpg.Connection, e: CertificateIssued | KudosGiven | StoryShared, at: datetime
+) -> None:
+    """The earliest time wins: a story shared again after a withdrawal is the same story."""
+    if isinstance(e, CertificateIssued):
+        kind, participant, ref = "certificate", e.participant_id, e.certificate_id
+    elif isinstance(e, KudosGiven):
+        kind, participant, ref = "kudos", e.given_to, e.kudos_id
+    else:
+        kind, participant, ref = "story", e.participant_id, ""
+    await conn.execute(
+        """INSERT INTO recognitions (kind, program_id, pair_id, participant_id, ref, at) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (kind, pair_id, participant_id, ref) DO UPDATE SET at = EXCLUDED.at
+           WHERE EXCLUDED.at < recognitions.at""",
+        kind,
+        e.program_id,
+        e.pair_id,
+        participant,
+        ref,
+        at,
+    )
+
+
 async def list_programs(db: Db) -> list[ProgramSummary]:
     rows = await db.fetch(
         """SELECT p.*, c.closed_at FROM programs p LEFT JOIN closures c ON c.program_id = p.program_id
@@ -395,6 +438,12 @@ async def load_facts(pool: asyncpg.Pool, program_id: str, as_of: datetime) -> Fa
         reflections = await conn.fetch(
             "SELECT * FROM reflections WHERE program_id = $1 AND at <= $2 ORDER BY at, event_id", *args
         )
+        trainings = await conn.fetch(
+            "SELECT * FROM training_completions WHERE program_id = $1 AND at <= $2 ORDER BY at", *args
+        )
+        recognitions = await conn.fetch(
+            "SELECT * FROM recognitions WHERE program_id = $1 AND at <= $2 ORDER BY at", *args
+        )
     return Facts(
         program=_program(program),
         profiles=[Profile(r["participant_id"], r["role"], r["department"], r["birth_year"], r["at"]) for r in profiles],
@@ -434,6 +483,12 @@ async def load_facts(pool: asyncpg.Pool, program_id: str, as_of: datetime) -> Fa
         goals=[Goal(r["pair_id"], r["goal_id"], r["direction"], r["at"]) for r in goals],
         agreements=[SignedAgreement(r["pair_id"], r["agreement_version"], r["at"]) for r in agreements],
         reflections=[Reflection(r["pair_id"], r["participant_id"], r["would_recommend"], r["at"]) for r in reflections],
+        trainings=[
+            TrainingCompletion(r["participant_id"], r["module_id"], r["module_version"], r["at"]) for r in trainings
+        ],
+        recognitions=[
+            Recognition(r["kind"], r["pair_id"], r["participant_id"], r["ref"], r["at"]) for r in recognitions
+        ],
     )
 
 

@@ -171,6 +171,28 @@ class Feedback:
 
 
 @dataclass(frozen=True)
+class TrainingCompletion:
+    """A participant passed a training module's check (TrainingCompleted); their role comes from their profile."""
+
+    participant_id: str
+    module_id: str
+    module_version: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """Recognition in a pair: `kind` certificate (CertificateIssued, `ref` its certificate id), kudos (KudosGiven to
+    `participant_id` by the partner, `ref` its kudos id) or story (StoryShared by `participant_id`, `ref` empty)."""
+
+    kind: Literal["certificate", "kudos", "story"]
+    pair_id: str
+    participant_id: str
+    ref: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Facts:
     program: Program
     profiles: list[Profile] = field(default_factory=list)
@@ -184,6 +206,8 @@ class Facts:
     goals: list[Goal] = field(default_factory=list)
     agreements: list[SignedAgreement] = field(default_factory=list)
     reflections: list[Reflection] = field(default_factory=list)
+    trainings: list[TrainingCompletion] = field(default_factory=list)
+    recognitions: list[Recognition] = field(default_factory=list)
 
     def until(self, as_of: datetime) -> Facts:
         """What was known at `as_of`: later facts are dropped, a later dissolution is not yet known.
@@ -207,6 +231,8 @@ class Facts:
             goals=[g for g in self.goals if g.at <= as_of],
             agreements=[a for a in self.agreements if a.at <= as_of and a.pair_id in known],
             reflections=[r for r in self.reflections if r.at <= as_of and r.pair_id in known],
+            trainings=[t for t in self.trainings if t.at <= as_of],
+            recognitions=[r for r in self.recognitions if r.at <= as_of],
         )
 
     def latest_profiles(self) -> dict[str, Profile]:

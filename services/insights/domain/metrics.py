@@ -25,6 +25,7 @@ from services.insights.domain.report import (
     Partnerships,
     ProgramReport,
     Ratings,
+    Recognition,
     RiskReason,
     Sessions,
     SideRating,
@@ -34,6 +35,7 @@ from shared.events import DeclineReason, DissolutionReason, MentoringRole
 from shared.metrics_catalogue import METRICS
 
 MENTORING_ROLES: tuple[MentoringRole, ...] = get_args(MentoringRole)
+SMALL_GROUP = 5  # a by-role cell of fewer people (but some) is not shown: it could single someone out
 OVERDUE_FACTOR = 1.5  # a pair is at risk after 1.5 x cadence_days without a session
 LOW_RATING = 2  # ... or when a side's latest rating is this or lower
 
@@ -304,6 +306,30 @@ def mix(facts: Facts, as_of: datetime) -> Mix:
     )
 
 
+def recognition(facts: Facts, as_of: datetime) -> Recognition:
+    """Training completion by role, certificates, kudos, and stories (pairs whose mentor and mentee both shared)."""
+    known = facts.until(as_of)
+    profiles = known.latest_profiles()
+    trained = {t.participant_id for t in known.trainings}
+    roles = Counter(profiles[p].role for p in trained if p in profiles)
+    given = Counter(kind for kind, _ in {(r.kind, r.ref) for r in known.recognitions})
+    sharers = {(r.pair_id, r.participant_id) for r in known.recognitions if r.kind == "story"}
+    stories = sum((p.pair_id, p.mentor_id) in sharers and (p.pair_id, p.mentee_id) in sharers for p in known.pairs)
+    return Recognition(
+        small_group=SMALL_GROUP,
+        trained_by_role={role: _suppressed(roles[role]) for role in MENTORING_ROLES},
+        trained=len(trained),
+        modules_completed=len({(t.participant_id, t.module_id, t.module_version) for t in known.trainings}),
+        certificates_issued=given["certificate"],
+        kudos_given=given["kudos"],
+        stories_shared=stories,
+    )
+
+
+def _suppressed(people: int) -> int | None:
+    return None if 0 < people < SMALL_GROUP else people
+
+
 # Measurable targets (ProgramSettings.targets): name -> the report figure it is compared with. The names and their
 # meanings are shared/metrics_catalogue.py's, which enrolment checks a program's targets against.
 MEASURES: dict[str, Callable[[ProgramReport], float | None]] = {
@@ -358,6 +384,7 @@ def program_report(facts: Facts, as_of: datetime) -> ProgramReport:
         learning_ledger=learning_ledger(facts, as_of),
         mix=mix(facts, as_of),
         partnerships=partnerships(facts, as_of),
+        recognition=recognition(facts, as_of),
         targets=[],
     )
     return report.model_copy(update={"targets": target_progress(facts.program.targets, report)})

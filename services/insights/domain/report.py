@@ -138,6 +138,23 @@ class Partnerships(BaseModel):
     )
 
 
+class Recognition(BaseModel):
+    """Training, certificates, kudos and stories (issue #16): counts only. A by-role cell of 1 to 4 people is null
+    (shown as "fewer than 5"), so no one's training can be singled out."""
+
+    small_group: int = Field(5, description="By-role cells with fewer people than this (but some) are null.")
+    trained_by_role: dict[str, int | None] = Field(
+        default_factory=dict,
+        description="Participants (by their role as of as_of) who completed at least one training module; null when "
+        "1 to 4.",
+    )
+    trained: int = Field(0, description="Participants who completed at least one training module.")
+    modules_completed: int = Field(0, description="Completions of a module version, one per person and version.")
+    certificates_issued: int = Field(0, description="Certificates issued to members of completed pairs.")
+    kudos_given: int = Field(0, description="Kudos partners gave each other.")
+    stories_shared: int = Field(0, description="Pairs whose two members both shared their reflection as a story.")
+
+
 class TargetProgress(BaseModel):
     name: str
     target: float
@@ -197,6 +214,7 @@ class ProgramReport(BaseModel):
     learning_ledger: LearningLedger
     mix: Mix
     partnerships: Partnerships
+    recognition: Recognition = Field(default_factory=Recognition)
     targets: list[TargetProgress] = Field(description="Progress against each of the program's targets, by name.")
 
 

@@ -13,11 +13,13 @@ from shared.events import (
     AgreementInForce,
     AgreementProposed,
     AgreementSigned,
+    CertificateIssued,
     CompletionRequested,
     CoupleExcluded,
     CouplePinned,
     CoupleRuleLifted,
     FeedbackGiven,
+    KudosGiven,
     PairCompleted,
     PairDissolved,
     PairFormed,
@@ -34,6 +36,8 @@ from shared.events import (
     ReflectionRecorded,
     RoundCommitted,
     SessionHeld,
+    StoryShared,
+    TrainingCompleted,
 )
 from shared.projection import Projection, on
 
@@ -139,3 +143,13 @@ class FactsProjection(Projection):
         self, conn: asyncpg.Connection, event: ReflectionRecorded, envelope: Envelope
     ) -> None:
         await repository.record_reflection(conn, envelope.event_id, event, envelope.time)
+
+    @on(TrainingCompleted)
+    async def training_completed(self, conn: asyncpg.Connection, event: TrainingCompleted, envelope: Envelope) -> None:
+        await repository.record_training(conn, event, envelope.time)
+
+    @on(CertificateIssued, KudosGiven, StoryShared)
+    async def recognised(
+        self, conn: asyncpg.Connection, event: CertificateIssued | KudosGiven | StoryShared, envelope: Envelope
+    ) -> None:
+        await repository.record_recognition(conn, event, envelope.time)

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from services.sessions.adapters import repository
-from services.sessions.domain.model import Agreement, Pair, ProgramGuidelines, Reflection, SessionRecord
+from services.sessions.domain.model import Agreement, Pair, ProgramGuidelines, Reflection, SessionRecord, StoryOptIn
 from shared.auth import ProgramStaff
 from shared.events import FeedbackGiven
 
@@ -38,6 +38,7 @@ class SessionsState:
     agreements: dict[tuple[str, int], Agreement] = field(default_factory=dict)  # by (pair id, version)
     reflections: list[Reflection] = field(default_factory=list)
     pair_ends: dict[str, tuple[str, date]] = field(default_factory=dict)  # pair id -> (completed_by, completed_on)
+    story_optins: dict[tuple[str, str], StoryOptIn] = field(default_factory=dict)  # by (pair id, participant id)
 
 
 class InMemoryPairs(repository.Pairs):
@@ -111,6 +112,34 @@ class InMemoryReflections(repository.Reflections):
         ):
             raise ValueError("this member's reflection is already kept")  # the primary key in PostgreSQL
         self.state.reflections.append(reflection)
+
+
+class InMemoryStories(repository.Stories):
+    def __init__(self, state: SessionsState):
+        self.state = state
+
+    async def get(self, pair_id: str, participant_id: str) -> StoryOptIn | None:
+        return self.state.story_optins.get((pair_id, participant_id))
+
+    async def save(self, choice: StoryOptIn) -> None:
+        self.state.story_optins[choice.pair_id, choice.participant_id] = choice
+
+    async def shared_in_program(self, program_id: str) -> tuple[list[Pair], list[Reflection]]:
+        pairs = InMemoryPairs(self.state)
+        shared = sorted(
+            (
+                r
+                for r in self.state.reflections
+                if (choice := self.state.story_optins.get((r.pair_id, r.participant_id))) is not None
+                and choice.share
+                and (pair := self.state.pairs.get(r.pair_id)) is not None
+                and pair.program_id == program_id
+                and r.pair_id in self.state.pair_ends
+            ),
+            key=lambda r: (r.pair_id, r.participant_id),
+        )
+        known = [await pairs.get(pair_id) for pair_id in sorted({r.pair_id for r in shared})]
+        return [p for p in known if p is not None], shared
 
 
 class InMemorySessions(repository.Sessions):

@@ -1,7 +1,7 @@
 """Sessions' tables behind one interface per table group, and their PostgreSQL implementation.
 
 Handlers see only the interfaces (`Pairs`, `Programs`, `Agreements`, `Sessions`, `Feedback`, `Reflections`,
-`IdempotencyKeys`) through the unit of work;
+`Stories`, `IdempotencyKeys`) through the unit of work;
 `adapters/memory.py` keeps the same contract in dicts (tests/contracts/sessions_uow.py holds both to it). The
 PostgreSQL repositories work on the unit of work's connection, so their writes commit with the events beside them.
 """
@@ -15,7 +15,15 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from services.sessions.domain.model import Agreement, Goal, Pair, ProgramGuidelines, Reflection, SessionRecord
+from services.sessions.domain.model import (
+    Agreement,
+    Goal,
+    Pair,
+    ProgramGuidelines,
+    Reflection,
+    SessionRecord,
+    StoryOptIn,
+)
 from shared.events import FeedbackGiven
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
@@ -78,6 +86,22 @@ class Reflections(ABC):
 
     @abstractmethod
     async def add(self, reflection: Reflection) -> None: ...
+
+
+class Stories(ABC):
+    """Members' opt-ins to share their closing reflections as stories (issue #16)."""
+
+    @abstractmethod
+    async def get(self, pair_id: str, participant_id: str) -> StoryOptIn | None: ...
+
+    @abstractmethod
+    async def save(self, choice: StoryOptIn) -> None:
+        """Keep the member's latest choice."""
+
+    @abstractmethod
+    async def shared_in_program(self, program_id: str) -> tuple[list[Pair], list[Reflection]]:
+        """The program's completed pairs with at least one member sharing, and the reflections of the members who
+        share now (a withdrawn opt-in's reflection is not among them), by pair id."""
 
 
 class Sessions(ABC):
@@ -236,6 +260,45 @@ class PostgresReflections(Reflections):
             f"INSERT INTO reflections ({REFLECTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             *(getattr(reflection, c) for c in REFLECTION_COLUMNS.split(", ")),
         )
+
+
+class PostgresStories(Stories):
+    def __init__(self, conn: Conn):
+        self.conn = conn
+
+    async def get(self, pair_id: str, participant_id: str) -> StoryOptIn | None:
+        row = await self.conn.fetchrow(
+            "SELECT pair_id, participant_id, share, changed_at FROM story_optins"
+            " WHERE pair_id = $1 AND participant_id = $2",
+            pair_id,
+            participant_id,
+        )
+        return StoryOptIn(**dict(row)) if row else None
+
+    async def save(self, choice: StoryOptIn) -> None:
+        await self.conn.execute(
+            "INSERT INTO story_optins (pair_id, participant_id, share, changed_at) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (pair_id, participant_id) DO UPDATE SET share = EXCLUDED.share,"
+            " changed_at = EXCLUDED.changed_at",
+            choice.pair_id,
+            choice.participant_id,
+            choice.share,
+            choice.changed_at,
+        )
+
+    async def shared_in_program(self, program_id: str) -> tuple[list[Pair], list[Reflection]]:
+        rows = await self.conn.fetch(
+            f"SELECT {', '.join('r.' + c for c in REFLECTION_COLUMNS.split(', '))} FROM reflections r"
+            " JOIN story_optins s USING (pair_id, participant_id) JOIN pairs p USING (pair_id)"
+            " JOIN pair_ends e USING (pair_id)"
+            " WHERE p.program_id = $1 AND s.share ORDER BY r.pair_id, r.participant_id",
+            program_id,
+        )
+        shared = [Reflection(**dict(r)) for r in rows]
+        pairs = await self.conn.fetch(
+            f"{PAIR_SELECT} WHERE p.pair_id = ANY($1::text[]) ORDER BY p.pair_id", sorted({r.pair_id for r in shared})
+        )
+        return [Pair(**dict(p)) for p in pairs], shared
 
 
 AGREEMENT_COLUMNS = (

@@ -75,3 +75,9 @@ class Reflect(Command):
     learned: Annotated[str, Text(2000)] = Field("", description="What I learned.")
     changed: Annotated[str, Text(2000)] = Field("", description="What I changed.")
     would_recommend: Bool | None = Field(None, description="Required from a member.")
+
+
+class ShareStory(Command):
+    """A member's opt-in to share its closing reflection as a story (`false` withdraws it)."""
+
+    share: Bool = Field(description="true: share my reflection as a story; false: withdraw that opt-in.")

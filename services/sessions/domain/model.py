@@ -23,6 +23,7 @@ from shared.events import (
     PairCompleted,
     ReflectionRecorded,
     SessionHeld,
+    StoryShared,
 )
 
 GoalDirection = Literal["mentor_to_mentee", "mentee_to_mentor"]
@@ -360,3 +361,64 @@ def due_to_end(pair: Pair, in_force: Agreement | None, guidelines: ProgramGuidel
     if guidelines is None or pair.started_on is None:
         return None
     return pair.started_on + timedelta(weeks=guidelines.duration_weeks)
+
+
+# ------------------------------------------------------------------------------------------------------- stories
+
+# Fewer people than this in a group would let a reader guess who said what: such a group is not shown at all.
+SMALL_GROUP = 5
+
+
+@dataclass(frozen=True)
+class StoryOptIn:
+    """A member's choice to share (or no longer share) its closing reflection as a story (issue #16)."""
+
+    pair_id: str
+    participant_id: str
+    share: bool
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class Story:
+    """A completed pair whose two members both shared: both reflections, told together."""
+
+    pair_id: str
+    mentor: Reflection
+    mentee: Reflection
+
+
+def opt_into_story(
+    pair: Pair, member: str, share: bool, reflection: Reflection | None, earlier: StoryOptIn | None, now: datetime
+) -> tuple[StoryOptIn, StoryShared | None]:
+    """A member of a completed pair shares its reflection, or withdraws that opt-in. Only a change to sharing is
+    published (StoryShared); a withdrawal stays in sessions, and sharing again after it publishes again."""
+    pair.side_of(member)
+    if pair.status != "completed":
+        raise Conflict(f"pair {pair.pair_id} is {pair.status}: only a completed pair's reflections become stories")
+    if share and reflection is None:
+        raise Conflict("give your closing reflection first: it is what the story tells")
+    choice = StoryOptIn(pair.pair_id, member, share, now)
+    if not share or (earlier is not None and earlier.share):
+        return choice, None
+    return choice, StoryShared(program_id=pair.program_id, pair_id=pair.pair_id, participant_id=member)
+
+
+def stories(pairs: list[Pair], shared: list[Reflection]) -> list[Story]:
+    """The pairs whose mentor and mentee both shared their reflections; a pair with one sharer tells nothing."""
+    by_member = {(r.pair_id, r.participant_id): r for r in shared}
+    told = []
+    for pair in pairs:
+        mentor, mentee = by_member.get((pair.pair_id, pair.mentor_id)), by_member.get((pair.pair_id, pair.mentee_id))
+        if mentor is not None and mentee is not None:
+            told.append(Story(pair.pair_id, mentor, mentee))
+    return told
+
+
+def leaders_changed(shared: list[Reflection]) -> list[str] | None:
+    """What the mentees (the leaders, in reverse mentoring) who shared said they changed, without who said it, in
+    no telling order; None when fewer than SMALL_GROUP leaders said something."""
+    said = sorted(
+        {(r.pair_id, r.participant_id): r.changed for r in shared if r.side == "mentee" and r.changed}.values()
+    )
+    return said if len(said) >= SMALL_GROUP else None

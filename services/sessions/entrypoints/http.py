@@ -10,7 +10,14 @@ from fastapi import APIRouter, Depends, Header, status
 from pydantic import BaseModel, Field
 
 from services.sessions.config import SessionsSettings
-from services.sessions.domain.commands import GiveFeedback, LogSession, Reflect, SignAgreement, WriteAgreement
+from services.sessions.domain.commands import (
+    GiveFeedback,
+    LogSession,
+    Reflect,
+    ShareStory,
+    SignAgreement,
+    WriteAgreement,
+)
 from services.sessions.domain.model import Pair
 from services.sessions.service_layer import handlers
 from services.sessions.service_layer.handlers import (
@@ -19,8 +26,11 @@ from services.sessions.service_layer.handlers import (
     CompletionAnswer,
     CompletionView,
     FeedbackRecorded,
+    LeadersChangedView,
     SessionLogged,
     SessionView,
+    StoryChoice,
+    StoryView,
 )
 from services.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from shared import program_staff
@@ -200,6 +210,15 @@ async def get_completion(pair_id: Identifier, uow: UoW, principal: program_staff
     return await handlers.completion_of(uow, pair_id, overseer(principal))
 
 
+@router.post("/pairs/{pair_id}/story", response_model=StoryChoice)
+async def share_story(
+    pair_id: Identifier, command: ShareStory, uow: UoW, principal: Participant, now: Now
+) -> StoryChoice:
+    """A member of a completed pair shares its closing reflection as a story (`{"share": true}`, after reflecting)
+    or withdraws that opt-in (`{"share": false}`). A pair's story is told only when both members share."""
+    return await handlers.share_story(uow, pair_id, command.share, principal.subject, now.now())
+
+
 @router.get("/participants/{participant_id}/pairs", response_model=list[PairView])
 async def pairs_of(participant_id: Identifier, uow: UoW, principal: Reader) -> list[PairView]:
     return [PairView.of(p) for p in await handlers.pairs_of(uow, participant_id, viewer(principal))]
@@ -222,6 +241,23 @@ class StaffThroughUnitOfWork(program_staff.ProgramStaffReader):
     async def all(self) -> dict[str, ProgramStaff]:
         async with self.uow:
             return await self.uow.program_staff.all()
+
+
+ProgramAdmin = Annotated[Principal, Depends(program_staff.program_role("administers", staff))]
+
+
+@router.get("/programs/{program_id}/stories", response_model=list[StoryView])
+async def stories(program_id: Identifier, uow: UoW, _: ProgramAdmin) -> list[StoryView]:
+    """The program's stories, for its admins: the completed pairs whose two members both shared, with both
+    reflections and the members' ids and sides. A pair where one member shared is not told at all."""
+    return await handlers.stories_of(uow, program_id)
+
+
+@router.get("/programs/{program_id}/leaders-changed", response_model=LeadersChangedView)
+async def leaders_changed(program_id: Identifier, uow: UoW, _: ProgramAdmin) -> LeadersChangedView:
+    """What the leaders (mentees) who shared their reflections said they changed, without ids; suppressed when
+    fewer than five said something."""
+    return await handlers.leaders_changed(uow, program_id)
 
 
 @router.get("/me", response_model=Me)

@@ -189,6 +189,37 @@ class CompletionAnswer(BaseModel):
     event_log: EventLogPosition
 
 
+class StoryChoice(BaseModel):
+    pair_id: str
+    participant_id: str
+    share: bool
+    event_log: EventLogPosition | None = Field(description="Null when nothing was published (a withdrawal, a repeat).")
+
+
+class StoryTeller(BaseModel):
+    participant_id: str
+    side: Literal["mentor", "mentee"]
+    learned: str
+    changed: str
+
+
+class StoryView(BaseModel):
+    """A completed pair whose two members both shared their closing reflections."""
+
+    pair_id: str
+    mentor: StoryTeller
+    mentee: StoryTeller
+
+
+class LeadersChangedView(BaseModel):
+    """What leaders (the mentees) who shared their reflections said they changed, without who said it."""
+
+    program_id: str
+    suppressed: bool = Field(description=f"True when fewer than {model.SMALL_GROUP} leaders said something.")
+    small_group: int = Field(model.SMALL_GROUP, description="Fewer statements than this are not shown.")
+    changed: list[str] = Field(description="Empty when suppressed; in no order that tells who said what.")
+
+
 # ------------------------------------------------------------------------------------------------------ writes
 
 
@@ -300,6 +331,45 @@ async def complete(
         result = await uow.append(pair.stream_id, None, list(events))
         view = await _completion(uow, pair, with_words=True)
         return CompletionAnswer(completion=view, event_log=EventLogPosition.of(result))
+
+
+async def share_story(uow: SessionsUnitOfWork, pair_id: str, share: bool, member: str, now: datetime) -> StoryChoice:
+    """A member of a completed pair opts in (StoryShared) or withdraws (kept here only) its story."""
+    async with uow:
+        pair = await _pair(uow, pair_id)
+        mine = [r for r in await uow.reflections.of_pair(pair_id) if r.participant_id == member]
+        earlier = await uow.stories.get(pair_id, member)
+        choice, shared = model.opt_into_story(pair, member, share, mine[0] if mine else None, earlier, now)
+        await uow.stories.save(choice)
+        position = EventLogPosition.of(await uow.append(pair.stream_id, None, [shared])) if shared else None
+        return StoryChoice(pair_id=pair_id, participant_id=member, share=share, event_log=position)
+
+
+async def stories_of(uow: SessionsUnitOfWork, program_id: str) -> list[StoryView]:
+    """The program's stories: pairs whose two members both share, with both reflections (the route checks that
+    the caller administers the program)."""
+    async with uow:
+        pairs, shared = await uow.stories.shared_in_program(program_id)
+    return [
+        StoryView(pair_id=s.pair_id, mentor=_teller(s.mentor), mentee=_teller(s.mentee))
+        for s in model.stories(pairs, shared)
+    ]
+
+
+async def leaders_changed(uow: SessionsUnitOfWork, program_id: str) -> LeadersChangedView:
+    async with uow:
+        _, shared = await uow.stories.shared_in_program(program_id)
+    said = model.leaders_changed(shared)
+    return LeadersChangedView(program_id=program_id, suppressed=said is None, changed=said or [])
+
+
+def _teller(reflection: model.Reflection) -> StoryTeller:
+    return StoryTeller(
+        participant_id=reflection.participant_id,
+        side=reflection.side,
+        learned=reflection.learned,
+        changed=reflection.changed,
+    )
 
 
 async def complete_due_pairs(unit_of_work: Callable[[], SessionsUnitOfWork], now: datetime) -> int:

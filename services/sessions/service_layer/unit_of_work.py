@@ -19,6 +19,7 @@ class SessionsUnitOfWork(UnitOfWork):
     programs: repository.Programs
     agreements: repository.Agreements
     reflections: repository.Reflections
+    stories: repository.Stories
     idempotency_keys: repository.IdempotencyKeys
     program_staff: ProgramStaffReader  # the shared `program_staff` read model (shared/program_staff.py)
 
@@ -31,6 +32,7 @@ class PostgresSessionsUnitOfWork(PostgresUnitOfWork, SessionsUnitOfWork):
         self.programs = repository.PostgresPrograms(conn)
         self.agreements = repository.PostgresAgreements(conn)
         self.reflections = repository.PostgresReflections(conn)
+        self.stories = repository.PostgresStories(conn)
         self.idempotency_keys = repository.PostgresIdempotencyKeys(conn)
         self.program_staff = PostgresProgramStaff(conn)
 
@@ -50,5 +52,6 @@ class InMemorySessionsUnitOfWork(InMemoryUnitOfWork, SessionsUnitOfWork):
         self.programs = memory.InMemoryPrograms(state)
         self.agreements = memory.InMemoryAgreements(state)
         self.reflections = memory.InMemoryReflections(state)
+        self.stories = memory.InMemoryStories(state)
         self.idempotency_keys = memory.InMemoryIdempotencyKeys(state)
         self.program_staff = InMemoryProgramStaff(state.program_staff)

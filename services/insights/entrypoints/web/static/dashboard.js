@@ -3,6 +3,7 @@
 // admins see its participants by name (enrolment resolves them); auditors and sponsors see pseudonyms. Program
 // admins upload HR's roster here.
 import { ApiError, api, claims, el, fmt, getJson, postJson, say, signedInWithProvider, startSignIn, table } from "./common.js";
+import { renderDigest } from "./digest.js";
 
 const BASE = new URL(".", location.href).href.replace(/\/$/, "");
 const $ = (id) => document.getElementById(id);
@@ -18,6 +19,7 @@ const state = {
   shown: null, // headline figures last shown, to announce what changed
   charts: {},
   enrolment: "",
+  sessions: "",
   names: new Map(), // participant id -> display name, for the programs this user administers
   unnamed: new Set(), // programs whose names enrolment refused to this user (auditors, sponsors, other admins)
 };
@@ -46,6 +48,7 @@ async function start() {
     config = await (await fetch(`${BASE}/web/config.json`)).json();
     state.pollSeconds = Number(params.get("poll")) || config.poll_seconds || 5;
     state.enrolment = config.enrolment_url || "";
+    state.sessions = config.sessions_url || "";
   } catch {
     /* keep the default */
   }
@@ -80,6 +83,8 @@ async function start() {
     refresh();
   });
   $("csv").addEventListener("click", downloadCsv);
+  $("digest-html").addEventListener("click", () => downloadDigest("html"));
+  $("digest-md").addEventListener("click", () => downloadDigest("markdown"));
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden && live()) refresh();
   });
@@ -96,6 +101,7 @@ async function connect() {
   const select = $("program");
   select.disabled = true;
   $("csv").disabled = true;
+  $("digest-html").disabled = $("digest-md").disabled = true;
   $("roster").hidden = !(roles().includes("program_admin") && state.enrolment);
   if (!claims()) {
     select.replaceChildren(el("option", { value: "", text: signedInWithProvider() ? "Sign in first" : "Paste a token first" }));
@@ -172,6 +178,8 @@ async function refresh() {
     say($("message"), null);
     $("report").hidden = false;
     $("csv").disabled = false;
+    // Stories and what leaders changed are for the program's admins only (sessions answers 403 to anyone else).
+    $("digest-html").disabled = $("digest-md").disabled = !(roles().includes("program_admin") && state.sessions);
     setStatus(
       state.asOf
         ? `Snapshot as of ${fmt.dateTime(report.as_of)}.`
@@ -224,6 +232,36 @@ async function downloadCsv() {
     setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
   } catch (error) {
     say($("message"), `Could not download the CSV: ${error.message}`);
+  }
+}
+
+/** The digest, assembled here from insights' report, sessions' stories and what leaders changed, and enrolment's
+ * names of the stories' members only (pairs whose two members both shared): nobody else is asked for or named. */
+async function downloadDigest(format) {
+  const query = state.asOf ? `?as_of=${encodeURIComponent(state.asOf)}` : "";
+  const program = encodeURIComponent(state.programId);
+  try {
+    const [report, stories, leadersChanged] = await Promise.all([
+      getJson(`${BASE}/programs/${program}/report${query}`),
+      getJson(`${state.sessions}/programs/${program}/stories`),
+      getJson(`${state.sessions}/programs/${program}/leaders-changed`),
+    ]);
+    const tellers = [...new Set(stories.flatMap((s) => [s.mentor.participant_id, s.mentee.participant_id]))];
+    let names = {};
+    if (tellers.length && state.enrolment) {
+      ({ names } = await postJson(`${state.enrolment}/programs/${program}/participants/names`, { participant_ids: tellers }));
+    }
+    const digest = renderDigest({ report, stories, leadersChanged, names });
+    const [text, type, extension] =
+      format === "html" ? [digest.html, "text/html", "html"] : [digest.markdown, "text/markdown", "md"];
+    const file = `digest-${state.programId.replace(/[^A-Za-z0-9_.-]/g, "_")}.${extension}`;
+    const link = el("a", { href: URL.createObjectURL(new Blob([text], { type: `${type};charset=utf-8` })), download: file });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  } catch (error) {
+    say($("message"), `Could not make the digest: ${error.message}`);
   }
 }
 
@@ -307,6 +345,7 @@ function render(report, pairs) {
   renderMix(report);
   renderLedger(report);
   renderPartnerships(report);
+  renderRecognition(report);
   renderRisk(report);
   renderCadence(report, pairs);
 }
@@ -599,6 +638,27 @@ function renderOverview(overview) {
       refresh();
     });
   }
+}
+
+/** Training by role (a cell of 1 to 4 people comes as null: "fewer than 5"), certificates, kudos, stories. */
+function renderRecognition(report) {
+  const r = report.recognition;
+  const cards = [
+    ["trained", "Completed training", fmt.int(r.trained), `${fmt.int(r.modules_completed)} module completions`],
+    ["certificates", "Certificates issued", fmt.int(r.certificates_issued), "to members of completed pairs"],
+    ["kudos", "Kudos given", fmt.int(r.kudos_given), "between partners"],
+    ["stories", "Stories shared", fmt.int(r.stories_shared), "pairs where both partners shared"],
+  ];
+  $("recognition-summary").textContent = `Groups of fewer than ${r.small_group} people are not shown.`;
+  $("recognition-cards").replaceChildren(
+    ...cards.map(([key, label, value, detail]) =>
+      el("div", { class: "card" }, el("dt", { text: label }), el("dd", { class: "figure", "data-figure": key, text: value }), el("dd", { class: "sub", text: detail })),
+    ),
+  );
+  const cell = (n) => (n === null ? `fewer than ${r.small_group}` : fmt.int(n));
+  $("training-by-role").replaceChildren(
+    table("Completed training by role", ["Role", "People"], Object.entries(r.trained_by_role).map(([role, n]) => [fmt.words(role), cell(n)]), { numeric: [1] }),
+  );
 }
 
 function renderPartnerships(report) {
