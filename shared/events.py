@@ -538,6 +538,17 @@ class StoryShared(Event):
     participant_id: str
 
 
+class StoryWithdrawn(Event):
+    """A member who shared their story took the opt-in back: the pair's story is no longer told."""
+
+    service = "sessions"
+    type_name = "tandem.sessions.story-withdrawn.v1"
+
+    program_id: str
+    pair_id: str
+    participant_id: str
+
+
 class SessionHeld(Event):
     service = "sessions"
     type_name = "tandem.sessions.session-held.v1"
@@ -603,6 +614,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PairCompleted,
         ReflectionRecorded,
         StoryShared,
+        StoryWithdrawn,
         PairFlagged,
         SessionHeld,
         FeedbackGiven,

@@ -26,7 +26,7 @@ def trained(ids: list[str], at: datetime = T0 + timedelta(days=1)) -> list[Train
 
 def facts() -> Facts:
     mentors, mentees = profiles("mentor", 6, "m"), profiles("mentee", 3, "l")
-    pairs = [Pair(f"pair-{n}", f"m{n}", f"l{n}", T0 + timedelta(days=2)) for n in range(3)]
+    pairs = [Pair(f"pair-{n}", f"m{n}", f"l{n}", T0 + timedelta(days=2)) for n in range(4)]
     return Facts(
         program=program(),
         profiles=[*mentors, *mentees, *profiles("both", 1, "b")],
@@ -50,6 +50,10 @@ def facts() -> Facts:
             Recognition("story", "pair-1", "m1", "", T0 + timedelta(days=14)),
             Recognition("story", "pair-2", "m2", "", T0 + timedelta(days=14)),
             Recognition("story", "pair-2", "l2", "", LATER + timedelta(days=2)),
+            # pair-3: both shared, then its mentee took the story back after LATER.
+            Recognition("story", "pair-3", "m3", "e1", T0 + timedelta(days=14)),
+            Recognition("story", "pair-3", "l3", "e2", T0 + timedelta(days=14)),
+            Recognition("story_withdrawn", "pair-3", "l3", "e3", LATER + timedelta(days=1)),
         ],
     )
 
@@ -59,13 +63,13 @@ def test_recognition_figures_as_of_an_instant():
     assert shown.trained_by_role == {"mentor": 5, "mentee": None, "both": 0}, "3 mentees: fewer than 5, not shown"
     assert shown.trained == 8
     assert shown.modules_completed == 9, "m0's repeat counts once; m1's second version counts"
-    assert (shown.certificates_issued, shown.kudos_given, shown.stories_shared) == (2, 2, 1)
+    assert (shown.certificates_issued, shown.kudos_given, shown.stories_shared) == (2, 2, 2), "pair-0 and pair-3"
 
 
 def test_later_facts_count_later():
     shown = metrics.recognition(facts(), LATER + timedelta(days=3))
     assert shown.trained_by_role["mentor"] == 6
-    assert (shown.kudos_given, shown.stories_shared) == (3, 2)
+    assert (shown.kudos_given, shown.stories_shared) == (3, 2), "pair-2 told, pair-3's story taken back"
     before = metrics.recognition(facts(), T0)
     assert before.model_dump() == {
         "small_group": 5,

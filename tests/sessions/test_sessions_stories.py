@@ -18,7 +18,7 @@ from services.sessions.entrypoints import http
 from services.sessions.service_layer.unit_of_work import InMemorySessionsUnitOfWork
 from shared.auth import ProgramStaff, issue_token
 from shared.errors import Conflict
-from shared.events import StoryShared
+from shared.events import StoryShared, StoryWithdrawn
 from shared.eventstore import InMemoryEventStore
 from tests.support.services import token
 
@@ -126,17 +126,16 @@ async def test_a_story_is_told_only_when_both_members_shared(client, store):
     assert all(set(e) == {"program_id", "pair_id", "participant_id"} for e in published), "no words in the event"
 
 
-async def test_a_withdrawn_opt_in_takes_the_pairs_story_out_and_publishes_nothing(client):
+async def test_a_withdrawn_opt_in_takes_the_pairs_story_out_and_is_published(client, store):
     await complete(client, 1)
     for who in (mentor(1), mentee(1)):
         await share(client, 1, who)
     withdrawn = await share(client, 1, mentee(1), share=False)
-    assert withdrawn.status_code == 200 and withdrawn.json() == {
-        "pair_id": "pair-1",
-        "participant_id": mentee(1),
-        "share": False,
-        "event_log": None,
-    }
+    assert withdrawn.status_code == 200 and withdrawn.json()["share"] is False
+    assert withdrawn.json()["event_log"] is not None, "insights stops counting the story: the withdrawal is an event"
+    taken_back = [e.data for e in await store.read_after(0) if e.type == StoryWithdrawn.type_name]
+    assert taken_back == [{"program_id": PROGRAM, "pair_id": "pair-1", "participant_id": mentee(1)}]
+    assert (await share(client, 1, mentee(1), share=False)).json()["event_log"] is None, "withdrawing twice: once"
     assert (await client.get(f"/programs/{PROGRAM}/stories", headers=ADMIN)).json() == []
     again = await share(client, 1, mentee(1))
     assert again.json()["event_log"] is not None, "sharing again after a withdrawal is news again"
@@ -215,7 +214,10 @@ def test_the_rules_without_http():
     done = model.Pair("p1", PROGRAM, "m", "l", status="completed", completed_by="admin", completed_on=date(2026, 6, 1))
     choice, event = model.opt_into_story(done, "m", True, reflection("p1", "m", "mentor"), None, NOW)
     assert choice.share and event == StoryShared(program_id=PROGRAM, pair_id="p1", participant_id="m")
-    assert model.opt_into_story(done, "m", False, None, choice, NOW)[1] is None
+    assert model.opt_into_story(done, "m", False, None, choice, NOW)[1] == StoryWithdrawn(
+        program_id=PROGRAM, pair_id="p1", participant_id="m"
+    )
+    assert model.opt_into_story(done, "m", False, None, None, NOW)[1] is None, "nothing shared, nothing to take back"
     with pytest.raises(Conflict):
         model.opt_into_story(done, "m", True, None, None, NOW)
     # One member shared: no story; both: the story, mentor and mentee in their places.

@@ -58,6 +58,7 @@ from shared.events import (
     ReflectionRecorded,
     SessionHeld,
     StoryShared,
+    StoryWithdrawn,
     TrainingCompleted,
 )
 
@@ -359,23 +360,34 @@ async def record_training(conn: asyncpg.Connection, e: TrainingCompleted, at: da
     )
 
 
-async def record_recognition(
-    conn: asyncpg.Connection, e: CertificateIssued | KudosGiven | StoryShared, at: datetime
-) -> None:
-    """The earliest time wins: a story shared again after a withdrawal is the same story."""
+async def record_recognition(conn: asyncpg.Connection, e: CertificateIssued | KudosGiven, at: datetime) -> None:
+    """The earliest time wins: a redelivered certificate or kudos is the same one."""
     if isinstance(e, CertificateIssued):
         kind, participant, ref = "certificate", e.participant_id, e.certificate_id
-    elif isinstance(e, KudosGiven):
-        kind, participant, ref = "kudos", e.given_to, e.kudos_id
     else:
-        kind, participant, ref = "story", e.participant_id, ""
+        kind, participant, ref = "kudos", e.given_to, e.kudos_id
+    await _recognition(conn, kind, e.program_id, e.pair_id, participant, ref, at)
+
+
+async def record_story_choice(
+    conn: asyncpg.Connection, event_id: str, e: StoryShared | StoryWithdrawn, at: datetime
+) -> None:
+    """Each choice is its own row (keyed by its event id): whether a member shares as of a date is their latest
+    choice until then."""
+    kind = "story" if isinstance(e, StoryShared) else "story_withdrawn"
+    await _recognition(conn, kind, e.program_id, e.pair_id, e.participant_id, event_id, at)
+
+
+async def _recognition(
+    conn: asyncpg.Connection, kind: str, program_id: str, pair_id: str, participant: str, ref: str, at: datetime
+) -> None:
     await conn.execute(
         """INSERT INTO recognitions (kind, program_id, pair_id, participant_id, ref, at) VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (kind, pair_id, participant_id, ref) DO UPDATE SET at = EXCLUDED.at
            WHERE EXCLUDED.at < recognitions.at""",
         kind,
-        e.program_id,
-        e.pair_id,
+        program_id,
+        pair_id,
         participant,
         ref,
         at,

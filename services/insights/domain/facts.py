@@ -183,9 +183,10 @@ class TrainingCompletion:
 @dataclass(frozen=True)
 class Recognition:
     """Recognition in a pair: `kind` certificate (CertificateIssued, `ref` its certificate id), kudos (KudosGiven to
-    `participant_id` by the partner, `ref` its kudos id) or story (StoryShared by `participant_id`, `ref` empty)."""
+    `participant_id` by the partner, `ref` its kudos id) or a story choice (StoryShared `story` / StoryWithdrawn
+    `story_withdrawn` by `participant_id`, `ref` the event id)."""
 
-    kind: Literal["certificate", "kudos", "story"]
+    kind: Literal["certificate", "kudos", "story", "story_withdrawn"]
     pair_id: str
     participant_id: str
     ref: str

@@ -313,7 +313,9 @@ def recognition(facts: Facts, as_of: datetime) -> Recognition:
     trained = {t.participant_id for t in known.trainings}
     roles = Counter(profiles[p].role for p in trained if p in profiles)
     given = Counter(kind for kind, _ in {(r.kind, r.ref) for r in known.recognitions})
-    sharers = {(r.pair_id, r.participant_id) for r in known.recognitions if r.kind == "story"}
+    choices = sorted((r for r in known.recognitions if r.kind in ("story", "story_withdrawn")), key=lambda r: r.at)
+    latest = {(r.pair_id, r.participant_id): r.kind for r in choices}  # each member's last choice until as_of
+    sharers = {member for member, kind in latest.items() if kind == "story"}
     stories = sum((p.pair_id, p.mentor_id) in sharers and (p.pair_id, p.mentee_id) in sharers for p in known.pairs)
     return Recognition(
         small_group=SMALL_GROUP,

@@ -37,6 +37,7 @@ from shared.events import (
     RoundCommitted,
     SessionHeld,
     StoryShared,
+    StoryWithdrawn,
     TrainingCompleted,
 )
 from shared.projection import Projection, on
@@ -148,8 +149,14 @@ class FactsProjection(Projection):
     async def training_completed(self, conn: asyncpg.Connection, event: TrainingCompleted, envelope: Envelope) -> None:
         await repository.record_training(conn, event, envelope.time)
 
-    @on(CertificateIssued, KudosGiven, StoryShared)
+    @on(CertificateIssued, KudosGiven)
     async def recognised(
-        self, conn: asyncpg.Connection, event: CertificateIssued | KudosGiven | StoryShared, envelope: Envelope
+        self, conn: asyncpg.Connection, event: CertificateIssued | KudosGiven, envelope: Envelope
     ) -> None:
         await repository.record_recognition(conn, event, envelope.time)
+
+    @on(StoryShared, StoryWithdrawn)
+    async def story_choice(
+        self, conn: asyncpg.Connection, event: StoryShared | StoryWithdrawn, envelope: Envelope
+    ) -> None:
+        await repository.record_story_choice(conn, envelope.event_id, event, envelope.time)

@@ -24,6 +24,7 @@ from shared.events import (
     ReflectionRecorded,
     SessionHeld,
     StoryShared,
+    StoryWithdrawn,
 )
 
 GoalDirection = Literal["mentor_to_mentee", "mentee_to_mentor"]
@@ -390,18 +391,20 @@ class Story:
 
 def opt_into_story(
     pair: Pair, member: str, share: bool, reflection: Reflection | None, earlier: StoryOptIn | None, now: datetime
-) -> tuple[StoryOptIn, StoryShared | None]:
-    """A member of a completed pair shares its reflection, or withdraws that opt-in. Only a change to sharing is
-    published (StoryShared); a withdrawal stays in sessions, and sharing again after it publishes again."""
+) -> tuple[StoryOptIn, StoryShared | StoryWithdrawn | None]:
+    """A member of a completed pair shares its reflection, or withdraws that opt-in. Only a change is published:
+    StoryShared, or StoryWithdrawn when a shared story is taken back (sharing again publishes again)."""
     pair.side_of(member)
     if pair.status != "completed":
         raise Conflict(f"pair {pair.pair_id} is {pair.status}: only a completed pair's reflections become stories")
     if share and reflection is None:
         raise Conflict("give your closing reflection first: it is what the story tells")
     choice = StoryOptIn(pair.pair_id, member, share, now)
-    if not share or (earlier is not None and earlier.share):
+    was_shared = earlier is not None and earlier.share
+    if share == was_shared:
         return choice, None
-    return choice, StoryShared(program_id=pair.program_id, pair_id=pair.pair_id, participant_id=member)
+    told = StoryShared if share else StoryWithdrawn
+    return choice, told(program_id=pair.program_id, pair_id=pair.pair_id, participant_id=member)
 
 
 def stories(pairs: list[Pair], shared: list[Reflection]) -> list[Story]:

@@ -334,7 +334,7 @@ async def complete(
 
 
 async def share_story(uow: SessionsUnitOfWork, pair_id: str, share: bool, member: str, now: datetime) -> StoryChoice:
-    """A member of a completed pair opts in (StoryShared) or withdraws (kept here only) its story."""
+    """A member of a completed pair opts in (StoryShared) or withdraws (StoryWithdrawn) its story."""
     async with uow:
         pair = await _pair(uow, pair_id)
         mine = [r for r in await uow.reflections.of_pair(pair_id) if r.participant_id == member]

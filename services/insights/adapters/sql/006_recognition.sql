@@ -9,7 +9,8 @@ CREATE TABLE training_completions (
     PRIMARY KEY (program_id, participant_id, module_id, module_version)
 );
 
--- kind: certificate (ref = certificate id), kudos (ref = kudos id, participant = who received it), story (ref = '').
+-- kind: certificate (ref = certificate id), kudos (ref = kudos id, participant = who received it), story and
+-- story_withdrawn (ref = the event id: a member's latest choice as of a date says whether they share).
 CREATE TABLE recognitions (
     kind            text NOT NULL,
     program_id      text NOT NULL,
