@@ -6,24 +6,30 @@ import asyncpg
 
 from services.enrolment.adapters.memory import (
     EnrolmentState,
+    InMemoryCertificates,
     InMemoryConsents,
     InMemoryInvitations,
+    InMemoryKudos,
     InMemoryParticipants,
     InMemoryPartnerships,
     InMemoryPrograms,
     InMemoryRoster,
 )
 from services.enrolment.adapters.postgres import (
+    PostgresCertificates,
     PostgresConsents,
     PostgresInvitations,
+    PostgresKudos,
     PostgresParticipants,
     PostgresPartnerships,
     PostgresPrograms,
     PostgresRoster,
 )
 from services.enrolment.adapters.repository import (
+    Certificates,
     Consents,
     Invitations,
+    KudosBook,
     Participants,
     Partnerships,
     Programs,
@@ -49,6 +55,8 @@ class EnrolmentUnitOfWork(UnitOfWork):
     consents: Consents
     invitations: Invitations
     partnerships: Partnerships
+    certificates: Certificates
+    kudos: KudosBook
 
 
 class PostgresEnrolmentUnitOfWork(PostgresUnitOfWork, EnrolmentUnitOfWork):
@@ -59,6 +67,8 @@ class PostgresEnrolmentUnitOfWork(PostgresUnitOfWork, EnrolmentUnitOfWork):
         self.consents = PostgresConsents(conn)
         self.invitations = PostgresInvitations(conn)
         self.partnerships = PostgresPartnerships(conn)
+        self.certificates = PostgresCertificates(conn)
+        self.kudos = PostgresKudos(conn)
 
 
 class InMemoryEnrolmentUnitOfWork(InMemoryUnitOfWork, EnrolmentUnitOfWork):
@@ -74,3 +84,5 @@ class InMemoryEnrolmentUnitOfWork(InMemoryUnitOfWork, EnrolmentUnitOfWork):
         self.consents = InMemoryConsents(state)
         self.invitations = InMemoryInvitations(state)
         self.partnerships = InMemoryPartnerships(state)
+        self.certificates = InMemoryCertificates(state)
+        self.kudos = InMemoryKudos(state)
