@@ -173,6 +173,10 @@ class InMemoryPartnerships(Partnerships):
     async def get(self, pair_id: str) -> Partnership | None:
         return self.state.partnerships.get(pair_id)
 
+    async def completion(self, pair_id: str) -> date | None:
+        pair = self.state.partnerships.get(pair_id)
+        return pair.completed_on if pair else None
+
     async def completed_in(self, program_id: str) -> list[Partnership]:
         done = [
             p

@@ -223,6 +223,12 @@ class PostgresPartnerships(Partnerships):
         row = await self.conn.fetchrow(f"SELECT {PAIRS} WHERE pair_id = $1", pair_id)
         return _partnership(row) if row else None
 
+    async def completion(self, pair_id: str) -> date | None:
+        on: date | None = await self.conn.fetchval(
+            "SELECT completed_on FROM partnership_completions WHERE pair_id = $1", pair_id
+        )
+        return on
+
     async def completed_in(self, program_id: str) -> list[Partnership]:
         rows = await self.conn.fetch(
             f"""SELECT {PAIRS} WHERE p.program_id = $1 AND active AND completed_on IS NOT NULL

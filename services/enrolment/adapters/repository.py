@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from services.enrolment.domain.consent import Consent
 from services.enrolment.domain.model import Invitation, Participant, Partnership, Program
@@ -136,6 +136,10 @@ class Partnerships(ABC):
 
     @abstractmethod
     async def get(self, pair_id: str) -> Partnership | None: ...
+
+    @abstractmethod
+    async def completion(self, pair_id: str) -> date | None:
+        """The day sessions completed the pair, if it did (known even before the pair's formation arrives)."""
 
     @abstractmethod
     async def completed_in(self, program_id: str) -> list[Partnership]:

@@ -51,6 +51,14 @@ class CompletionIssuesCertificates(Policy):
     def __init__(self, unit_of_work: Callable[[], PostgresEnrolmentUnitOfWork]):
         self.unit_of_work = unit_of_work
 
-    @on(PairCompleted, PairFormed)
-    async def certify(self, conn: asyncpg.Connection, event: PairCompleted, envelope: Envelope) -> None:
-        await recognition.issue_certificates(self.unit_of_work().joining(conn), event.pair_id)
+    # Policies run before the read model records the event: each handler passes what its event says.
+
+    @on(PairCompleted)
+    async def completed(self, conn: asyncpg.Connection, event: PairCompleted, envelope: Envelope) -> None:
+        uow = self.unit_of_work().joining(conn)
+        await recognition.issue_certificates(uow, event.pair_id, completed_on=event.completed_on)
+
+    @on(PairFormed)
+    async def formed(self, conn: asyncpg.Connection, event: PairFormed, envelope: Envelope) -> None:
+        pair = Partnership(event.program_id, event.pair_id, event.mentor_id, event.mentee_id, envelope.time)
+        await recognition.issue_certificates(self.unit_of_work().joining(conn), event.pair_id, formed=pair)

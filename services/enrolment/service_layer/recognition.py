@@ -4,7 +4,7 @@ a program's recognition list and a person's record."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from services.enrolment.adapters import certificate_pdf
@@ -15,13 +15,17 @@ from shared.errors import NotFound
 from shared.eventstore import AppendResult
 
 
-async def issue_certificates(uow: EnrolmentUnitOfWork, pair_id: str) -> AppendResult | None:
+async def issue_certificates(
+    uow: EnrolmentUnitOfWork, pair_id: str, *, formed: model.Partnership | None = None, completed_on: date | None = None
+) -> AppendResult | None:
     """The policy's command: once a pair is both formed and completed (in either order), each member gets one
-    certificate; asked again, nothing happens. A dissolved pair gets none."""
+    certificate; asked again, nothing happens. A dissolved pair gets none. The policy runs before the read model
+    records its event, so it passes what that event says: the pair just `formed`, or the day it `completed_on`."""
     async with uow:
-        pair = await uow.partnerships.get(pair_id)
+        pair = formed or await uow.partnerships.get(pair_id)
         if pair is None or await uow.certificates.of_pair(pair_id):
             return None
+        pair = replace(pair, completed_on=completed_on or await uow.partnerships.completion(pair_id))
         certificates = recognition.certify(pair, datetime.now(UTC))
         for certificate in certificates:
             await uow.certificates.add(certificate)

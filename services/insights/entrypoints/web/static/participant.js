@@ -5,6 +5,7 @@
 // click never logs it twice) naming the goals it advanced, give feedback, and complete the pair with a closing
 // reflection (sessions API). People see each other's names, never pseudonyms.
 import { ApiError, api, claims, el, fmt, getJson, postJson, say, signedInWithProvider, startSignIn, table, uuid } from "./common.js";
+import { showRecognition } from "./recognition.js";
 
 const BASE = new URL(".", location.href).href.replace(/\/$/, "");
 const $ = (id) => document.getElementById(id);
@@ -240,6 +241,7 @@ async function showEnrolment() {
   open.sort((a, b) => Number(invited.has(b.program_id)) - Number(invited.has(a.program_id)));
   showOpenPrograms(open, invited, me.in_roster);
   $("enrolment").hidden = false;
+  showRecognition(base, partners); // my certificates and kudos (issue #16): not awaited, the pair need not wait
   return me;
 }
 
