@@ -308,3 +308,11 @@ async def test_my_record_lists_programs_completed_certificates_and_kudos(client,
     )
     assert [c["certificate_id"] for c in record["certificates"]] == [completed["certificate_id"]]
     assert (record["kudos_received"], record["kudos_given"]) == (1, 0)
+
+
+async def test_erasure_forgets_the_words_of_the_persons_kudos(client, enrolment, program_id, pair):
+    await client.post(f"/pairs/{pair}/kudos", json={"message": "Thanks, E1"}, headers=signed_in("E2"))
+    erased = await client.post(f"/programs/{program_id}/participants/{MENTOR}/erase", headers=signed_in("E1"))
+    assert erased.status_code == 200
+    [given] = (await client.get("/me/kudos", headers=signed_in("E2"))).json()["given"]
+    assert (given["message"], given["other_name"]) == ("", None)

@@ -4,7 +4,7 @@ insertion order, which stands in for the tables' launched_at / enrolled_at order
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from services.enrolment.adapters.repository import (
@@ -232,6 +232,12 @@ class InMemoryKudos(KudosBook):
 
     async def in_program(self, program_id: str) -> list[Kudos]:
         return [k for k in self.state.kudos if k.program_id == program_id]
+
+    async def forget(self, program_id: str, participant_id: str) -> None:
+        self.state.kudos = [
+            replace(k, message="") if k.program_id == program_id and participant_id in (k.given_by, k.given_to) else k
+            for k in self.state.kudos
+        ]
 
 
 def _key(participant: Participant) -> tuple[str, str]:

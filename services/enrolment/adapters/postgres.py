@@ -329,6 +329,13 @@ class PostgresKudos(KudosBook):
         rows = await self.conn.fetch("SELECT * FROM kudos WHERE program_id = $1", program_id)
         return [Kudos(**r) for r in rows]
 
+    async def forget(self, program_id: str, participant_id: str) -> None:
+        await self.conn.execute(
+            "UPDATE kudos SET message = '' WHERE program_id = $1 AND (given_by = $2 OR given_to = $2)",
+            program_id,
+            participant_id,
+        )
+
 
 # The projection's writes (entrypoints/partnerships_consumer.py), on the runner's connection.
 

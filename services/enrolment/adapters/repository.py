@@ -188,3 +188,7 @@ class KudosBook(ABC):
 
     @abstractmethod
     async def in_program(self, program_id: str) -> list[Kudos]: ...
+
+    @abstractmethod
+    async def forget(self, program_id: str, participant_id: str) -> None:
+        """Erase the messages of the kudos the person gave or received in the program (the counts stay)."""
