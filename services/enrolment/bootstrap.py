@@ -7,10 +7,11 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.enrolment.config import EnrolmentSettings
-from services.enrolment.entrypoints import http, people, roster, scim, training
-from services.enrolment.entrypoints.partnerships_consumer import PartnershipsProjection
+from services.enrolment.entrypoints import http, people, recognition, roster, scim, training
+from services.enrolment.entrypoints.partnerships_consumer import CompletionIssuesCertificates, PartnershipsProjection
 from services.enrolment.service_layer.unit_of_work import PostgresEnrolmentUnitOfWork
 from shared.http import create_app
+from shared.projection import Policy
 from shared.runtime import ServiceRuntime
 from shared.service import Bindings, ServiceSpec
 
@@ -24,13 +25,18 @@ def bindings(runtime: ServiceRuntime) -> Bindings:
     }
 
 
+def policies(runtime: ServiceRuntime) -> list[Policy]:
+    return [CompletionIssuesCertificates(lambda: PostgresEnrolmentUnitOfWork(runtime.pool, runtime.store))]
+
+
 SPEC = ServiceSpec(
     name="enrolment",
     title="Tandem enrolment",
     settings=EnrolmentSettings,
-    routers=[people.router, http.router, roster.router, scim.router, training.router],
+    routers=[people.router, http.router, roster.router, scim.router, training.router, recognition.router],
     migrations=[Path(__file__).parent / "adapters" / "sql"],
     projections=[PartnershipsProjection()],
+    policies=policies,
     bindings=bindings,
 )
 

@@ -35,7 +35,7 @@ async def test_a_replay_runner_consumes_with_the_services_sasl_settings(spec, sa
 def test_projections_read_the_topics_of_the_events_they_handle():
     topics = {spec.name: sorted({t for p in spec.projections for t in p.topics("tandem")}) for spec in SERVICES}
     assert topics == {
-        "enrolment": ["tandem.matching.events"],
+        "enrolment": ["tandem.matching.events", "tandem.sessions.events"],  # certificates: PairCompleted, SessionHeld
         "matching": ["tandem.enrolment.events", "tandem.sessions.events"],  # PairCompleted
         "sessions": ["tandem.enrolment.events", "tandem.matching.events"],  # program staff: ProgramLaunched
         "insights": ["tandem.enrolment.events", "tandem.matching.events", "tandem.sessions.events"],

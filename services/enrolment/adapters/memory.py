@@ -4,12 +4,14 @@ insertion order, which stands in for the tables' launched_at / enrolled_at order
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 
 from services.enrolment.adapters.repository import (
+    Certificates,
     Consents,
     Invitations,
+    KudosBook,
     Participants,
     Partnerships,
     Programs,
@@ -19,8 +21,10 @@ from services.enrolment.adapters.repository import (
 )
 from services.enrolment.domain.consent import Consent
 from services.enrolment.domain.model import Invitation, Participant, Partnership, Program
+from services.enrolment.domain.recognition import Certificate, Kudos
 from services.enrolment.domain.roster import RosterEntry
 from services.enrolment.domain.training import Completion, Module
+from shared.events import LearningDirection
 
 
 @dataclass
@@ -33,6 +37,9 @@ class EnrolmentState:
     partnerships: dict[str, Partnership] = field(default_factory=dict)  # by pair id
     training_modules: dict[tuple[str, str, int], Module] = field(default_factory=dict)  # (program, module, version)
     training_completions: dict[tuple[str, str, str, int], Completion] = field(default_factory=dict)
+    partnership_topics: dict[str, list[tuple[str, LearningDirection]]] = field(default_factory=dict)  # by pair id
+    certificates: dict[str, Certificate] = field(default_factory=dict)  # by certificate id
+    kudos: list[Kudos] = field(default_factory=list)  # in the order given
 
 
 class InMemoryPrograms(Programs):
@@ -166,6 +173,75 @@ class InMemoryPartnerships(Partnerships):
     async def active_of(self, participant_id: str) -> list[Partnership]:
         return [
             p for p in self.state.partnerships.values() if p.active and participant_id in (p.mentor_id, p.mentee_id)
+        ]
+
+    async def get(self, pair_id: str) -> Partnership | None:
+        return self.state.partnerships.get(pair_id)
+
+    async def completion(self, pair_id: str) -> date | None:
+        pair = self.state.partnerships.get(pair_id)
+        return pair.completed_on if pair else None
+
+    async def completed_in(self, program_id: str) -> list[Partnership]:
+        done = [
+            p
+            for p in self.state.partnerships.values()
+            if p.program_id == program_id and p.active and p.completed_on is not None
+        ]
+        return sorted(done, key=lambda p: (p.completed_on or date.min, p.pair_id))
+
+    async def topics(self, pair_id: str) -> list[tuple[str, LearningDirection]]:
+        return list(self.state.partnership_topics.get(pair_id, []))
+
+
+class InMemoryCertificates(Certificates):
+    def __init__(self, state: EnrolmentState):
+        self.state = state
+
+    async def add(self, certificate: Certificate) -> None:
+        if any(
+            (c.pair_id, c.participant_id) == (certificate.pair_id, certificate.participant_id)
+            for c in self.state.certificates.values()
+        ):
+            raise ValueError("a member's certificate of this pair exists")  # the table's unique key
+        self.state.certificates[certificate.certificate_id] = certificate
+
+    async def get(self, certificate_id: str) -> Certificate | None:
+        return self.state.certificates.get(certificate_id)
+
+    async def by_code(self, verification_code: str) -> Certificate | None:
+        return next((c for c in self.state.certificates.values() if c.verification_code == verification_code), None)
+
+    async def of_pair(self, pair_id: str) -> list[Certificate]:
+        return [c for c in self.state.certificates.values() if c.pair_id == pair_id]
+
+    async def of_person(self, participant_id: str) -> list[Certificate]:
+        return [c for c in self.state.certificates.values() if c.participant_id == participant_id]
+
+    async def in_program(self, program_id: str) -> list[Certificate]:
+        return [c for c in self.state.certificates.values() if c.program_id == program_id]
+
+
+class InMemoryKudos(KudosBook):
+    def __init__(self, state: EnrolmentState):
+        self.state = state
+
+    async def add(self, kudos: Kudos) -> None:
+        self.state.kudos.append(kudos)
+
+    async def of_pair(self, pair_id: str) -> list[Kudos]:
+        return [k for k in self.state.kudos if k.pair_id == pair_id]
+
+    async def of_person(self, participant_id: str) -> list[Kudos]:
+        return [k for k in reversed(self.state.kudos) if participant_id in (k.given_by, k.given_to)]
+
+    async def in_program(self, program_id: str) -> list[Kudos]:
+        return [k for k in self.state.kudos if k.program_id == program_id]
+
+    async def forget(self, program_id: str, participant_id: str) -> None:
+        self.state.kudos = [
+            replace(k, message="") if k.program_id == program_id and participant_id in (k.given_by, k.given_to) else k
+            for k in self.state.kudos
         ]
 
 

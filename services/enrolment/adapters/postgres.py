@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 
 from services.enrolment.adapters.repository import (
+    Certificates,
     Consents,
     Invitations,
+    KudosBook,
     Participants,
     Partnerships,
     Programs,
@@ -22,9 +24,10 @@ from services.enrolment.adapters.repository import (
 from services.enrolment.domain import training
 from services.enrolment.domain.consent import Consent
 from services.enrolment.domain.model import Invitation, Participant, Partnership, Program
+from services.enrolment.domain.recognition import Certificate, Kudos
 from services.enrolment.domain.roster import RosterEntry
 from services.enrolment.domain.training import Completion, Module
-from shared.events import ParticipantEnrolled, ProgramSettings
+from shared.events import LearningDirection, ParticipantEnrolled, ProgramSettings
 
 
 class PostgresPrograms(Programs):
@@ -205,20 +208,137 @@ class PostgresInvitations(Invitations):
         return [Invitation(r["program_id"], r["participant_id"], r["invited_at"]) for r in rows]
 
 
+# A pair as formed, with the day it completed (if it did): completions are kept apart, as they may come first.
+PAIRS = "p.*, c.completed_on FROM partnerships p LEFT JOIN partnership_completions c USING (pair_id)"
+
+
 class PostgresPartnerships(Partnerships):
     def __init__(self, conn: asyncpg.Connection):
         self.conn = conn
 
     async def active_of(self, participant_id: str) -> list[Partnership]:
         rows = await self.conn.fetch(
-            """SELECT * FROM partnerships WHERE active AND (mentor_id = $1 OR mentee_id = $1)
-               ORDER BY formed_at, pair_id""",
+            f"""SELECT {PAIRS} WHERE active AND (mentor_id = $1 OR mentee_id = $1) ORDER BY formed_at, pair_id""",
             participant_id,
         )
-        return [
-            Partnership(r["program_id"], r["pair_id"], r["mentor_id"], r["mentee_id"], r["formed_at"], r["active"])
-            for r in rows
-        ]
+        return [_partnership(r) for r in rows]
+
+    async def get(self, pair_id: str) -> Partnership | None:
+        row = await self.conn.fetchrow(f"SELECT {PAIRS} WHERE pair_id = $1", pair_id)
+        return _partnership(row) if row else None
+
+    async def completion(self, pair_id: str) -> date | None:
+        on: date | None = await self.conn.fetchval(
+            "SELECT completed_on FROM partnership_completions WHERE pair_id = $1", pair_id
+        )
+        return on
+
+    async def completed_in(self, program_id: str) -> list[Partnership]:
+        rows = await self.conn.fetch(
+            f"""SELECT {PAIRS} WHERE p.program_id = $1 AND active AND completed_on IS NOT NULL
+                ORDER BY completed_on, pair_id""",
+            program_id,
+        )
+        return [_partnership(r) for r in rows]
+
+    async def topics(self, pair_id: str) -> list[tuple[str, LearningDirection]]:
+        rows = await self.conn.fetch(
+            "SELECT topic, learning_direction FROM partnership_topics WHERE pair_id = $1 ORDER BY topic", pair_id
+        )
+        return [(r["topic"], r["learning_direction"]) for r in rows]
+
+
+def _partnership(r: asyncpg.Record) -> Partnership:
+    return Partnership(
+        r["program_id"], r["pair_id"], r["mentor_id"], r["mentee_id"], r["formed_at"], r["active"], r["completed_on"]
+    )
+
+
+class PostgresCertificates(Certificates):
+    def __init__(self, conn: asyncpg.Connection):
+        self.conn = conn
+
+    async def add(self, certificate: Certificate) -> None:
+        c = certificate
+        await self.conn.execute(
+            """INSERT INTO certificates (certificate_id, program_id, pair_id, participant_id, partner_id, role,
+                                         completed_on, verification_code, issued_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            c.certificate_id,
+            c.program_id,
+            c.pair_id,
+            c.participant_id,
+            c.partner_id,
+            c.role,
+            c.completed_on,
+            c.verification_code,
+            c.issued_at,
+        )
+
+    async def get(self, certificate_id: str) -> Certificate | None:
+        row = await self.conn.fetchrow("SELECT * FROM certificates WHERE certificate_id = $1", certificate_id)
+        return Certificate(**row) if row else None
+
+    async def by_code(self, verification_code: str) -> Certificate | None:
+        row = await self.conn.fetchrow("SELECT * FROM certificates WHERE verification_code = $1", verification_code)
+        return Certificate(**row) if row else None
+
+    async def of_pair(self, pair_id: str) -> list[Certificate]:
+        rows = await self.conn.fetch("SELECT * FROM certificates WHERE pair_id = $1 ORDER BY role", pair_id)
+        return [Certificate(**r) for r in rows]
+
+    async def of_person(self, participant_id: str) -> list[Certificate]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM certificates WHERE participant_id = $1 ORDER BY issued_at, certificate_id", participant_id
+        )
+        return [Certificate(**r) for r in rows]
+
+    async def in_program(self, program_id: str) -> list[Certificate]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM certificates WHERE program_id = $1 ORDER BY issued_at, certificate_id", program_id
+        )
+        return [Certificate(**r) for r in rows]
+
+
+class PostgresKudos(KudosBook):
+    def __init__(self, conn: asyncpg.Connection):
+        self.conn = conn
+
+    async def add(self, kudos: Kudos) -> None:
+        k = kudos
+        await self.conn.execute(
+            """INSERT INTO kudos (kudos_id, program_id, pair_id, given_by, given_to, message, given_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            k.kudos_id,
+            k.program_id,
+            k.pair_id,
+            k.given_by,
+            k.given_to,
+            k.message,
+            k.given_at,
+        )
+
+    async def of_pair(self, pair_id: str) -> list[Kudos]:
+        rows = await self.conn.fetch("SELECT * FROM kudos WHERE pair_id = $1 ORDER BY given_at, kudos_id", pair_id)
+        return [Kudos(**r) for r in rows]
+
+    async def of_person(self, participant_id: str) -> list[Kudos]:
+        rows = await self.conn.fetch(
+            """SELECT * FROM kudos WHERE given_by = $1 OR given_to = $1 ORDER BY given_at DESC, kudos_id""",
+            participant_id,
+        )
+        return [Kudos(**r) for r in rows]
+
+    async def in_program(self, program_id: str) -> list[Kudos]:
+        rows = await self.conn.fetch("SELECT * FROM kudos WHERE program_id = $1", program_id)
+        return [Kudos(**r) for r in rows]
+
+    async def forget(self, program_id: str, participant_id: str) -> None:
+        await self.conn.execute(
+            "UPDATE kudos SET message = '' WHERE program_id = $1 AND (given_by = $2 OR given_to = $2)",
+            program_id,
+            participant_id,
+        )
 
 
 # The projection's writes (entrypoints/partnerships_consumer.py), on the runner's connection.
@@ -238,6 +358,28 @@ async def partnership_formed(conn: asyncpg.Connection, pair: Partnership) -> Non
 
 async def partnership_dissolved(conn: asyncpg.Connection, pair_id: str) -> None:
     await conn.execute("UPDATE partnerships SET active = false WHERE pair_id = $1", pair_id)
+
+
+async def partnership_completed(conn: asyncpg.Connection, program_id: str, pair_id: str, on: date) -> None:
+    """Kept even before the pair's PairFormed arrives (another topic, so no order between them): the formation
+    then fills the row in, and the certificates follow whichever comes second."""
+    await conn.execute(
+        """INSERT INTO partnership_completions (pair_id, program_id, completed_on) VALUES ($1, $2, $3)
+           ON CONFLICT (pair_id) DO NOTHING""",
+        pair_id,
+        program_id,
+        on,
+    )
+
+
+async def partnership_session(
+    conn: asyncpg.Connection, pair_id: str, topics: Sequence[str], direction: LearningDirection
+) -> None:
+    await conn.executemany(
+        """INSERT INTO partnership_topics (pair_id, topic, learning_direction) VALUES ($1, $2, $3)
+           ON CONFLICT DO NOTHING""",
+        [(pair_id, topic, direction) for topic in topics],
+    )
 
 
 class PostgresRoster(Roster):

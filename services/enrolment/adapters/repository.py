@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from services.enrolment.domain.consent import Consent
 from services.enrolment.domain.model import Invitation, Participant, Partnership, Program
+from services.enrolment.domain.recognition import Certificate, Kudos
 from services.enrolment.domain.roster import RosterEntry
 from services.enrolment.domain.training import Completion, Module
+from shared.events import LearningDirection
 
 
 class Programs(ABC):
@@ -132,6 +134,65 @@ class Partnerships(ABC):
     @abstractmethod
     async def active_of(self, participant_id: str) -> list[Partnership]:
         """The active pairs the person is a member of, oldest first."""
+
+    @abstractmethod
+    async def get(self, pair_id: str) -> Partnership | None: ...
+
+    @abstractmethod
+    async def completion(self, pair_id: str) -> date | None:
+        """The day sessions completed the pair, if it did (known even before the pair's formation arrives)."""
+
+    @abstractmethod
+    async def completed_in(self, program_id: str) -> list[Partnership]:
+        """The program's pairs that ran their course (never dissolved), by completion day."""
+
+    @abstractmethod
+    async def topics(self, pair_id: str) -> list[tuple[str, LearningDirection]]:
+        """The topics of the pair's sessions, each with the direction its session was logged with."""
+
+
+class Certificates(ABC):
+    """The certificates issued to members of completed pairs (table `certificates`)."""
+
+    @abstractmethod
+    async def add(self, certificate: Certificate) -> None: ...
+
+    @abstractmethod
+    async def get(self, certificate_id: str) -> Certificate | None: ...
+
+    @abstractmethod
+    async def by_code(self, verification_code: str) -> Certificate | None: ...
+
+    @abstractmethod
+    async def of_pair(self, pair_id: str) -> list[Certificate]: ...
+
+    @abstractmethod
+    async def of_person(self, participant_id: str) -> list[Certificate]:
+        """The person's certificates in every program, oldest first."""
+
+    @abstractmethod
+    async def in_program(self, program_id: str) -> list[Certificate]: ...
+
+
+class KudosBook(ABC):
+    """Kudos between partners, their messages with them (table `kudos`)."""
+
+    @abstractmethod
+    async def add(self, kudos: Kudos) -> None: ...
+
+    @abstractmethod
+    async def of_pair(self, pair_id: str) -> list[Kudos]: ...
+
+    @abstractmethod
+    async def of_person(self, participant_id: str) -> list[Kudos]:
+        """Kudos the person received or gave, newest first."""
+
+    @abstractmethod
+    async def in_program(self, program_id: str) -> list[Kudos]: ...
+
+    @abstractmethod
+    async def forget(self, program_id: str, participant_id: str) -> None:
+        """Erase the messages of the kudos the person gave or received in the program (the counts stay)."""
 
 
 class TrainingModules(ABC):

@@ -268,3 +268,9 @@ class NameParticipants(Command):
 
 class WithdrawParticipant(Command):
     reason: Annotated[str, Text(500)] = ""
+
+
+class GiveKudos(Command):
+    """A thank-you to the partner (issue #16). The message stays in enrolment: KudosGiven carries no words."""
+
+    message: Annotated[str, Text(280, min_length=1)] = Field(description="At most 280 characters; seen by the partner.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from services.enrolment.domain.commands import (
@@ -250,7 +250,8 @@ class Partnership:
     mentor_id: str
     mentee_id: str
     formed_at: datetime
-    active: bool = True
+    active: bool = True  # false once dissolved; a completed pair stays active (it ran its course)
+    completed_on: date | None = None  # the day sessions completed it (PairCompleted)
 
     def partner_of(self, participant_id: str) -> str:
         return self.mentee_id if participant_id == self.mentor_id else self.mentor_id

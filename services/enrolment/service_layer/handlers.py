@@ -142,6 +142,7 @@ async def erase(uow: EnrolmentUnitOfWork, program_id: str, participant_id: str) 
         participant = await _participant_for_update(uow, program_id, participant_id)
         withdrawn, withdrawal = participant.withdraw("personal data erased on request")
         erased, erasure = withdrawn.erase()
+        await uow.kudos.forget(program_id, participant_id)  # words they wrote or were written about them
         return await _store(uow, participant, erased, withdrawal, erasure)
 
 

@@ -6,8 +6,10 @@ import asyncpg
 
 from services.enrolment.adapters.memory import (
     EnrolmentState,
+    InMemoryCertificates,
     InMemoryConsents,
     InMemoryInvitations,
+    InMemoryKudos,
     InMemoryParticipants,
     InMemoryPartnerships,
     InMemoryPrograms,
@@ -16,8 +18,10 @@ from services.enrolment.adapters.memory import (
     InMemoryTrainingModules,
 )
 from services.enrolment.adapters.postgres import (
+    PostgresCertificates,
     PostgresConsents,
     PostgresInvitations,
+    PostgresKudos,
     PostgresParticipants,
     PostgresPartnerships,
     PostgresPrograms,
@@ -26,8 +30,10 @@ from services.enrolment.adapters.postgres import (
     PostgresTrainingModules,
 )
 from services.enrolment.adapters.repository import (
+    Certificates,
     Consents,
     Invitations,
+    KudosBook,
     Participants,
     Partnerships,
     Programs,
@@ -57,6 +63,8 @@ class EnrolmentUnitOfWork(UnitOfWork):
     partnerships: Partnerships
     training_modules: TrainingModules
     training_completions: TrainingCompletions
+    certificates: Certificates
+    kudos: KudosBook
 
 
 class PostgresEnrolmentUnitOfWork(PostgresUnitOfWork, EnrolmentUnitOfWork):
@@ -69,6 +77,8 @@ class PostgresEnrolmentUnitOfWork(PostgresUnitOfWork, EnrolmentUnitOfWork):
         self.partnerships = PostgresPartnerships(conn)
         self.training_modules = PostgresTrainingModules(conn)
         self.training_completions = PostgresTrainingCompletions(conn)
+        self.certificates = PostgresCertificates(conn)
+        self.kudos = PostgresKudos(conn)
 
 
 class InMemoryEnrolmentUnitOfWork(InMemoryUnitOfWork, EnrolmentUnitOfWork):
@@ -86,3 +96,5 @@ class InMemoryEnrolmentUnitOfWork(InMemoryUnitOfWork, EnrolmentUnitOfWork):
         self.partnerships = InMemoryPartnerships(state)
         self.training_modules = InMemoryTrainingModules(state)
         self.training_completions = InMemoryTrainingCompletions(state)
+        self.certificates = InMemoryCertificates(state)
+        self.kudos = InMemoryKudos(state)

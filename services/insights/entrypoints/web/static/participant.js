@@ -6,6 +6,7 @@
 // reflection (sessions API). People see each other's names, never pseudonyms. The training each program asks of me:
 // what is left to do, a module to read and its knowledge check to answer (enrolment API, issue #16).
 import { ApiError, api, claims, el, fmt, getJson, postJson, say, signedInWithProvider, startSignIn, table, uuid } from "./common.js";
+import { showRecognition } from "./recognition.js";
 
 const BASE = new URL(".", location.href).href.replace(/\/$/, "");
 const $ = (id) => document.getElementById(id);
@@ -244,6 +245,7 @@ async function showEnrolment() {
   open.sort((a, b) => Number(invited.has(b.program_id)) - Number(invited.has(a.program_id)));
   showOpenPrograms(open, invited, me.in_roster);
   $("enrolment").hidden = false;
+  showRecognition(base, partners); // my certificates and kudos (issue #16): not awaited, the pair need not wait
   return me;
 }
 
