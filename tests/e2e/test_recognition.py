@@ -125,3 +125,14 @@ def test_a_completed_pair_yields_two_certificates_that_name_people_and_skills_an
         assert [k["message"] for k in received] == ["Thank you!"]
         listed = ok(http.get(f"{enrolment}/programs/{program_id}/recognition", headers=ADMIN))
         assert (listed["certificates_issued"], listed["kudos_given"]) == (2, 1)
+
+        # Insights follows (counts only): the two certificates and the kudos, from the events alone.
+        insights = platform["insights"].url
+
+        def recognised() -> dict | None:
+            report = http.get(f"{insights}/programs/{program_id}/report", headers=ADMIN)
+            figures = report.json()["recognition"] if report.status_code == 200 else {}
+            return figures if (figures.get("certificates_issued"), figures.get("kudos_given")) == (2, 1) else None
+
+        figures = eventually(recognised, 60, "insights to count the certificates and the kudos")
+        assert figures["stories_shared"] == 0
