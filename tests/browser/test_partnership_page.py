@@ -4,13 +4,13 @@ page; one writes the agreement, both sign it there, and the page shows it in for
 
 from __future__ import annotations
 
-import asyncpg
 import httpx
 import pytest
 
 from demo.keycloak_realm import DEMO_PASSWORD, username
 from demo.organisation import organisation
-from tests.browser.conftest import _in_a_thread, screenshot, sign_in_at_keycloak
+from tests.browser.conftest import screenshot, sign_in_at_keycloak
+from tests.support.roster import put_in_roster_now
 from tests.support.services import eventually
 
 CONSENT = "I agree that Tandem records my enrolment, my pair, our agreement and my sessions for this program."
@@ -31,30 +31,7 @@ def proposed(signed_in_store, signed_in_platform, keycloak, admin) -> dict:
     assert mentor.employee_id not in mentee.chain and mentee.employee_id not in mentor.chain
     assert mentor.grade < mentee.grade, "reverse mentoring: the junior colleague mentors"
 
-    async def seed() -> None:
-        connection = await asyncpg.connect(signed_in_store[0])
-        await connection.executemany(
-            """INSERT INTO enrolment.roster (employee_id, display_name, email, department, grade, manager_id,
-                                             languages, time_zone, reporting_chain)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING""",
-            [
-                (
-                    p.employee_id,
-                    p.display_name,
-                    p.email,
-                    p.department,
-                    p.grade,
-                    p.manager,
-                    p.languages,
-                    p.time_zone,
-                    p.chain,
-                )
-                for p in (mentor, mentee)
-            ],
-        )
-        await connection.close()
-
-    _in_a_thread(seed())
+    put_in_roster_now(signed_in_store[0], (mentor, mentee))
     body = {
         "title": "Agreed partnerships",
         "cadence_days": 14,

@@ -8,14 +8,14 @@ from __future__ import annotations
 import io
 from datetime import date
 
-import asyncpg
 import httpx
 import pypdf
 import pytest
 
 from demo.keycloak_realm import DEMO_PASSWORD, username
 from demo.organisation import organisation
-from tests.browser.conftest import _in_a_thread, screenshot, sign_in_at_keycloak
+from tests.browser.conftest import screenshot, sign_in_at_keycloak
+from tests.support.roster import put_in_roster_now
 from tests.support.services import eventually
 
 CONSENT = "I agree that Tandem records my enrolment, my pair and my sessions, and certifies what we completed."
@@ -47,30 +47,7 @@ def completed(signed_in_store, signed_in_platform, keycloak) -> dict:
     admin = bearer(keycloak.password_token("hr.admin"))
     mentor, mentee = pick_pair()
 
-    async def seed() -> None:
-        connection = await asyncpg.connect(signed_in_store[0])
-        await connection.executemany(
-            """INSERT INTO enrolment.roster (employee_id, display_name, email, department, grade, manager_id,
-                                             languages, time_zone, reporting_chain)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING""",
-            [
-                (
-                    p.employee_id,
-                    p.display_name,
-                    p.email,
-                    p.department,
-                    p.grade,
-                    p.manager,
-                    p.languages,
-                    p.time_zone,
-                    p.chain,
-                )
-                for p in (mentor, mentee)
-            ],
-        )
-        await connection.close()
-
-    _in_a_thread(seed())
+    put_in_roster_now(signed_in_store[0], (mentor, mentee))
     body = {"title": "Certified partnerships", "consent_text": CONSENT, "admin_groups": ["hr-programs"]}
     launched = httpx.post(f"{urls['enrolment']}/programs", json=body, headers=admin, timeout=30)
     assert launched.status_code == 201, launched.text

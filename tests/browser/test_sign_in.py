@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import time
 
-import asyncpg
 import httpx
 import pytest
 
 from demo.keycloak_realm import DEMO_PASSWORD, username
 from demo.organisation import organisation
-from tests.browser.conftest import _in_a_thread, screenshot, sign_in_at_keycloak
+from tests.browser.conftest import screenshot, sign_in_at_keycloak
+from tests.support.roster import put_in_roster_now
 from tests.support.services import eventually
 
 CONSENT = "I agree that Tandem records my enrolment, my pair and my sessions for this program."
@@ -115,20 +115,6 @@ def test_a_session_ends_with_its_access_token(browser_context, signed_in_platfor
 # ------------------------------------------------------------------------------ opting in and meeting the partner
 
 
-def roster_entry(person) -> tuple:
-    return (
-        person.employee_id,
-        person.display_name,
-        person.email,
-        person.department,
-        person.grade,
-        person.manager,
-        person.languages,
-        person.time_zone,
-        person.chain,
-    )
-
-
 @pytest.fixture(scope="module")
 def pair_to_be(signed_in_store, signed_in_platform):
     """A junior and a senior colleague on HR's roster (a mentor and a mentee outside each other's line)."""
@@ -136,17 +122,7 @@ def pair_to_be(signed_in_store, signed_in_platform):
     junior, senior = people["quinn.weber"], people["ines.fischer"]
     assert junior.employee_id not in senior.chain and senior.employee_id not in junior.chain
 
-    async def seed() -> None:
-        connection = await asyncpg.connect(signed_in_store[0])
-        await connection.executemany(
-            """INSERT INTO enrolment.roster (employee_id, display_name, email, department, grade, manager_id, languages,
-                                   time_zone, reporting_chain)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-            [roster_entry(junior), roster_entry(senior)],
-        )
-        await connection.close()
-
-    _in_a_thread(seed())
+    put_in_roster_now(signed_in_store[0], [junior, senior])
     return junior, senior
 
 

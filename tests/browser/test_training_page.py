@@ -4,13 +4,13 @@ module shows as done, and matching's pool no longer counts the person as awaitin
 
 from __future__ import annotations
 
-import asyncpg
 import httpx
 import pytest
 
 from demo.keycloak_realm import DEMO_PASSWORD, username
 from demo.organisation import organisation
-from tests.browser.conftest import _in_a_thread, screenshot, sign_in_at_keycloak
+from tests.browser.conftest import screenshot, sign_in_at_keycloak
+from tests.support.roster import put_in_roster_now
 from tests.support.services import eventually
 
 CONSENT = "I agree that Tandem records my enrolment, my training and my pair for this program."
@@ -30,25 +30,7 @@ def enrolled(signed_in_store, signed_in_platform, keycloak, admin) -> dict:
     urls = {name: service.url for name, service in signed_in_platform.items()}
     person = {username(p): p for p in organisation(200, 7)}[WHO]
 
-    async def seed() -> None:
-        connection = await asyncpg.connect(signed_in_store[0])
-        await connection.execute(
-            """INSERT INTO enrolment.roster (employee_id, display_name, email, department, grade, manager_id,
-                                             languages, time_zone, reporting_chain)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING""",
-            person.employee_id,
-            person.display_name,
-            person.email,
-            person.department,
-            person.grade,
-            person.manager,
-            person.languages,
-            person.time_zone,
-            person.chain,
-        )
-        await connection.close()
-
-    _in_a_thread(seed())
+    put_in_roster_now(signed_in_store[0], [person])
     body = {
         "title": "Trained partnerships",
         "languages": ["en", "fr", "de", "es"],

@@ -64,7 +64,7 @@ def enrol(http: httpx.Client, platform: dict, sent: Sent, seed: int = 11, id_pre
 def match(http: httpx.Client, platform: dict, sent: Sent) -> None:
     program_id = sent.program["program_id"]
     pool = f"{platform['matching']}/programs/{program_id}/pool"
-    expected = {"program_id": program_id, "active": len(sent.people) - 1, "withdrawn": 1}
+    expected = {"program_id": program_id, "active": len(sent.people) - 1, "withdrawn": 1, "awaiting_training": 0}
     eventually(lambda: get(http, pool) == expected, 60, "matching's pool to hold every enrolment")
     response = http.post(f"{platform['matching']}/programs/{program_id}/rounds", headers=ADMIN)
     assert response.status_code == 201, response.text

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 import httpx
 import pytest
 
 from demo.keycloak_realm import username
 from demo.organisation import Person, organisation
 from tests.support.keycloak import Keycloak
+from tests.support.roster import put_in_roster
 from tests.support.services import ServiceProcess, eventually, service_env
 
 PEOPLE = organisation()  # the realm's demo employees (demo/keycloak_realm.py)
@@ -40,38 +40,6 @@ MENTOR, MENTEE, STRANGER = pick_pair()
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-async def put_in_roster(dsn: str, people: list[Person]) -> None:
-    """What the roster import does, straight into enrolment's table of this run's database (which other tests of
-    the run share: an entry they put there is replaced)."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.executemany(
-            """INSERT INTO enrolment.roster (employee_id, display_name, email, department, grade, manager_id,
-                                             languages, time_zone, reporting_chain)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-               ON CONFLICT (employee_id) DO UPDATE SET display_name = excluded.display_name, email = excluded.email,
-                   department = excluded.department, grade = excluded.grade, manager_id = excluded.manager_id,
-                   languages = excluded.languages, time_zone = excluded.time_zone,
-                   reporting_chain = excluded.reporting_chain, active = true""",
-            [
-                (
-                    p.employee_id,
-                    p.display_name,
-                    p.email,
-                    p.department,
-                    p.grade,
-                    p.manager,
-                    p.languages,
-                    p.time_zone,
-                    p.chain,
-                )
-                for p in people
-            ],
-        )
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="module")
