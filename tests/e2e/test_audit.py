@@ -97,7 +97,7 @@ def test_a_replay_of_matching_rebuilds_its_pool_from_the_log_alone_and_decides_n
     result = tandem(env, "replay", "--service", "matching")
     assert result.returncode == 0, result.stdout + result.stderr
     compared = {line.split(":")[0].strip() for line in result.stdout.splitlines() if "rows, replayed" in line}
-    assert compared == {"pool_programs", "pool_candidates", "pool_completed_pairs"}
+    assert compared == {"pool_programs", "pool_candidates", "pool_completed_pairs", "pool_training"}
     assert asyncio.run(matching_events()) == before, "the withdrawal policy did not run again during the replay"
 
 

@@ -484,4 +484,6 @@ async def test_a_replay_from_offset_0_rebuilds_identical_facts(insights, kafka, 
         "feedback",
         "rounds",
         *PARTNERSHIP_TABLES,
+        "training_completions",
+        "recognitions",
     }
