@@ -8,20 +8,15 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 
-from services.enrolment import bootstrap
-from services.enrolment.config import EnrolmentSettings
 from services.enrolment.domain.commands import DEFAULT_CONSENT_TEXT
 from services.enrolment.domain.model import Partnership
 from services.enrolment.domain.roster import RosterEntry
-from services.enrolment.entrypoints import http
-from services.enrolment.service_layer.unit_of_work import EnrolmentState, InMemoryEnrolmentUnitOfWork
 from shared.auth import AuthSettings, issue_token
-from shared.eventstore import InMemoryEventStore
 from shared.pseudonyms import pseudonym
 from tests.support.bodies import person
+from tests.support.enrolment_app import InProcessEnrolment, roster_entry
 
 KEY = "self-service-pseudonym-key-of-32-bytes"
 AUTH = AuthSettings(pseudonym_key=KEY)
@@ -44,43 +39,18 @@ SPONSOR = bearer("exec", ["executive_sponsor"], groups=["executive-sponsors"])
 
 
 def entry(employee_id: str, **overrides) -> RosterEntry:
-    fields = {
-        "employee_id": employee_id,
-        "display_name": f"Name of {employee_id}",
-        "email": f"{employee_id.lower()}@corp.example",
-        "department": "Finance",
-        "grade": 7,
-        "manager_id": "M1",
-        "languages": ("en", "fr"),
-        "time_zone": "Europe/Paris",
-        "reporting_chain": ("M1", "M0"),
-        **overrides,
-    }
-    return RosterEntry(**fields)
-
-
-class Enrolment:
-    def __init__(self) -> None:
-        self.state, self.store = EnrolmentState(), InMemoryEventStore()
-        self.app = bootstrap.build(EnrolmentSettings(pseudonym_key=KEY))
-        self.app.state.auth = AUTH
-        self.app.dependency_overrides[http.unit_of_work] = lambda: InMemoryEnrolmentUnitOfWork(self.state, self.store)
-        for employee_id in ("E1", "E2", "E3"):
-            self.state.roster[employee_id] = entry(employee_id)
-
-    def types(self) -> list[str]:
-        return [e.type.split(".")[2] for e in self.store.events]
+    """Two languages and two managers up the line: what opt-in copies from HR's roster."""
+    return roster_entry(employee_id, **{"languages": ("en", "fr"), "reporting_chain": ("M1", "M0"), **overrides})
 
 
 @pytest.fixture
-def enrolment() -> Enrolment:
-    return Enrolment()
+def enrolment() -> InProcessEnrolment:
+    return InProcessEnrolment(KEY, [entry(e) for e in ("E1", "E2", "E3")])
 
 
 @pytest.fixture
-async def client(enrolment: Enrolment):
-    transport = httpx.ASGITransport(app=enrolment.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://e/enrolment/v1") as client:
+async def client(enrolment: InProcessEnrolment):
+    async with enrolment.client() as client:
         yield client
 
 

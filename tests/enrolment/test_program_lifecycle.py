@@ -10,16 +10,11 @@ import hashlib
 import httpx
 import pytest
 
-from services.enrolment import bootstrap
-from services.enrolment.config import EnrolmentSettings
-from services.enrolment.domain.roster import RosterEntry
-from services.enrolment.entrypoints import http
-from services.enrolment.service_layer.unit_of_work import EnrolmentState, InMemoryEnrolmentUnitOfWork
 from shared.auth import AuthSettings, issue_token
 from shared.events import DEFAULT_WEIGHTS, ProgramSettingsChanged
-from shared.eventstore import InMemoryEventStore
 from shared.metrics_catalogue import METRICS
 from tests.support.bodies import invalid_fields as fields
+from tests.support.enrolment_app import InProcessEnrolment, roster_entry
 
 KEY = "program-lifecycle-pseudonym-key-32-bytes"
 AUTH = AuthSettings(pseudonym_key=KEY)
@@ -44,38 +39,14 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class Enrolment:
-    def __init__(self) -> None:
-        self.state, self.store = EnrolmentState(), InMemoryEventStore()
-        self.app = bootstrap.build(EnrolmentSettings(pseudonym_key=KEY))
-        self.app.state.auth = AUTH
-        self.app.dependency_overrides[http.unit_of_work] = lambda: InMemoryEnrolmentUnitOfWork(self.state, self.store)
-        for employee_id in ("E1", "E2"):
-            self.state.roster[employee_id] = RosterEntry(
-                employee_id=employee_id,
-                display_name=f"Name of {employee_id}",
-                email=f"{employee_id.lower()}@corp.example",
-                department="Finance",
-                grade=7,
-                manager_id="M1",
-                languages=("en",),
-                time_zone="Europe/Paris",
-                reporting_chain=("M1",),
-            )
-
-    def types(self) -> list[str]:
-        return [e.type.split(".")[2] for e in self.store.events]
+@pytest.fixture
+def enrolment() -> InProcessEnrolment:
+    return InProcessEnrolment(KEY, [roster_entry("E1"), roster_entry("E2")])
 
 
 @pytest.fixture
-def enrolment() -> Enrolment:
-    return Enrolment()
-
-
-@pytest.fixture
-async def client(enrolment: Enrolment):
-    transport = httpx.ASGITransport(app=enrolment.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://e/enrolment/v1") as client:
+async def client(enrolment: InProcessEnrolment):
+    async with enrolment.client() as client:
         yield client
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 from datetime import UTC, date, datetime
 
-import httpx
 import pypdf
 import pytest
 
@@ -24,11 +23,12 @@ from tests.enrolment.test_enrolment_self_service import (
     KEY,
     OTHER_ADMIN,
     WORDING,
-    Enrolment,
     bearer,
+    entry,
     opt_in,
     signed_in,
 )
+from tests.support.enrolment_app import InProcessEnrolment
 
 SPONSOR = bearer("exec", ["executive_sponsor"], groups=["executive-sponsors"])
 OTHER_SPONSOR = bearer("exec2", ["executive_sponsor"], groups=["elsewhere"])
@@ -38,14 +38,13 @@ COMPLETED_ON = date(2026, 6, 1)
 
 
 @pytest.fixture
-def enrolment() -> Enrolment:
-    return Enrolment()
+def enrolment() -> InProcessEnrolment:
+    return InProcessEnrolment(KEY, [entry(e) for e in ("E1", "E2", "E3")])
 
 
 @pytest.fixture
-async def client(enrolment: Enrolment):
-    transport = httpx.ASGITransport(app=enrolment.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://e/enrolment/v1") as client:
+async def client(enrolment: InProcessEnrolment):
+    async with enrolment.client() as client:
         yield client
 
 
