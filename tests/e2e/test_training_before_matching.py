@@ -114,3 +114,14 @@ def test_participants_enter_the_pool_only_after_completing_the_required_training
     round_ = ok(httpx.post(f"{urls['matching']}/programs/{program_id}/rounds", headers=ADMIN, timeout=60), 201)
     assert [(p["mentor_id"], p["mentee_id"]) for p in round_["pairs"]] == [(mentor_id, mentee_id)]
     assert round_["unmatched"] == []
+
+    # Insights follows from the events alone: two people trained, four module completions, and each by-role cell
+    # (one mentor, one mentee) under 5 people is suppressed rather than shown.
+    def counted() -> dict | None:
+        report = httpx.get(f"{urls['insights']}/programs/{program_id}/report", headers=ADMIN, timeout=30)
+        figures = report.json()["recognition"] if report.status_code == 200 else {}
+        return figures if figures.get("modules_completed") == 4 else None
+
+    figures = eventually(counted, 60, "insights to count the training")
+    assert figures["trained"] == 2
+    assert figures["trained_by_role"] == {"mentor": None, "mentee": None, "both": 0}
