@@ -17,9 +17,9 @@ from services.enrolment.domain.commands import (
 )
 from services.enrolment.domain.consent import Consent, ConsentWording, wording_of
 from services.enrolment.domain.training import check_required
-from services.enrolment.service_layer import training
+from services.enrolment.service_layer import lookups, training
 from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden
 from shared.events import ConsentGiven, Event, ParticipantInvited
 from shared.eventstore import AppendResult
 from shared.pseudonyms import pseudonym
@@ -38,7 +38,7 @@ async def launch_program(uow: EnrolmentUnitOfWork, command: LaunchProgram) -> tu
 
 async def change_program(uow: EnrolmentUnitOfWork, program_id: str, command: ChangeProgramSettings) -> ProgramChanged:
     async with uow:
-        program = await _program_for_update(uow, program_id)
+        program = await lookups.program_for_update(uow, program_id)
         if command.required_modules is not None:
             check_required(command.required_modules, await training.known_modules(uow, program_id))
         changed, event = program.change(command)
@@ -47,7 +47,7 @@ async def change_program(uow: EnrolmentUnitOfWork, program_id: str, command: Cha
 
 async def close_program(uow: EnrolmentUnitOfWork, program_id: str) -> ProgramChanged:
     async with uow:
-        program = await _program_for_update(uow, program_id)
+        program = await lookups.program_for_update(uow, program_id)
         closed, event = program.close(_now())
         return await _store_program(uow, program, closed, event)
 
@@ -57,7 +57,7 @@ async def enrol_participant(
 ) -> tuple[model.Participant, Consent, AppendResult]:
     """A person enrolling themselves through the profile body: `consent: true` consents to the current wording."""
     async with uow:
-        program = await _program(uow, program_id)
+        program = await lookups.program(uow, program_id)
         participant = model.enrol(program, command, pseudonym_key)
         consent = wording_of(program).given(participant.profile.participant_id, _now())
         return await _enrolled(uow, participant, consent)
@@ -68,7 +68,7 @@ async def opt_in(
 ) -> tuple[model.Participant, Consent, AppendResult]:
     """Self-service enrolment: HR's fields from the person's roster entry, their consent to the wording they read."""
     async with uow:
-        program = await _program(uow, program_id)
+        program = await lookups.program(uow, program_id)
         entry = await uow.roster.get(employee_id)
         if entry is None or not entry.active:
             raise Forbidden("not in the roster of eligible people")
@@ -81,7 +81,7 @@ async def withdraw_consent(
 ) -> tuple[model.Participant, Consent | None, AppendResult | None]:
     """Withdrawing consent withdraws participation too, in one transaction; a second request changes nothing."""
     async with uow:
-        participant = await _participant_for_update(uow, program_id, participant_id)
+        participant = await lookups.participant_for_update(uow, program_id, participant_id)
         withdrawn, withdrawal = participant.withdraw("consent withdrawn")
         consent = await uow.consents.latest(program_id, participant_id)
         revoked, revocation = consent.withdraw(_now()) if consent else (None, None)
@@ -97,7 +97,7 @@ async def invite(
     """Invite the roster's people among `command.employee_ids`; returns how many, and the indexes of the others.
     Inviting someone twice is a no-op (one ParticipantInvited per person and program)."""
     async with uow:
-        (await _program(uow, program_id)).require_open("it takes no new participants")
+        (await lookups.program(uow, program_id)).require_open("it takes no new participants")
         invited, not_in_roster, now = 0, [], _now()
         for index, employee_id in enumerate(command.employee_ids):
             entry = await uow.roster.get(employee_id)
@@ -122,7 +122,7 @@ async def update_profile(
     by_admin: bool,
 ) -> Changed:
     async with uow:
-        participant = await _participant_for_update(uow, program_id, participant_id)
+        participant = await lookups.participant_for_update(uow, program_id, participant_id)
         updated, event = participant.update(command, pseudonym_key, by_admin=by_admin)
         return await _store(uow, participant, updated, event)
 
@@ -131,7 +131,7 @@ async def withdraw(
     uow: EnrolmentUnitOfWork, program_id: str, participant_id: str, command: WithdrawParticipant
 ) -> Changed:
     async with uow:
-        participant = await _participant_for_update(uow, program_id, participant_id)
+        participant = await lookups.participant_for_update(uow, program_id, participant_id)
         updated, event = participant.withdraw(command.reason)
         return await _store(uow, participant, updated, event)
 
@@ -139,7 +139,7 @@ async def withdraw(
 async def erase(uow: EnrolmentUnitOfWork, program_id: str, participant_id: str) -> Changed:
     """Withdraw (if still active) and erase personal details, in one transaction."""
     async with uow:
-        participant = await _participant_for_update(uow, program_id, participant_id)
+        participant = await lookups.participant_for_update(uow, program_id, participant_id)
         withdrawn, withdrawal = participant.withdraw("personal data erased on request")
         erased, erasure = withdrawn.erase()
         await uow.kudos.forget(program_id, participant_id)  # words they wrote or were written about them
@@ -156,15 +156,12 @@ async def programs(uow: EnrolmentUnitOfWork, offset: int, limit: int) -> tuple[l
 
 async def program(uow: EnrolmentUnitOfWork, program_id: str) -> model.Program:
     async with uow:
-        return await _program(uow, program_id)
+        return await lookups.program(uow, program_id)
 
 
 async def participant(uow: EnrolmentUnitOfWork, program_id: str, participant_id: str) -> model.Participant:
     async with uow:
-        found = await uow.participants.get(program_id, participant_id)
-    if found is None:
-        raise NotFound(f"no participant {participant_id} in program {program_id}")
-    return found
+        return await lookups.participant(uow, program_id, participant_id)
 
 
 async def participants(
@@ -172,7 +169,7 @@ async def participants(
 ) -> tuple[list[model.Participant], int]:
     """A page of the program's participants and their total; 404 for an unknown program."""
     async with uow:
-        await _program(uow, program_id)
+        await lookups.program(uow, program_id)
         return await uow.participants.page(program_id, offset, limit)
 
 
@@ -209,7 +206,7 @@ async def mine(uow: EnrolmentUnitOfWork, participant_id: str | None, employee_id
         invitations = await uow.invitations.of_person(participant_id) if participant_id else []
         consents = [await uow.consents.latest(e.profile.program_id, e.profile.participant_id) for e in enrolments]
         program_ids = {e.profile.program_id for e in enrolments} | {i.program_id for i in invitations}
-        titles = {p: (await _program(uow, p)).settings.title for p in program_ids}
+        titles = {p: (await lookups.program(uow, p)).settings.title for p in program_ids}
     enrolled = {e.profile.program_id for e in enrolments}
     return Mine(
         in_roster=entry is not None and entry.active,
@@ -271,20 +268,6 @@ async def _store(
     return after, result
 
 
-async def _program(uow: EnrolmentUnitOfWork, program_id: str) -> model.Program:
-    found = await uow.programs.get(program_id)
-    if found is None:
-        raise NotFound(f"no program {program_id}")
-    return found
-
-
-async def _program_for_update(uow: EnrolmentUnitOfWork, program_id: str) -> model.Program:
-    found = await uow.programs.get_for_update(program_id)
-    if found is None:
-        raise NotFound(f"no program {program_id}")
-    return found
-
-
 async def _store_program(
     uow: EnrolmentUnitOfWork, before: model.Program, after: model.Program, event: Event | None
 ) -> ProgramChanged:
@@ -294,10 +277,3 @@ async def _store_program(
     after = replace(after, version=result.version)
     await uow.programs.save(after)
     return after, result
-
-
-async def _participant_for_update(uow: EnrolmentUnitOfWork, program_id: str, participant_id: str) -> model.Participant:
-    found = await uow.participants.get_for_update(program_id, participant_id)
-    if found is None:
-        raise NotFound(f"no participant {participant_id} in program {program_id}")
-    return found

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from services.enrolment.adapters import certificate_pdf
 from services.enrolment.domain import model, recognition
 from services.enrolment.domain.recognition import Certificate, Kudos
+from services.enrolment.service_layer import lookups
 from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from shared.errors import NotFound
 from shared.eventstore import AppendResult
@@ -51,13 +52,13 @@ async def certificate(uow: EnrolmentUnitOfWork, certificate_id: str) -> tuple[Ce
         found = await uow.certificates.get(certificate_id)
         if found is None:
             raise NotFound(f"no certificate {certificate_id}")
-        return found, await _program(uow, found.program_id)
+        return found, await lookups.program(uow, found.program_id)
 
 
 async def certificate_document(uow: EnrolmentUnitOfWork, certificate: Certificate) -> bytes:
     """The PDF, from the names, profiles and session topics as they stand now."""
     async with uow:
-        program = await _program(uow, certificate.program_id)
+        program = await lookups.program(uow, certificate.program_id)
         holder = await uow.participants.get(certificate.program_id, certificate.participant_id)
         partner = await uow.participants.get(certificate.program_id, certificate.partner_id)
         topics = await uow.partnerships.topics(certificate.pair_id)
@@ -116,7 +117,7 @@ async def give_kudos(
         await uow.kudos.add(kudos)
         result = await uow.append(recognition.stream_of_kudos(pair_id), None, [kudos.given()])
         partner = await uow.participants.get(pair.program_id, kudos.given_to)
-        title = (await _program(uow, pair.program_id)).settings.title
+        title = (await lookups.program(uow, pair.program_id)).settings.title
     return KudosCard(kudos, title, _name(partner)), result
 
 
@@ -127,7 +128,7 @@ async def kudos_of(uow: EnrolmentUnitOfWork, participant_id: str) -> tuple[list[
         for k in await uow.kudos.of_person(participant_id):
             other = k.given_by if k.given_to == participant_id else k.given_to
             person = await uow.participants.get(k.program_id, other)
-            cards.append(KudosCard(k, (await _program(uow, k.program_id)).settings.title, _name(person)))
+            cards.append(KudosCard(k, (await lookups.program(uow, k.program_id)).settings.title, _name(person)))
     received = [c for c in cards if c.kudos.given_to == participant_id]
     return received, [c for c in cards if c.kudos.given_by == participant_id]
 
@@ -188,20 +189,13 @@ async def my_recognition(uow: EnrolmentUnitOfWork, participant_id: str) -> Recor
 
 async def program(uow: EnrolmentUnitOfWork, program_id: str) -> model.Program:
     async with uow:
-        return await _program(uow, program_id)
+        return await lookups.program(uow, program_id)
 
 
 async def _card(uow: EnrolmentUnitOfWork, c: Certificate) -> CertificateCard:
-    program = await _program(uow, c.program_id)
+    program = await lookups.program(uow, c.program_id)
     return CertificateCard(c, program.settings.title, _name(await uow.participants.get(c.program_id, c.partner_id)))
 
 
 def _name(participant: model.Participant | None) -> str | None:
     return participant.display_name if participant and participant.status != "erased" else None
-
-
-async def _program(uow: EnrolmentUnitOfWork, program_id: str) -> model.Program:
-    found = await uow.programs.get(program_id)
-    if found is None:
-        raise NotFound(f"no program {program_id}")
-    return found

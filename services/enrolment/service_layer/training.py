@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from services.enrolment.domain import model, training
 from services.enrolment.domain.training import CheckResult, Completion, Module
+from services.enrolment.service_layer import lookups
 from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from shared.errors import Conflict, Invalid, NotFound
 from shared.eventstore import AppendResult
@@ -22,7 +23,7 @@ async def publish(
     if parsed.module_id != module_id:
         raise Invalid("module_id", f"module_id: the front matter names {parsed.module_id}, the address {module_id}")
     async with uow:
-        (await _program_for_update(uow, program_id)).require_open("its training no longer changes")
+        (await lookups.program_for_update(uow, program_id)).require_open("its training no longer changes")
         latest = await uow.training_modules.latest_of(program_id, module_id)
         if latest is not None and latest.content == content:
             return latest, None
@@ -57,11 +58,11 @@ class Plan:
 async def plan(uow: EnrolmentUnitOfWork, program_id: str, participant_id: str | None) -> Plan:
     """Every module of the program for an admin; for a participant those for their role and the required ones."""
     async with uow:
-        program = await _program(uow, program_id)
+        program = await lookups.program(uow, program_id)
         modules = training.current(await uow.training_modules.latest(program_id))
         if participant_id is None:
             return Plan(program, None, list(modules.values()), [])
-        participant = await _participant(uow, program_id, participant_id)
+        participant = await lookups.participant(uow, program_id, participant_id)
         completions = await uow.training_completions.of_person(program_id, participant_id)
     role = participant.profile.role
     mine = [m for m in modules.values() if m.is_for(role) or m.module_id in program.settings.required_modules]
@@ -70,7 +71,7 @@ async def plan(uow: EnrolmentUnitOfWork, program_id: str, participant_id: str | 
 
 async def module(uow: EnrolmentUnitOfWork, program_id: str, module_id: str) -> Module:
     async with uow:
-        await _program(uow, program_id)
+        await lookups.program(uow, program_id)
         found = training.current(await uow.training_modules.latest(program_id)).get(module_id)
     if found is None:
         raise NotFound(f"no training module {module_id} in program {program_id}")
@@ -82,7 +83,7 @@ async def take_check(
 ) -> tuple[Module, CheckResult, AppendResult | None]:
     """Score the answers against the module's latest version; a pass records its completion once per version."""
     async with uow:
-        participant = await _participant(uow, program_id, participant_id)
+        participant = await lookups.participant(uow, program_id, participant_id)
         if participant.status != "active":
             raise Conflict(f"participant {participant_id} is {participant.status}")
         found = training.current(await uow.training_modules.latest(program_id)).get(module_id)
@@ -101,24 +102,3 @@ async def take_check(
 async def known_modules(uow: EnrolmentUnitOfWork, program_id: str) -> set[str]:
     """Inside an open unit of work: the ids a program may require."""
     return set(training.current(await uow.training_modules.latest(program_id)))
-
-
-async def _program(uow: EnrolmentUnitOfWork, program_id: str) -> model.Program:
-    found = await uow.programs.get(program_id)
-    if found is None:
-        raise NotFound(f"no program {program_id}")
-    return found
-
-
-async def _program_for_update(uow: EnrolmentUnitOfWork, program_id: str) -> model.Program:
-    found = await uow.programs.get_for_update(program_id)
-    if found is None:
-        raise NotFound(f"no program {program_id}")
-    return found
-
-
-async def _participant(uow: EnrolmentUnitOfWork, program_id: str, participant_id: str) -> model.Participant:
-    found = await uow.participants.get(program_id, participant_id)
-    if found is None:
-        raise NotFound(f"no participant {participant_id} in program {program_id}")
-    return found
