@@ -27,6 +27,18 @@ class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class Change(Command):
+    """A partial update: only the fields given change. A field is left out to keep it; `null` is a 422."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def left_out_not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # Runs only for fields the client sent (defaults are not validated), so None here is an explicit null.
+        if value is None:
+            raise ValueError(f"{info.field_name} may be left out, not null")
+        return value
+
+
 # A target is a count, a rate or an average: finite, and well inside what any report compares it with.
 TargetValue = Annotated[float, Float(-1e9, 1e9)]
 # A weight of 100 already outweighs every default (at most 3) many times over; more only overflows the scores.
@@ -119,7 +131,7 @@ class LaunchProgram(Command):
         return {**DEFAULT_WEIGHTS, **check_criteria(weights)}
 
 
-class ChangeProgramSettings(Command):
+class ChangeProgramSettings(Change):
     """A program admin's edit (issue #15): only the fields given change, within the bounds of a launch. `targets`
     replaces the whole set (so one can be removed); `matching_weights` changes the criteria it names, the others
     keep their weights. A field is left out to keep it: `null` is a 422."""
@@ -146,14 +158,6 @@ class ChangeProgramSettings(Command):
         description="Training modules completed before entering the pool, shipped or the program's own; [] requires "
         "none. An unknown module id is a 422 naming required_modules.",
     )
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def left_out_not_null(cls, value: Any, info: ValidationInfo) -> Any:
-        # Runs only for fields the client sent (defaults are not validated), so None here is an explicit null.
-        if value is None:
-            raise ValueError(f"{info.field_name} may be left out, not null")
-        return value
 
     _targets = field_validator("targets")(lambda cls, targets: check_targets(targets))
     _modules = field_validator("required_modules")(lambda cls, required: list(dict.fromkeys(required)))
@@ -196,7 +200,7 @@ class EnrolParticipant(ProfileFields):
     consent: Literal[True] = Field(description="Explicit opt-in; enrolment is refused without it.")
 
 
-class UpdateProfile(Command):
+class UpdateProfile(Change):
     """Only the fields given change; the rest stay as they are. A field is left out to keep it: `null` is a 422
     (no field of a profile can be emptied to nothing). `role`, `grade`, `reporting_chain` and `capacity` are kept
     by HR: only a program admin changes them (a participant gets a 403 naming the field)."""
@@ -216,14 +220,6 @@ class UpdateProfile(Command):
     share_goals: Bool | None = None
     communication_style: Annotated[str, Text(50, one_line=True)] | None = None
     capacity: Annotated[int, Int(1, 10)] | None = None
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def left_out_not_null(cls, value: Any, info: ValidationInfo) -> Any:
-        # Runs only for fields the client sent (defaults are not validated), so None here is an explicit null.
-        if value is None:
-            raise ValueError(f"{info.field_name} may be left out, not null")
-        return value
 
     _zone = field_validator("time_zone")(lambda cls, z: z if z is None else ProfileFields.known_time_zone(z))
 
