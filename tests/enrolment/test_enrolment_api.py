@@ -9,16 +9,14 @@ from shared.envelope import Envelope
 from shared.topics import events_topic
 from tests.support.bodies import person
 from tests.support.kafka_log import KafkaLog, wait_until
-from tests.support.services import ServiceProcess, as_person, service_env, token
+from tests.support.services import as_person, running, service_env, token
 
 ADMIN = token("program_admin")
 
 
 @pytest.fixture(scope="module")
 def enrolment(child_env_module):
-    service = ServiceProcess("enrolment", service_env(child_env_module)).start()
-    yield service
-    assert service.stop() == 0
+    yield from running("enrolment", service_env(child_env_module))
 
 
 def program(client: httpx.Client, url: str, **overrides) -> dict:

@@ -1,7 +1,7 @@
 import pytest
 
 from tests.support.keycloak import Keycloak, find_keycloak
-from tests.support.services import ServiceProcess, service_env
+from tests.support.services import running, service_env
 
 
 @pytest.fixture(scope="session")
@@ -13,6 +13,4 @@ def keycloak() -> Keycloak:
 @pytest.fixture(scope="module")
 def enrolment(keycloak: Keycloak, child_env_module: dict[str, str]):
     """The enrolment service as a real process that accepts the realm's access tokens, and only those."""
-    service = ServiceProcess("enrolment", service_env(child_env_module, **keycloak.service_env())).start()
-    yield service
-    assert service.stop() == 0
+    yield from running("enrolment", service_env(child_env_module, **keycloak.service_env()))

@@ -14,7 +14,7 @@ from demo.keycloak_realm import username
 from demo.organisation import Person, organisation
 from tests.support.keycloak import Keycloak
 from tests.support.roster import put_in_roster
-from tests.support.services import ServiceProcess, eventually, service_env
+from tests.support.services import ServiceProcess, eventually, running, service_env
 
 PEOPLE = organisation()  # the realm's demo employees (demo/keycloak_realm.py)
 
@@ -44,9 +44,7 @@ def bearer(token: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def matching(keycloak: Keycloak, child_env_module: dict[str, str]):
-    service = ServiceProcess("matching", service_env(child_env_module, **keycloak.service_env())).start()
-    yield service
-    assert service.stop() == 0
+    yield from running("matching", service_env(child_env_module, **keycloak.service_env()))
 
 
 @pytest.fixture(scope="module")

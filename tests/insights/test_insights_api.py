@@ -35,7 +35,7 @@ from shared.topics import events_topic
 from tests.insights.test_partnerships_api import PARTNERSHIP_TABLES
 from tests.support.insights_events import EventLog
 from tests.support.kafka_log import produce, wait_until
-from tests.support.services import ServiceProcess, service_env, token
+from tests.support.services import ServiceProcess, running, service_env, token
 
 ADMIN, AUDITOR = token("program_admin"), token("auditor")
 
@@ -116,9 +116,7 @@ class Sent:
 
 @pytest.fixture(scope="module")
 def insights(child_env_module):
-    service = ServiceProcess("insights", service_env(child_env_module)).start()
-    yield service
-    assert service.stop() == 0
+    yield from running("insights", service_env(child_env_module))
 
 
 @pytest.fixture(scope="module")

@@ -44,7 +44,7 @@ from shared.replay import replay
 from shared.topics import events_topic
 from tests.support.insights_events import EventLog
 from tests.support.kafka_log import produce, wait_until
-from tests.support.services import ServiceProcess, service_env
+from tests.support.services import ServiceProcess, running, service_env
 
 PARTNERSHIP_TABLES = {
     "program_settings",
@@ -92,9 +92,7 @@ class Sent:
 
 @pytest.fixture(scope="module")
 def insights(child_env_module):
-    service = ServiceProcess("insights", service_env(child_env_module)).start()
-    yield service
-    assert service.stop() == 0
+    yield from running("insights", service_env(child_env_module))
 
 
 def proposal(s: Sent, key: str, mentor: str, mentee: str) -> PairProposed:

@@ -9,7 +9,7 @@ from shared.events import ParticipantEnrolled, ParticipantWithdrawn, ProgramLaun
 from shared.topics import events_topic
 from tests.support.kafka_log import KafkaLog, envelope_of, produce, wait_until
 from tests.support.matching_pool import launched, profile
-from tests.support.services import ServiceProcess, service_env, token
+from tests.support.services import running, service_env, token
 
 ADMIN = token("program_admin")
 PROGRAM = "prg-on-kafka"
@@ -17,9 +17,7 @@ PROGRAM = "prg-on-kafka"
 
 @pytest.fixture(scope="module")
 def matching(child_env_module):
-    service = ServiceProcess("matching", service_env(child_env_module)).start()
-    yield service
-    assert service.stop() == 0
+    yield from running("matching", service_env(child_env_module))
 
 
 async def matching_events(kafka, pair_id: str) -> list[Envelope]:

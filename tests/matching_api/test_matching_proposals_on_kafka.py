@@ -18,7 +18,7 @@ from shared.events import (
 from shared.topics import events_topic
 from tests.support.kafka_log import KafkaLog, envelope_of, produce, wait_until
 from tests.support.matching_pool import launched, profile
-from tests.support.services import ServiceProcess, service_env, token
+from tests.support.services import running, service_env, token
 
 ADMIN = token("program_admin")
 PROGRAM = "prg-proposals-on-kafka"
@@ -27,9 +27,7 @@ TTL_HOURS = 2
 
 @pytest.fixture(scope="module")
 def matching(child_env_module):
-    service = ServiceProcess("matching", service_env(child_env_module)).start()
-    yield service
-    assert service.stop() == 0
+    yield from running("matching", service_env(child_env_module))
 
 
 async def pair_events(kafka, pair_id: str) -> list[Envelope]:

@@ -14,7 +14,7 @@ from shared.events import Event, PairDissolved, PairFormed
 from shared.topics import events_topic
 from tests.support.bodies import session
 from tests.support.kafka_log import KafkaLog, envelope_of, produce
-from tests.support.services import ServiceProcess, eventually, service_env, token
+from tests.support.services import eventually, running, service_env, token
 
 # Reads as an auditor: the pairs here come straight from matching's topic, and with no ProgramLaunched sessions knows
 # no staff of their program, so no program admin reaches them (issue #14); auditors read every pair.
@@ -24,9 +24,7 @@ MENTOR, MENTEE = "p-mentor-1", "p-mentee-1"
 
 @pytest.fixture(scope="module")
 def sessions(child_env_module):
-    service = ServiceProcess("sessions", service_env(child_env_module)).start()
-    yield service
-    assert service.stop() == 0
+    yield from running("sessions", service_env(child_env_module))
 
 
 def announce(kafka, *events: tuple[Event, int]) -> None:

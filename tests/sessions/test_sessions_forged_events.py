@@ -10,7 +10,7 @@ import pytest
 from shared.events import PairFormed
 from shared.topics import dead_letter_topic, events_topic
 from tests.support.kafka_log import KafkaLog, envelope_of, produce
-from tests.support.services import ServiceProcess, eventually, service_env, token
+from tests.support.services import eventually, running, service_env, token
 
 # An auditor reads every pair: no ProgramLaunched reaches sessions here, so no program admin reaches these (#14).
 ADMIN = token("auditor")
@@ -18,9 +18,7 @@ ADMIN = token("auditor")
 
 @pytest.fixture(scope="module")
 def sessions(child_env_module):
-    service = ServiceProcess("sessions", service_env(child_env_module)).start()
-    yield service
-    assert service.stop() == 0
+    yield from running("sessions", service_env(child_env_module))
 
 
 def formed(pair_id: str, mentor: str = "p-mentor", mentee: str = "p-mentee") -> PairFormed:

@@ -15,7 +15,7 @@ from shared.events import PairFormed, ProgramLaunched
 from shared.topics import events_topic
 from tests.support.bodies import session
 from tests.support.kafka_log import KafkaLog, envelope_of, produce
-from tests.support.services import ServiceProcess, eventually, service_env, token
+from tests.support.services import eventually, running, service_env, token
 
 ADMIN = token("program_admin", "hr-1")
 MENTOR, MENTEE = "p-mentor-15", "p-mentee-15"
@@ -24,9 +24,7 @@ GOAL_WORDS = "how to explain a product roadmap to a new team"
 
 @pytest.fixture(scope="module")
 def sessions(child_env_module):
-    service = ServiceProcess("sessions", service_env(child_env_module)).start()
-    yield service
-    assert service.stop() == 0
+    yield from running("sessions", service_env(child_env_module))
 
 
 def member(who: str) -> dict[str, str]:

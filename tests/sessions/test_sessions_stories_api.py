@@ -12,16 +12,14 @@ from shared.envelope import Envelope
 from shared.events import PairFormed, ProgramLaunched, StoryShared
 from shared.topics import events_topic
 from tests.support.kafka_log import KafkaLog, envelope_of, produce
-from tests.support.services import ServiceProcess, eventually, service_env, token
+from tests.support.services import eventually, running, service_env, token
 
 ADMIN = token("program_admin", "hr-1")
 
 
 @pytest.fixture(scope="module")
 def sessions(child_env_module):
-    service = ServiceProcess("sessions", service_env(child_env_module)).start()
-    yield service
-    assert service.stop() == 0
+    yield from running("sessions", service_env(child_env_module))
 
 
 def member(who: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -94,6 +95,14 @@ class ServiceProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             raise
+
+
+def running(name: str, env: dict[str, str]) -> Iterator[ServiceProcess]:
+    """One service as a real process for a fixture's lifetime (`yield from running(...)`); it must stop cleanly on
+    SIGTERM."""
+    service = ServiceProcess(name, env).start()
+    yield service
+    assert service.stop() == 0, f"{name} stops cleanly on SIGTERM"
 
 
 def service_env(child_env: dict[str, str], **extra: str) -> dict[str, str]:
