@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pytest
 
 from demo.keycloak_realm import WEB_ORIGINS
@@ -170,6 +171,24 @@ def screenshot(page, name: str) -> Path:
 def keycloak() -> Keycloak:
     """The real OpenID provider with the project's realm (a test using it is marked `infra`)."""
     return find_keycloak()
+
+
+@pytest.fixture(scope="module")
+def admin(keycloak: Keycloak) -> dict[str, str]:
+    """HR's programme admin (`hr.admin`, group hr-programs), signed in at Keycloak."""
+    return {"Authorization": f"Bearer {keycloak.password_token('hr.admin')}"}
+
+
+def launch_hr_program(enrolment_url: str, admin: dict[str, str], **settings) -> tuple[str, dict]:
+    """A program HR's team runs (admin group hr-programs): its id and the consent wording people opt in to."""
+    response = httpx.post(
+        f"{enrolment_url}/programs", json={"admin_groups": ["hr-programs"], **settings}, headers=admin, timeout=30
+    )
+    assert response.status_code == 201, response.text
+    program_id = response.json()["program"]["program_id"]
+    consent = httpx.get(f"{enrolment_url}/programs/{program_id}/consent", headers=admin)
+    assert consent.status_code == 200, consent.text
+    return program_id, consent.json()
 
 
 def web_client_port() -> int:

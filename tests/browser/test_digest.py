@@ -10,17 +10,12 @@ import pytest
 
 from demo.keycloak_realm import DEMO_PASSWORD, username
 from demo.organisation import organisation
-from tests.browser.conftest import screenshot, sign_in_at_keycloak
+from tests.browser.conftest import launch_hr_program, screenshot, sign_in_at_keycloak
 from tests.support.roster import put_in_roster_now
 from tests.support.services import eventually
 
 CONSENT = "I agree that Tandem records my enrolment, my pair, my reflection and my sessions for this program."
 MENTORS, MENTEES = ("zoe.diaz", "rosa.baker"), ("ines.fischer", "quinn.evans")  # Marketing juniors, Technology seniors
-
-
-@pytest.fixture(scope="module")
-def admin(keycloak) -> dict[str, str]:
-    return {"Authorization": f"Bearer {keycloak.password_token('hr.admin')}"}
 
 
 @pytest.fixture(scope="module")
@@ -32,18 +27,15 @@ def completed(signed_in_store, signed_in_platform, keycloak, admin) -> dict:
     chosen = [people[who] for who in (*MENTORS, *MENTEES)]
 
     put_in_roster_now(signed_in_store[0], chosen)
-    body = {
-        "title": "Stories worth telling",
-        "cadence_days": 14,
-        "duration_weeks": 12,
-        "languages": ["en", "fr", "de", "es"],
-        "consent_text": CONSENT,
-        "admin_groups": ["hr-programs"],
-    }
-    response = httpx.post(f"{urls['enrolment']}/programs", json=body, headers=admin, timeout=30)
-    assert response.status_code == 201, response.text
-    program_id = response.json()["program"]["program_id"]
-    consent = httpx.get(f"{urls['enrolment']}/programs/{program_id}/consent", headers=admin).json()
+    program_id, consent = launch_hr_program(
+        urls["enrolment"],
+        admin,
+        title="Stories worth telling",
+        cadence_days=14,
+        duration_weeks=12,
+        languages=["en", "fr", "de", "es"],
+        consent_text=CONSENT,
+    )
     tokens = {who: {"Authorization": f"Bearer {keycloak.password_token(who)}"} for who in (*MENTORS, *MENTEES)}
     for who in (*MENTORS, *MENTEES):
         role, skills = ("mentor", "skills_offered") if who in MENTORS else ("mentee", "skills_wanted")

@@ -9,17 +9,12 @@ import pytest
 
 from demo.keycloak_realm import DEMO_PASSWORD, username
 from demo.organisation import organisation
-from tests.browser.conftest import screenshot, sign_in_at_keycloak
+from tests.browser.conftest import launch_hr_program, screenshot, sign_in_at_keycloak
 from tests.support.roster import put_in_roster_now
 from tests.support.services import eventually
 
 CONSENT = "I agree that Tandem records my enrolment, my pair, our agreement and my sessions for this program."
 MENTOR, MENTEE = "sami.haddad", "femi.ito"  # a junior colleague in Marketing, a senior one in Technology
-
-
-@pytest.fixture(scope="module")
-def admin(keycloak) -> dict[str, str]:
-    return {"Authorization": f"Bearer {keycloak.password_token('hr.admin')}"}
 
 
 @pytest.fixture(scope="module")
@@ -32,19 +27,16 @@ def proposed(signed_in_store, signed_in_platform, keycloak, admin) -> dict:
     assert mentor.grade < mentee.grade, "reverse mentoring: the junior colleague mentors"
 
     put_in_roster_now(signed_in_store[0], (mentor, mentee))
-    body = {
-        "title": "Agreed partnerships",
-        "cadence_days": 14,
-        "duration_weeks": 12,
-        "languages": ["en", "fr", "de", "es"],
-        "consent_text": CONSENT,
-        "admin_groups": ["hr-programs"],
-        "acceptance_mode": "both",
-    }
-    response = httpx.post(f"{urls['enrolment']}/programs", json=body, headers=admin, timeout=30)
-    assert response.status_code == 201, response.text
-    program_id = response.json()["program"]["program_id"]
-    consent = httpx.get(f"{urls['enrolment']}/programs/{program_id}/consent", headers=admin).json()
+    program_id, consent = launch_hr_program(
+        urls["enrolment"],
+        admin,
+        title="Agreed partnerships",
+        cadence_days=14,
+        duration_weeks=12,
+        languages=["en", "fr", "de", "es"],
+        consent_text=CONSENT,
+        acceptance_mode="both",
+    )
     for who, role, skills in ((MENTOR, "mentor", "skills_offered"), (MENTEE, "mentee", "skills_wanted")):
         theirs = {"Authorization": f"Bearer {keycloak.password_token(who)}"}
         opt_in = {"consent_sha256": consent["sha256"], "role": role, skills: ["social media"]}

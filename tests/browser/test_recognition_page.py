@@ -14,7 +14,7 @@ import pytest
 
 from demo.keycloak_realm import DEMO_PASSWORD, username
 from demo.organisation import organisation
-from tests.browser.conftest import screenshot, sign_in_at_keycloak
+from tests.browser.conftest import launch_hr_program, screenshot, sign_in_at_keycloak
 from tests.support.roster import put_in_roster_now
 from tests.support.services import eventually
 
@@ -42,17 +42,14 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def completed(signed_in_store, signed_in_platform, keycloak) -> dict:
+def completed(signed_in_store, signed_in_platform, keycloak, admin) -> dict:
     urls = {name: service.url for name, service in signed_in_platform.items()}
-    admin = bearer(keycloak.password_token("hr.admin"))
     mentor, mentee = pick_pair()
 
     put_in_roster_now(signed_in_store[0], (mentor, mentee))
-    body = {"title": "Certified partnerships", "consent_text": CONSENT, "admin_groups": ["hr-programs"]}
-    launched = httpx.post(f"{urls['enrolment']}/programs", json=body, headers=admin, timeout=30)
-    assert launched.status_code == 201, launched.text
-    program_id = launched.json()["program"]["program_id"]
-    consent = httpx.get(f"{urls['enrolment']}/programs/{program_id}/consent", headers=admin).json()
+    program_id, consent = launch_hr_program(
+        urls["enrolment"], admin, title="Certified partnerships", consent_text=CONSENT
+    )
     ids = {}
     for who, role, offered, wanted in ((mentor, "mentor", ["podcasting"], []), (mentee, "mentee", [], ["podcasting"])):
         opt_in = {"consent_sha256": consent["sha256"], "role": role, "skills_offered": offered, "skills_wanted": wanted}

@@ -11,7 +11,7 @@ import pytest
 
 from demo.keycloak_realm import DEMO_PASSWORD, username
 from demo.organisation import organisation
-from tests.browser.conftest import screenshot, sign_in_at_keycloak
+from tests.browser.conftest import launch_hr_program, screenshot, sign_in_at_keycloak
 from tests.support.roster import put_in_roster_now
 from tests.support.services import eventually
 
@@ -19,24 +19,17 @@ CONSENT = "I agree that Tandem records my enrolment, my pair and my sessions for
 
 
 @pytest.fixture(scope="module")
-def admin(keycloak) -> dict[str, str]:
-    return {"Authorization": f"Bearer {keycloak.password_token('hr.admin')}"}
-
-
-@pytest.fixture(scope="module")
 def program(signed_in_platform, admin) -> str:
     """A program HR's team runs, once insights knows it."""
-    body = {
-        "title": "Signed in",
-        "cadence_days": 14,
-        "duration_weeks": 12,
-        "languages": ["en", "fr", "de", "es"],
-        "consent_text": CONSENT,
-        "admin_groups": ["hr-programs"],
-    }
-    response = httpx.post(f"{signed_in_platform['enrolment'].url}/programs", json=body, headers=admin, timeout=30)
-    assert response.status_code == 201, response.text
-    program_id = response.json()["program"]["program_id"]
+    program_id, _ = launch_hr_program(
+        signed_in_platform["enrolment"].url,
+        admin,
+        title="Signed in",
+        cadence_days=14,
+        duration_weeks=12,
+        languages=["en", "fr", "de", "es"],
+        consent_text=CONSENT,
+    )
     insights = f"{signed_in_platform['insights'].url}/programs/{program_id}/report"
     eventually(lambda: httpx.get(insights, headers=admin).status_code == 200, 60, "insights to know the program")
     return program_id

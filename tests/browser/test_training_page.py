@@ -9,7 +9,7 @@ import pytest
 
 from demo.keycloak_realm import DEMO_PASSWORD, username
 from demo.organisation import organisation
-from tests.browser.conftest import screenshot, sign_in_at_keycloak
+from tests.browser.conftest import launch_hr_program, screenshot, sign_in_at_keycloak
 from tests.support.roster import put_in_roster_now
 from tests.support.services import eventually
 
@@ -20,28 +20,20 @@ ANSWERS = {"q1": ["a", "b", "c"], "q2": ["b"], "q3": ["a"]}
 
 
 @pytest.fixture(scope="module")
-def admin(keycloak) -> dict[str, str]:
-    return {"Authorization": f"Bearer {keycloak.password_token('hr.admin')}"}
-
-
-@pytest.fixture(scope="module")
 def enrolled(signed_in_store, signed_in_platform, keycloak, admin) -> dict:
     """A program requiring the two-way module, and the employee opted in to it."""
     urls = {name: service.url for name, service in signed_in_platform.items()}
     person = {username(p): p for p in organisation(200, 7)}[WHO]
 
     put_in_roster_now(signed_in_store[0], [person])
-    body = {
-        "title": "Trained partnerships",
-        "languages": ["en", "fr", "de", "es"],
-        "consent_text": CONSENT,
-        "admin_groups": ["hr-programs"],
-        "required_modules": [MODULE],
-    }
-    response = httpx.post(f"{urls['enrolment']}/programs", json=body, headers=admin, timeout=30)
-    assert response.status_code == 201, response.text
-    program_id = response.json()["program"]["program_id"]
-    consent = httpx.get(f"{urls['enrolment']}/programs/{program_id}/consent", headers=admin).json()
+    program_id, consent = launch_hr_program(
+        urls["enrolment"],
+        admin,
+        title="Trained partnerships",
+        languages=["en", "fr", "de", "es"],
+        consent_text=CONSENT,
+        required_modules=[MODULE],
+    )
     theirs = {"Authorization": f"Bearer {keycloak.password_token(WHO)}"}
     opt_in = {"consent_sha256": consent["sha256"], "role": "mentor", "skills_offered": ["social media"]}
     response = httpx.post(f"{urls['enrolment']}/programs/{program_id}/enrolments", json=opt_in, headers=theirs)
