@@ -11,6 +11,7 @@ A development token for an employee id carries it in the employee-id claim, as a
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 
 import httpx
@@ -46,7 +47,7 @@ def token(
         return issue_token(subject, [role], ttl_s, employee_id=employee_id)
     if employee_id is not None and user is None:
         user = demo_user(employee_id)
-    endpoint = discover(f"{url.rstrip('/')}/realms/{REALM}").token_endpoint
+    endpoint = token_endpoint(url)
     if role == "program_admin" and user is None:
         form = {"grant_type": "client_credentials", "client_id": "tandem-cli", "client_secret": CLI_CLIENT_SECRET}
     else:
@@ -59,6 +60,12 @@ def token(
             "scope": "openid",
         }
     return httpx.post(endpoint, data=form, timeout=30).raise_for_status().json()["access_token"]
+
+
+@cache
+def token_endpoint(keycloak: str) -> str:
+    """The realm's token endpoint, discovered once per process (the demo asks for hundreds of tokens)."""
+    return discover(f"{keycloak.rstrip('/')}/realms/{REALM}").token_endpoint
 
 
 def demo_user(employee_id: str) -> str:
