@@ -119,6 +119,8 @@ down() {
       say "stopped $name (pid $pid, not in $run_dir)"
     done
   done
+  # The sign-in the stopped services used: `make token` falls back to development tokens until the next `up`.
+  rm -f "$run_dir/auth.env"
 }
 
 status() {
