@@ -61,7 +61,9 @@ class PostgresNotifications(Notifications):
         )
 
     async def get(self, notification_id: str) -> Notification | None:
-        row = await self.conn.fetchrow("SELECT * FROM notifications WHERE notification_id = $1", notification_id)
+        row = await self.conn.fetchrow(
+            "SELECT * FROM notifications WHERE notification_id::text = $1", notification_id.lower()
+        )
         return _notification(row) if row else None
 
     async def of_program(self, program_id: str, offset: int, limit: int) -> tuple[list[Notification], int]:
@@ -180,4 +182,11 @@ async def pair_formed(conn: asyncpg.Connection, pair: PairMembers, formed_at: da
         pair.mentor_id,
         pair.mentee_id,
         formed_at,
+    )
+
+
+async def session_held(conn: asyncpg.Connection, pair_id: str, held_on: date) -> None:
+    """The pair's latest session date (what a "session is due" reminder will count from)."""
+    await conn.execute(
+        "UPDATE pairs SET last_session_on = GREATEST(last_session_on, $2) WHERE pair_id = $1", pair_id, held_on
     )

@@ -41,6 +41,11 @@ class DirectoryProjection(Projection):
         pair = PairMembers(event.pair_id, event.program_id, event.mentor_id, event.mentee_id)
         await postgres.pair_formed(conn, pair, envelope.time)
 
+    @on(SessionHeld)
+    async def session_held(self, conn: asyncpg.Connection, event: SessionHeld, envelope: Envelope) -> None:
+        # Also what puts sessions' topic among those the runner reads, which the feedback-prompt rule needs.
+        await postgres.session_held(conn, event.pair_id, event.held_on)
+
 
 class NotificationRules(Policy):
     """Introductions when a pair starts; feedback prompts after each logged session."""

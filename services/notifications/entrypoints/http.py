@@ -79,3 +79,11 @@ async def notifications_of_program(
     """The program's notifications, newest first: the outbox with delivery status, attempts and dead letters."""
     items, total = await handlers.notifications_of(uow, program_id, (page - 1) * page_size, page_size)
     return NotificationPage(items=[NotificationView.of(n) for n in items], page=page, page_size=page_size, total=total)
+
+
+@router.get("/programs/{program_id}/notifications/{notification_id}", response_model=NotificationView)
+async def notification_of_program(
+    program_id: Identifier, notification_id: Identifier, uow: UoW, _: Overseer
+) -> NotificationView:
+    """One notification: where its delivery stands (a dead letter says why, by class of failure)."""
+    return NotificationView.of(await handlers.notification(uow, program_id, notification_id))

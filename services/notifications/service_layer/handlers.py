@@ -14,6 +14,7 @@ from services.notifications.domain import model
 from services.notifications.domain.model import Notification, ProgramFacts
 from services.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from shared.contacts import ContactDetails
+from shared.errors import NotFound
 from shared.events import Event, PairFormed, SessionHeld
 
 log = logging.getLogger(__name__)
@@ -129,3 +130,11 @@ async def notifications_of(
 ) -> tuple[list[Notification], int]:
     async with uow:
         return await uow.notifications.of_program(program_id, offset, limit)
+
+
+async def notification(uow: NotificationsUnitOfWork, program_id: str, notification_id: str) -> Notification:
+    async with uow:
+        found = await uow.notifications.get(notification_id)
+    if found is None or found.program_id != program_id:
+        raise NotFound(f"no notification {notification_id} in program {program_id}")
+    return found

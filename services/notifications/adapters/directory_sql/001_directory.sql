@@ -12,5 +12,6 @@ CREATE TABLE IF NOT EXISTS pairs (
     program_id  text NOT NULL,
     mentor_id   text NOT NULL,
     mentee_id   text NOT NULL,
-    formed_at   timestamptz NOT NULL
+    formed_at   timestamptz NOT NULL,
+    last_session_on  date            -- the latest SessionHeld's held_on
 );
