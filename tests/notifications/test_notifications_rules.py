@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
+from functools import partial
 
 import pytest
 
@@ -30,7 +31,7 @@ MENTOR = ContactDetails(participant_id="p-mentor", display_name="Ada", email="ad
 MENTEE = ContactDetails(participant_id="p-mentee", display_name="Bo", email="bo@example.com", time_zone="UTC")
 PROGRAM = model.ProgramFacts("prog-1", "Digital leaders", cadence_days=14, duration_weeks=12)
 RETRIES = handlers.Retries(max_attempts=3, retry_after=timedelta(minutes=1))
-COMPOSE = lambda n, r, p, prog, now: compose(n, r, p, prog, Sender("Tandem <t@tandem.test>", "tandem.test"), now)  # noqa: E731
+COMPOSE = partial(compose, sender=Sender("Tandem <t@tandem.test>", "tandem.test"))  # as bootstrap binds it
 
 
 def session(pair_id: str = "pair-1", session_id: str = "s-1") -> SessionHeld:

@@ -68,9 +68,12 @@ def compose(
     recipient: ContactDetails,
     partner: ContactDetails,
     program: ProgramFacts,
-    sender: Sender,
     now: datetime,
+    *,
+    sender: Sender,
 ) -> EmailMessage:
+    """The message for `notification` to `recipient` (the partner's details fill the rule's template).
+    `sender` is keyword-only: the composition root binds it, the sender calls the rest positionally."""
     context: dict[str, Any] = {
         "recipient": recipient,
         "partner": partner,
@@ -89,7 +92,7 @@ def compose(
     message.set_content(TEMPLATES.get_template(f"{notification.rule}.txt.j2").render(context))
     message.add_alternative(TEMPLATES.get_template(f"{notification.rule}.html.j2").render(context), subtype="html")
     if notification.rule == "introduction":
-        ics = introduction_invitation(notification, recipient, partner, program, sender, now)
+        ics = introduction_invitation(notification, recipient, partner, program, now, sender=sender)
         message.add_alternative(ics.decode(), subtype="calendar", params={"method": "REQUEST"})
     return message
 
@@ -99,8 +102,9 @@ def introduction_invitation(
     recipient: ContactDetails,
     partner: ContactDetails,
     program: ProgramFacts,
-    sender: Sender,
     now: datetime,
+    *,
+    sender: Sender,
 ) -> bytes:
     """The pair's recurring meeting. Both members' invitations have the same UID and start: 10:00 in the mentor's
     time zone, a week after the pair formed, so their calendars hold one series at one instant."""
