@@ -48,7 +48,7 @@ def topic_config(settings: KafkaSettings, name: str = "") -> dict[str, str]:
             "cleanup.policy": "compact",
             "delete.retention.ms": "86400000",
             "min.compaction.lag.ms": "0",
-            "max.compaction.lag.ms": "604800000",  # a week at most before a superseded record is compacted away
+            "max.compaction.lag.ms": "86400000",  # a day at most before a superseded record is compacted away
             "min.insync.replicas": str(settings.topic_min_insync_replicas),
         }
     return {

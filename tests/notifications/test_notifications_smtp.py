@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiosmtpd.controller import Controller
 
 from tests.e2e import lifecycle
+from tests.support.personal_data import tables_containing
 from tests.support.services import ServiceProcess, eventually, free_port, service_env
 
 
@@ -108,6 +109,15 @@ def test_a_round_introduces_each_member_once_and_a_redelivered_pair_formed_sends
     assert counts == {"sent": len(memberships)}, counts
     assert inbox.count() == before
 
+    # Erasure: enrolment's tombstone removes the person's contact details from notifications' table too.
+    erased = memberships[0][1]
+    url = f"{urls['enrolment']}/programs/{sent.program['program_id']}/participants/{erased}/erase"
+    assert httpx.post(url, headers=lifecycle.ADMIN).status_code == 200
+    email = sent.people[erased].email
+    eventually(lambda: asyncio.run(tables_containing(dsn, email)) == [], 30, "the tombstone to reach notifications")
+    kept = asyncio.run(contacts_kept(dsn))
+    assert erased not in kept and len(kept) == len(sent.people) - 1
+
 
 async def redeliver_a_pair_formed(kafka) -> int:
     """Copy the first PairFormed record of matching's topic, headers and all, to the topic again (a relay that
@@ -147,6 +157,14 @@ async def wait_until_applied(dsn: str, topic: str, next_offset: int) -> None:
                 return
             await asyncio.sleep(0.2)
         raise AssertionError("notifications never applied the redelivered record")
+    finally:
+        await conn.close()
+
+
+async def contacts_kept(dsn: str) -> set[str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {r["participant_id"] for r in await conn.fetch("SELECT participant_id FROM notifications.contacts")}
     finally:
         await conn.close()
 
