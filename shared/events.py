@@ -579,6 +579,45 @@ class FeedbackGiven(Event):
     would_continue: bool
 
 
+# What notifications sends (issue #17): its rules and channels, as auditors read them.
+NotificationRule = Literal["introduction", "feedback-prompt"]
+NotificationChannel = Literal["email"]
+
+
+class NotificationSent(Event):
+    """A notification was delivered to its channel (the SMTP server accepted it). Ids only: never an address or
+    the words sent. `notification_id` is derived from the cause (`cause_event_id` and `rule`, per recipient), so a
+    redelivered cause can never be sent under a new id."""
+
+    service = "notifications"
+    type_name = "tandem.notifications.notification-sent.v1"
+
+    notification_id: str
+    rule: NotificationRule
+    channel: NotificationChannel
+    participant_id: str = Field(description="Pseudonymous id of the recipient.")
+    program_id: str
+    cause_event_id: str = Field(description="The CloudEvents id of the event that caused it.")
+    attempts: int = Field(ge=1, description="Delivery attempts it took, this one included.")
+
+
+class NotificationFailed(Event):
+    """A delivery attempt failed: retried after a back-off, or, with `dead_lettered`, given up on (an admin looks
+    at it). Ids only, as NotificationSent: the failure's cause stays in notifications' own table."""
+
+    service = "notifications"
+    type_name = "tandem.notifications.notification-failed.v1"
+
+    notification_id: str
+    rule: NotificationRule
+    channel: NotificationChannel
+    participant_id: str
+    program_id: str
+    cause_event_id: str
+    attempts: int = Field(ge=1)
+    dead_lettered: bool
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type_name: cls
     for cls in (
@@ -618,6 +657,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PairFlagged,
         SessionHeld,
         FeedbackGiven,
+        NotificationSent,
+        NotificationFailed,
     )
 }
 

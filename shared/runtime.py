@@ -29,7 +29,7 @@ from shared.metrics import PROJECTION_LAG, RELAY_BACKLOG, RELAY_PARKED
 from shared.parked import ParkedEvents
 from shared.projection import ProjectionRunner
 from shared.relay import Relay
-from shared.service import ServiceSettings, ServiceSpec
+from shared.service import ServiceSettings, ServiceSpec, Worker
 from shared.topics import events_topic
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,8 @@ class ServiceRuntime:
             )
             self.runners.append(runner)
             self._supervise(health, runner.run)
+        for worker in self.spec.workers(self):
+            self._supervise_worker(worker)
         self.schedules = list(self.spec.schedules(self))
         if self.schedules:
             self._supervise(TaskHealth(self.service, "schedules"), self._run_schedules)
@@ -252,6 +254,14 @@ class ServiceRuntime:
                 await asyncio.wait_for(stop.wait(), self.settings.schedule_interval_s)
 
     # ---------------------------------------------------------------------------------------------- supervision
+
+    def _supervise_worker(self, worker: Worker) -> None:
+        health = TaskHealth(self.service, worker.name)
+
+        async def work(stop: asyncio.Event) -> None:
+            await worker.run(stop, health)
+
+        self._supervise(health, work)
 
     def _supervise(self, health: TaskHealth, work: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         """Run `work` until stop; if it fails, record and log why (a traceback when the cause changes, then one line

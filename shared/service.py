@@ -7,7 +7,8 @@ name at run time, and `shared/` never imports a service: it is handed the specs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     import typer
 
     from shared.clock import Schedule
+    from shared.health import TaskHealth
     from shared.runtime import ServiceRuntime
 
 
@@ -47,6 +49,16 @@ class ServiceSettings(KafkaSettings, DatabaseSettings):
         return {}
 
 
+@dataclass(frozen=True)
+class Worker:
+    """A long-running task of the service besides the relay and projections (e.g. enrolment's contacts relay):
+    the runtime supervises `run(stop, health)`, restarting it with back-off; the worker marks `health` succeeded
+    after each round of work, so `status` and the task metrics show it like the relay's."""
+
+    name: str
+    run: Callable[[asyncio.Event, TaskHealth], Awaitable[None]]
+
+
 # What a composition root binds once the runtime's connections exist: FastAPI dependency -> provider.
 Bindings = Mapping[Callable[..., Any], Callable[..., Any]]
 
@@ -62,6 +74,7 @@ class ServiceSpec:
     policies: Callable[[ServiceRuntime], Sequence[Policy]] = lambda _runtime: ()
     bindings: Callable[[ServiceRuntime], Bindings] = lambda _runtime: {}
     schedules: Callable[[ServiceRuntime], Sequence[Schedule]] = lambda _runtime: ()  # rules run on the clock
+    workers: Callable[[ServiceRuntime], Sequence[Worker]] = lambda _runtime: ()  # supervised loops of its own
     static_files: Path | None = None  # served under <prefix>/static
     commands: typer.Typer | None = field(default=None)  # extra `tandem` commands (e.g. insights' `report`)
 

@@ -1,5 +1,7 @@
-"""Topic names and topic creation. Topics are the permanent, shared event log (ARCHITECTURE §2):
-never compacted, never expiring, created by the platform rather than by broker auto-create."""
+"""Topic names and topic creation. The event topics are the permanent, shared event log (ARCHITECTURE §2):
+never compacted, never expiring, created by the platform rather than by broker auto-create. One topic is not part
+of that log: enrolment's contact details (`<prefix>.enrolment.contacts`, docs/adr/0007) are personal data, so that
+topic is compacted (the newest record per participant is kept) and a tombstone on erasure removes them."""
 
 from __future__ import annotations
 
@@ -26,11 +28,29 @@ def dead_letter_topic(prefix: str = "tandem") -> str:
     return f"{prefix}.deadletter"
 
 
+def contacts_topic(prefix: str = "tandem") -> str:
+    """Participants' contact details, keyed by participant id, compacted, tombstoned on erasure (shared/contacts.py)."""
+    return f"{prefix}.enrolment.contacts"
+
+
 def platform_topics(prefix: str = "tandem") -> list[str]:
-    return [events_topic(s, prefix) for s in SERVICES_THAT_PUBLISH] + [dead_letter_topic(prefix)]
+    return [events_topic(s, prefix) for s in SERVICES_THAT_PUBLISH] + [
+        dead_letter_topic(prefix),
+        contacts_topic(prefix),
+    ]
 
 
-def topic_config(settings: KafkaSettings) -> dict[str, str]:
+def topic_config(settings: KafkaSettings, name: str = "") -> dict[str, str]:
+    if name == contacts_topic(settings.topic_prefix):
+        # Compacted: only the newest record of each participant stays, and a tombstone (null value) removes the
+        # key after delete.retention.ms, so an erased person's details leave the broker, not only our tables.
+        return {
+            "cleanup.policy": "compact",
+            "delete.retention.ms": "86400000",
+            "min.compaction.lag.ms": "0",
+            "max.compaction.lag.ms": "86400000",  # a day at most before a superseded record is compacted away
+            "min.insync.replicas": str(settings.topic_min_insync_replicas),
+        }
     return {
         "cleanup.policy": "delete",
         "retention.ms": "-1",
@@ -51,7 +71,7 @@ async def create_topics(settings: KafkaSettings, names: list[str] | None = None)
                 n,
                 settings.topic_partitions,
                 settings.topic_replication_factor,
-                topic_configs=topic_config(settings),
+                topic_configs=topic_config(settings, n),
             )
             for n in names
             if n not in existing

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The four Tandem services as local background processes. Usage: deploy/local/platform.sh up|down|status
+# The Tandem services (services/registry.py) as local background processes. Usage: deploy/local/platform.sh up|down|status
 # Logs and pids in $TANDEM_LOCAL_DIR/run (default .local/run). Ports: each service's default (enrolment 8001,
-# matching 8002, sessions 8003, insights 8004), or TANDEM_PORT_BASE plus the same offsets (1..4) so a second
+# matching 8002, sessions 8003, insights 8004, notifications 8005), or TANDEM_PORT_BASE plus the same offsets (1..5) so a second
 # platform (a test's) never collides with a developer's. The services use the public development keys, so
 # TANDEM_DEVELOPMENT=true is set for them unless the environment says otherwise.
 set -euo pipefail

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.enrolment.adapters.contacts_relay import ContactsRelay
 from services.enrolment.config import EnrolmentSettings
 from services.enrolment.entrypoints import http, people, recognition, roster, scim, training
 from services.enrolment.entrypoints.partnerships_consumer import CompletionIssuesCertificates, PartnershipsProjection
 from services.enrolment.service_layer.unit_of_work import PostgresEnrolmentUnitOfWork
+from shared.health import TaskHealth
 from shared.http import create_app
 from shared.projection import Policy
 from shared.runtime import ServiceRuntime
-from shared.service import Bindings, ServiceSpec
+from shared.service import Bindings, ServiceSpec, Worker
+from shared.topics import contacts_topic
 
 
 def bindings(runtime: ServiceRuntime) -> Bindings:
@@ -29,6 +33,17 @@ def policies(runtime: ServiceRuntime) -> list[Policy]:
     return [CompletionIssuesCertificates(lambda: PostgresEnrolmentUnitOfWork(runtime.pool, runtime.store))]
 
 
+def workers(runtime: ServiceRuntime) -> list[Worker]:
+    """The contacts relay: participants' contact details to the compacted contacts topic (docs/adr/0007)."""
+
+    async def relay_contacts(stop: asyncio.Event, health: TaskHealth) -> None:
+        producer = await runtime.connections.producer()  # here, not at start: Kafka may come later
+        topic = contacts_topic(runtime.settings.topic_prefix)
+        await ContactsRelay(runtime.pool, runtime.schema, topic, producer).run(stop, health)
+
+    return [Worker("contacts relay", relay_contacts)]
+
+
 SPEC = ServiceSpec(
     name="enrolment",
     title="Tandem enrolment",
@@ -38,6 +53,7 @@ SPEC = ServiceSpec(
     projections=[PartnershipsProjection()],
     policies=policies,
     bindings=bindings,
+    workers=workers,
 )
 
 

@@ -20,6 +20,7 @@ def test_compose_file_is_valid_against_the_compose_specification():
 
 def test_compose_runs_the_whole_platform_hardened():
     services = yaml.safe_load(COMPOSE.read_text())["services"]
-    assert {"kafka", "postgres", "topics", "enrolment", "matching", "sessions", "insights"} <= services.keys()
-    for name in ("enrolment", "matching", "sessions", "insights"):
+    platform = ("enrolment", "matching", "sessions", "insights", "notifications")
+    assert {"kafka", "postgres", "topics", *platform} <= services.keys()
+    for name in platform:
         assert services[name]["read_only"] is True and services[name]["cap_drop"] == ["ALL"]

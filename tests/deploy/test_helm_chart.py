@@ -76,6 +76,7 @@ def test_each_service_has_a_deployment_service_hpa_and_pdb(manifests):
             "matching",
             "sessions",
             "insights",
+            "notifications",
         }
 
 
@@ -115,17 +116,23 @@ def test_every_service_gets_the_one_pseudonym_key_and_the_token_claims(manifests
     )
 
 
-def test_the_ingress_routes_the_four_prefixes(manifests):
+def test_the_ingress_routes_the_five_prefixes(manifests):
     [ingress] = of_kind(manifests, "Ingress")
     paths = {p["path"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
-    assert paths == {"/enrolment/v1", "/matching/v1", "/sessions/v1", "/insights/v1"}
+    assert paths == {"/enrolment/v1", "/matching/v1", "/sessions/v1", "/insights/v1", "/notifications/v1"}
 
 
 def test_a_pre_install_and_pre_upgrade_job_migrates_every_schema_then_creates_topics(manifests):
     [job] = of_kind(manifests, "Job")
     pod = job["spec"]["template"]["spec"]
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
-    assert sorted(c["command"][-1] for c in pod["initContainers"]) == ["enrolment", "insights", "matching", "sessions"]
+    assert sorted(c["command"][-1] for c in pod["initContainers"]) == [
+        "enrolment",
+        "insights",
+        "matching",
+        "notifications",
+        "sessions",
+    ]
     assert all("DATABASE_URL" in {e["name"] for e in c["env"]} for c in pod["initContainers"])
     assert pod["containers"][0]["command"] == ["tandem", "topics", "create"]
 
@@ -134,9 +141,13 @@ def test_production_values_use_three_replicas_sasl_ssl_and_strimzi_topics(helm):
     manifests = render(helm, PRODUCTION)
     assert {h["spec"]["minReplicas"] for h in of_kind(manifests, "HorizontalPodAutoscaler")} == {3}
     assert of_kind(manifests, "ConfigMap")[0]["data"]["TANDEM_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
-    topics = of_kind(manifests, "KafkaTopic")
-    assert len(topics) == 4 and all(t["spec"]["replicas"] == 3 for t in topics)
-    assert all(t["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep" for t in topics)
+    topics = {t["metadata"]["name"]: t for t in of_kind(manifests, "KafkaTopic")}
+    assert len(topics) == 6 and all(t["spec"]["replicas"] == 3 for t in topics.values())
+    # The event log is kept beyond the release; the contact details (docs/adr/0007) are compacted and not kept.
+    contacts = topics.pop("tandem.enrolment.contacts")
+    assert contacts["spec"]["config"]["cleanup.policy"] == "compact"
+    assert "annotations" not in contacts["metadata"]
+    assert all(t["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep" for t in topics.values())
     [policy] = of_kind(manifests, "NetworkPolicy")
     assert any(p.get("port") == 443 for rule in policy["spec"]["egress"] for p in rule.get("ports", []))
 

@@ -27,11 +27,11 @@ def listening(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def free_port_base() -> int:
-    """A base whose four service ports (base + 1..4) are free, away from the developer's 8001-8004."""
+    """A base whose service ports (base + 1..5) are free, away from the developer's 8001-8005."""
     for base in range(21000, 60000, 97):
-        if not any(listening(base + offset) for offset in range(1, 5)):
+        if not any(listening(base + offset) for offset in range(1, 6)):
             return base
-    raise RuntimeError("no four free ports")
+    raise RuntimeError("no five free ports")
 
 
 def gone(pid: int) -> bool:

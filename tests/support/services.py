@@ -21,6 +21,7 @@ PREFIXES = {
     "matching": "/matching/v1",
     "sessions": "/sessions/v1",
     "insights": "/insights/v1",
+    "notifications": "/notifications/v1",
 }
 
 

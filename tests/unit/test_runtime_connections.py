@@ -39,6 +39,8 @@ def test_projections_read_the_topics_of_the_events_they_handle():
         "matching": ["tandem.enrolment.events", "tandem.sessions.events"],  # PairCompleted
         "sessions": ["tandem.enrolment.events", "tandem.matching.events"],  # program staff: ProgramLaunched
         "insights": ["tandem.enrolment.events", "tandem.matching.events", "tandem.sessions.events"],
+        # programs, pairs, sessions held: what the introduction and feedback-prompt rules decide on
+        "notifications": ["tandem.enrolment.events", "tandem.matching.events", "tandem.sessions.events"],
     }
 
 

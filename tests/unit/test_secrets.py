@@ -99,7 +99,13 @@ def test_the_default_maximum_is_twelve_hours_and_the_environment_sets_it(monkeyp
     assert AuthSettings().jwt_max_lifetime_s == 600
 
 
-READABLE = {"enrolment": "/programs", "matching": "/pairs/x", "sessions": "/pairs/x", "insights": "/programs"}
+READABLE = {
+    "enrolment": "/programs",
+    "matching": "/pairs/x",
+    "sessions": "/pairs/x",
+    "insights": "/programs",
+    "notifications": "/programs/x/notifications",
+}
 
 
 @pytest.mark.parametrize(

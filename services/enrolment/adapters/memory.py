@@ -40,6 +40,7 @@ class EnrolmentState:
     partnership_topics: dict[str, list[tuple[str, LearningDirection]]] = field(default_factory=dict)  # by pair id
     certificates: dict[str, Certificate] = field(default_factory=dict)  # by certificate id
     kudos: list[Kudos] = field(default_factory=list)  # in the order given
+    contact_outbox: list[str] = field(default_factory=list)  # participant ids whose contact details changed
 
 
 class InMemoryPrograms(Programs):
@@ -81,11 +82,13 @@ class InMemoryParticipants(Participants):
         )
         if not taken:
             self.state.participants[_key(participant)] = participant
+            self.state.contact_outbox.append(participant.profile.participant_id)
         return not taken
 
     async def save(self, participant: Participant) -> None:
         if _key(participant) in self.state.participants:
             self.state.participants[_key(participant)] = participant
+            self.state.contact_outbox.append(participant.profile.participant_id)
 
     async def get(self, program_id: str, participant_id: str) -> Participant | None:
         return self.state.participants.get((program_id, participant_id))

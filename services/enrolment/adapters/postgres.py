@@ -91,6 +91,8 @@ class PostgresParticipants(Participants):
                ON CONFLICT DO NOTHING RETURNING true""",
             *_columns(participant),
         )
+        if inserted:
+            await self._contact_changed(participant)
         return bool(inserted)
 
     async def save(self, participant: Participant) -> None:
@@ -99,6 +101,14 @@ class PostgresParticipants(Participants):
                       status = $8, version = $9, share_goals = $10
                WHERE program_id = $1 AND participant_id = $2""",
             *_columns(participant),
+        )
+        await self._contact_changed(participant)
+
+    async def _contact_changed(self, participant: Participant) -> None:
+        """Every write of a participant queues its contact details for the contacts topic, in this transaction
+        (docs/adr/0007): whatever path changed them (a profile edit, a roster import, SCIM, an erasure)."""
+        await self.conn.execute(
+            "INSERT INTO contact_outbox (participant_id) VALUES ($1)", participant.profile.participant_id
         )
 
     async def get(self, program_id: str, participant_id: str) -> Participant | None:

@@ -1,0 +1,192 @@
+"""Notifications' repositories in PostgreSQL (adapters/sql, adapters/directory_sql), on the unit of work's
+connection."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import asyncpg
+
+from services.notifications.adapters.repository import Contacts, Directory, Notifications
+from services.notifications.domain.model import Notification, PairMembers, ProgramFacts
+from shared.contacts import ContactDetails
+
+
+class PostgresNotifications(Notifications):
+    def __init__(self, conn: asyncpg.Connection):
+        self.conn = conn
+
+    async def add(self, notification: Notification) -> bool:
+        n = notification
+        inserted = await self.conn.fetchval(
+            """INSERT INTO notifications (notification_id, rule, cause_event_id, participant_id, program_id, channel,
+                                          status, attempts, next_attempt_at, context)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+               ON CONFLICT (notification_id) DO NOTHING RETURNING true""",
+            n.notification_id,
+            n.rule,
+            n.cause_event_id,
+            n.participant_id,
+            n.program_id,
+            n.channel,
+            n.status,
+            n.attempts,
+            n.next_attempt_at,
+            json.dumps(n.context),
+        )
+        return bool(inserted)
+
+    async def due(self, now: datetime, limit: int) -> list[Notification]:
+        # SKIP LOCKED: a second replica's sender takes the next ones instead of waiting for (or resending) these.
+        rows = await self.conn.fetch(
+            """SELECT * FROM notifications WHERE status = 'pending' AND next_attempt_at <= $1
+               ORDER BY next_attempt_at, notification_id LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            now,
+            limit,
+        )
+        return [_notification(r) for r in rows]
+
+    async def save(self, notification: Notification) -> None:
+        n = notification
+        await self.conn.execute(
+            """UPDATE notifications SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5, sent_at = $6
+               WHERE notification_id = $1""",
+            n.notification_id,
+            n.status,
+            n.attempts,
+            n.next_attempt_at,
+            n.last_error,
+            n.sent_at,
+        )
+
+    async def get(self, notification_id: str) -> Notification | None:
+        row = await self.conn.fetchrow(
+            "SELECT * FROM notifications WHERE notification_id::text = $1", notification_id.lower()
+        )
+        return _notification(row) if row else None
+
+    async def of_program(self, program_id: str, offset: int, limit: int) -> tuple[list[Notification], int]:
+        rows = await self.conn.fetch(
+            """SELECT * FROM notifications WHERE program_id = $1
+               ORDER BY recorded_at DESC, notification_id OFFSET $2 LIMIT $3""",
+            program_id,
+            offset,
+            limit,
+        )
+        total = await self.conn.fetchval("SELECT count(*) FROM notifications WHERE program_id = $1", program_id)
+        return [_notification(r) for r in rows], total
+
+
+def _notification(row: asyncpg.Record) -> Notification:
+    return Notification(
+        notification_id=str(row["notification_id"]),
+        rule=row["rule"],
+        cause_event_id=row["cause_event_id"],
+        participant_id=row["participant_id"],
+        program_id=row["program_id"],
+        channel=row["channel"],
+        next_attempt_at=row["next_attempt_at"],
+        context=json.loads(row["context"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        sent_at=row["sent_at"],
+    )
+
+
+class PostgresContacts(Contacts):
+    def __init__(self, conn: asyncpg.Connection):
+        self.conn = conn
+
+    async def get(self, participant_id: str) -> ContactDetails | None:
+        row = await self.conn.fetchrow("SELECT * FROM contacts WHERE participant_id = $1", participant_id)
+        if row is None:
+            return None
+        return ContactDetails(
+            participant_id=row["participant_id"],
+            display_name=row["display_name"],
+            email=row["email"],
+            time_zone=row["time_zone"],
+        )
+
+    async def put(self, details: ContactDetails) -> None:
+        await self.conn.execute(
+            """INSERT INTO contacts (participant_id, display_name, email, time_zone) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (participant_id) DO UPDATE SET display_name = EXCLUDED.display_name,
+                   email = EXCLUDED.email, time_zone = EXCLUDED.time_zone, updated_at = now()""",
+            details.participant_id,
+            details.display_name,
+            details.email,
+            details.time_zone,
+        )
+
+    async def forget(self, participant_id: str) -> None:
+        await self.conn.execute("DELETE FROM contacts WHERE participant_id = $1", participant_id)
+
+
+class PostgresDirectory(Directory):
+    def __init__(self, conn: asyncpg.Connection):
+        self.conn = conn
+
+    async def program(self, program_id: str) -> ProgramFacts | None:
+        row = await self.conn.fetchrow(
+            "SELECT program_id, title, cadence_days, duration_weeks FROM programs WHERE program_id = $1", program_id
+        )
+        return ProgramFacts(**dict(row)) if row else None
+
+    async def pair(self, pair_id: str) -> PairMembers | None:
+        row = await self.conn.fetchrow(
+            "SELECT pair_id, program_id, mentor_id, mentee_id FROM pairs WHERE pair_id = $1", pair_id
+        )
+        return PairMembers(**dict(row)) if row else None
+
+    async def await_pair(self, cause_event_id: str, pair_id: str, held_on: date) -> None:
+        await self.conn.execute(
+            "INSERT INTO sessions_awaiting_pair (cause_event_id, pair_id, held_on) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING",
+            cause_event_id,
+            pair_id,
+            held_on,
+        )
+
+    async def sessions_awaiting(self, pair_id: str) -> list[tuple[str, date]]:
+        rows = await self.conn.fetch(
+            "DELETE FROM sessions_awaiting_pair WHERE pair_id = $1 RETURNING cause_event_id, held_on", pair_id
+        )
+        return sorted((r["cause_event_id"], r["held_on"]) for r in rows)
+
+
+# The directory's writes, used by its projection (a read model: a pure function of the log).
+async def program_facts(conn: asyncpg.Connection, facts: ProgramFacts, settings_version: int) -> None:
+    await conn.execute(
+        """INSERT INTO programs (program_id, title, cadence_days, duration_weeks, settings_version)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (program_id) DO UPDATE SET title = EXCLUDED.title, cadence_days = EXCLUDED.cadence_days,
+               duration_weeks = EXCLUDED.duration_weeks, settings_version = EXCLUDED.settings_version
+           WHERE programs.settings_version < EXCLUDED.settings_version""",
+        facts.program_id,
+        facts.title,
+        facts.cadence_days,
+        facts.duration_weeks,
+        settings_version,
+    )
+
+
+async def pair_formed(conn: asyncpg.Connection, pair: PairMembers, formed_at: datetime) -> None:
+    await conn.execute(
+        """INSERT INTO pairs (pair_id, program_id, mentor_id, mentee_id, formed_at) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (pair_id) DO NOTHING""",
+        pair.pair_id,
+        pair.program_id,
+        pair.mentor_id,
+        pair.mentee_id,
+        formed_at,
+    )
+
+
+async def session_held(conn: asyncpg.Connection, pair_id: str, held_on: date) -> None:
+    """The pair's latest session date (what a "session is due" reminder will count from)."""
+    await conn.execute(
+        "UPDATE pairs SET last_session_on = GREATEST(last_session_on, $2) WHERE pair_id = $1", pair_id, held_on
+    )

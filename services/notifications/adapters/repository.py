@@ -1,0 +1,59 @@
+"""Notifications' ports: what the service layer reads and writes, whatever the backend."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import date, datetime
+
+from services.notifications.domain.model import Notification, PairMembers, ProgramFacts
+from shared.contacts import ContactDetails
+
+
+class Notifications(ABC):
+    @abstractmethod
+    async def add(self, notification: Notification) -> bool:
+        """Record it; False (and nothing changed) when a notification with its id exists already."""
+
+    @abstractmethod
+    async def due(self, now: datetime, limit: int) -> list[Notification]:
+        """Pending notifications whose next attempt is due, oldest first, locked so no other sender takes them."""
+
+    @abstractmethod
+    async def save(self, notification: Notification) -> None: ...
+
+    @abstractmethod
+    async def get(self, notification_id: str) -> Notification | None: ...
+
+    @abstractmethod
+    async def of_program(self, program_id: str, offset: int, limit: int) -> tuple[list[Notification], int]:
+        """The program's notifications, newest first, and how many it has."""
+
+
+class Contacts(ABC):
+    @abstractmethod
+    async def get(self, participant_id: str) -> ContactDetails | None: ...
+
+    @abstractmethod
+    async def put(self, details: ContactDetails) -> None: ...
+
+    @abstractmethod
+    async def forget(self, participant_id: str) -> None:
+        """The person's tombstone arrived: nothing of them is kept."""
+
+
+class Directory(ABC):
+    """The `directory` read model and the sessions waiting for their pair."""
+
+    @abstractmethod
+    async def program(self, program_id: str) -> ProgramFacts | None: ...
+
+    @abstractmethod
+    async def pair(self, pair_id: str) -> PairMembers | None: ...
+
+    @abstractmethod
+    async def await_pair(self, cause_event_id: str, pair_id: str, held_on: date) -> None:
+        """Keep a SessionHeld whose pair is not known yet, until the pair arrives."""
+
+    @abstractmethod
+    async def sessions_awaiting(self, pair_id: str) -> list[tuple[str, date]]:
+        """(cause event id, held on) of the sessions that waited for this pair; they wait no more."""

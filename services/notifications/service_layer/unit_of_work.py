@@ -1,0 +1,43 @@
+"""Notifications' unit of work: its repositories and its event store in one transaction (shared/uow.py)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.notifications.adapters.memory import (
+    InMemoryContacts,
+    InMemoryDirectory,
+    InMemoryNotifications,
+    NotificationsState,
+)
+from services.notifications.adapters.postgres import PostgresContacts, PostgresDirectory, PostgresNotifications
+from services.notifications.adapters.repository import Contacts, Directory, Notifications
+from shared.eventstore import InMemoryEventStore
+from shared.uow import InMemoryUnitOfWork, PostgresUnitOfWork, UnitOfWork
+
+
+class NotificationsUnitOfWork(UnitOfWork):
+    """Bound on entering `async with`: use the repositories only inside the block."""
+
+    notifications: Notifications
+    contacts: Contacts
+    directory: Directory
+
+
+class PostgresNotificationsUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWork):
+    def _bind(self, conn: asyncpg.Connection) -> None:
+        self.notifications = PostgresNotifications(conn)
+        self.contacts = PostgresContacts(conn)
+        self.directory = PostgresDirectory(conn)
+
+
+class InMemoryNotificationsUnitOfWork(InMemoryUnitOfWork, NotificationsUnitOfWork):
+    state: NotificationsState
+
+    def __init__(self, state: NotificationsState | None = None, store: InMemoryEventStore | None = None):
+        super().__init__(state or NotificationsState(), store)
+
+    def _bind(self, state: NotificationsState) -> None:
+        self.notifications = InMemoryNotifications(state)
+        self.contacts = InMemoryContacts(state)
+        self.directory = InMemoryDirectory(state)
