@@ -1,4 +1,4 @@
-"""The private path of contact details (docs/adr/0007): enrolment publishes each participant's display name,
+"""The private path of contact details (docs/adr/0008): enrolment publishes each participant's display name,
 e-mail and time zone to the compacted topic `<prefix>.enrolment.contacts`, keyed by participant id; notifications
 keeps them in its `contacts` table. A record with no value (a tombstone) says enrolment holds nothing on that
 person any more: every reader deletes what it kept.

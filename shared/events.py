@@ -580,8 +580,24 @@ class FeedbackGiven(Event):
 
 
 # What notifications sends (issue #17): its rules and channels, as auditors read them.
-NotificationRule = Literal["introduction", "feedback-prompt"]
-NotificationChannel = Literal["email"]
+NotificationRule = Literal[
+    "proposal",  # a pair was proposed: both members are asked to accept (acceptance_mode "both-accept")
+    "introduction",  # a pair started: who the partner is, why, an iCalendar invitation
+    "acceptance-reminder",  # a proposal still waits for this member's answer
+    "agreement-reminder",  # a pair has run a while without an agreement
+    "session-due",  # the pair's cadence says a session is due
+    "at-risk-nudge",  # the pair is at risk: both members are nudged
+    "at-risk-escalation",  # nothing changed after the nudge: the program's admins hear of it
+    "feedback-prompt",  # a session was logged
+    "program-ended",  # the program closed
+    "completion",  # the pair completed; the certificate is ready
+    "admin-digest",  # weekly, to the program's admins: new, stalled, at risk, completed
+    "daily-digest",  # a person who asked for one digest a day gets their day's notifications in it
+]
+NotificationChannel = Literal["email", "slack", "teams", "webhook"]
+# Who a notification is for: one participant, or the program's admins (their destinations are the program's,
+# configured in notifications; no admin's identity or address enters an event).
+NotificationAudience = Literal["participant", "program-admins"]
 
 
 class NotificationSent(Event):
@@ -595,7 +611,10 @@ class NotificationSent(Event):
     notification_id: str
     rule: NotificationRule
     channel: NotificationChannel
-    participant_id: str = Field(description="Pseudonymous id of the recipient.")
+    audience: NotificationAudience = "participant"
+    participant_id: str | None = Field(
+        description="Pseudonymous id of the recipient; null when the audience is the program's admins."
+    )
     program_id: str
     cause_event_id: str = Field(description="The CloudEvents id of the event that caused it.")
     attempts: int = Field(ge=1, description="Delivery attempts it took, this one included.")
@@ -611,7 +630,8 @@ class NotificationFailed(Event):
     notification_id: str
     rule: NotificationRule
     channel: NotificationChannel
-    participant_id: str
+    audience: NotificationAudience = "participant"
+    participant_id: str | None
     program_id: str
     cause_event_id: str
     attempts: int = Field(ge=1)

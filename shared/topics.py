@@ -1,6 +1,6 @@
 """Topic names and topic creation. The event topics are the permanent, shared event log (ARCHITECTURE §2):
 never compacted, never expiring, created by the platform rather than by broker auto-create. One topic is not part
-of that log: enrolment's contact details (`<prefix>.enrolment.contacts`, docs/adr/0007) are personal data, so that
+of that log: enrolment's contact details (`<prefix>.enrolment.contacts`, docs/adr/0008) are personal data, so that
 topic is compacted (the newest record per participant is kept) and a tombstone on erasure removes them."""
 
 from __future__ import annotations

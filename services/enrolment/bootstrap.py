@@ -34,7 +34,7 @@ def policies(runtime: ServiceRuntime) -> list[Policy]:
 
 
 def workers(runtime: ServiceRuntime) -> list[Worker]:
-    """The contacts relay: participants' contact details to the compacted contacts topic (docs/adr/0007)."""
+    """The contacts relay: participants' contact details to the compacted contacts topic (docs/adr/0008)."""
 
     async def relay_contacts(stop: asyncio.Event, health: TaskHealth) -> None:
         producer = await runtime.connections.producer()  # here, not at start: Kafka may come later

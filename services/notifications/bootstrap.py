@@ -4,13 +4,13 @@ program-staff projection, the contacts follower, the sender on the clock), its p
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.notifications.adapters.delivery import EmailDelivery
 from services.notifications.adapters.email import SmtpMailer
-from services.notifications.adapters.messages import Sender, compose
+from services.notifications.adapters.messages import Sender
 from services.notifications.config import NotificationsSettings
 from services.notifications.entrypoints import http
 from services.notifications.entrypoints.contacts_consumer import ContactsFollower
@@ -46,19 +46,19 @@ def policies(runtime: ServiceRuntime) -> list[Policy]:
 def schedules(runtime: ServiceRuntime) -> list[Schedule]:
     """The sender: due notifications out by SMTP, retried with a doubling back-off, dead-lettered at the last."""
     settings = _settings(runtime)
-    mailer = SmtpMailer(settings)
-    composer = partial(compose, sender=Sender(settings.mail_from, settings.message_id_domain))
+    sender = Sender(settings.mail_from, settings.message_id_domain)
+    delivery = EmailDelivery(SmtpMailer(settings), sender, settings.admin_mailbox)
     retries = handlers.Retries(settings.max_attempts, settings.retry_after)
 
     def send(now):
         uow = PostgresNotificationsUnitOfWork(runtime.pool, runtime.store)
-        return handlers.send_due(uow, mailer, composer, now, retries, settings.send_batch_size)
+        return handlers.send_due(uow, delivery, now, retries, settings.send_batch_size)
 
     return [Schedule("send", send)]
 
 
 def workers(runtime: ServiceRuntime) -> list[Worker]:
-    """The contacts follower: enrolment's compacted contacts topic into `contacts` (docs/adr/0007)."""
+    """The contacts follower: enrolment's compacted contacts topic into `contacts` (docs/adr/0008)."""
     prefix = runtime.settings.topic_prefix
 
     async def follow_contacts(stop: asyncio.Event, health: TaskHealth) -> None:

@@ -20,6 +20,9 @@ class NotificationsSettings(ServiceSettings):
     message_id_domain: str = Field(
         "tandem.local", description="Right-hand side of Message-IDs: <notification id@this domain>."
     )
+    admin_mailbox: str = Field(
+        "", description="Where notifications for a program's admins go by e-mail (a team mailbox); empty: nowhere."
+    )
     max_attempts: int = Field(6, ge=1, le=50, description="Delivery attempts before a notification is dead-lettered.")
     retry_after_s: float = Field(
         60.0, gt=0, description="Back-off after the first failed attempt; doubled after each further one."

@@ -143,7 +143,7 @@ def test_production_values_use_three_replicas_sasl_ssl_and_strimzi_topics(helm):
     assert of_kind(manifests, "ConfigMap")[0]["data"]["TANDEM_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     topics = {t["metadata"]["name"]: t for t in of_kind(manifests, "KafkaTopic")}
     assert len(topics) == 6 and all(t["spec"]["replicas"] == 3 for t in topics.values())
-    # The event log is kept beyond the release; the contact details (docs/adr/0007) are compacted and not kept.
+    # The event log is kept beyond the release; the contact details (docs/adr/0008) are compacted and not kept.
     contacts = topics.pop("tandem.enrolment.contacts")
     assert contacts["spec"]["config"]["cleanup.policy"] == "compact"
     assert "annotations" not in contacts["metadata"]

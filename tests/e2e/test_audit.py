@@ -124,7 +124,7 @@ def test_after_erasure_no_table_or_record_holds_the_name_or_email(sent, platform
     assert httpx.post(url, headers=ADMIN).status_code == 200
     for needle in (person.display_name, person.email, person.employee_id):
         assert asyncio.run(tables_containing(dsn, needle)) == []
-        # The contacts relay publishes the tombstone just after the erasure commits (docs/adr/0007).
+        # The contacts relay publishes the tombstone just after the erasure commits (docs/adr/0008).
         eventually(
             lambda n=needle: (
                 asyncio.run(records_containing(kafka.kafka_bootstrap_servers, kafka.topic_prefix, n)) == []

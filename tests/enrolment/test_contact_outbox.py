@@ -1,5 +1,5 @@
 """Enrolment queues a participant's contact details for the contacts topic in the transaction that changes them
-(docs/adr/0007): enrolling, a profile change and an erasure each queue the person; a refused change queues nothing."""
+(docs/adr/0008): enrolling, a profile change and an erasure each queue the person; a refused change queues nothing."""
 
 from __future__ import annotations
 

@@ -75,7 +75,7 @@ def test_erasure_leaves_the_name_and_email_nowhere_in_postgres_or_kafka(enrolmen
     assert again.json()["event_log"] is None
     for needle in (name, email, "EMP-QZ-900"):  # ids with non-hex letters: hashes in the log cannot contain them
         assert asyncio.run(tables_containing(dsn, needle)) == []
-        # The contacts relay publishes the tombstone just after the erasure commits (docs/adr/0007).
+        # The contacts relay publishes the tombstone just after the erasure commits (docs/adr/0008).
         eventually(
             lambda n=needle: (
                 asyncio.run(records_containing(kafka.kafka_bootstrap_servers, kafka.topic_prefix, n)) == []

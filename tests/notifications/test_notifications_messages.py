@@ -9,7 +9,7 @@ from email import message_from_bytes, policy
 import icalendar
 
 from services.notifications.adapters.calendar import cadence_rule
-from services.notifications.adapters.messages import Sender, compose, reasons
+from services.notifications.adapters.messages import Facts, Sender, compose, reasons
 from services.notifications.domain import model
 from shared.contacts import ContactDetails
 
@@ -39,7 +39,7 @@ def parts(message) -> dict[str, str]:
 
 def test_an_introduction_names_the_partner_and_why_in_text_and_escaped_html():
     to_mentee = introductions()[1]
-    message = compose(to_mentee, MENTEE, MENTOR, PROGRAM, FORMED, sender=SENDER)
+    message = compose(to_mentee, Facts(PROGRAM, MENTEE, MENTOR), FORMED, sender=SENDER)
     assert message["To"] == "Bo <bo@example.com>"
     assert message["Subject"] == "Meet your Tandem partner, Ada <b>"
     body = parts(message)
@@ -53,14 +53,16 @@ def test_an_introduction_names_the_partner_and_why_in_text_and_escaped_html():
 
 def test_the_message_id_is_the_notification_id_so_a_retry_repeats_it():
     notification = introductions()[0]
-    first = compose(notification, MENTOR, MENTEE, PROGRAM, FORMED, sender=SENDER)
-    retried = compose(notification, MENTOR, MENTEE, PROGRAM, FORMED + timedelta(hours=1), sender=SENDER)
+    first = compose(notification, Facts(PROGRAM, MENTOR, MENTEE), FORMED, sender=SENDER)
+    retried = compose(notification, Facts(PROGRAM, MENTOR, MENTEE), FORMED + timedelta(hours=1), sender=SENDER)
     assert first["Message-ID"] == retried["Message-ID"] == f"<{notification.notification_id}@tandem.test>"
 
 
 def test_the_invitation_recurs_at_the_programs_cadence_for_its_duration_at_one_instant_for_both():
     calendars = [
-        icalendar.Calendar.from_ical(parts(compose(n, me, partner, PROGRAM, FORMED, sender=SENDER))["text/calendar"])
+        icalendar.Calendar.from_ical(
+            parts(compose(n, Facts(PROGRAM, me, partner), FORMED, sender=SENDER))["text/calendar"]
+        )
         for n, me, partner in zip(introductions(), (MENTOR, MENTEE), (MENTEE, MENTOR), strict=True)
     ]
     events = [next(iter(c.walk("VEVENT"))) for c in calendars]
@@ -94,7 +96,7 @@ def test_reasons_are_the_strongest_criteria_first():
 def test_a_feedback_prompt_has_text_and_html_and_no_invitation():
     pair = model.PairMembers("pair-1", "prog-1", "p-m", "p-n")
     prompt = model.feedback_prompts(cause_event_id="e-s", pair=pair, held_on=FORMED.date(), now=FORMED)[0]
-    message = compose(prompt, MENTOR, MENTEE, PROGRAM, FORMED, sender=SENDER)
+    message = compose(prompt, Facts(PROGRAM, MENTOR, MENTEE), FORMED, sender=SENDER)
     body = parts(message)
     assert set(body) == {"text/plain", "text/html"}
     assert "A session with Bo on 2026-11-02 was logged in Digital leaders" in body["text/plain"]

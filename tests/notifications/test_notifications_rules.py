@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
-from functools import partial
 
 import pytest
 
-from services.notifications.adapters.messages import Sender, compose
+from services.notifications.adapters.delivery import EmailDelivery
+from services.notifications.adapters.messages import Sender
 from services.notifications.domain import model
 from services.notifications.entrypoints.contacts_consumer import ContactsFollower
 from services.notifications.service_layer import handlers
@@ -31,7 +31,7 @@ MENTOR = ContactDetails(participant_id="p-mentor", display_name="Ada", email="ad
 MENTEE = ContactDetails(participant_id="p-mentee", display_name="Bo", email="bo@example.com", time_zone="UTC")
 PROGRAM = model.ProgramFacts("prog-1", "Digital leaders", cadence_days=14, duration_weeks=12)
 RETRIES = handlers.Retries(max_attempts=3, retry_after=timedelta(minutes=1))
-COMPOSE = partial(compose, sender=Sender("Tandem <t@tandem.test>", "tandem.test"))  # as bootstrap binds it
+SENDER = Sender("Tandem <t@tandem.test>", "tandem.test")
 
 
 def session(pair_id: str = "pair-1", session_id: str = "s-1") -> SessionHeld:
@@ -114,8 +114,8 @@ async def test_a_session_held_prompts_both_members_and_waits_for_a_pair_not_know
 async def test_due_notifications_are_sent_once_each_with_an_event_of_ids_only():
     uow, mailer = known_world(), RecordingMailer()
     await handlers.introduce(uow, PAIR, "event-1", NOW)
-    assert await handlers.send_due(uow, mailer, COMPOSE, NOW, RETRIES, limit=10) == 2
-    assert await handlers.send_due(uow, mailer, COMPOSE, NOW + timedelta(days=1), RETRIES, limit=10) == 0
+    assert await handlers.send_due(uow, EmailDelivery(mailer, SENDER), NOW, RETRIES, limit=10) == 2
+    assert await handlers.send_due(uow, EmailDelivery(mailer, SENDER), NOW + timedelta(days=1), RETRIES, limit=10) == 0
     assert sorted(m["To"] for m in mailer.sent) == ["Ada <ada@example.com>", "Bo <bo@example.com>"]
     ids = {n.notification_id for n in uow.state.notifications.values()}
     assert {m["Message-ID"] for m in mailer.sent} == {f"<{i}@tandem.test>" for i in ids}
@@ -130,17 +130,21 @@ async def test_due_notifications_are_sent_once_each_with_an_event_of_ids_only():
 async def test_a_failed_send_is_retried_after_a_doubling_back_off_then_dead_lettered():
     uow, mailer = known_world(), RecordingMailer(failures=10)
     await handlers.introduce(uow, PAIR, "event-1", NOW)
-    assert await handlers.send_due(uow, mailer, COMPOSE, NOW, RETRIES, limit=10) == 2
+    assert await handlers.send_due(uow, EmailDelivery(mailer, SENDER), NOW, RETRIES, limit=10) == 2
     first = next(iter(uow.state.notifications.values()))
     assert (first.status, first.attempts, first.next_attempt_at) == ("pending", 1, NOW + timedelta(minutes=1))
     assert first.last_error == "ConnectionRefusedError"
-    assert await handlers.send_due(uow, mailer, COMPOSE, NOW + timedelta(seconds=59), RETRIES, limit=10) == 0
-    assert await handlers.send_due(uow, mailer, COMPOSE, NOW + timedelta(minutes=1), RETRIES, limit=10) == 2
+    assert (
+        await handlers.send_due(uow, EmailDelivery(mailer, SENDER), NOW + timedelta(seconds=59), RETRIES, limit=10) == 0
+    )
+    assert (
+        await handlers.send_due(uow, EmailDelivery(mailer, SENDER), NOW + timedelta(minutes=1), RETRIES, limit=10) == 2
+    )
     again = uow.state.notifications[first.notification_id]
     assert again.next_attempt_at == NOW + timedelta(minutes=1) + timedelta(minutes=2)
-    assert await handlers.send_due(uow, mailer, COMPOSE, NOW + timedelta(hours=1), RETRIES, limit=10) == 2
+    assert await handlers.send_due(uow, EmailDelivery(mailer, SENDER), NOW + timedelta(hours=1), RETRIES, limit=10) == 2
     assert {n.status for n in uow.state.notifications.values()} == {"dead"}
-    assert await handlers.send_due(uow, mailer, COMPOSE, NOW + timedelta(days=9), RETRIES, limit=10) == 0
+    assert await handlers.send_due(uow, EmailDelivery(mailer, SENDER), NOW + timedelta(days=9), RETRIES, limit=10) == 0
     failures = await published(uow, NotificationFailed)
     assert sorted((e.attempts, e.dead_lettered) for e in failures) == [
         (1, False),
@@ -157,11 +161,13 @@ async def test_a_notification_waits_for_its_contact_details_and_goes_out_once_th
     uow, mailer = known_world(), RecordingMailer()
     del uow.state.contacts["p-mentee"]
     await handlers.introduce(uow, PAIR, "event-1", NOW)
-    await handlers.send_due(uow, mailer, COMPOSE, NOW, RETRIES, limit=10)
+    await handlers.send_due(uow, EmailDelivery(mailer, SENDER), NOW, RETRIES, limit=10)
     assert not mailer.sent
     assert {n.last_error for n in uow.state.notifications.values()} == {"NotYetDeliverable"}
     await handlers.contact_received(uow, "p-mentee", MENTEE)
-    assert await handlers.send_due(uow, mailer, COMPOSE, NOW + timedelta(minutes=1), RETRIES, limit=10) == 2
+    assert (
+        await handlers.send_due(uow, EmailDelivery(mailer, SENDER), NOW + timedelta(minutes=1), RETRIES, limit=10) == 2
+    )
     assert len(mailer.sent) == 2
 
 
@@ -181,5 +187,14 @@ async def test_the_contacts_topic_keeps_the_newest_details_and_a_tombstone_forge
 
 @pytest.mark.parametrize("event_type", [NotificationSent, NotificationFailed])
 def test_notification_events_carry_ids_rule_and_channel_only(event_type):
-    allowed = {"notification_id", "rule", "channel", "participant_id", "program_id", "cause_event_id", "attempts"}
+    allowed = {
+        "notification_id",
+        "rule",
+        "channel",
+        "audience",
+        "participant_id",
+        "program_id",
+        "cause_event_id",
+        "attempts",
+    }
     assert set(event_type.model_fields) - allowed <= {"dead_lettered"}

@@ -1,6 +1,6 @@
 """Search everything a test run wrote — every PostgreSQL table and every Kafka record — for a string.
 
-The compacted contacts topic (docs/adr/0007) is searched as the broker keeps it: only the newest record of each
+The compacted contacts topic (docs/adr/0008) is searched as the broker keeps it: only the newest record of each
 key. An erased person's newest record is a tombstone, and the broker removes the superseded ones within the topic's
 `max.compaction.lag.ms` (shared/topics.py); no test waits a day for the log cleaner, so the scan applies the same rule.
 """

@@ -1,4 +1,4 @@
-"""Publishes participants' contact details to the compacted contacts topic (docs/adr/0007, shared/contacts.py).
+"""Publishes participants' contact details to the compacted contacts topic (docs/adr/0008, shared/contacts.py).
 
 `contact_outbox` holds the ids of participants whose row changed, written in the transaction that changed it, so
 no change is lost. For each id the relay publishes what enrolment holds *now*: the newest un-erased enrolment's

@@ -106,7 +106,7 @@ class PostgresParticipants(Participants):
 
     async def _contact_changed(self, participant: Participant) -> None:
         """Every write of a participant queues its contact details for the contacts topic, in this transaction
-        (docs/adr/0007): whatever path changed them (a profile edit, a roster import, SCIM, an erasure)."""
+        (docs/adr/0008): whatever path changed them (a profile edit, a roster import, SCIM, an erasure)."""
         await self.conn.execute(
             "INSERT INTO contact_outbox (participant_id) VALUES ($1)", participant.profile.participant_id
         )

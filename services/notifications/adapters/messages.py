@@ -1,6 +1,7 @@
-"""Composes a notification's e-mail: text and HTML parts from the Jinja2 templates beside this module, the
-introduction's iCalendar invitation, and a Message-ID derived from the notification id, so a retried send carries
-the same id and a receiver can recognise it."""
+"""Renders a notification, whatever its channel: a subject, text and HTML parts from the Jinja2 templates beside
+this module (`<rule>.txt.j2`, `<rule>.html.j2`), and the introduction's iCalendar invitation. `email` wraps a
+rendering in an e-mail whose Message-ID is derived from the notification id, so a retried send carries the same
+id and a receiver can recognise it; the other channels (adapters/delivery.py) post the same rendering."""
 
 from __future__ import annotations
 
@@ -63,38 +64,73 @@ def message_id(notification_id: str, domain: str) -> str:
     return f"<{notification_id}@{domain}>"
 
 
-def compose(
-    notification: Notification,
-    recipient: ContactDetails,
-    partner: ContactDetails,
-    program: ProgramFacts,
-    now: datetime,
-    *,
-    sender: Sender,
-) -> EmailMessage:
-    """The message for `notification` to `recipient` (the partner's details fill the rule's template).
-    `sender` is keyword-only: the composition root binds it, the sender calls the rest positionally."""
+@dataclass(frozen=True)
+class Facts:
+    """What a message says beyond its notification's ids: the program, and the people it names, looked up when it
+    is sent (so a changed name or address is used, and an erased person's never). `recipient` is None when the
+    audience is the program's admins; `partner` when the rule names no partner."""
+
+    program: ProgramFacts
+    recipient: ContactDetails | None
+    partner: ContactDetails | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    calendar: bytes | None = None  # an iCalendar METHOD:REQUEST invitation (the introduction)
+
+
+def render(notification: Notification, facts: Facts, now: datetime, *, sender: Sender) -> Rendered:
+    """The words of `notification` for its recipient. `sender` is keyword-only: the composition root binds it."""
     context: dict[str, Any] = {
-        "recipient": recipient,
-        "partner": partner,
-        "program": program,
+        "recipient": facts.recipient,
+        "partner": facts.partner,
+        "program": facts.program,
         **notification.context,
     }
-    if notification.rule == "introduction":
-        context["reasons"] = reasons(notification.context.get("breakdown", {}))
+    if "breakdown" in notification.context:
+        context["reasons"] = reasons(notification.context["breakdown"])
+    partner = facts.partner.display_name if facts.partner else ""
+    calendar = None
+    if notification.rule == "introduction" and facts.recipient and facts.partner:
+        calendar = introduction_invitation(
+            notification, facts.recipient, facts.partner, facts.program, now, sender=sender
+        )
+    return Rendered(
+        subject=SUBJECTS[notification.rule].format(partner=partner, program=facts.program.title),
+        text=TEMPLATES.get_template(f"{notification.rule}.txt.j2").render(context),
+        html=TEMPLATES.get_template(f"{notification.rule}.html.j2").render(context),
+        calendar=calendar,
+    )
+
+
+def email(
+    notification: Notification, rendered: Rendered, to: tuple[str, str], now: datetime, *, sender: Sender
+) -> EmailMessage:
+    """`rendered` as an e-mail to `to` (display name, address): text and HTML alternatives, the invitation as a
+    text/calendar alternative, and the notification's stable Message-ID."""
     message = EmailMessage()
-    message["Subject"] = SUBJECTS[notification.rule].format(partner=partner.display_name)
+    message["Subject"] = rendered.subject
     message["From"] = sender.mail_from
-    message["To"] = formataddr((recipient.display_name, recipient.email))
+    message["To"] = formataddr(to)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id(notification.notification_id, sender.message_id_domain)
     message["X-Tandem-Notification-Id"] = notification.notification_id
-    message.set_content(TEMPLATES.get_template(f"{notification.rule}.txt.j2").render(context))
-    message.add_alternative(TEMPLATES.get_template(f"{notification.rule}.html.j2").render(context), subtype="html")
-    if notification.rule == "introduction":
-        ics = introduction_invitation(notification, recipient, partner, program, now, sender=sender)
-        message.add_alternative(ics.decode(), subtype="calendar", params={"method": "REQUEST"})
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    if rendered.calendar is not None:
+        message.add_alternative(rendered.calendar.decode(), subtype="calendar", params={"method": "REQUEST"})
     return message
+
+
+def compose(notification: Notification, facts: Facts, now: datetime, *, sender: Sender) -> EmailMessage:
+    """The e-mail of `notification` to its participant."""
+    assert facts.recipient is not None, "a participant's e-mail needs their contact details"
+    to = (facts.recipient.display_name, facts.recipient.email)
+    return email(notification, render(notification, facts, now, sender=sender), to, now, sender=sender)
 
 
 def introduction_invitation(

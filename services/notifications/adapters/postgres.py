@@ -21,8 +21,8 @@ class PostgresNotifications(Notifications):
         n = notification
         inserted = await self.conn.fetchval(
             """INSERT INTO notifications (notification_id, rule, cause_event_id, participant_id, program_id, channel,
-                                          status, attempts, next_attempt_at, context)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                          status, attempts, next_attempt_at, context, audience)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                ON CONFLICT (notification_id) DO NOTHING RETURNING true""",
             n.notification_id,
             n.rule,
@@ -34,6 +34,7 @@ class PostgresNotifications(Notifications):
             n.attempts,
             n.next_attempt_at,
             json.dumps(n.context),
+            n.audience,
         )
         return bool(inserted)
 
@@ -92,6 +93,7 @@ def _notification(row: asyncpg.Record) -> Notification:
         attempts=row["attempts"],
         last_error=row["last_error"],
         sent_at=row["sent_at"],
+        audience=row["audience"],
     )
 
 

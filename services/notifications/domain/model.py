@@ -16,7 +16,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from shared.events import NotificationChannel, NotificationFailed, NotificationRule, NotificationSent
+from shared.events import (
+    NotificationAudience,
+    NotificationChannel,
+    NotificationFailed,
+    NotificationRule,
+    NotificationSent,
+)
 
 # Fixed forever: changing it would give every past cause a new notification id, and so a second notification.
 NAMESPACE = uuid.UUID("5d0b3f6e-3c1a-4d8e-9a51-0c7e2f4b9a17")
@@ -24,9 +30,13 @@ NAMESPACE = uuid.UUID("5d0b3f6e-3c1a-4d8e-9a51-0c7e2f4b9a17")
 Status = Literal["pending", "sent", "dead"]
 
 
-def notification_id(cause_event_id: str, rule: NotificationRule, participant_id: str) -> str:
-    """The same cause, rule and recipient give the same id, in every process and every replay."""
-    return str(uuid.uuid5(NAMESPACE, f"{cause_event_id}/{rule}/{participant_id}"))
+PROGRAM_ADMINS = "program-admins"  # the recipient part of the id of a notification to the program's admins
+
+
+def notification_id(cause_event_id: str, rule: NotificationRule, participant_id: str | None) -> str:
+    """The same cause, rule and recipient give the same id, in every process and every replay. A cause that is
+    not one event (a cadence falling due) is named by a stable key of what it is, e.g. `<pair id>/due/<date>`."""
+    return str(uuid.uuid5(NAMESPACE, f"{cause_event_id}/{rule}/{participant_id or PROGRAM_ADMINS}"))
 
 
 @dataclass(frozen=True)
@@ -34,11 +44,12 @@ class Notification:
     notification_id: str
     rule: NotificationRule
     cause_event_id: str
-    participant_id: str
+    participant_id: str | None  # None: the audience is the program's admins
     program_id: str
     channel: NotificationChannel
     next_attempt_at: datetime
     context: dict[str, Any] = field(default_factory=dict)
+    audience: NotificationAudience = "participant"
     status: Status = "pending"
     attempts: int = 0
     last_error: str | None = None
@@ -69,6 +80,7 @@ class Notification:
             "notification_id": self.notification_id,
             "rule": self.rule,
             "channel": self.channel,
+            "audience": self.audience,
             "participant_id": self.participant_id,
             "program_id": self.program_id,
             "cause_event_id": self.cause_event_id,

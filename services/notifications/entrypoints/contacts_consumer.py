@@ -1,4 +1,4 @@
-"""Follows enrolment's compacted contacts topic (docs/adr/0007) into the `contacts` table: the newest details of
+"""Follows enrolment's compacted contacts topic (docs/adr/0008) into the `contacts` table: the newest details of
 each participant, and a tombstone deletes the person's row.
 
 Not a projection runner: these records are not events (no envelope, personal data, keyed state rather than a log),

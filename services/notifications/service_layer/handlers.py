@@ -4,22 +4,20 @@ due, each in a unit of work."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
-from services.notifications.adapters.email import Mailer, failure_class
+from services.notifications.adapters.delivery import Delivery
+from services.notifications.adapters.email import failure_class
+from services.notifications.adapters.messages import Facts
 from services.notifications.domain import model
-from services.notifications.domain.model import Notification, ProgramFacts
+from services.notifications.domain.model import Notification
 from services.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from shared.contacts import ContactDetails
 from shared.errors import NotFound
 from shared.events import Event, PairFormed, SessionHeld
 
 log = logging.getLogger(__name__)
-
-Compose = Callable[[Notification, ContactDetails, ContactDetails, ProgramFacts, datetime], EmailMessage]
 
 
 @dataclass(frozen=True)
@@ -62,18 +60,16 @@ async def prompt_feedback(uow: NotificationsUnitOfWork, event: SessionHeld, caus
 
 
 async def send_due(
-    uow: NotificationsUnitOfWork, mailer: Mailer, compose: Compose, now: datetime, retries: Retries, limit: int
+    uow: NotificationsUnitOfWork, delivery: Delivery, now: datetime, retries: Retries, limit: int
 ) -> int:
     """Send up to `limit` due notifications, each in its own transaction; return how many were attempted."""
     attempted = 0
-    while attempted < limit and await send_next(uow, mailer, compose, now, retries):
+    while attempted < limit and await send_next(uow, delivery, now, retries):
         attempted += 1
     return attempted
 
 
-async def send_next(
-    uow: NotificationsUnitOfWork, mailer: Mailer, compose: Compose, now: datetime, retries: Retries
-) -> bool:
+async def send_next(uow: NotificationsUnitOfWork, delivery: Delivery, now: datetime, retries: Retries) -> bool:
     """The oldest due notification, locked, sent, and its outcome recorded with its event in one transaction. A
     crash after the server accepted it and before the commit sends it again, with the same Message-ID."""
     async with uow:
@@ -83,7 +79,7 @@ async def send_next(
         notification = due[0]
         event: Event
         try:
-            await mailer.send(await _message(uow, notification, compose, now))
+            await delivery.deliver(notification, await _facts(uow, notification), now)
         except Exception as error:
             after, event = notification.failed(
                 failure_class(error), now, max_attempts=retries.max_attempts, retry_after=retries.retry_after
@@ -103,17 +99,22 @@ async def send_next(
         return True
 
 
-async def _message(
-    uow: NotificationsUnitOfWork, notification: Notification, compose: Compose, now: datetime
-) -> EmailMessage:
-    recipient = await uow.contacts.get(notification.participant_id)
-    partner = await uow.contacts.get(notification.context["partner_id"])
+async def _facts(uow: NotificationsUnitOfWork, notification: Notification) -> Facts:
+    """The program and the people the message names, as known now. A person the message needs whose details have
+    not arrived (or were erased) makes the attempt fail: retried, then dead-lettered."""
     program = await uow.directory.program(notification.program_id)
-    if recipient is None or partner is None:
-        raise NotYetDeliverable("contact details not received")
     if program is None:
         raise NotYetDeliverable("program not received")
-    return compose(notification, recipient, partner, program, now)
+    recipient = partner = None
+    if notification.participant_id is not None:
+        recipient = await uow.contacts.get(notification.participant_id)
+        if recipient is None:
+            raise NotYetDeliverable("contact details not received")
+    if "partner_id" in notification.context:
+        partner = await uow.contacts.get(notification.context["partner_id"])
+        if partner is None:
+            raise NotYetDeliverable("contact details not received")
+    return Facts(program, recipient, partner)
 
 
 async def contact_received(uow: NotificationsUnitOfWork, participant_id: str, details: ContactDetails | None) -> None:

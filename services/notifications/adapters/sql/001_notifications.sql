@@ -6,7 +6,8 @@ CREATE TABLE notifications (
     notification_id  uuid PRIMARY KEY,
     rule             text NOT NULL,
     cause_event_id   text NOT NULL,
-    participant_id   text NOT NULL,
+    audience         text NOT NULL DEFAULT 'participant', -- participant | program-admins
+    participant_id   text,                                -- null when the audience is the program's admins
     program_id       text NOT NULL,
     channel          text NOT NULL,
     status           text NOT NULL DEFAULT 'pending',   -- pending | sent | dead
@@ -20,7 +21,7 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX notifications_by_program ON notifications (program_id, recorded_at);
 
--- Contact details from enrolment's compacted contacts topic (docs/adr/0007): personal data, kept only here, and
+-- Contact details from enrolment's compacted contacts topic (docs/adr/0008): personal data, kept only here, and
 -- deleted when the topic's tombstone for the person arrives.
 CREATE TABLE contacts (
     participant_id  text PRIMARY KEY,
