@@ -102,7 +102,8 @@ bench: venv infra-up
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared services
+	$(VENV)/bin/mypy shared services privacy
+	$(PY) -m privacy.inventory --check
 
 run: venv infra-up topics
 	deploy/local/platform.sh up
