@@ -94,6 +94,13 @@ class ProgramSettings(Event):
     languages: tuple[str, ...] = ()
     matching_weights: dict[str, float] = Field(default_factory=dict)
     optimize_for: OptimizeFor = "score"
+    min_group_size: int = Field(
+        5,
+        ge=2,
+        le=100,
+        description="Insights shows no cut (by department, generation, role...) of fewer people than this, nor one "
+        "that a total and its other cells would give away (issue #19).",
+    )
     consent_text: str = Field("", description="The wording a participant consents to when opting in.")
     admin_groups: tuple[str, ...] = Field(
         (), description="Identity-provider groups whose program admins run this program; empty: every program admin."

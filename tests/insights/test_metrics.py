@@ -13,7 +13,11 @@ from services.insights.domain.generations import generation
 from services.insights.entrypoints.http import to_csv
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
-PROGRAM = Program("prg-1", "Digital leaders", cadence_days=14, duration_weeks=26, targets={}, launched_at=T0)
+# These tests check the counting itself on a handful of people, so no group is withheld (min_group_size 1, below
+# what a program may set); tests/insights/test_small_cells.py checks the withholding.
+PROGRAM = Program(
+    "prg-1", "Digital leaders", cadence_days=14, duration_weeks=26, targets={}, launched_at=T0, min_group_size=1
+)
 
 
 def day(n: float) -> datetime:

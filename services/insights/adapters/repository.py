@@ -68,8 +68,9 @@ Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
 async def record_program(conn: asyncpg.Connection, e: ProgramLaunched, at: datetime) -> None:
     await conn.execute(
         """INSERT INTO programs
-               (program_id, title, cadence_days, duration_weeks, targets, at, admin_groups, sponsor_groups)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING""",
+               (program_id, title, cadence_days, duration_weeks, targets, at, admin_groups, sponsor_groups,
+                min_group_size)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING""",
         e.program_id,
         e.title,
         e.cadence_days,
@@ -78,6 +79,7 @@ async def record_program(conn: asyncpg.Connection, e: ProgramLaunched, at: datet
         at,
         list(e.admin_groups),
         list(e.sponsor_groups),
+        e.min_group_size,
     )
     await record_settings(conn, e, at)
 
@@ -86,8 +88,8 @@ async def record_settings(conn: asyncpg.Connection, e: ProgramLaunched | Program
     """Each version of the settings (the launch is version 1); `programs` then takes the latest known."""
     await conn.execute(
         """INSERT INTO program_settings (program_id, settings_version, title, cadence_days, duration_weeks, targets,
-               admin_groups, sponsor_groups, at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING""",
+               admin_groups, sponsor_groups, at, min_group_size)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING""",
         e.program_id,
         e.settings_version if isinstance(e, ProgramSettingsChanged) else 1,
         e.title,
@@ -97,6 +99,7 @@ async def record_settings(conn: asyncpg.Connection, e: ProgramLaunched | Program
         list(e.admin_groups),
         list(e.sponsor_groups),
         at,
+        e.min_group_size,
     )
     await _apply_latest_settings(conn, e.program_id)
 
@@ -106,7 +109,7 @@ async def _apply_latest_settings(conn: asyncpg.Connection, program_id: str) -> N
     await conn.execute(
         """UPDATE programs p SET title = s.title, cadence_days = s.cadence_days, duration_weeks = s.duration_weeks,
                targets = s.targets, admin_groups = s.admin_groups, sponsor_groups = s.sponsor_groups,
-               settings_version = s.settings_version
+               settings_version = s.settings_version, min_group_size = s.min_group_size
            FROM (SELECT * FROM program_settings WHERE program_id = $1 ORDER BY settings_version DESC LIMIT 1) s
            WHERE p.program_id = s.program_id AND p.settings_version < s.settings_version""",
         program_id,
@@ -411,7 +414,7 @@ async def load_facts(pool: asyncpg.Pool, program_id: str, as_of: datetime) -> Fa
             """SELECT p.program_id, p.at, c.closed_at,
                    COALESCE(s.title, p.title) AS title, COALESCE(s.cadence_days, p.cadence_days) AS cadence_days,
                    COALESCE(s.duration_weeks, p.duration_weeks) AS duration_weeks,
-                   COALESCE(s.targets, p.targets) AS targets
+                   COALESCE(s.targets, p.targets) AS targets, p.min_group_size
                FROM programs p
                LEFT JOIN closures c ON c.program_id = p.program_id AND c.at <= $2
                LEFT JOIN LATERAL (
@@ -513,4 +516,5 @@ def _program(row: asyncpg.Record) -> Program:
         targets=json.loads(row["targets"]),
         launched_at=row["at"],
         closed_at=row["closed_at"],
+        min_group_size=row["min_group_size"],
     )

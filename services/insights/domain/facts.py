@@ -33,6 +33,7 @@ class Program:
     targets: dict[str, float]
     launched_at: datetime
     closed_at: datetime | None = None
+    min_group_size: int = 5  # the latest settings' (issue #19): no report shows a smaller group
 
 
 @dataclass(frozen=True)

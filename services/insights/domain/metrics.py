@@ -29,13 +29,14 @@ from services.insights.domain.report import (
     RiskReason,
     Sessions,
     SideRating,
+    SmallCells,
     TargetProgress,
 )
+from services.insights.domain.small_cells import EXPLANATION, protect
 from shared.events import DeclineReason, DissolutionReason, MentoringRole
 from shared.metrics_catalogue import METRICS
 
 MENTORING_ROLES: tuple[MentoringRole, ...] = get_args(MentoringRole)
-SMALL_GROUP = 5  # a by-role cell of fewer people (but some) is not shown: it could single someone out
 OVERDUE_FACTOR = 1.5  # a pair is at risk after 1.5 x cadence_days without a session
 LOW_RATING = 2  # ... or when a side's latest rating is this or lower
 
@@ -52,13 +53,14 @@ def participants(facts: Facts, as_of: datetime) -> Participants:
     withdrawn = known.withdrawn() & {p.participant_id for p in profiles}
     generations = Counter(generation(p.birth_year) for p in profiles)
     roles = Counter(p.role for p in profiles)
+    k = facts.program.min_group_size
     return Participants(
         enrolled=len(profiles),
         active=len(profiles) - len(withdrawn),
         withdrawn=len(withdrawn),
-        by_role={r: roles[r] for r in MENTORING_ROLES},
-        by_department=dict(sorted(Counter(p.department for p in profiles).items())),
-        by_generation={g: generations[g] for g in GENERATIONS},
+        by_role=protect({r: roles[r] for r in MENTORING_ROLES}, k),
+        by_department=protect(dict(sorted(Counter(p.department for p in profiles).items())), k),
+        by_generation=protect({g: generations[g] for g in GENERATIONS}, k),
     )
 
 
@@ -261,13 +263,21 @@ def sessions(facts: Facts, as_of: datetime) -> Sessions:
 def ratings(facts: Facts, as_of: datetime) -> Ratings:
     known = facts.until(as_of)
 
-    def side(given: list[int]) -> SideRating:
-        return SideRating(average=statistics.fmean(given) if given else None, count=len(given))
+    k = facts.program.min_group_size
 
+    def side(given: list[Feedback], withheld: bool = False) -> SideRating:
+        # A mean of fewer than k people's ratings is one of them; so are both sides' when either is, since the
+        # overall mean and one side's would give the other back (small_cells.py).
+        raters = len({(f.pair_id, f.side) for f in given})
+        mean = statistics.fmean(f.rating for f in given) if given else None
+        return SideRating(average=None if withheld or 0 < raters < k else mean, count=len(given))
+
+    by_side = {s: [f for f in known.feedback if f.side == s] for s in ("mentor", "mentee")}
+    small_side = any(0 < len({(f.pair_id, f.side) for f in given}) < k for given in by_side.values())
     return Ratings(
-        mentor=side([f.rating for f in known.feedback if f.side == "mentor"]),
-        mentee=side([f.rating for f in known.feedback if f.side == "mentee"]),
-        overall=side([f.rating for f in known.feedback]),
+        mentor=side(by_side["mentor"], withheld=small_side),
+        mentee=side(by_side["mentee"], withheld=small_side),
+        overall=side(known.feedback),
     )
 
 
@@ -318,18 +328,14 @@ def recognition(facts: Facts, as_of: datetime) -> Recognition:
     sharers = {member for member, kind in latest.items() if kind == "story"}
     stories = sum((p.pair_id, p.mentor_id) in sharers and (p.pair_id, p.mentee_id) in sharers for p in known.pairs)
     return Recognition(
-        small_group=SMALL_GROUP,
-        trained_by_role={role: _suppressed(roles[role]) for role in MENTORING_ROLES},
+        small_group=facts.program.min_group_size,
+        trained_by_role=protect({role: roles[role] for role in MENTORING_ROLES}, facts.program.min_group_size),
         trained=len(trained),
         modules_completed=len({(t.participant_id, t.module_id, t.module_version) for t in known.trainings}),
         certificates_issued=given["certificate"],
         kudos_given=given["kudos"],
         stories_shared=stories,
     )
-
-
-def _suppressed(people: int) -> int | None:
-    return None if 0 < people < SMALL_GROUP else people
 
 
 # Measurable targets (ProgramSettings.targets): name -> the report figure it is compared with. The names and their
@@ -387,6 +393,10 @@ def program_report(facts: Facts, as_of: datetime) -> ProgramReport:
         mix=mix(facts, as_of),
         partnerships=partnerships(facts, as_of),
         recognition=recognition(facts, as_of),
+        small_cells=SmallCells(
+            min_group_size=facts.program.min_group_size,
+            explanation=EXPLANATION.format(k=facts.program.min_group_size),
+        ),
         targets=[],
     )
     return report.model_copy(update={"targets": target_progress(facts.program.targets, report)})

@@ -26,11 +26,15 @@ class Participants(BaseModel):
     enrolled: int = Field(description="Participants enrolled at or before as_of, withdrawn ones included.")
     active: int = Field(description="Enrolled and not withdrawn.")
     withdrawn: int
-    by_role: dict[str, int] = Field(description="Enrolled participants by role (mentor, mentee, both).")
-    by_department: dict[str, int] = Field(description="Enrolled participants by their department as of as_of.")
-    by_generation: dict[str, int] = Field(
+    by_role: dict[str, int | None] = Field(
+        description="Enrolled participants by role (mentor, mentee, both); null: withheld (see small_cells)."
+    )
+    by_department: dict[str, int | None] = Field(
+        description="Enrolled participants by their department as of as_of; null: withheld (see small_cells)."
+    )
+    by_generation: dict[str, int | None] = Field(
         description="Enrolled participants by generation: baby_boomers <= 1964, gen_x 1965-1980, "
-        "millennials 1981-1996, gen_z >= 1997 (birth year)."
+        "millennials 1981-1996, gen_z >= 1997 (birth year); null: withheld (see small_cells)."
     )
 
 
@@ -65,7 +69,10 @@ class Sessions(BaseModel):
 
 
 class SideRating(BaseModel):
-    average: float | None = Field(description="Mean of every rating given; null without any.")
+    average: float | None = Field(
+        description="Mean of every rating given; null without any, or when fewer than min_group_size people gave "
+        "them (for mentor and mentee: when either side has so few, see small_cells)."
+    )
     count: int
 
 
@@ -139,14 +146,14 @@ class Partnerships(BaseModel):
 
 
 class Recognition(BaseModel):
-    """Training, certificates, kudos and stories (issue #16): counts only. A by-role cell of 1 to 4 people is null
-    (shown as "fewer than 5"), so no one's training can be singled out."""
+    """Training, certificates, kudos and stories (issue #16): counts only. A by-role cell that could single
+    someone out is null (see small_cells), so no one's training can be singled out."""
 
-    small_group: int = Field(5, description="By-role cells with fewer people than this (but some) are null.")
+    small_group: int = Field(5, description="The program's min_group_size: smaller by-role cells are null.")
     trained_by_role: dict[str, int | None] = Field(
         default_factory=dict,
-        description="Participants (by their role as of as_of) who completed at least one training module; null when "
-        "1 to 4.",
+        description="Participants (by their role as of as_of) who completed at least one training module; null: "
+        "withheld (see small_cells).",
     )
     trained: int = Field(0, description="Participants who completed at least one training module.")
     modules_completed: int = Field(0, description="Completions of a module version, one per person and version.")
@@ -200,6 +207,13 @@ class AtRiskPair(BaseModel):
     latest_mentee_rating: int | None
 
 
+class SmallCells(BaseModel):
+    """How the report keeps anyone from being singled out (issue #19, services/insights/domain/small_cells.py)."""
+
+    min_group_size: int = Field(5, description="No cut shows a group of fewer people than this.")
+    explanation: str = ""
+
+
 class ProgramReport(BaseModel):
     program_id: str
     title: str
@@ -215,6 +229,7 @@ class ProgramReport(BaseModel):
     mix: Mix
     partnerships: Partnerships
     recognition: Recognition = Field(default_factory=Recognition)
+    small_cells: SmallCells = Field(default_factory=SmallCells)
     targets: list[TargetProgress] = Field(description="Progress against each of the program's targets, by name.")
 
 

@@ -346,6 +346,7 @@ function render(report, pairs) {
   renderLedger(report);
   renderPartnerships(report);
   renderRecognition(report);
+  renderPeople(report);
   renderRisk(report);
   renderCadence(report, pairs);
 }
@@ -361,7 +362,7 @@ function headline(report) {
     ["sessions-total", "Sessions held", fmt.int(r.sessions.total), `${fmt.int(r.sessions.minutes)} minutes in all`, "sessions_held"],
     ["sessions-per-pair", "Sessions per pair", fmt.dec(r.sessions.average_per_pair), `${fmt.dec(r.sessions.average_minutes_per_pair, 0)} minutes per pair`, "sessions_per_pair"],
     ["cadence-adherence", "Cadence adherence", fmt.pct(r.sessions.cadence_adherence), `over ${fmt.int(r.sessions.pairs_due)} pairs with a session due`, "cadence_adherence"],
-    ["average-rating", "Average rating", ratings.average === null ? "—" : `${fmt.dec(ratings.average)} / 5`, `${fmt.int(ratings.count)} ratings`, "average_rating"],
+    ["average-rating", "Average rating", ratings.average !== null ? `${fmt.dec(ratings.average)} / 5` : ratings.count ? "withheld" : "—", `${fmt.int(ratings.count)} ratings`, "average_rating"],
     ["pairs-at-risk", "Pairs at risk", fmt.int(r.pairs.at_risk), `of ${fmt.int(r.pairs.active)} active pairs`, null],
   ];
 }
@@ -528,7 +529,8 @@ function renderRatings(report) {
     ["Mentees", report.ratings.mentee],
     ["Everyone", report.ratings.overall],
   ];
-  const said = ([label, r]) => `${label.toLowerCase()} ${r.average === null ? "no rating yet" : `${fmt.dec(r.average)} of 5 (${fmt.int(r.count)} ratings)`}`;
+  const average = (r) => (r.average !== null ? `${fmt.dec(r.average)} of 5 (${fmt.int(r.count)} ratings)` : r.count ? "withheld: too few people rated" : "no rating yet");
+  const said = ([label, r]) => `${label.toLowerCase()} ${average(r)}`;
   const summary = `Average rating given by ${sides.map(said).join(", ")}.`;
   $("ratings-summary").textContent = summary;
   drawChart("ratings-chart", `Bar chart of the average rating by side: ${summary}`, {
@@ -640,7 +642,21 @@ function renderOverview(overview) {
   }
 }
 
-/** Training by role (a cell of 1 to 4 people comes as null: "fewer than 5"), certificates, kudos, stories. */
+/** A withheld cell (null, issue #19): too few people, or one the total would give away with another. */
+const withheld = (n) => (n === null ? "withheld" : fmt.int(n));
+
+/** Enrolled people by role, department and generation, with the report's own words on what is withheld. */
+function renderPeople(report) {
+  const p = report.participants;
+  $("small-cells").textContent = report.small_cells.explanation;
+  const cut = (id, caption, heading, counts) =>
+    $(id).replaceChildren(table(caption, [heading, "People"], Object.entries(counts).map(([k, n]) => [fmt.words(k), withheld(n)]), { numeric: [1] }));
+  cut("people-by-role", "Enrolled by role", "Role", p.by_role);
+  cut("people-by-department", "Enrolled by department", "Department", p.by_department);
+  cut("people-by-generation", "Enrolled by generation", "Generation", p.by_generation);
+}
+
+/** Training by role (a cell that could single someone out comes as null: withheld), certificates, kudos, stories. */
 function renderRecognition(report) {
   const r = report.recognition;
   const cards = [
@@ -649,15 +665,14 @@ function renderRecognition(report) {
     ["kudos", "Kudos given", fmt.int(r.kudos_given), "between partners"],
     ["stories", "Stories shared", fmt.int(r.stories_shared), "pairs where both partners shared"],
   ];
-  $("recognition-summary").textContent = `Groups of fewer than ${r.small_group} people are not shown.`;
+  $("recognition-summary").textContent = report.small_cells.explanation;
   $("recognition-cards").replaceChildren(
     ...cards.map(([key, label, value, detail]) =>
       el("div", { class: "card" }, el("dt", { text: label }), el("dd", { class: "figure", "data-figure": key, text: value }), el("dd", { class: "sub", text: detail })),
     ),
   );
-  const cell = (n) => (n === null ? `fewer than ${r.small_group}` : fmt.int(n));
   $("training-by-role").replaceChildren(
-    table("Completed training by role", ["Role", "People"], Object.entries(r.trained_by_role).map(([role, n]) => [fmt.words(role), cell(n)]), { numeric: [1] }),
+    table("Completed training by role", ["Role", "People"], Object.entries(r.trained_by_role).map(([role, n]) => [fmt.words(role), withheld(n)]), { numeric: [1] }),
   );
 }
 

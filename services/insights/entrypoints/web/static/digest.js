@@ -42,8 +42,9 @@ function figure(value) {
   return String(value);
 }
 
+/** A withheld cell (null): too few people, or one a total would give away (issue #19). */
 function cell(count) {
-  return count === null || count === undefined ? `fewer than ${SMALL_GROUP}` : String(count);
+  return count === null || count === undefined ? "withheld" : String(count);
 }
 
 function topTopics(counts) {
