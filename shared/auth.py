@@ -36,6 +36,9 @@ from shared.pseudonyms import DEV_PSEUDONYM_KEY, pseudonym
 # What a caller may do (not a participant's part in mentoring: that is `shared.events.MentoringRole`).
 AccessRole = Literal["program_admin", "participant", "auditor", "executive_sponsor"]
 ROLES: tuple[AccessRole, ...] = get_args(AccessRole)
+# Not an access role of its own: held beside `auditor`, it lets an auditor read words only a pair's members read
+# otherwise, one request at a time, each naming its ticket and logged as an event (shared/break_glass.py).
+BREAK_GLASS_ROLE = "break_glass"
 DEV_SECRET = "tandem-local-development-key-do-not-use-in-production"
 MIN_KEY_BYTES = 32
 
@@ -109,6 +112,7 @@ class Principal:
     roles: frozenset[str]
     employee_id: str | None = None
     groups: frozenset[str] = frozenset()
+    break_glass: bool = False  # the token holds BREAK_GLASS_ROLE
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -210,6 +214,7 @@ def verify(token: str, settings: AuthSettings) -> Principal:
         roles=frozenset(r for r in roles if r in ROLES),
         employee_id=employee_id,
         groups=frozenset(groups),
+        break_glass=BREAK_GLASS_ROLE in roles,
     )
 
 

@@ -586,6 +586,24 @@ class FeedbackGiven(Event):
     would_continue: bool
 
 
+class BreakGlassUsed(Event):
+    """An auditor holding the break-glass role read words that only a pair's members read otherwise (issue #19):
+    who read (a pseudonym), which pair's which record, under which ticket. Appended before the words are returned,
+    in the same transaction, so no such read goes unlogged."""
+
+    service = "sessions"
+    type_name = "tandem.sessions.break-glass-used.v1"
+
+    reader_id: str = Field(description="Pseudonymous id of the auditor who read (from their employee id).")
+    program_id: str
+    pair_id: str
+    record: Literal["sessions", "agreement", "completion"]
+    ticket: str = Field(
+        pattern=r"^[A-Z][A-Z0-9]{1,15}-[0-9]{1,12}$",
+        description="The case or incident reference that justified the access, e.g. HR-1234 (no free text).",
+    )
+
+
 # What notifications sends (issue #17): its rules and channels, as auditors read them.
 NotificationRule = Literal[
     "proposal",  # a pair was proposed: both members are asked to accept (acceptance_mode "both-accept")
@@ -684,6 +702,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PairFlagged,
         SessionHeld,
         FeedbackGiven,
+        BreakGlassUsed,
         NotificationSent,
         NotificationFailed,
     )

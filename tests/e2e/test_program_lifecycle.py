@@ -6,6 +6,7 @@ Insights' figures are checked against figures this test computes from what it se
 
 from __future__ import annotations
 
+import json
 import statistics
 
 import httpx
@@ -13,7 +14,7 @@ import pytest
 
 from tests.e2e.lifecycle import ADMIN, AUDITOR, TODAY, Sent
 from tests.e2e.lifecycle import get as _get
-from tests.support.services import eventually
+from tests.support.services import eventually, token
 
 # ----------------------------------------------------------------------------------------------------- matching
 
@@ -181,3 +182,17 @@ async def test_insights_records_the_round_matching_committed(sent, dsn):
     finally:
         await conn.close()
     assert [(r["pairs_formed"], r["unmatched"]) for r in rounds] == [(len(sent.pairs), sent.unmatched_after_round)]
+
+
+def test_only_the_pairs_members_read_its_session_notes(sent, platform):
+    """Issue #19: admins and auditors see that a session has notes, not what they say; the members read them."""
+    pair = next(p for p in sent.pairs if len(sent.sessions[p["pair_id"]]) >= 2 and p["pair_id"] not in sent.dissolved)
+    url = f"{platform['sessions'].url}/pairs/{pair['pair_id']}/sessions"
+    with httpx.Client(timeout=30) as http:
+        for reader in (ADMIN, AUDITOR):
+            shown = http.get(url, headers=reader).json()
+            assert [(s["notes"], s["has_notes"]) for s in shown] == [(None, True)] * len(sent.sessions[pair["pair_id"]])
+            assert "private notes" not in json.dumps(shown)
+        for member in (pair["mentor_id"], pair["mentee_id"]):
+            theirs = http.get(url, headers=token("participant", member)).json()
+            assert {s["notes"] for s in theirs} == {"private notes"}

@@ -173,6 +173,10 @@ async def test_pairs_list_by_status(matching, round_):
     gone = (await matching.get(f"/programs/{PROGRAM}/pairs", params={"status": "dissolved"})).json()
     assert dissolved not in {p["pair_id"] for p in active} and len(active) == len(round_["pairs"]) - 1
     assert [(p["pair_id"], p["dissolve_reason"]) for p in gone] == [(dissolved, "moved team")]
+    # The reason is someone's words: auditors (and sponsors) see that the pair dissolved, not why (issue #19).
+    audited = (await matching.get(f"/programs/{PROGRAM}/pairs", params={"status": "dissolved"}, headers=AUDITOR)).json()
+    assert [(p["pair_id"], p["status"], p["dissolve_reason"]) for p in audited] == [(dissolved, "dissolved", None)]
+    assert (await matching.get(f"/pairs/{dissolved}", headers=AUDITOR)).json()["dissolve_reason"] is None
     # A program matching has not heard of has no staff to check the caller against (issue #14): 404, not [].
     assert (await matching.get("/programs/prg-unknown/pairs")).status_code == 404
 

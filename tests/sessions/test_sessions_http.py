@@ -16,8 +16,9 @@ from services.sessions.config import SessionsSettings
 from services.sessions.domain.model import Pair, ProgramGuidelines, feedback_period
 from services.sessions.entrypoints import http
 from services.sessions.service_layer.unit_of_work import InMemorySessionsUnitOfWork
-from shared.auth import ProgramStaff
+from shared.auth import ProgramStaff, issue_token
 from shared.clock import Clock
+from shared.events import BreakGlassUsed
 from shared.eventstore import InMemoryEventStore
 from tests.support.bodies import invalid_fields as fields
 from tests.support.bodies import session
@@ -412,3 +413,41 @@ async def test_feedback_out_of_bounds_is_422_naming_the_field(client, store, fie
 async def test_a_pair_id_with_nul_is_422(client):
     response = await client.get("/pairs/pair%001", headers=ADMIN)
     assert fields(response) == ["pair_id"]
+
+
+# ----------------------------------------------------------------------------------------- need to know (#19)
+
+BREAK_GLASS = {"Authorization": f"Bearer {issue_token('auditor-7', ['auditor', 'break_glass'])}"}
+
+
+async def test_admins_and_auditors_see_that_notes_exist_not_what_they_say(client):
+    await log(client, session(notes="she struggles with her manager"))
+    members = (await client.get(f"/pairs/{PAIR}/sessions", headers=as_member(MENTOR))).json()
+    assert [(s["notes"], s["has_notes"]) for s in members] == [("she struggles with her manager", True)]
+    for reader in (ADMIN, AUDITOR, BREAK_GLASS):  # break_glass without a ticket is an auditor like the others
+        shown = (await client.get(f"/pairs/{PAIR}/sessions", headers=reader)).json()
+        assert [(s["notes"], s["has_notes"]) for s in shown] == [(None, True)]
+        assert "struggles" not in json.dumps(shown)
+
+
+async def test_break_glass_needs_the_role_and_a_ticket_and_is_logged_as_an_event(client, store):
+    await log(client, session(notes="private words"))
+    ticket = {"Tandem-Break-Glass": "HR-1234"}
+    for reader in (ADMIN, AUDITOR):
+        refused = await client.get(f"/pairs/{PAIR}/sessions", headers={**reader, **ticket})
+        assert refused.status_code == 403 and "break_glass" in refused.text
+    malformed = await client.get(f"/pairs/{PAIR}/sessions", headers={**BREAK_GLASS, "Tandem-Break-Glass": "see me"})
+    assert malformed.status_code == 422 and "Tandem-Break-Glass" in malformed.text
+    assert not [e for e in await store.read_after(0) if e.type == BreakGlassUsed.type_name]
+
+    read = await client.get(f"/pairs/{PAIR}/sessions", headers={**BREAK_GLASS, **ticket})
+    assert [s["notes"] for s in read.json()] == ["private words"]
+    agreement = await client.get(f"/pairs/{PAIR}/agreement", headers={**BREAK_GLASS, **ticket})
+    assert agreement.status_code == 200
+    used = [
+        BreakGlassUsed.model_validate(e.data) for e in await store.read_after(0) if e.type == BreakGlassUsed.type_name
+    ]
+    assert [(u.pair_id, u.record, u.ticket, u.reader_id) for u in used] == [
+        (PAIR, "sessions", "HR-1234", "auditor-7"),
+        (PAIR, "agreement", "HR-1234", "auditor-7"),
+    ]

@@ -77,9 +77,14 @@ class PairView(BaseModel):
     )
 
     @classmethod
-    def of(cls, pair: Pair) -> PairView:
+    def of(cls, pair: Pair, reader: Principal | None = None) -> PairView:
+        """The pair as `reader` may see it: a dissolution's reason is someone's words, so only the program's admins
+        and the pair's members read it (issue #19); sponsors and auditors see that it was dissolved. No reader: an
+        admin's own write."""
         fields = {f: getattr(pair, f) for f in cls.model_fields if f != "flags"}
         flags = [FlagView(rule=f.rule, reason=f.reason, flagged_at=f.flagged_at) for f in pair.flags]
+        if reader is not None and not (reader.acts_as_admin or reader.subject in (pair.mentor_id, pair.mentee_id)):
+            fields["dissolve_reason"] = None
         return cls(**fields, flags=flags)
 
 
@@ -235,9 +240,9 @@ async def program_followed(program_id: Identifier, uow: Uow, _: ProgramOverseer)
 
 @router.get("/programs/{program_id}/pairs", response_model=list[PairView])
 async def list_pairs(
-    program_id: Identifier, uow: Uow, _: ProgramOverseer, status: PairStatus | None = None
+    program_id: Identifier, uow: Uow, reader: ProgramOverseer, status: PairStatus | None = None
 ) -> list[PairView]:
-    return [PairView.of(p) for p in await handlers.pairs_of_program(uow, program_id, status)]
+    return [PairView.of(p, reader) for p in await handlers.pairs_of_program(uow, program_id, status)]
 
 
 @router.post(
@@ -270,10 +275,10 @@ async def pair_manually(
 
 
 @router.get("/programs/{program_id}/proposals", response_model=list[PairView])
-async def program_proposals(program_id: Identifier, uow: Uow, _: ProgramOverseer) -> list[PairView]:
+async def program_proposals(program_id: Identifier, uow: Uow, reader: ProgramOverseer) -> list[PairView]:
     """Every pair the program's rounds proposed, with its status and each member's answer (never the words of a
     decline)."""
-    return [PairView.of(p) for p in await handlers.proposals_of_program(uow, program_id)]
+    return [PairView.of(p, reader) for p in await handlers.proposals_of_program(uow, program_id)]
 
 
 @router.get("/programs/{program_id}/couple-rules", response_model=list[CoupleRuleView])
@@ -358,7 +363,7 @@ async def get_pair(pair_id: Identifier, uow: Uow, principal: Reader, staff: Staf
         principal, "oversees", staff, pair.program_id, pair.mentor_id, pair.mentee_id
     ):
         raise Forbidden("only the pair's members and those overseeing its program read it")
-    return PairExplained(**PairView.of(pair).model_dump(), criteria=rounds.CRITERIA_EXPLAINED)
+    return PairExplained(**PairView.of(pair, principal).model_dump(), criteria=rounds.CRITERIA_EXPLAINED)
 
 
 @router.post("/pairs/{pair_id}/dissolve", response_model=PairView)

@@ -35,6 +35,7 @@ from services.sessions.service_layer.handlers import (
 from services.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from shared import program_staff
 from shared.auth import AdminOrParticipant, Participant, Principal, ProgramStaff, Reader
+from shared.break_glass import BreakGlass
 from shared.clock import Clock
 from shared.types import Identifier
 
@@ -123,9 +124,11 @@ async def get_pair(pair_id: Identifier, uow: UoW, principal: Reader) -> PairView
 
 
 @router.get("/pairs/{pair_id}/sessions", response_model=list[SessionView])
-async def list_sessions(pair_id: Identifier, uow: UoW, principal: Reader) -> list[SessionView]:
-    """The pair's sessions by the day they were held, private notes included (readers of a pair see them)."""
-    return await handlers.sessions_of(uow, pair_id, viewer(principal))
+async def list_sessions(pair_id: Identifier, uow: UoW, principal: Reader, ticket: BreakGlass) -> list[SessionView]:
+    """The pair's sessions by the day they were held. The private notes go to the pair's members only; admins and
+    auditors see whether a session has notes (`has_notes`), not what they say (issue #19; break glass:
+    docs/privacy.md)."""
+    return await handlers.sessions_of(uow, pair_id, viewer(principal), ticket)
 
 
 @router.post("/pairs/{pair_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionLogged)
@@ -168,10 +171,12 @@ async def give_feedback(
 
 
 @router.get("/pairs/{pair_id}/agreement", response_model=AgreementView)
-async def get_agreement(pair_id: Identifier, uow: UoW, principal: program_staff.AnyRole) -> AgreementView:
+async def get_agreement(
+    pair_id: Identifier, uow: UoW, principal: program_staff.AnyRole, ticket: BreakGlass
+) -> AgreementView:
     """The latest version, the version in force and progress per goal in both directions. Members see the words;
     the program's admins, sponsors and auditors see status, ids and counts only."""
-    return await handlers.agreement_of(uow, pair_id, overseer(principal))
+    return await handlers.agreement_of(uow, pair_id, overseer(principal), ticket)
 
 
 @router.put("/pairs/{pair_id}/agreement", response_model=AgreementChanged)
@@ -205,9 +210,11 @@ async def complete(
 
 
 @router.get("/pairs/{pair_id}/completion", response_model=CompletionView)
-async def get_completion(pair_id: Identifier, uow: UoW, principal: program_staff.AnyRole) -> CompletionView:
+async def get_completion(
+    pair_id: Identifier, uow: UoW, principal: program_staff.AnyRole, ticket: BreakGlass
+) -> CompletionView:
     """Requests and reflections: members see both members' words; staff see would_recommend only."""
-    return await handlers.completion_of(uow, pair_id, overseer(principal))
+    return await handlers.completion_of(uow, pair_id, overseer(principal), ticket)
 
 
 @router.post("/pairs/{pair_id}/story", response_model=StoryChoice)

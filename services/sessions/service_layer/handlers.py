@@ -15,6 +15,7 @@ one after the other (versions 1 and 2) and neither caller sees a ConcurrencyErro
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -27,14 +28,16 @@ from services.sessions.domain.commands import GiveFeedback, LogSession, Reflect,
 from services.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from shared.auth import ProgramStaff
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.events import Confidentiality, FeedbackGiven, LearningDirection
+from shared.events import BreakGlassUsed, Confidentiality, FeedbackGiven, LearningDirection
 from shared.http import EventLogPosition
+
+log = logging.getLogger(__name__)
 
 Answer = TypeVar("Answer", bound=BaseModel)
 
 
 class SessionView(BaseModel):
-    """A session as the pair sees it: what SessionHeld published, plus the private notes."""
+    """A session: what SessionHeld published, plus the private notes for the pair's members (issue #19)."""
 
     session_id: str
     pair_id: str
@@ -42,14 +45,16 @@ class SessionView(BaseModel):
     minutes: int
     topics: list[str]
     learning_direction: LearningDirection
-    notes: str
+    notes: str | None = Field(description="The private notes: members only (null for anyone else).")
+    has_notes: bool = Field(description="Whether the session has notes, for those who may not read them.")
     logged_by: str
     logged_at: datetime
     goals_advanced: list[str] = []
 
     @classmethod
-    def of(cls, session: model.SessionRecord) -> SessionView:
-        return cls(**session.__dict__)
+    def of(cls, session: model.SessionRecord, with_words: bool = True) -> SessionView:
+        fields = session.__dict__ | {"has_notes": bool(session.notes)}
+        return cls(**fields | ({} if with_words else {"notes": None}))
 
 
 class SessionLogged(BaseModel):
@@ -443,11 +448,35 @@ async def readable_pair(uow: SessionsUnitOfWork, pair_id: str, viewer: Viewer) -
         return await _reachable(uow, await _pair(uow, pair_id), viewer)
 
 
-async def sessions_of(uow: SessionsUnitOfWork, pair_id: str, viewer: Viewer) -> list[SessionView]:
-    """The pair's sessions by the day they were held, private notes included (readers of a pair see them)."""
+async def sessions_of(
+    uow: SessionsUnitOfWork, pair_id: str, viewer: Viewer, ticket: str | None = None
+) -> list[SessionView]:
+    """The pair's sessions by the day they were held; the private notes for its members only (issue #19)."""
     async with uow:
-        await _reachable(uow, await _pair(uow, pair_id), viewer)
-        return [SessionView.of(s) for s in await uow.sessions.of_pair(pair_id)]
+        pair = await _reachable(uow, await _pair(uow, pair_id), viewer)
+        with_words = await _words_for(uow, pair, viewer, "sessions", ticket)
+        return [SessionView.of(s, with_words) for s in await uow.sessions.of_pair(pair_id)]
+
+
+async def _words_for(
+    uow: SessionsUnitOfWork,
+    pair: model.Pair,
+    viewer: Viewer,
+    record: Literal["sessions", "agreement", "completion"],
+    ticket: str | None,
+) -> bool:
+    """Whether the viewer reads the pair's words: its members do; an auditor breaking the glass under a ticket
+    (shared/break_glass.py checked the roles) does too, and the read is logged first, in this transaction."""
+    if pair.has_member(viewer.subject):
+        return True
+    if ticket is None:
+        return False
+    used = BreakGlassUsed(
+        reader_id=viewer.subject, program_id=pair.program_id, pair_id=pair.pair_id, record=record, ticket=ticket
+    )
+    await uow.append(pair.stream_id, None, [used])
+    log.warning("break-glass read of pair %s (%s) under ticket %s", pair.pair_id, record, ticket)
+    return True
 
 
 async def pairs_of(uow: SessionsUnitOfWork, participant_id: str, viewer: Viewer) -> list[model.Pair]:
@@ -477,18 +506,22 @@ async def my_pairs(uow: SessionsUnitOfWork, participant_id: str) -> list[MyPair]
         ]
 
 
-async def agreement_of(uow: SessionsUnitOfWork, pair_id: str, viewer: Viewer) -> AgreementView:
+async def agreement_of(
+    uow: SessionsUnitOfWork, pair_id: str, viewer: Viewer, ticket: str | None = None
+) -> AgreementView:
     """The agreement: its words to the pair's members; to staff, its status, ids, counts and dates only."""
     async with uow:
         pair = await _reachable(uow, await _pair(uow, pair_id), viewer)
-        return await _agreement(uow, pair, with_words=pair.has_member(viewer.subject))
+        return await _agreement(uow, pair, with_words=await _words_for(uow, pair, viewer, "agreement", ticket))
 
 
-async def completion_of(uow: SessionsUnitOfWork, pair_id: str, viewer: Viewer) -> CompletionView:
+async def completion_of(
+    uow: SessionsUnitOfWork, pair_id: str, viewer: Viewer, ticket: str | None = None
+) -> CompletionView:
     """Requests and reflections: a member sees both members' words; staff see would_recommend only."""
     async with uow:
         pair = await _reachable(uow, await _pair(uow, pair_id), viewer)
-        return await _completion(uow, pair, with_words=pair.has_member(viewer.subject))
+        return await _completion(uow, pair, with_words=await _words_for(uow, pair, viewer, "completion", ticket))
 
 
 async def _agreement(uow: SessionsUnitOfWork, pair: model.Pair, with_words: bool) -> AgreementView:
