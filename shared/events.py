@@ -94,6 +94,13 @@ class ProgramSettings(Event):
     languages: tuple[str, ...] = ()
     matching_weights: dict[str, float] = Field(default_factory=dict)
     optimize_for: OptimizeFor = "score"
+    retention_months: int = Field(
+        24,
+        ge=1,
+        le=120,
+        description="Months after the program closes that its participants' personal data and words are kept; then "
+        "enrolment erases them (issue #19).",
+    )
     min_group_size: int = Field(
         5,
         ge=2,
@@ -199,6 +206,9 @@ class ParticipantErased(Event):
 
     program_id: str
     participant_id: str
+    cause: Literal["request", "retention"] = Field(
+        "request", description="request: the person or an admin asked; retention: the program's retention ran out."
+    )
 
 
 class RosterImported(Event):

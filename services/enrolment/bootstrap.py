@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -11,7 +13,9 @@ from services.enrolment.adapters.contacts_relay import ContactsRelay
 from services.enrolment.config import EnrolmentSettings
 from services.enrolment.entrypoints import http, people, recognition, roster, scim, training
 from services.enrolment.entrypoints.partnerships_consumer import CompletionIssuesCertificates, PartnershipsProjection
+from services.enrolment.service_layer import handlers
 from services.enrolment.service_layer.unit_of_work import PostgresEnrolmentUnitOfWork
+from shared.clock import Schedule
 from shared.health import TaskHealth
 from shared.http import create_app
 from shared.projection import Policy
@@ -31,6 +35,15 @@ def bindings(runtime: ServiceRuntime) -> Bindings:
 
 def policies(runtime: ServiceRuntime) -> list[Policy]:
     return [CompletionIssuesCertificates(lambda: PostgresEnrolmentUnitOfWork(runtime.pool, runtime.store))]
+
+
+def schedules(runtime: ServiceRuntime) -> list[Schedule]:
+    """Retention (issue #19): a closed program's participants are erased once its retention_months have passed."""
+
+    def retention(now: datetime) -> Awaitable[int]:
+        return handlers.apply_retention(lambda: PostgresEnrolmentUnitOfWork(runtime.pool, runtime.store), now, 200)
+
+    return [Schedule("retention", retention)]
 
 
 def workers(runtime: ServiceRuntime) -> list[Worker]:
@@ -53,6 +66,7 @@ SPEC = ServiceSpec(
     projections=[PartnershipsProjection()],
     policies=policies,
     bindings=bindings,
+    schedules=schedules,
     workers=workers,
 )
 

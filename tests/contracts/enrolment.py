@@ -105,6 +105,20 @@ class EnrolmentUnitOfWorkContract:
         assert stored == replace(erased, version=3)
         assert (stored.status, stored.email, stored.employee_id) == ("erased", "", erased.employee_id)
 
+    async def test_closed_programs_and_the_participants_not_yet_erased(self, uow: EnrolmentUnitOfWork):
+        program, running = await self.launched(uow, "closed", "running")
+        kept, erased, other = await self.enrolled(uow, program, "E1", "E2", "E3")
+        async with uow:
+            closed, _ = program.close(datetime(2026, 1, 31, tzinfo=UTC))
+            await uow.programs.save(closed)
+            await uow.participants.save(erased.erase()[0])
+        async with uow:
+            assert [p.program_id for p in await uow.programs.closed()] == [program.program_id]
+            left = await uow.participants.not_erased(program.program_id, 10)
+            assert left == sorted([kept.profile.participant_id, other.profile.participant_id])
+            assert await uow.participants.not_erased(program.program_id, 1) == left[:1]
+            assert await uow.participants.not_erased(running.program_id, 10) == []
+
     async def test_participants_page_in_enrolment_order_with_the_program_total(self, uow: EnrolmentUnitOfWork):
         program, other = await self.launched(uow, "p", "other")
         participants = await self.enrolled(uow, program, "E3", "E1", "E5", "E2", "E4")

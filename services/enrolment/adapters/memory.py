@@ -3,6 +3,7 @@ insertion order, which stands in for the tables' launched_at / enrolled_at order
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -67,6 +68,9 @@ class InMemoryPrograms(Programs):
         programs = list(self.state.programs.values())  # insertion order is launch order
         return programs[offset : offset + limit], len(programs)
 
+    async def closed(self) -> builtins.list[Program]:
+        return [p for p in self.state.programs.values() if p.closed_at is not None]
+
 
 class InMemoryParticipants(Participants):
     def __init__(self, state: EnrolmentState):
@@ -96,6 +100,10 @@ class InMemoryParticipants(Participants):
     async def get_for_update(self, program_id: str, participant_id: str) -> Participant | None:
         # The twin serves one test at a time, so there is no other unit of work to hold off.
         return await self.get(program_id, participant_id)
+
+    async def not_erased(self, program_id: str, limit: int) -> list[str]:
+        kept = [p for (program, _), p in self.state.participants.items() if program == program_id]
+        return sorted(p.profile.participant_id for p in kept if p.status != "erased")[:limit]
 
     async def page(self, program_id: str, offset: int, limit: int) -> tuple[list[Participant], int]:
         enrolled = [p for (program, _), p in self.state.participants.items() if program == program_id]

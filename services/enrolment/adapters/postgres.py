@@ -3,6 +3,7 @@ connection, so state commits in the same transaction as the events appended besi
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
@@ -63,6 +64,9 @@ class PostgresPrograms(Programs):
         )
         total = await self.conn.fetchval("SELECT count(*) FROM programs")
         return [_program(r) for r in rows], total
+
+    async def closed(self) -> builtins.list[Program]:
+        return [_program(r) for r in await self.conn.fetch("SELECT * FROM programs WHERE closed_at IS NOT NULL")]
 
 
 def _program_columns(p: Program) -> tuple:
@@ -134,6 +138,15 @@ class PostgresParticipants(Participants):
         )
         total = await self.conn.fetchval("SELECT count(*) FROM participants WHERE program_id = $1", program_id)
         return [_participant(r) for r in rows], total
+
+    async def not_erased(self, program_id: str, limit: int) -> list[str]:
+        rows = await self.conn.fetch(
+            """SELECT participant_id FROM participants WHERE program_id = $1 AND status <> 'erased'
+               ORDER BY participant_id LIMIT $2""",
+            program_id,
+            limit,
+        )
+        return [r["participant_id"] for r in rows]
 
     async def active_of_employees(self, employee_ids: Collection[str]) -> list[Participant]:
         rows = await self.conn.fetch(

@@ -7,6 +7,7 @@ tests/contracts/enrolment.py holds both to the same tests.
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
@@ -37,6 +38,10 @@ class Programs(ABC):
     @abstractmethod
     async def list(self, offset: int, limit: int) -> tuple[list[Program], int]:
         """A page of the programs in launch order, and how many there are."""
+
+    @abstractmethod
+    async def closed(self) -> builtins.list[Program]:
+        """Every closed program (the retention job checks which ran out)."""
 
 
 class Participants(ABC):
@@ -69,6 +74,10 @@ class Participants(ABC):
     @abstractmethod
     async def of_person(self, participant_id: str) -> list[Participant]:
         """The person's enrolments in every program, in enrolment order."""
+
+    @abstractmethod
+    async def not_erased(self, program_id: str, limit: int) -> list[str]:
+        """Ids of up to `limit` of the program's participants whose personal details are still kept."""
 
     @abstractmethod
     async def names(self, program_id: str, participant_ids: list[str]) -> dict[str, str]:

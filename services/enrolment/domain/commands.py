@@ -47,6 +47,7 @@ Targets = Annotated[dict[Label, TargetValue], Field(max_length=MAX_LIST_ITEMS)]
 # Up to 90 days: a proposal nobody answers in a quarter is not going to be answered.
 ProposalTtlHours = Annotated[int, Int(1, 2160)]
 MinGroupSize = Annotated[int, Int(2, 100)]
+RetentionMonths = Annotated[int, Int(1, 120)]
 Email = Annotated[EmailStr, Text(254, min_length=3, one_line=True)]
 LabelList = Annotated[list[Label], Field(min_length=1, max_length=MAX_LIST_ITEMS)]
 ModuleIds = Annotated[list[training.ModuleId], Field(max_length=MAX_LIST_ITEMS)]
@@ -92,6 +93,9 @@ class LaunchProgram(Command):
     optimize_for: OptimizeFor = "score"
     min_group_size: MinGroupSize = Field(
         5, description="Reports show no group of fewer people than this (2 to 100), nor one a total gives away."
+    )
+    retention_months: RetentionMonths = Field(
+        24, description="Months after closing that participants' personal data is kept (1 to 120); then erased."
     )
     consent_text: Annotated[str, Text(5000, min_length=1)] = Field(
         DEFAULT_CONSENT_TEXT, description="The wording a participant consents to when opting in."
@@ -150,6 +154,7 @@ class ChangeProgramSettings(Change):
     matching_weights: dict[str, Weight] | None = None
     optimize_for: OptimizeFor | None = None
     min_group_size: MinGroupSize | None = None
+    retention_months: RetentionMonths | None = None
     acceptance_mode: AcceptanceMode | None = None
     proposal_ttl_hours: ProposalTtlHours | None = None
     consent_text: Annotated[str, Text(5000, min_length=1)] | None = Field(

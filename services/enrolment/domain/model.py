@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from calendar import monthrange
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from services.enrolment.domain.commands import (
     DEFAULT_CONSENT_TEXT,
@@ -108,6 +109,15 @@ class Program:
             return self, None
         return replace(self, closed_at=at), ProgramClosed(program_id=self.program_id, closed_at=at)
 
+    def retention_ends(self) -> datetime | None:
+        """When its participants' personal data must be gone: `retention_months` calendar months after closing
+        (a day the month lacks falls back to its last, as PostgreSQL's interval arithmetic does)."""
+        if self.closed_at is None:
+            return None
+        months = self.closed_at.month - 1 + self.settings.retention_months
+        year, month = self.closed_at.year + months // 12, months % 12 + 1
+        return self.closed_at.replace(year=year, month=month, day=min(self.closed_at.day, monthrange(year, month)[1]))
+
     def require_open(self, what_is_refused: str) -> None:
         if self.closed_at is not None:
             raise Conflict(f"program {self.program_id} is closed: {what_is_refused}")
@@ -156,7 +166,7 @@ class Participant:
             return updated, None
         return updated, ParticipantProfileUpdated(**profile.model_dump())
 
-    def erase(self) -> tuple[Participant, ParticipantErased | None]:
+    def erase(self, cause: Literal["request", "retention"] = "request") -> tuple[Participant, ParticipantErased | None]:
         """Forget who this was: personal details go, the pseudonymous profile stays. Erasing twice is a no-op.
 
         Erasure implies withdrawal: someone who asked to be forgotten is not matched again.
@@ -171,7 +181,9 @@ class Participant:
             goals="",
             status="erased",
         )
-        return erased, ParticipantErased(program_id=self.profile.program_id, participant_id=self.profile.participant_id)
+        return erased, ParticipantErased(
+            program_id=self.profile.program_id, participant_id=self.profile.participant_id, cause=cause
+        )
 
     def withdraw(self, reason: str) -> tuple[Participant, ParticipantWithdrawn | None]:
         """Withdrawal at any time; a second request changes nothing (idempotent)."""

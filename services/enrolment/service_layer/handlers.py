@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Literal
 
 from services.enrolment.domain import model
 from services.enrolment.domain.commands import (
@@ -136,14 +138,30 @@ async def withdraw(
         return await _store(uow, participant, updated, event)
 
 
-async def erase(uow: EnrolmentUnitOfWork, program_id: str, participant_id: str) -> Changed:
+async def erase(
+    uow: EnrolmentUnitOfWork, program_id: str, participant_id: str, cause: Literal["request", "retention"] = "request"
+) -> Changed:
     """Withdraw (if still active) and erase personal details, in one transaction."""
     async with uow:
         participant = await lookups.participant_for_update(uow, program_id, participant_id)
-        withdrawn, withdrawal = participant.withdraw("personal data erased on request")
-        erased, erasure = withdrawn.erase()
+        withdrawn, withdrawal = participant.withdraw(ERASURE_REASONS[cause])
+        erased, erasure = withdrawn.erase(cause)
         await uow.kudos.forget(program_id, participant_id)  # words they wrote or were written about them
         return await _store(uow, participant, erased, withdrawal, erasure)
+
+
+ERASURE_REASONS = {"request": "personal data erased on request", "retention": "the program's retention period ended"}
+
+
+async def apply_retention(unit_of_work: Callable[[], EnrolmentUnitOfWork], now: datetime, limit: int) -> int:
+    """Erase, up to `limit` at a time, the participants of every closed program whose retention ran out (issue
+    #19); each erasure is its own transaction, so a crash leaves the rest for the next run. How many it erased."""
+    async with (uow := unit_of_work()):
+        expired = [p.program_id for p in await uow.programs.closed() if (ends := p.retention_ends()) and ends <= now]
+        due = [(program, pid) for program in expired for pid in await uow.participants.not_erased(program, limit)]
+    for program_id, participant_id in due[:limit]:
+        await erase(unit_of_work(), program_id, participant_id, cause="retention")
+    return len(due[:limit])
 
 
 # ------------------------------------------------------------------------------------------------------ reads
