@@ -267,6 +267,8 @@ def quiet(start: time, end: time, **more) -> Preferences:
         ("America/Los_Angeles", datetime(2026, 11, 2, 9, 0, tzinfo=UTC), datetime(2026, 11, 2, 15, 0, tzinfo=UTC)),
         # Berlin (UTC+1): 09:00 UTC is 10:00 local: not quiet.
         ("Europe/Berlin", datetime(2026, 11, 2, 9, 0, tzinfo=UTC), None),
+        # The night clocks go back in Berlin: 23:00 CEST, quiet until 07:00 CET, nine hours later (06:00 UTC).
+        ("Europe/Berlin", datetime(2026, 10, 24, 21, 0, tzinfo=UTC), datetime(2026, 10, 25, 6, 0, tzinfo=UTC)),
         # Exactly at the end: not quiet any more (the interval is half-open).
         ("UTC", datetime(2026, 11, 2, 7, 0, tzinfo=UTC), None),
         ("UTC", datetime(2026, 11, 2, 22, 0, tzinfo=UTC), datetime(2026, 11, 3, 7, 0, tzinfo=UTC)),
