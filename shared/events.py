@@ -22,7 +22,7 @@ would exceed the producer's max_request_size. So the events Tandem produces keep
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -673,6 +673,49 @@ class NotificationFailed(Event):
     dead_lettered: bool
 
 
+class NotificationSuppressed(Event):
+    """A notification was not sent because its participant unsubscribed (issue #17): never retried. Ids only."""
+
+    service = "notifications"
+    type_name = "tandem.notifications.notification-suppressed.v1"
+
+    notification_id: str
+    rule: NotificationRule
+    participant_id: str
+    program_id: str
+    cause_event_id: str
+    reason: Literal["unsubscribed"] = "unsubscribed"
+
+
+class ProgramChannelsChanged(Event):
+    """A program's admins changed where its notifications go. Which channels are configured, never a URL, an
+    address or a secret (those stay in notifications' own table)."""
+
+    service = "notifications"
+    type_name = "tandem.notifications.program-channels-changed.v1"
+
+    program_id: str
+    configured: list[NotificationChannel] = Field(description="Channels with a destination: email, slack, ...")
+    admin_mailbox_count: int = Field(ge=0, description="How many admin e-mail addresses (not which).")
+    webhook_secret_rotated: bool = Field(description="A new webhook signing secret was generated.")
+
+
+class NotificationPreferencesChanged(Event):
+    """A participant changed how they are notified, in /me/preferences or with an e-mail's unsubscribe link.
+    Quiet hours are local wall-clock times; no address, no time zone name."""
+
+    service = "notifications"
+    type_name = "tandem.notifications.notification-preferences-changed.v1"
+
+    participant_id: str
+    channel: NotificationChannel
+    delivery: Literal["immediate", "daily-digest"]
+    quiet_hours_start: time | None = None
+    quiet_hours_end: time | None = None
+    unsubscribed: bool
+    via: Literal["preferences", "unsubscribe-link"] = "preferences"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type_name: cls
     for cls in (
@@ -715,6 +758,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         BreakGlassUsed,
         NotificationSent,
         NotificationFailed,
+        NotificationSuppressed,
+        ProgramChannelsChanged,
+        NotificationPreferencesChanged,
     )
 }
 

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.notifications.adapters.delivery import EmailDelivery
+from services.notifications.adapters.delivery import ChannelDelivery
 from services.notifications.adapters.email import SmtpMailer
 from services.notifications.adapters.messages import Sender
+from services.notifications.adapters.unsubscribe import UnsubscribeLinks
+from services.notifications.adapters.webhooks import HttpxPoster
 from services.notifications.config import NotificationsSettings
-from services.notifications.entrypoints import http
+from services.notifications.entrypoints import destinations, http, unsubscribe
 from services.notifications.entrypoints.contacts_consumer import ContactsFollower
 from services.notifications.entrypoints.directory_consumer import DirectoryProjection, NotificationRules
 from services.notifications.service_layer import handlers
@@ -36,7 +38,12 @@ def bindings(runtime: ServiceRuntime) -> Bindings:
     return {
         http.unit_of_work: lambda: PostgresNotificationsUnitOfWork(runtime.pool, runtime.store),
         http.staff: lambda: PostgresProgramStaff(runtime.pool),
+        unsubscribe.links: lambda: _links(_settings(runtime)),
     }
+
+
+def _links(settings: NotificationsSettings) -> UnsubscribeLinks:
+    return UnsubscribeLinks(settings.unsubscribe_key, settings.public_url)
 
 
 def policies(runtime: ServiceRuntime) -> list[Policy]:
@@ -44,15 +51,22 @@ def policies(runtime: ServiceRuntime) -> list[Policy]:
 
 
 def schedules(runtime: ServiceRuntime) -> list[Schedule]:
-    """The sender: due notifications out by SMTP, retried with a doubling back-off, dead-lettered at the last."""
+    """The sender: due notifications out by SMTP, Slack, Teams or signed webhooks, as each person and program
+    asked, retried with a doubling back-off, dead-lettered at the last."""
     settings = _settings(runtime)
     sender = Sender(settings.mail_from, settings.message_id_domain)
-    delivery = EmailDelivery(SmtpMailer(settings), sender, settings.admin_mailbox)
+    delivery = ChannelDelivery(
+        SmtpMailer(settings),
+        sender,
+        settings.admin_mailbox,
+        poster=HttpxPoster(settings.webhook_timeout_s),
+        links=_links(settings),
+    )
     retries = handlers.Retries(settings.max_attempts, settings.retry_after)
 
     def send(now):
         uow = PostgresNotificationsUnitOfWork(runtime.pool, runtime.store)
-        return handlers.send_due(uow, delivery, now, retries, settings.send_batch_size)
+        return handlers.send_due(uow, delivery, now, retries, settings.send_batch_size, settings.digest_hour)
 
     return [Schedule("send", send)]
 
@@ -77,7 +91,7 @@ SPEC = ServiceSpec(
     name="notifications",
     title="Tandem notifications",
     settings=NotificationsSettings,
-    routers=[http.router],
+    routers=[http.router, destinations.router, unsubscribe.router],
     migrations=[Path(__file__).parent / "adapters" / "sql"],
     projections=[DirectoryProjection(), ProgramStaffProjection()],
     policies=policies,

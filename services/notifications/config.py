@@ -4,6 +4,9 @@ from pydantic import Field
 
 from shared.service import ServiceSettings
 
+# Public, so a developer's machine starts without configuration; refused outside development (secret_keys).
+DEV_UNSUBSCRIBE_KEY = "tandem-local-unsubscribe-key-do-not-use-in-production"
+
 
 class NotificationsSettings(ServiceSettings):
     http_port: int = 8005
@@ -28,7 +31,21 @@ class NotificationsSettings(ServiceSettings):
         60.0, gt=0, description="Back-off after the first failed attempt; doubled after each further one."
     )
     send_batch_size: int = Field(50, ge=1, le=1000, description="Notifications sent per scheduled run.")
+    public_url: str = Field(
+        "http://127.0.0.1:8005/notifications/v1",
+        description="The notifications API's base URL as people reach it (the e-mails' unsubscribe links).",
+    )
+    unsubscribe_key: str = Field(
+        DEV_UNSUBSCRIBE_KEY, description="HMAC key signing unsubscribe links (HS256); keep it secret."
+    )
+    digest_hour: int = Field(8, ge=0, le=23, description="Local hour at which a person's daily digest is sent.")
+    webhook_timeout_s: float = Field(
+        10.0, gt=0, le=60, description="Slack, Teams and webhook posts: no answer within this is a failed attempt."
+    )
 
     @property
     def retry_after(self) -> timedelta:
         return timedelta(seconds=self.retry_after_s)
+
+    def secret_keys(self) -> dict[str, tuple[str, str]]:
+        return {"TANDEM_UNSUBSCRIBE_KEY": (self.unsubscribe_key, DEV_UNSUBSCRIBE_KEY)}

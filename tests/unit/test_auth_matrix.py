@@ -40,8 +40,13 @@ def app_of(service: str) -> FastAPI:
     return app
 
 
-# Open to anyone by design: a certificate's verification code is checked by whoever holds the certificate (#16).
-PUBLIC = {("GET", "/enrolment/v1/certificates/verify/{code}")}
+# Open to anyone by design: a certificate's verification code is checked by whoever holds the certificate (#16);
+# an e-mail's unsubscribe link works without signing in, its signed token is the credential (#17, RFC 8058).
+PUBLIC = {
+    ("GET", "/enrolment/v1/certificates/verify/{code}"),
+    ("GET", "/notifications/v1/unsubscribe"),
+    ("POST", "/notifications/v1/unsubscribe"),
+}
 
 
 def endpoints(app: FastAPI) -> list[tuple[str, str]]:

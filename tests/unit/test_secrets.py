@@ -13,6 +13,7 @@ import jwt
 import pytest
 
 from services.enrolment.config import DEV_PSEUDONYM_KEY
+from services.notifications.config import DEV_UNSUBSCRIBE_KEY
 from services.registry import SERVICES
 from shared.auth import DEV_SECRET, AuthSettings, issue_token, verify
 from shared.http import create_app
@@ -50,6 +51,14 @@ def test_enrolment_refuses_the_development_pseudonym_key_and_names_it_only():
     started = start("enrolment", TANDEM_JWT_SECRET=STRONG)
     assert started.returncode != 0 and "TANDEM_PSEUDONYM_KEY" in started.stderr
     assert DEV_PSEUDONYM_KEY not in started.stderr + started.stdout
+
+
+@CROSSES_A_PROCESS
+def test_notifications_refuses_the_development_unsubscribe_key_and_names_it_only():
+    """Issue #17: the key that signs e-mails' unsubscribe links is checked like the pseudonym key."""
+    started = start("notifications", TANDEM_JWT_SECRET=STRONG, TANDEM_PSEUDONYM_KEY=STRONG)
+    assert started.returncode != 0 and "TANDEM_UNSUBSCRIBE_KEY" in started.stderr
+    assert DEV_UNSUBSCRIBE_KEY not in started.stderr + started.stdout
 
 
 @CROSSES_A_PROCESS

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from services.notifications.adapters.repository import Contacts, Directory, Notifications
+from services.notifications.adapters.repository import Channels, Contacts, Directory, Notifications, PreferencesStore
+from services.notifications.domain.channels import ProgramChannels
 from services.notifications.domain.model import Notification, PairMembers, ProgramFacts
+from services.notifications.domain.preferences import Preferences
 from shared.contacts import ContactDetails
 
 
@@ -17,6 +19,8 @@ class NotificationsState:
     programs: dict[str, ProgramFacts] = field(default_factory=dict)
     pairs: dict[str, PairMembers] = field(default_factory=dict)
     awaiting: dict[str, tuple[str, date]] = field(default_factory=dict)  # cause event id -> (pair id, held on)
+    channels: dict[str, ProgramChannels] = field(default_factory=dict)
+    preferences: dict[str, Preferences] = field(default_factory=dict)
 
 
 class InMemoryNotifications(Notifications):
@@ -39,6 +43,9 @@ class InMemoryNotifications(Notifications):
 
     async def get(self, notification_id: str) -> Notification | None:
         return self.state.notifications.get(notification_id)
+
+    async def in_digest(self, digest_id: str) -> list[Notification]:
+        return [n for n in self.state.notifications.values() if n.digest_id == digest_id]
 
     async def of_program(self, program_id: str, offset: int, limit: int) -> tuple[list[Notification], int]:
         mine = [n for n in reversed(self.state.notifications.values()) if n.program_id == program_id]
@@ -77,3 +84,25 @@ class InMemoryDirectory(Directory):
         for cause, _ in found:
             del self.state.awaiting[cause]
         return found
+
+
+class InMemoryChannels(Channels):
+    def __init__(self, state: NotificationsState):
+        self.state = state
+
+    async def get(self, program_id: str) -> ProgramChannels | None:
+        return self.state.channels.get(program_id)
+
+    async def put(self, channels: ProgramChannels) -> None:
+        self.state.channels[channels.program_id] = channels
+
+
+class InMemoryPreferences(PreferencesStore):
+    def __init__(self, state: NotificationsState):
+        self.state = state
+
+    async def get(self, participant_id: str) -> Preferences | None:
+        return self.state.preferences.get(participant_id)
+
+    async def put(self, preferences: Preferences) -> None:
+        self.state.preferences[preferences.participant_id] = preferences

@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.notifications.adapters.calendar import invitation
+from services.notifications.domain.channels import ProgramChannels
 from services.notifications.domain.model import Notification, ProgramFacts
+from services.notifications.domain.preferences import Preferences
 from shared.contacts import ContactDetails
 
 TEMPLATES = Environment(
@@ -68,11 +70,15 @@ def message_id(notification_id: str, domain: str) -> str:
 class Facts:
     """What a message says beyond its notification's ids: the program, and the people it names, looked up when it
     is sent (so a changed name or address is used, and an erased person's never). `recipient` is None when the
-    audience is the program's admins; `partner` when the rule names no partner."""
+    audience is the program's admins; `partner` when the rule names no partner. `channels` and `preferences` say
+    where it goes (adapters/delivery.py); `digest` holds a daily digest's notifications with their own facts."""
 
     program: ProgramFacts
     recipient: ContactDetails | None
     partner: ContactDetails | None = None
+    channels: ProgramChannels | None = None
+    preferences: Preferences | None = None
+    digest: tuple[tuple[Notification, Facts], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ from datetime import date, datetime
 
 import asyncpg
 
-from services.notifications.adapters.repository import Contacts, Directory, Notifications
+from services.notifications.adapters.repository import Channels, Contacts, Directory, Notifications, PreferencesStore
+from services.notifications.domain.channels import ProgramChannels
 from services.notifications.domain.model import Notification, PairMembers, ProgramFacts
+from services.notifications.domain.preferences import Preferences
 from shared.contacts import ContactDetails
 
 
@@ -51,7 +53,8 @@ class PostgresNotifications(Notifications):
     async def save(self, notification: Notification) -> None:
         n = notification
         await self.conn.execute(
-            """UPDATE notifications SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5, sent_at = $6
+            """UPDATE notifications SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5, sent_at = $6,
+                                        channel = $7, digest_id = $8
                WHERE notification_id = $1""",
             n.notification_id,
             n.status,
@@ -59,7 +62,15 @@ class PostgresNotifications(Notifications):
             n.next_attempt_at,
             n.last_error,
             n.sent_at,
+            n.channel,
+            n.digest_id,
         )
+
+    async def in_digest(self, digest_id: str) -> list[Notification]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM notifications WHERE digest_id = $1 ORDER BY recorded_at, notification_id", digest_id
+        )
+        return [_notification(r) for r in rows]
 
     async def get(self, notification_id: str) -> Notification | None:
         row = await self.conn.fetchrow(
@@ -94,6 +105,7 @@ def _notification(row: asyncpg.Record) -> Notification:
         last_error=row["last_error"],
         sent_at=row["sent_at"],
         audience=row["audience"],
+        digest_id=str(row["digest_id"]) if row["digest_id"] else None,
     )
 
 
@@ -157,6 +169,67 @@ class PostgresDirectory(Directory):
             "DELETE FROM sessions_awaiting_pair WHERE pair_id = $1 RETURNING cause_event_id, held_on", pair_id
         )
         return sorted((r["cause_event_id"], r["held_on"]) for r in rows)
+
+
+class PostgresChannels(Channels):
+    def __init__(self, conn: asyncpg.Connection):
+        self.conn = conn
+
+    async def get(self, program_id: str) -> ProgramChannels | None:
+        row = await self.conn.fetchrow(
+            """SELECT program_id, admin_emails, slack_url, teams_url, webhook_url, webhook_secret
+               FROM program_channels WHERE program_id = $1""",
+            program_id,
+        )
+        if row is None:
+            return None
+        return ProgramChannels(**{**dict(row), "admin_emails": tuple(row["admin_emails"])})
+
+    async def put(self, channels: ProgramChannels) -> None:
+        c = channels
+        await self.conn.execute(
+            """INSERT INTO program_channels
+                   (program_id, admin_emails, slack_url, teams_url, webhook_url, webhook_secret)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (program_id) DO UPDATE SET admin_emails = EXCLUDED.admin_emails,
+                   slack_url = EXCLUDED.slack_url, teams_url = EXCLUDED.teams_url, webhook_url = EXCLUDED.webhook_url,
+                   webhook_secret = EXCLUDED.webhook_secret, updated_at = now()""",
+            c.program_id,
+            list(c.admin_emails),
+            c.slack_url,
+            c.teams_url,
+            c.webhook_url,
+            c.webhook_secret,
+        )
+
+
+class PostgresPreferences(PreferencesStore):
+    def __init__(self, conn: asyncpg.Connection):
+        self.conn = conn
+
+    async def get(self, participant_id: str) -> Preferences | None:
+        row = await self.conn.fetchrow(
+            """SELECT participant_id, channel, delivery, quiet_start, quiet_end, unsubscribed
+               FROM preferences WHERE participant_id = $1""",
+            participant_id,
+        )
+        return Preferences(**dict(row)) if row else None
+
+    async def put(self, preferences: Preferences) -> None:
+        p = preferences
+        await self.conn.execute(
+            """INSERT INTO preferences (participant_id, channel, delivery, quiet_start, quiet_end, unsubscribed)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (participant_id) DO UPDATE SET channel = EXCLUDED.channel, delivery = EXCLUDED.delivery,
+                   quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end,
+                   unsubscribed = EXCLUDED.unsubscribed, updated_at = now()""",
+            p.participant_id,
+            p.channel,
+            p.delivery,
+            p.quiet_start,
+            p.quiet_end,
+            p.unsubscribed,
+        )
 
 
 # The directory's writes, used by its projection (a read model: a pure function of the log).

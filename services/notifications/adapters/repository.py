@@ -5,7 +5,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from datetime import date, datetime
 
+from services.notifications.domain.channels import ProgramChannels
 from services.notifications.domain.model import Notification, PairMembers, ProgramFacts
+from services.notifications.domain.preferences import Preferences
 from shared.contacts import ContactDetails
 
 
@@ -23,6 +25,10 @@ class Notifications(ABC):
 
     @abstractmethod
     async def get(self, notification_id: str) -> Notification | None: ...
+
+    @abstractmethod
+    async def in_digest(self, digest_id: str) -> list[Notification]:
+        """The notifications batched into a digest, in the order they were recorded."""
 
     @abstractmethod
     async def of_program(self, program_id: str, offset: int, limit: int) -> tuple[list[Notification], int]:
@@ -57,3 +63,22 @@ class Directory(ABC):
     @abstractmethod
     async def sessions_awaiting(self, pair_id: str) -> list[tuple[str, date]]:
         """(cause event id, held on) of the sessions that waited for this pair; they wait no more."""
+
+
+class Channels(ABC):
+    """Programs' destinations (secrets: this table only)."""
+
+    @abstractmethod
+    async def get(self, program_id: str) -> ProgramChannels | None: ...
+
+    @abstractmethod
+    async def put(self, channels: ProgramChannels) -> None: ...
+
+
+class PreferencesStore(ABC):
+    @abstractmethod
+    async def get(self, participant_id: str) -> Preferences | None:
+        """None: the person never set any (e-mail, immediately, no quiet hours)."""
+
+    @abstractmethod
+    async def put(self, preferences: Preferences) -> None: ...

@@ -22,12 +22,14 @@ from shared.events import (
     NotificationFailed,
     NotificationRule,
     NotificationSent,
+    NotificationSuppressed,
 )
 
 # Fixed forever: changing it would give every past cause a new notification id, and so a second notification.
 NAMESPACE = uuid.UUID("5d0b3f6e-3c1a-4d8e-9a51-0c7e2f4b9a17")
 
-Status = Literal["pending", "sent", "dead"]
+# digested: batched into its person's daily digest (`digest_id`); suppressed: its person unsubscribed.
+Status = Literal["pending", "sent", "dead", "digested", "suppressed"]
 
 
 PROGRAM_ADMINS = "program-admins"  # the recipient part of the id of a notification to the program's admins
@@ -54,6 +56,7 @@ class Notification:
     attempts: int = 0
     last_error: str | None = None
     sent_at: datetime | None = None
+    digest_id: str | None = None
 
     def sent(self, now: datetime) -> tuple[Notification, NotificationSent]:
         done = replace(self, status="sent", attempts=self.attempts + 1, sent_at=now, last_error=None)
@@ -74,6 +77,24 @@ class Notification:
             next_attempt_at=now + retry_after * 2 ** (attempts - 1),
         )
         return after, NotificationFailed(**after._ids(), attempts=attempts, dead_lettered=dead)
+
+    def deferred(self, until: datetime) -> Notification:
+        """Quiet hours: due again at their end. Not an attempt, so no event and no back-off."""
+        return replace(self, next_attempt_at=until)
+
+    def batched(self, digest_id: str) -> Notification:
+        return replace(self, status="digested", digest_id=digest_id)
+
+    def suppressed(self) -> tuple[Notification, NotificationSuppressed]:
+        assert self.participant_id is not None, "only a participant unsubscribes"
+        after = replace(self, status="suppressed")
+        return after, NotificationSuppressed(
+            notification_id=self.notification_id,
+            rule=self.rule,
+            participant_id=self.participant_id,
+            program_id=self.program_id,
+            cause_event_id=self.cause_event_id,
+        )
 
     def _ids(self) -> dict[str, Any]:
         return {
@@ -132,6 +153,12 @@ def introductions(
         )
         for member, partner, side in ((mentor_id, mentee_id, "mentor"), (mentee_id, mentor_id, "mentee"))
     ]
+
+
+def daily_digest(participant_id: str, program_id: str, day: date, at: datetime) -> Notification:
+    """The person's digest of `day` (their local date) in one program: one id per person, program and day, so
+    every notification batched that day finds the same digest, however many senders batch them."""
+    return _for("daily-digest", f"daily-digest/{program_id}/{day.isoformat()}", participant_id, program_id, at)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,10 @@ class NotificationView(BaseModel):
     participant_id: str = Field(description="Pseudonymous id of the recipient.")
     pair_id: str | None
     cause_event_id: str
-    status: str = Field(description="pending | sent | dead (dead-lettered after its last attempt)")
+    status: str = Field(
+        description="pending | sent | dead (dead-lettered after its last attempt) | digested (in a daily digest)"
+        " | suppressed (its person unsubscribed)"
+    )
     attempts: int
     next_attempt_at: datetime
     last_error: str | None = Field(description="The class of the last failure (no server text, no address).")

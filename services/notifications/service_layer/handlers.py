@@ -4,20 +4,24 @@ due, each in a unit of work."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from services.notifications.adapters.delivery import Delivery
 from services.notifications.adapters.email import failure_class
 from services.notifications.adapters.messages import Facts
-from services.notifications.domain import model
+from services.notifications.domain import model, preferences
+from services.notifications.domain.channels import ChannelsChange, ProgramChannels
 from services.notifications.domain.model import Notification
+from services.notifications.domain.preferences import Preferences, PreferencesVia, preferences_changed
 from services.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from shared.contacts import ContactDetails
 from shared.errors import NotFound
-from shared.events import Event, PairFormed, SessionHeld
+from shared.events import Event, PairFormed, ProgramChannelsChanged, SessionHeld
 
 log = logging.getLogger(__name__)
+DIGEST_HOUR = 8  # the default of TANDEM_DIGEST_HOUR
 
 
 @dataclass(frozen=True)
@@ -60,61 +64,119 @@ async def prompt_feedback(uow: NotificationsUnitOfWork, event: SessionHeld, caus
 
 
 async def send_due(
-    uow: NotificationsUnitOfWork, delivery: Delivery, now: datetime, retries: Retries, limit: int
+    uow: NotificationsUnitOfWork,
+    delivery: Delivery,
+    now: datetime,
+    retries: Retries,
+    limit: int,
+    digest_hour: int = DIGEST_HOUR,
 ) -> int:
     """Send up to `limit` due notifications, each in its own transaction; return how many were attempted."""
     attempted = 0
-    while attempted < limit and await send_next(uow, delivery, now, retries):
+    while attempted < limit and await send_next(uow, delivery, now, retries, digest_hour):
         attempted += 1
     return attempted
 
 
-async def send_next(uow: NotificationsUnitOfWork, delivery: Delivery, now: datetime, retries: Retries) -> bool:
-    """The oldest due notification, locked, sent, and its outcome recorded with its event in one transaction. A
-    crash after the server accepted it and before the commit sends it again, with the same Message-ID."""
+async def send_next(
+    uow: NotificationsUnitOfWork, delivery: Delivery, now: datetime, retries: Retries, digest_hour: int = DIGEST_HOUR
+) -> bool:
+    """The oldest due notification, locked, held back as its person asked (quiet hours, digest, unsubscribed) or
+    sent, and its outcome recorded with its event in one transaction. A crash after the destination accepted it
+    and before the commit sends it again, with the same Message-ID / Idempotency-Key."""
     async with uow:
         due = await uow.notifications.due(now, 1)
         if not due:
             return False
-        notification = due[0]
-        event: Event
-        try:
-            await delivery.deliver(notification, await _facts(uow, notification), now)
-        except Exception as error:
-            after, event = notification.failed(
-                failure_class(error), now, max_attempts=retries.max_attempts, retry_after=retries.retry_after
-            )
-            log.warning(
-                "notification %s (%s) attempt %d failed: %s%s",
-                notification.notification_id,
-                notification.rule,
-                after.attempts,
-                after.last_error,
-                "; dead-lettered" if after.status == "dead" else "",
-            )
+        held = await _hold(uow, due[0], now, digest_hour)
+        if isinstance(held, preferences.Send):
+            await _deliver(uow, delivery, due[0], now, retries)
         else:
-            after, event = notification.sent(now)
-        await uow.notifications.save(after)
-        await uow.append(after.stream_id, None, [event])
+            await _keep(uow, due[0], held)
         return True
 
 
+async def _hold(
+    uow: NotificationsUnitOfWork, notification: Notification, now: datetime, digest_hour: int
+) -> preferences.Hold:
+    """What the recipient's preferences make of it now (the program's admins have none: sent)."""
+    if notification.participant_id is None:
+        return preferences.Send()
+    prefs = await uow.preferences.get(notification.participant_id)
+    contact = await uow.contacts.get(notification.participant_id) if prefs else None
+    zone = preferences.zone(contact.time_zone if contact else None)
+    return preferences.hold(notification.rule, prefs, zone, now, digest_hour)
+
+
+async def _keep(uow: NotificationsUnitOfWork, notification: Notification, held: preferences.Hold) -> None:
+    """Not sent now: deferred to the end of quiet hours, batched into a digest, or suppressed for good."""
+    if isinstance(held, preferences.Defer):
+        await uow.notifications.save(notification.deferred(held.until))
+    elif isinstance(held, preferences.Batch):
+        assert notification.participant_id is not None
+        digest = model.daily_digest(notification.participant_id, notification.program_id, held.day, held.at)
+        await uow.notifications.add(digest)  # the day's first batched notification records it; others find it
+        await uow.notifications.save(notification.batched(digest.notification_id))
+    elif isinstance(held, preferences.Suppress):
+        after, event = notification.suppressed()
+        await uow.notifications.save(after)
+        await uow.append(after.stream_id, None, [event])
+
+
+async def _deliver(
+    uow: NotificationsUnitOfWork, delivery: Delivery, notification: Notification, now: datetime, retries: Retries
+) -> None:
+    event: Event
+    try:
+        facts = await _facts(uow, notification)
+        notification = replace(notification, channel=delivery.channel_for(notification, facts))
+        await delivery.deliver(notification, facts, now)
+    except Exception as error:
+        after, event = notification.failed(
+            failure_class(error), now, max_attempts=retries.max_attempts, retry_after=retries.retry_after
+        )
+        log.warning(
+            "notification %s (%s over %s) attempt %d failed: %s%s",
+            notification.notification_id,
+            notification.rule,
+            notification.channel,
+            after.attempts,
+            after.last_error,
+            "; dead-lettered" if after.status == "dead" else "",
+        )
+    else:
+        after, event = notification.sent(now)
+    await uow.notifications.save(after)
+    await uow.append(after.stream_id, None, [event])
+
+
 async def _facts(uow: NotificationsUnitOfWork, notification: Notification) -> Facts:
-    """The program and the people the message names, as known now. A person the message needs whose details have
-    not arrived (or were erased) makes the attempt fail: retried, then dead-lettered."""
+    """The program, its destinations, the people the message names and the recipient's preferences, as known now.
+    A person the message needs whose details have not arrived (or were erased) makes the attempt fail: retried,
+    then dead-lettered. A digest's notifications bring their own facts; one that cannot be told any more (its
+    partner was erased) is left out."""
     program = await uow.directory.program(notification.program_id)
     if program is None:
         raise NotYetDeliverable("program not received")
-    recipient = partner = None
+    recipient = partner = prefs = None
     if notification.participant_id is not None:
         recipient = await uow.contacts.get(notification.participant_id)
         if recipient is None:
             raise NotYetDeliverable("contact details not received")
+        prefs = await uow.preferences.get(notification.participant_id)
     if "partner_id" in notification.context:
         partner = await uow.contacts.get(notification.context["partner_id"])
         if partner is None:
             raise NotYetDeliverable("contact details not received")
-    return Facts(program, recipient, partner)
+    digest: list[tuple[Notification, Facts]] = []
+    if notification.rule == "daily-digest":
+        for member in await uow.notifications.in_digest(notification.notification_id):
+            with suppress(NotYetDeliverable):
+                digest.append((member, await _facts(uow, member)))
+        if not digest:
+            raise NotYetDeliverable("nothing left to tell in the digest")
+    channels = await uow.channels.get(notification.program_id)
+    return Facts(program, recipient, partner, channels, prefs, tuple(digest))
 
 
 async def contact_received(uow: NotificationsUnitOfWork, participant_id: str, details: ContactDetails | None) -> None:
@@ -139,3 +201,51 @@ async def notification(uow: NotificationsUnitOfWork, program_id: str, notificati
     if found is None or found.program_id != program_id:
         raise NotFound(f"no notification {notification_id} in program {program_id}")
     return found
+
+
+# A program's destinations and a person's preferences: each change is an event for auditors (which channels, never
+# a URL, an address or a secret).
+
+
+async def program_channels(uow: NotificationsUnitOfWork, program_id: str) -> ProgramChannels:
+    async with uow:
+        return await uow.channels.get(program_id) or ProgramChannels(program_id)
+
+
+async def change_channels(uow: NotificationsUnitOfWork, change: ChannelsChange) -> tuple[ProgramChannels, str | None]:
+    """The program's new destinations, and its new webhook signing secret when one was made (shown once)."""
+    async with uow:
+        before = await uow.channels.get(change.program_id) or ProgramChannels(change.program_id)
+        after, secret = before.changed(**change.values())
+        await uow.channels.put(after)
+        event = ProgramChannelsChanged(
+            program_id=after.program_id,
+            configured=after.configured(),
+            admin_mailbox_count=len(after.admin_emails),
+            webhook_secret_rotated=secret is not None,
+        )
+        await uow.append(f"program-channels-{after.program_id}", None, [event])
+        return after, secret
+
+
+async def preferences_of(uow: NotificationsUnitOfWork, participant_id: str) -> Preferences:
+    async with uow:
+        return await uow.preferences.get(participant_id) or Preferences(participant_id)
+
+
+async def change_preferences(
+    uow: NotificationsUnitOfWork, wanted: Preferences, via: PreferencesVia = "preferences"
+) -> Preferences:
+    """Store them; an event when they changed (a repeated PUT or a second unsubscribe click records nothing)."""
+    async with uow:
+        before = await uow.preferences.get(wanted.participant_id) or Preferences(wanted.participant_id)
+        if wanted != before:
+            await uow.preferences.put(wanted)
+            await uow.append(f"preferences-{wanted.participant_id}", None, [preferences_changed(wanted, via)])
+        return wanted
+
+
+async def unsubscribe(uow: NotificationsUnitOfWork, participant_id: str) -> Preferences:
+    """The one-click unsubscribe: idempotent, and it keeps their other preferences for when they come back."""
+    current = await preferences_of(uow, participant_id)
+    return await change_preferences(uow, replace(current, unsubscribed=True), "unsubscribe-link")

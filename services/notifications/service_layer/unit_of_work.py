@@ -5,13 +5,21 @@ from __future__ import annotations
 import asyncpg
 
 from services.notifications.adapters.memory import (
+    InMemoryChannels,
     InMemoryContacts,
     InMemoryDirectory,
     InMemoryNotifications,
+    InMemoryPreferences,
     NotificationsState,
 )
-from services.notifications.adapters.postgres import PostgresContacts, PostgresDirectory, PostgresNotifications
-from services.notifications.adapters.repository import Contacts, Directory, Notifications
+from services.notifications.adapters.postgres import (
+    PostgresChannels,
+    PostgresContacts,
+    PostgresDirectory,
+    PostgresNotifications,
+    PostgresPreferences,
+)
+from services.notifications.adapters.repository import Channels, Contacts, Directory, Notifications, PreferencesStore
 from shared.eventstore import InMemoryEventStore
 from shared.uow import InMemoryUnitOfWork, PostgresUnitOfWork, UnitOfWork
 
@@ -22,6 +30,8 @@ class NotificationsUnitOfWork(UnitOfWork):
     notifications: Notifications
     contacts: Contacts
     directory: Directory
+    channels: Channels
+    preferences: PreferencesStore
 
 
 class PostgresNotificationsUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWork):
@@ -29,6 +39,8 @@ class PostgresNotificationsUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWor
         self.notifications = PostgresNotifications(conn)
         self.contacts = PostgresContacts(conn)
         self.directory = PostgresDirectory(conn)
+        self.channels = PostgresChannels(conn)
+        self.preferences = PostgresPreferences(conn)
 
 
 class InMemoryNotificationsUnitOfWork(InMemoryUnitOfWork, NotificationsUnitOfWork):
@@ -41,3 +53,5 @@ class InMemoryNotificationsUnitOfWork(InMemoryUnitOfWork, NotificationsUnitOfWor
         self.notifications = InMemoryNotifications(state)
         self.contacts = InMemoryContacts(state)
         self.directory = InMemoryDirectory(state)
+        self.channels = InMemoryChannels(state)
+        self.preferences = InMemoryPreferences(state)
