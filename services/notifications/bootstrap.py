@@ -8,11 +8,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.notifications.adapters import metrics
 from services.notifications.adapters.delivery import EmailDelivery
 from services.notifications.adapters.email import SmtpMailer
 from services.notifications.adapters.messages import Sender
 from services.notifications.config import NotificationsSettings
-from services.notifications.entrypoints import http
+from services.notifications.entrypoints import http, outbox_http
 from services.notifications.entrypoints.contacts_consumer import ContactsFollower
 from services.notifications.entrypoints.directory_consumer import DirectoryProjection, NotificationRules
 from services.notifications.service_layer import handlers
@@ -36,6 +37,7 @@ def bindings(runtime: ServiceRuntime) -> Bindings:
     return {
         http.unit_of_work: lambda: PostgresNotificationsUnitOfWork(runtime.pool, runtime.store),
         http.staff: lambda: PostgresProgramStaff(runtime.pool),
+        outbox_http.clock: lambda: runtime.clock,
     }
 
 
@@ -50,9 +52,11 @@ def schedules(runtime: ServiceRuntime) -> list[Schedule]:
     delivery = EmailDelivery(SmtpMailer(settings), sender, settings.admin_mailbox)
     retries = handlers.Retries(settings.max_attempts, settings.retry_after)
 
-    def send(now):
+    async def send(now):
         uow = PostgresNotificationsUnitOfWork(runtime.pool, runtime.store)
-        return handlers.send_due(uow, delivery, now, retries, settings.send_batch_size)
+        attempted = await handlers.send_due(uow, delivery, now, retries, settings.send_batch_size)
+        await metrics.refresh(runtime.pool)  # the outbox by status on /metrics, as of this run
+        return attempted
 
     return [Schedule("send", send)]
 
@@ -77,7 +81,7 @@ SPEC = ServiceSpec(
     name="notifications",
     title="Tandem notifications",
     settings=NotificationsSettings,
-    routers=[http.router],
+    routers=[http.router, outbox_http.router],
     migrations=[Path(__file__).parent / "adapters" / "sql"],
     projections=[DirectoryProjection(), ProgramStaffProjection()],
     policies=policies,
