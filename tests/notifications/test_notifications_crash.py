@@ -2,7 +2,9 @@
 server has the whole message, the service has not heard "250" and so has not committed "sent"), then restarted.
 The receiver counts distinct notification ids: exactly one per member of each pair; the interrupted one arrives
 twice under the same Message-ID (the documented window, services/notifications/README.md); the `notifications`
-table holds each id once, sent; and NotificationSent is in the event store exactly once per id."""
+table holds each id once, sent; and NotificationSent is in the event store exactly once per id. Then the admins'
+view of the real process: each pair's last notification per member, and a dead letter re-queued and sent again
+under its one id."""
 
 from __future__ import annotations
 
@@ -119,6 +121,27 @@ def test_a_sigkill_mid_send_then_a_restart_sends_each_notification_once_under_on
         # NotificationSent exactly once per notification, in the service's event store.
         events = asyncio.run(sent_events(dsn))
         assert Counter(events) == Counter({i: 1 for i in recorded}), events
+
+        # Admins see it, from the restarted process: each pair's last notification to each member, and a dead
+        # letter re-queued (made dead here by hand: a relay refusing it six times takes minutes of back-off).
+        with httpx.Client(timeout=30, headers=lifecycle.ADMIN) as http:
+            base = f"{restarted.url}/programs/{program_id}"
+            notices = http.get(f"{base}/pairs/last-notifications", params={"page_size": 500}).json()
+            assert notices["total"] == len(pairs)
+            assert sorted(
+                (p["pair_id"], m["participant_id"]) for p in notices["items"] for m in p["members"]
+            ) == sorted(memberships)
+            assert {(m["rule"], m["status"], m["attempts"]) for p in notices["items"] for m in p["members"]} == {
+                ("introduction", "sent", 1)
+            }
+            assert http.post(f"{base}/notifications/{in_flight}/retry").status_code == 409  # sent: not dead
+            asyncio.run(dead_letter(dsn, in_flight))
+            requeued = http.post(f"{base}/notifications/{in_flight}/retry")
+            assert requeued.status_code == 200, requeued.text
+            assert requeued.json()["status"] == "pending"
+            eventually(lambda: asyncio.run(status_of(dsn, in_flight)) == ("sent", 1), 30, "the re-queued send")
+            assert [m for i, m in inbox.ids() if i == in_flight] == [in_flight_message_id] * 3
+            assert asyncio.run(requeued_events(dsn)) == [in_flight]
     finally:
         inbox.release.set()
         codes = [s.stop() for s in (restarted, matching, enrolment) if s is not None]
@@ -152,6 +175,24 @@ async def recorded_ids(dsn: str) -> set[str]:
     rows = await _fetch(dsn, "SELECT notification_id::text AS id FROM notifications.notifications")
     assert len(rows) == len({r["id"] for r in rows})
     return {r["id"] for r in rows}
+
+
+async def dead_letter(dsn: str, notification_id: str) -> None:
+    await _fetch(
+        dsn,
+        "UPDATE notifications.notifications SET status = 'dead', attempts = 6, last_error = 'SMTPResponseException 550'"
+        " WHERE notification_id::text = $1",
+        notification_id,
+    )
+
+
+async def requeued_events(dsn: str) -> list[str]:
+    rows = await _fetch(
+        dsn,
+        "SELECT data->>'notification_id' AS id FROM notifications.events WHERE type = $1",
+        "tandem.notifications.notification-requeued.v1",
+    )
+    return [r["id"] for r in rows]
 
 
 async def sent_events(dsn: str) -> list[str]:
