@@ -142,6 +142,16 @@ def test_a_sigkill_mid_send_then_a_restart_sends_each_notification_once_under_on
             eventually(lambda: asyncio.run(status_of(dsn, in_flight)) == ("sent", 1), 30, "the re-queued send")
             assert [m for i, m in inbox.ids() if i == in_flight] == [in_flight_message_id] * 3
             assert asyncio.run(requeued_events(dsn)) == [in_flight]
+            # The outbox by status on /metrics, as of the sender's last run.
+            eventually(
+                lambda: (
+                    f'tandem_notifications{{status="sent"}} {float(len(memberships))}'
+                    in httpx.get(f"{restarted.root}/metrics").text
+                ),
+                30,
+                "the metrics to count every notification sent",
+            )
+            assert 'tandem_notifications{status="dead"} 0.0' in httpx.get(f"{restarted.root}/metrics").text
     finally:
         inbox.release.set()
         codes = [s.stop() for s in (restarted, matching, enrolment) if s is not None]
