@@ -109,6 +109,7 @@ run: venv infra-up topics
 	deploy/local/platform.sh up
 	$(PY) -m demo
 	@$(PY) -m demo.keycloak_realm --sign-in
+	@deploy/local/platform.sh inbox
 
 # Stops only what `make run` started: with KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL set, those servers are someone
 # else's (infra-up started none) and stay up.

@@ -716,6 +716,23 @@ class NotificationPreferencesChanged(Event):
     via: Literal["preferences", "unsubscribe-link"] = "preferences"
 
 
+class NotificationRequeued(Event):
+    """A program admin sent a dead-lettered notification back to the outbox (after fixing its cause): due at once,
+    with a fresh run of attempts. Ids only, as NotificationSent; `attempts_spent` is what it had used up."""
+
+    service = "notifications"
+    type_name = "tandem.notifications.notification-requeued.v1"
+
+    notification_id: str
+    rule: NotificationRule
+    channel: NotificationChannel
+    audience: NotificationAudience = "participant"
+    participant_id: str | None
+    program_id: str
+    cause_event_id: str
+    attempts_spent: int = Field(ge=1, description="Attempts the dead letter had used up before it was re-queued.")
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type_name: cls
     for cls in (
@@ -761,6 +778,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         NotificationSuppressed,
         ProgramChannelsChanged,
         NotificationPreferencesChanged,
+        NotificationRequeued,
     )
 }
 

@@ -4,6 +4,14 @@
 # matching 8002, sessions 8003, insights 8004, notifications 8005), or TANDEM_PORT_BASE plus the same offsets (1..5) so a second
 # platform (a test's) never collides with a developer's. The services use the public development keys, so
 # TANDEM_DEVELOPMENT=true is set for them unless the environment says otherwise.
+#
+# Mail: `up` also starts Mailpit (github.com/axllent/mailpit, built once by deploy/tools/mailpit.sh), a local mail
+# catcher with a web inbox, on 127.0.0.1 only: SMTP on TANDEM_MAILPIT_SMTP_PORT (default 1025), the inbox and its
+# API on TANDEM_MAILPIT_WEB_PORT (default 8025); with TANDEM_PORT_BASE, base+25 and base+26. The notifications
+# service sends to it. It lives here, not in infra.sh beside Keycloak: it stands in for the organisation's mail
+# relay, a setting of the services, and a platform started against someone else's servers still needs one. A
+# relay named by the caller (TANDEM_SMTP_HOST) wins: Mailpit is not started. Its messages are in memory: each `up`
+# starts with an empty inbox.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,6 +28,13 @@ port_of() {
   local default=${1##*:}
   if [[ -n "${TANDEM_PORT_BASE:-}" ]]; then echo $((TANDEM_PORT_BASE + default % 1000)); else echo "$default"; fi
 }
+
+mail_port() {
+  if [[ -n "${TANDEM_PORT_BASE:-}" ]]; then echo $((TANDEM_PORT_BASE + $2)); else echo "$1"; fi
+}
+mailpit_smtp_port="${TANDEM_MAILPIT_SMTP_PORT:-$(mail_port 1025 25)}"
+mailpit_web_port="${TANDEM_MAILPIT_WEB_PORT:-$(mail_port 8025 26)}"
+inbox_url="http://127.0.0.1:$mailpit_web_port"
 
 alive() { [[ -f "$run_dir/$1.pid" ]] && kill -0 "$(cat "$run_dir/$1.pid")" 2>/dev/null; }
 
@@ -56,9 +71,30 @@ sign_in() {
   say "sign-in: Keycloak realm $url/realms/tandem (make token gets its tokens)"
 }
 
+# Mailpit, unless the caller names a relay; the services started after it send there.
+mail_up() {
+  if [[ -n "${TANDEM_SMTP_HOST:-}" ]]; then say "mail: the caller's relay $TANDEM_SMTP_HOST:${TANDEM_SMTP_PORT:-25}"; return; fi
+  export TANDEM_SMTP_HOST=127.0.0.1 TANDEM_SMTP_PORT="$mailpit_smtp_port"
+  if alive mailpit; then say "mailpit already running (pid $(cat "$run_dir/mailpit.pid"))"; return; fi
+  local mailpit launcher=()
+  mailpit="$("$repo/deploy/tools/mailpit.sh")"
+  command -v setsid >/dev/null && launcher=(setsid)
+  nohup ${launcher[@]+"${launcher[@]}"} "$mailpit" --smtp "127.0.0.1:$mailpit_smtp_port" \
+    --listen "127.0.0.1:$mailpit_web_port" --disable-version-check --smtp-auth-accept-any \
+    --smtp-auth-allow-insecure >>"$run_dir/mailpit.log" 2>&1 </dev/null &
+  echo $! >"$run_dir/mailpit.pid"
+  for ((i = 0; i < 60; i++)); do
+    curl -fs -o /dev/null "$inbox_url/readyz" && break
+    alive mailpit || { say "ERROR: mailpit exited; last lines of its log:"; tail -n 30 "$run_dir/mailpit.log"; exit 1; }
+    sleep 0.5
+  done
+  say "mailpit ready: SMTP 127.0.0.1:$mailpit_smtp_port, inbox $inbox_url (pid $(cat "$run_dir/mailpit.pid"))"
+}
+
 up() {
   mkdir -p "$run_dir"
   sign_in
+  mail_up
   for entry in "${services[@]}"; do
     name=${entry%%:*} port=$(port_of "$entry")
     if alive "$name"; then say "$name already running (pid $(cat "$run_dir/$name.pid"))"; continue; fi
@@ -119,6 +155,11 @@ down() {
       say "stopped $name (pid $pid, not in $run_dir)"
     done
   done
+  if alive mailpit; then
+    stop_pid "$(cat "$run_dir/mailpit.pid")"
+    say "stopped mailpit"
+  fi
+  rm -f "$run_dir/mailpit.pid"
   # The sign-in the stopped services used: `make token` falls back to development tokens until the next `up`.
   rm -f "$run_dir/auth.env"
 }
@@ -129,6 +170,7 @@ status() {
     name=${entry%%:*} port=$(port_of "$entry")
     if alive "$name" && ready "$port"; then say "$name: ready on :$port"; else say "$name: NOT ready"; rc=1; fi
   done
+  if alive mailpit; then say "mailpit: inbox $inbox_url, SMTP 127.0.0.1:$mailpit_smtp_port"; fi
   return $rc
 }
 
@@ -136,5 +178,6 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  inbox) if alive mailpit; then echo "Introductions and prompts arrive in the Mailpit inbox: $inbox_url"; fi ;;
+  *) echo "usage: $0 up|down|status|inbox" >&2; exit 2 ;;
 esac

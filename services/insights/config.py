@@ -15,6 +15,11 @@ class InsightsSettings(ServiceSettings):
         "http://127.0.0.1:8001/enrolment/v1",
         description="Enrolment's API as the pages' browser reaches it (opt-in, partners, names, roster upload).",
     )
+    web_notifications_url: str = Field(
+        "http://127.0.0.1:8005/notifications/v1",
+        description="Notifications' API as the dashboard's browser reaches it (each pair's last nudge, the outbox); "
+        "empty: the dashboard shows no notifications.",
+    )
     web_poll_seconds: float = Field(5.0, gt=0, description="How often the dashboard refreshes its live figures.")
     web_oidc_issuer: str = Field(
         "",

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.notifications.adapters import metrics
 from services.notifications.adapters.delivery import ChannelDelivery
 from services.notifications.adapters.email import SmtpMailer
 from services.notifications.adapters.messages import Sender
 from services.notifications.adapters.unsubscribe import UnsubscribeLinks
 from services.notifications.adapters.webhooks import HttpxPoster
 from services.notifications.config import NotificationsSettings
-from services.notifications.entrypoints import destinations, http, unsubscribe
+from services.notifications.entrypoints import destinations, http, outbox_http, unsubscribe
 from services.notifications.entrypoints.contacts_consumer import ContactsFollower
 from services.notifications.entrypoints.directory_consumer import DirectoryProjection, NotificationRules
 from services.notifications.service_layer import handlers
@@ -39,6 +40,7 @@ def bindings(runtime: ServiceRuntime) -> Bindings:
         http.unit_of_work: lambda: PostgresNotificationsUnitOfWork(runtime.pool, runtime.store),
         http.staff: lambda: PostgresProgramStaff(runtime.pool),
         unsubscribe.links: lambda: _links(_settings(runtime)),
+        outbox_http.clock: lambda: runtime.clock,
     }
 
 
@@ -64,9 +66,11 @@ def schedules(runtime: ServiceRuntime) -> list[Schedule]:
     )
     retries = handlers.Retries(settings.max_attempts, settings.retry_after)
 
-    def send(now):
+    async def send(now):
         uow = PostgresNotificationsUnitOfWork(runtime.pool, runtime.store)
-        return handlers.send_due(uow, delivery, now, retries, settings.send_batch_size, settings.digest_hour)
+        attempted = await handlers.send_due(uow, delivery, now, retries, settings.send_batch_size, settings.digest_hour)
+        await metrics.refresh(runtime.pool)  # the outbox by status on /metrics, as of this run
+        return attempted
 
     return [Schedule("send", send)]
 
@@ -91,7 +95,7 @@ SPEC = ServiceSpec(
     name="notifications",
     title="Tandem notifications",
     settings=NotificationsSettings,
-    routers=[http.router, destinations.router, unsubscribe.router],
+    routers=[http.router, destinations.router, unsubscribe.router, outbox_http.router],
     migrations=[Path(__file__).parent / "adapters" / "sql"],
     projections=[DirectoryProjection(), ProgramStaffProjection()],
     policies=policies,

@@ -110,6 +110,7 @@ def _run_platform(env: dict[str, str], web_port: int | None = None, **web_env: s
         "TANDEM_WEB_MATCHING_URL": services["matching"].url,
         "TANDEM_WEB_SESSIONS_URL": services["sessions"].url,
         "TANDEM_WEB_ENROLMENT_URL": services["enrolment"].url,
+        "TANDEM_WEB_NOTIFICATIONS_URL": "",  # notifications is not started here: the dashboard leaves it out
         "TANDEM_WEB_POLL_SECONDS": "1",
         **web_env,
     }

@@ -24,3 +24,6 @@ def test_compose_runs_the_whole_platform_hardened():
     assert {"kafka", "postgres", "topics", *platform} <= services.keys()
     for name in platform:
         assert services[name]["read_only"] is True and services[name]["cap_drop"] == ["ALL"]
+    # Notifications sends to the local mail catcher unless told of a relay.
+    assert services["notifications"]["environment"]["TANDEM_SMTP_HOST"] == "${TANDEM_SMTP_HOST:-mailpit}"
+    assert services["mailpit"]["read_only"] is True and services["mailpit"]["ports"] == ["127.0.0.1:8025:8025"]

@@ -150,6 +150,12 @@ def test_production_values_use_three_replicas_sasl_ssl_and_strimzi_topics(helm):
     assert all(t["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep" for t in topics.values())
     [policy] = of_kind(manifests, "NetworkPolicy")
     assert any(p.get("port") == 443 for rule in policy["spec"]["egress"] for p in rule.get("ports", []))
+    # Notifications reaches its mail relay (submission port) and takes the relay's password from a Secret.
+    assert any(p.get("port") == 587 for rule in policy["spec"]["egress"] for p in rule.get("ports", []))
+    [notifications] = [d for d in of_kind(manifests, "Deployment") if d["metadata"]["name"].endswith("notifications")]
+    env = {e["name"]: e for e in notifications["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["TANDEM_SMTP_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "tandem-smtp", "key": "password"}
+    assert env["TANDEM_SMTP_STARTTLS"]["value"] == "true" and "value" not in env["TANDEM_SMTP_PASSWORD"]
 
 
 def test_values_are_checked_against_the_values_schema(helm):

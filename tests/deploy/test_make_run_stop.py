@@ -4,18 +4,26 @@ An earlier deploy/local/platform.sh recorded the pid of the subshell that starte
 reported "stopped" and left all four services holding their ports. This test runs both targets for real, on ports
 of its own (TANDEM_PORT_BASE) and against this run's servers and database (KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL:
 `make` then starts no infrastructure, and `make stop` must leave those servers running).
+
+`make run` also starts Mailpit, the local mail catcher (issue #17): the demo round's introductions arrive in its
+inbox, one per member of each pair, and `make stop` stops it too.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
+import pytest
+
 from services.registry import SERVICES
+from tests.support.services import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,11 +35,11 @@ def listening(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def free_port_base() -> int:
-    """A base whose service ports (base + 1..5) are free, away from the developer's 8001-8005."""
+    """A base whose service ports (base + 1..5) and Mailpit's (base + 25, 26) are free, away from the developer's."""
     for base in range(21000, 60000, 97):
-        if not any(listening(base + offset) for offset in range(1, 6)):
+        if not any(listening(base + offset) for offset in (1, 2, 3, 4, 5, 25, 26)):
             return base
-    raise RuntimeError("no five free ports")
+    raise RuntimeError("no seven free ports")
 
 
 def gone(pid: int) -> bool:
@@ -44,6 +52,13 @@ def gone(pid: int) -> bool:
     return stat.exists() and stat.read_text().split(") ")[-1].startswith("Z")
 
 
+def introductions(inbox: str) -> list[dict]:
+    """The introductions in Mailpit's inbox, through its HTTP API."""
+    answer = httpx.get(f"{inbox}/api/v1/messages", params={"limit": 1000}, timeout=10)
+    answer.raise_for_status()
+    return [m for m in answer.json()["messages"] if m["Subject"].startswith("Meet your Tandem partner")]
+
+
 def await_true(check, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while not check():
@@ -53,9 +68,12 @@ def await_true(check, timeout_s: float) -> bool:
     return True
 
 
+# `make run` alone may take minutes on a busy 2-core machine (it measured 6.5 min with other suites running).
+@pytest.mark.timeout(900)
 def test_make_run_then_make_stop_leaves_nothing_listening(dsn, kafka, tmp_path):
     base = free_port_base()
     ports = [base + spec.default_port % 1000 for spec in SERVICES]
+    smtp_port, inbox_port = base + 25, base + 26  # Mailpit's, by platform.sh's rule under TANDEM_PORT_BASE
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": kafka.kafka_bootstrap_servers,
@@ -80,6 +98,15 @@ def test_make_run_then_make_stop_leaves_nothing_listening(dsn, kafka, tmp_path):
         # the recorded pid is the service's own python process, not a shell around it
         for spec, pid in zip(SERVICES, pids, strict=True):
             assert f"services.{spec.name}" in Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+        inbox = f"http://127.0.0.1:{inbox_port}"
+        assert f"Mailpit inbox: {inbox}" in run.stdout
+        pids.append(int((run_dir / "mailpit.pid").read_text()))
+        ports += [smtp_port, inbox_port]
+        # The demo round's introductions arrive in Mailpit: one per member of each pair, each under its own id.
+        pairs = int(re.search(r"matching round \S+: (\d+) pairs", run.stdout).group(1))
+        eventually(lambda: len(introductions(inbox)) >= 2 * pairs, 120, "the demo's introductions in Mailpit")
+        arrived = introductions(inbox)
+        assert len(arrived) == 2 * pairs and len({m["MessageID"] for m in arrived}) == 2 * pairs
     finally:
         stop = subprocess.run([*make, "stop"], env=env, capture_output=True, text=True, timeout=300)
     assert stop.returncode == 0, stop.stdout + stop.stderr

@@ -28,7 +28,10 @@ def test_pages_load_without_a_token_and_allow_only_their_own_scripts(client, pag
     assert response.headers["content-type"].startswith("text/html")
     policy = response.headers["content-security-policy"]
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
-    assert "connect-src 'self' http://127.0.0.1:8001 http://127.0.0.1:8002 http://sessions.example:8003;" in policy
+    assert (
+        "connect-src 'self' http://127.0.0.1:8001 http://127.0.0.1:8002 http://127.0.0.1:8005 http://sessions.example:8003;"
+        in policy
+    )
 
 
 @pytest.mark.parametrize("page", ["dashboard", "participant"])
@@ -57,6 +60,7 @@ def test_the_pages_learn_where_the_other_apis_are(client):
         "matching_url": "http://127.0.0.1:8002/matching/v1",
         "sessions_url": "http://sessions.example:8003/sessions/v1",
         "enrolment_url": "http://127.0.0.1:8001/enrolment/v1",
+        "notifications_url": "http://127.0.0.1:8005/notifications/v1",
         "poll_seconds": 5.0,
         "oidc": None,
     }

@@ -3,7 +3,8 @@
 The pages are static files; every figure comes from the JSON APIs, called by the browser with the bearer token
 of its signed-in user: the pages sign people in at the OpenID provider `web_oidc_issuer` names (authorization code
 flow with PKCE, in the browser: static/common.js), or, with no provider configured, take a pasted token
-(development only). The pages also call enrolment, matching and sessions, at the URLs of `web_config`.
+(development only). The pages also call enrolment, matching, sessions and notifications, at the URLs of
+`web_config`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def web_config(settings: InsightsSettings) -> dict[str, object]:
         "matching_url": settings.web_matching_url.rstrip("/"),
         "sessions_url": settings.web_sessions_url.rstrip("/"),
         "enrolment_url": settings.web_enrolment_url.rstrip("/"),
+        "notifications_url": settings.web_notifications_url.rstrip("/"),
         "poll_seconds": settings.web_poll_seconds,
         "oidc": _oidc(settings),
     }
@@ -52,7 +54,13 @@ def _oidc(settings: InsightsSettings) -> dict[str, str] | None:
 def content_security_policy(settings: InsightsSettings) -> str:
     """Scripts, styles and data only from this service, plus calls to the APIs the pages use and to the OpenID
     provider (its discovery document and token endpoint; the sign-in itself is a top-level navigation)."""
-    apis = (settings.web_matching_url, settings.web_sessions_url, settings.web_enrolment_url, settings.web_oidc_issuer)
+    apis = (
+        settings.web_matching_url,
+        settings.web_sessions_url,
+        settings.web_enrolment_url,
+        settings.web_notifications_url,
+        settings.web_oidc_issuer,
+    )
     others = {_origin(url) for url in apis} - {""}
     return "; ".join(
         [

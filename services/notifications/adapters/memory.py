@@ -51,6 +51,22 @@ class InMemoryNotifications(Notifications):
         mine = [n for n in reversed(self.state.notifications.values()) if n.program_id == program_id]
         return mine[offset : offset + limit], len(mine)
 
+    async def locked(self, notification_id: str) -> Notification | None:
+        return self.state.notifications.get(notification_id)
+
+    async def last_per_pair(
+        self, program_id: str, offset: int, limit: int
+    ) -> tuple[list[tuple[Notification, datetime]], int]:
+        # Recording order stands in for recorded_at: the newest per (pair, member) is the last one seen.
+        last: dict[tuple[str, str], Notification] = {}
+        for n in self.state.notifications.values():
+            if n.program_id == program_id and n.participant_id is not None and "pair_id" in n.context:
+                last[(n.context["pair_id"], n.participant_id)] = n
+        pairs = sorted({pair for pair, _ in last})
+        page = set(pairs[offset : offset + limit])
+        found = [(n, n.next_attempt_at) for key, n in sorted(last.items()) if key[0] in page]
+        return found, len(pairs)
+
 
 class InMemoryContacts(Contacts):
     def __init__(self, state: NotificationsState):

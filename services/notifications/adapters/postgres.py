@@ -89,6 +89,36 @@ class PostgresNotifications(Notifications):
         total = await self.conn.fetchval("SELECT count(*) FROM notifications WHERE program_id = $1", program_id)
         return [_notification(r) for r in rows], total
 
+    async def locked(self, notification_id: str) -> Notification | None:
+        row = await self.conn.fetchrow(
+            "SELECT * FROM notifications WHERE notification_id::text = $1 FOR UPDATE", notification_id.lower()
+        )
+        return _notification(row) if row else None
+
+    async def last_per_pair(
+        self, program_id: str, offset: int, limit: int
+    ) -> tuple[list[tuple[Notification, datetime]], int]:
+        # A page of pairs first, then the newest notification of each member of those pairs (004's index).
+        rows = await self.conn.fetch(
+            """WITH page AS (
+                   SELECT DISTINCT context->>'pair_id' AS pair_id FROM notifications
+                   WHERE program_id = $1 AND context ? 'pair_id' AND participant_id IS NOT NULL
+                   ORDER BY 1 OFFSET $2 LIMIT $3)
+               SELECT DISTINCT ON (n.context->>'pair_id', n.participant_id) n.*
+               FROM notifications n JOIN page ON n.context->>'pair_id' = page.pair_id
+               WHERE n.program_id = $1 AND n.participant_id IS NOT NULL
+               ORDER BY n.context->>'pair_id', n.participant_id, n.recorded_at DESC, n.notification_id""",
+            program_id,
+            offset,
+            limit,
+        )
+        total = await self.conn.fetchval(
+            "SELECT count(DISTINCT context->>'pair_id') FROM notifications WHERE program_id = $1"
+            " AND context ? 'pair_id' AND participant_id IS NOT NULL",
+            program_id,
+        )
+        return [(_notification(r), r["recorded_at"]) for r in rows], total
+
 
 def _notification(row: asyncpg.Record) -> Notification:
     return Notification(

@@ -34,6 +34,17 @@ class Notifications(ABC):
     async def of_program(self, program_id: str, offset: int, limit: int) -> tuple[list[Notification], int]:
         """The program's notifications, newest first, and how many it has."""
 
+    @abstractmethod
+    async def locked(self, notification_id: str) -> Notification | None:
+        """The notification, locked until the transaction ends (a re-queue and the sender do not cross)."""
+
+    @abstractmethod
+    async def last_per_pair(
+        self, program_id: str, offset: int, limit: int
+    ) -> tuple[list[tuple[Notification, datetime]], int]:
+        """The last notification to each member of each of the program's pairs, with when it was recorded, pairs in
+        id order (a page of them), and how many pairs have notifications."""
+
 
 class Contacts(ABC):
     @abstractmethod

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from shared.errors import Conflict
 from shared.events import (
     NotificationAudience,
     NotificationChannel,
     NotificationFailed,
+    NotificationRequeued,
     NotificationRule,
     NotificationSent,
     NotificationSuppressed,
@@ -95,6 +97,15 @@ class Notification:
             program_id=self.program_id,
             cause_event_id=self.cause_event_id,
         )
+
+    def requeued(self, now: datetime) -> tuple[Notification, NotificationRequeued]:
+        """A dead letter back in the outbox, due now, with a fresh run of attempts: whoever re-queues it has fixed
+        what made it fail, so it deserves the whole back-off again. Only a dead letter: a pending one is queued
+        already, and a sent one would be a second notification for its cause."""
+        if self.status != "dead":
+            raise Conflict(f"notification {self.notification_id} is {self.status}, not dead-lettered")
+        after = replace(self, status="pending", attempts=0, next_attempt_at=now)
+        return after, NotificationRequeued(**self._ids(), attempts_spent=self.attempts)
 
     def _ids(self) -> dict[str, Any]:
         return {

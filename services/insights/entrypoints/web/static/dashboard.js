@@ -20,6 +20,7 @@ const state = {
   charts: {},
   enrolment: "",
   sessions: "",
+  notifications: "", // notifications' API; empty: the dashboard shows no notifications
   names: new Map(), // participant id -> display name, for the programs this user administers
   unnamed: new Set(), // programs whose names enrolment refused to this user (auditors, sponsors, other admins)
 };
@@ -49,6 +50,7 @@ async function start() {
     state.pollSeconds = Number(params.get("poll")) || config.poll_seconds || 5;
     state.enrolment = config.enrolment_url || "";
     state.sessions = config.sessions_url || "";
+    state.notifications = config.notifications_url || "";
   } catch {
     /* keep the default */
   }
@@ -175,6 +177,7 @@ async function refresh() {
     await learnNames(state.programId, [...pairs.flatMap((p) => [p.mentor_id, p.mentee_id])]);
     if (generation !== state.generation) return;
     render(report, pairs);
+    await refreshNotifications(state.programId, generation);
     say($("message"), null);
     $("report").hidden = false;
     $("csv").disabled = false;
@@ -734,6 +737,95 @@ function renderRisk(report) {
       ),
     ),
   );
+}
+
+// ------------------------------------------------------------------------------------------------- notifications
+
+const STATUS = { sent: ["sent", "ok"], pending: ["pending", "warn"], dead: ["dead letter", "danger"] };
+const OUTBOX_ROWS = 100; // the newest notifications shown in the outbox
+
+function statusTag(n) {
+  const [text, kind] = STATUS[n.status] || [n.status, "warn"];
+  return el("span", { class: `tag ${kind}`, text });
+}
+
+/** Each pair's last notification to each member and the outbox, from notifications' API (as it is now: it keeps
+ * no history to show "as of" an instant). Hidden for anyone it refuses, and when it is not configured. */
+async function refreshNotifications(programId, generation) {
+  const section = $("notifications");
+  if (!state.notifications || state.asOf) return void (section.hidden = true);
+  const base = `${state.notifications}/programs/${encodeURIComponent(programId)}`;
+  let notices, outbox;
+  try {
+    [notices, outbox] = await Promise.all([
+      getJson(`${base}/pairs/last-notifications?page_size=500`),
+      getJson(`${base}/notifications?page_size=${OUTBOX_ROWS}`),
+    ]);
+  } catch (error) {
+    // The figures above stand on their own: a notifications service out of reach only empties this section.
+    section.hidden = error instanceof ApiError && [401, 403, 404].includes(error.status);
+    $("notices").replaceChildren();
+    $("outbox").replaceChildren();
+    $("notifications-summary").textContent = `Notifications could not be read: ${error.message}`;
+    return;
+  }
+  if (generation !== state.generation) return;
+  await learnNames(programId, notices.items.flatMap((p) => p.members.map((m) => m.participant_id)));
+  renderNotices(notices);
+  renderOutbox(outbox, base);
+  section.hidden = false;
+}
+
+function renderNotices(page) {
+  const rows = page.items.flatMap((p) =>
+    p.members.map((m) => [
+      el("span", { class: "mono", text: p.pair_id }),
+      person(m.participant_id),
+      m.rule.replace(/-/g, " "),
+      statusTag(m),
+      fmt.int(m.attempts),
+      fmt.dateTime(m.sent_at || m.recorded_at),
+    ]),
+  );
+  $("notices").replaceChildren(
+    rows.length
+      ? table("Each pair's last notification to each member", ["Pair", "Member", "Notification", "Outcome", "Attempts", "When"], rows, { numeric: [4] })
+      : el("p", { class: "empty", text: "No notification yet." }),
+  );
+}
+
+function renderOutbox(page, base) {
+  const dead = page.items.filter((n) => n.status === "dead").length;
+  const pending = page.items.filter((n) => n.status === "pending").length;
+  $("notifications-summary").textContent =
+    `${fmt.int(page.total)} notifications; of the newest ${fmt.int(page.items.length)}: ${fmt.int(pending)} waiting, ${fmt.int(dead)} dead letters.`;
+  const admin = roles().includes("program_admin");
+  const rows = page.items.map((n) => [
+    el("span", { class: "mono", text: n.notification_id.slice(0, 8) }),
+    n.rule.replace(/-/g, " "),
+    n.channel,
+    n.participant_id ? person(n.participant_id) : "program admins",
+    statusTag(n),
+    fmt.int(n.attempts),
+    n.status === "pending" ? fmt.dateTime(n.next_attempt_at) : "—",
+    n.last_error || "—",
+    n.status === "dead" && admin
+      ? el("button", { type: "button", class: "retry", "aria-label": `Retry notification ${n.notification_id}`, text: "Retry", onclick: () => retry(base, n.notification_id) })
+      : "",
+  ]);
+  $("outbox").replaceChildren(
+    table("The outbox: delivery status, retries and dead letters", ["Notification", "Rule", "Channel", "To", "Status", "Attempts", "Next attempt", "Last error", ""], rows, { numeric: [5] }),
+  );
+}
+
+async function retry(base, notificationId) {
+  try {
+    await postJson(`${base}/notifications/${encodeURIComponent(notificationId)}/retry`, {});
+    say($("outbox-message"), "Sent back to the outbox: it goes out at the sender's next run.", "info");
+  } catch (error) {
+    say($("outbox-message"), `Could not retry it: ${error.message}`);
+  }
+  refresh();
 }
 
 const utcDay = (instant) => Math.floor(Date.parse(instant) / 86_400_000);
