@@ -81,6 +81,58 @@ CompletedBy = Literal["schedule", "members", "admin"]
 Confidentiality = Literal["standard", "strict"]
 
 
+class RuleSwitch(BaseModel):
+    """A notification rule a program can turn off (issue #17): off, it records nothing."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+
+
+class AcceptanceReminderSettings(RuleSwitch):
+    after_hours: int = Field(
+        48, ge=1, description="Hours after the proposal a member who has not answered is reminded."
+    )
+
+
+class AgreementReminderSettings(RuleSwitch):
+    after_days: int = Field(7, ge=1, description="Days after a pair formed without an agreement in force.")
+
+
+class EscalationSettings(RuleSwitch):
+    after_days: int = Field(7, ge=1, description="Days after the at-risk nudge, with nothing changed, admins hear.")
+
+
+class AdminDigestSettings(RuleSwitch):
+    weekday: int = Field(1, ge=1, description="ISO weekday (1 Monday ... 7 Sunday) the weekly digest goes out.")
+    hour_utc: int = Field(8, ge=0, description="Hour (UTC) of that day from which it goes out.")
+
+
+class NotificationSettings(BaseModel):
+    """A program's notification rules: each on or off, with its timing. `session_due` and `at_risk_nudge` follow
+    the pair's cadence (a session is due after cadence_days; at risk after 1.5 x cadence_days, as insights says).
+    `daily_digest` is a person's preference, not a program's, so it is not here."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    proposal: RuleSwitch = RuleSwitch()
+    introduction: RuleSwitch = RuleSwitch()
+    acceptance_reminder: AcceptanceReminderSettings = AcceptanceReminderSettings()
+    agreement_reminder: AgreementReminderSettings = AgreementReminderSettings()
+    session_due: RuleSwitch = RuleSwitch()
+    at_risk_nudge: RuleSwitch = RuleSwitch()
+    at_risk_escalation: EscalationSettings = EscalationSettings()
+    feedback_prompt: RuleSwitch = RuleSwitch()
+    program_ended: RuleSwitch = RuleSwitch()
+    completion: RuleSwitch = RuleSwitch()
+    admin_digest: AdminDigestSettings = AdminDigestSettings()
+
+    def enabled(self, rule: str) -> bool:
+        """Whether `rule` (a NotificationRule, e.g. "session-due") is on; a rule not listed here always is."""
+        switch = getattr(self, rule.replace("-", "_"), None)
+        return switch.enabled if isinstance(switch, RuleSwitch) else True
+
+
 class ProgramSettings(Event):
     """A program's settings, whole: what ProgramLaunched sets and ProgramSettingsChanged replaces."""
 
@@ -112,6 +164,9 @@ class ProgramSettings(Event):
     )
     required_modules: tuple[str, ...] = Field(
         (), description="Training modules a participant completes before entering the matching pool (issue #16)."
+    )
+    notifications: NotificationSettings = Field(
+        default_factory=NotificationSettings, description="Each notification rule on or off, and its timing."
     )
 
 

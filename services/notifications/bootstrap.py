@@ -15,7 +15,7 @@ from services.notifications.config import NotificationsSettings
 from services.notifications.entrypoints import http
 from services.notifications.entrypoints.contacts_consumer import ContactsFollower
 from services.notifications.entrypoints.directory_consumer import DirectoryProjection, NotificationRules
-from services.notifications.service_layer import handlers
+from services.notifications.service_layer import handlers, rules
 from services.notifications.service_layer.unit_of_work import PostgresNotificationsUnitOfWork
 from shared.clock import Schedule
 from shared.health import TaskHealth
@@ -44,7 +44,9 @@ def policies(runtime: ServiceRuntime) -> list[Policy]:
 
 
 def schedules(runtime: ServiceRuntime) -> list[Schedule]:
-    """The sender: due notifications out by SMTP, retried with a doubling back-off, dead-lettered at the last."""
+    """The clock-driven rules (`remind`: reminders, nudges, escalations, the weekly digest, recorded once per
+    cause) and the sender (`send`: due notifications out, retried with a doubling back-off, dead-lettered at the
+    last)."""
     settings = _settings(runtime)
     sender = Sender(settings.mail_from, settings.message_id_domain)
     delivery = EmailDelivery(SmtpMailer(settings), sender, settings.admin_mailbox)
@@ -54,7 +56,11 @@ def schedules(runtime: ServiceRuntime) -> list[Schedule]:
         uow = PostgresNotificationsUnitOfWork(runtime.pool, runtime.store)
         return handlers.send_due(uow, delivery, now, retries, settings.send_batch_size)
 
-    return [Schedule("send", send)]
+    def remind(now):
+        return rules.remind(PostgresNotificationsUnitOfWork(runtime.pool, runtime.store), now)
+
+    # `remind` first: what falls due at this instant is recorded before the sender runs, so it goes out at once.
+    return [Schedule("remind", remind), Schedule("send", send)]
 
 
 def workers(runtime: ServiceRuntime) -> list[Worker]:

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from datetime import date, datetime
 
 from services.notifications.domain.model import Notification, PairMembers, ProgramFacts
+from services.notifications.domain.rules import PairState, PairStatus, Proposal, Snapshot
 from shared.contacts import ContactDetails
 
 
@@ -28,6 +29,10 @@ class Notifications(ABC):
     async def of_program(self, program_id: str, offset: int, limit: int) -> tuple[list[Notification], int]:
         """The program's notifications, newest first, and how many it has."""
 
+    @abstractmethod
+    async def recorded(self, notification_ids: list[str]) -> dict[str, Notification]:
+        """Those of `notification_ids` recorded already, by id."""
+
 
 class Contacts(ABC):
     @abstractmethod
@@ -42,7 +47,8 @@ class Contacts(ABC):
 
 
 class Directory(ABC):
-    """The `directory` read model and the sessions waiting for their pair."""
+    """The `directory` read model and the sessions waiting for their pair. Its writes are the projection's
+    (service_layer/directory.py), so a replay rebuilds it from the log."""
 
     @abstractmethod
     async def program(self, program_id: str) -> ProgramFacts | None: ...
@@ -57,3 +63,41 @@ class Directory(ABC):
     @abstractmethod
     async def sessions_awaiting(self, pair_id: str) -> list[tuple[str, date]]:
         """(cause event id, held on) of the sessions that waited for this pair; they wait no more."""
+
+    @abstractmethod
+    async def pairs_of(self, program_id: str) -> list[PairState]: ...
+
+    @abstractmethod
+    async def snapshot(self, ended_since: datetime) -> Snapshot:
+        """Every program, the active pairs and those that ended since `ended_since`, the proposals waiting."""
+
+    # The projection's writes.
+    @abstractmethod
+    async def put_program(self, facts: ProgramFacts, settings_version: int) -> None:
+        """The program's facts, unless a newer settings_version is kept already."""
+
+    @abstractmethod
+    async def proposed(self, proposal: Proposal) -> None: ...
+
+    @abstractmethod
+    async def accepted(self, pair_id: str, participant_id: str) -> None: ...
+
+    @abstractmethod
+    async def proposal_ended(self, pair_id: str) -> None:
+        """Declined, expired or formed: it waits no more."""
+
+    @abstractmethod
+    async def pair_formed(self, pair: PairMembers, formed_at: datetime) -> None: ...
+
+    @abstractmethod
+    async def session_held(self, pair_id: str, held_on: date) -> None:
+        """The pair's latest session date (what "due" and "at risk" count from)."""
+
+    @abstractmethod
+    async def agreement_in_force(self, pair_id: str, cadence_days: int) -> None: ...
+
+    @abstractmethod
+    async def flagged(self, pair_id: str, at: datetime, cause_event_id: str) -> None: ...
+
+    @abstractmethod
+    async def pair_ended(self, pair_id: str, status: PairStatus, at: datetime) -> None: ...
