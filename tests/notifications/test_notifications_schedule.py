@@ -377,6 +377,15 @@ async def test_the_admin_digest_goes_weekly_on_its_day_and_hour_with_counts_only
     assert next_week.cause_event_id == "prog-1/admin-digest/2026-W46"
 
 
+async def test_a_program_whose_first_pairs_formed_after_this_weeks_slot_gets_its_first_digest_next_week():
+    world = World()
+    await world.apply(launched(agreement_reminder={"enabled": False}), T0)  # digest: Mondays 08:00 UTC
+    await world.apply(formed(), T0)  # Monday 09:00
+    assert [n for n in await world.scan(T0 + timedelta(hours=1)) if n.rule == "admin-digest"] == []
+    [first] = [n for n in await world.scan(days(7)) if n.rule == "admin-digest"]
+    assert first.context["counts"]["new"] == 1
+
+
 async def test_introductions_turned_off_still_prompt_feedback_for_sessions_that_waited():
     world = World()
     await world.apply(launched(**QUIET, introduction={"enabled": False}), T0 - timedelta(days=1))

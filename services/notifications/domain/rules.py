@@ -268,13 +268,18 @@ def digest_slot(program: ProgramFacts, now: datetime) -> datetime:
 
 
 def admin_digest(program: ProgramFacts, snapshot: Snapshot, now: datetime) -> list[Notification]:
-    """Weekly, to the program's admins: counts of pairs new and completed in the last 7 days, stalled (a session
-    due or no agreement after its reminder, not yet at risk) and at risk now. Counts only: no one is named."""
+    """Weekly, at its slot, to the program's admins: counts of pairs new and completed in the last 7 days, stalled
+    (a session due or no agreement after its reminder, not yet at risk) and at risk now. Counts only: no one is
+    named."""
     setting = program.notifications.admin_digest
     slot = digest_slot(program, now)
     pairs = [p for p in snapshot.pairs if p.program_id == program.program_id]
     waiting = [p for p in snapshot.proposals if p.program_id == program.program_id]
-    if not setting.enabled or now < slot or not (pairs or waiting):
+    # Only a week the program had pairs (or proposals) by the slot has anything to report: a program whose first
+    # pairs formed after this week's slot has its first digest next week.
+    if not setting.enabled or now < slot:
+        return []
+    if not any(p.formed_at <= slot for p in pairs) and not any(w.proposed_at <= slot for w in waiting):
         return []
     active = [p for p in pairs if p.active]
     risky = {p.pair_id for p in active if at_risk(p, program, now)}
