@@ -15,7 +15,8 @@ would exceed the producer's max_request_size. So the events Tandem produces keep
   labels (`department`, `languages`, skills, focus areas, topics, target names) one line of at most 100;
 - lists at most 50 items (`topics` 20); `targets` at most 50 finite numbers within ±1e9;
   `matching_weights` 0 to 100 each; integers within PostgreSQL int4 (`grade` 0-100, `capacity` 1-10,
-  `minutes` 1-600, `rating` 1-5, `cadence_days` 1-365, `duration_weeks` 1-260, `birth_year` 1900-2015);
+  `minutes` 1-600, `rating` 1-5, `cadence_days` 1-365, `duration_weeks` 1-260, `birth_year` 1900-2015;
+  notification timings `after_hours` 1-2160, `after_days` 1-365, `weekday` 1-7, `hour_utc` 0-23);
 - `held_on` from 2000-01-01, not in the future; no text with NUL, lone surrogates or control characters.
 """
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Any
 
 from services.notifications.adapters.repository import Contacts, Directory, Notifications
 from services.notifications.domain.model import Notification, PairMembers, ProgramFacts
@@ -128,6 +130,6 @@ class InMemoryDirectory(Directory):
     async def pair_ended(self, pair_id: str, status: PairStatus, at: datetime) -> None:
         self._update(pair_id, lambda p: {"status": status, "ended_at": at} if p.active else {})
 
-    def _update(self, pair_id: str, change) -> None:  # type: ignore[no-untyped-def]
+    def _update(self, pair_id: str, change: Callable[[PairState], dict[str, Any]]) -> None:
         if isinstance(pair := self.state.pairs.get(pair_id), PairState):
             self.state.pairs[pair_id] = replace(pair, **change(pair))
