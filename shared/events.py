@@ -15,7 +15,8 @@ would exceed the producer's max_request_size. So the events Tandem produces keep
   labels (`department`, `languages`, skills, focus areas, topics, target names) one line of at most 100;
 - lists at most 50 items (`topics` 20); `targets` at most 50 finite numbers within ±1e9;
   `matching_weights` 0 to 100 each; integers within PostgreSQL int4 (`grade` 0-100, `capacity` 1-10,
-  `minutes` 1-600, `rating` 1-5, `cadence_days` 1-365, `duration_weeks` 1-260, `birth_year` 1900-2015);
+  `minutes` 1-600, `rating` 1-5, `cadence_days` 1-365, `duration_weeks` 1-260, `birth_year` 1900-2015;
+  notification timings `after_hours` 1-2160, `after_days` 1-365, `weekday` 1-7, `hour_utc` 0-23);
 - `held_on` from 2000-01-01, not in the future; no text with NUL, lone surrogates or control characters.
 """
 
@@ -81,6 +82,58 @@ CompletedBy = Literal["schedule", "members", "admin"]
 Confidentiality = Literal["standard", "strict"]
 
 
+class RuleSwitch(BaseModel):
+    """A notification rule a program can turn off (issue #17): off, it records nothing."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+
+
+class AcceptanceReminderSettings(RuleSwitch):
+    after_hours: int = Field(
+        48, ge=1, description="Hours after the proposal a member who has not answered is reminded."
+    )
+
+
+class AgreementReminderSettings(RuleSwitch):
+    after_days: int = Field(7, ge=1, description="Days after a pair formed without an agreement in force.")
+
+
+class EscalationSettings(RuleSwitch):
+    after_days: int = Field(7, ge=1, description="Days after the at-risk nudge, with nothing changed, admins hear.")
+
+
+class AdminDigestSettings(RuleSwitch):
+    weekday: int = Field(1, ge=1, description="ISO weekday (1 Monday ... 7 Sunday) the weekly digest goes out.")
+    hour_utc: int = Field(8, ge=0, description="Hour (UTC) of that day from which it goes out.")
+
+
+class NotificationSettings(BaseModel):
+    """A program's notification rules: each on or off, with its timing. `session_due` and `at_risk_nudge` follow
+    the pair's cadence (a session is due after cadence_days; at risk after 1.5 x cadence_days, as insights says).
+    `daily_digest` is a person's preference, not a program's, so it is not here."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    proposal: RuleSwitch = RuleSwitch()
+    introduction: RuleSwitch = RuleSwitch()
+    acceptance_reminder: AcceptanceReminderSettings = AcceptanceReminderSettings()
+    agreement_reminder: AgreementReminderSettings = AgreementReminderSettings()
+    session_due: RuleSwitch = RuleSwitch()
+    at_risk_nudge: RuleSwitch = RuleSwitch()
+    at_risk_escalation: EscalationSettings = EscalationSettings()
+    feedback_prompt: RuleSwitch = RuleSwitch()
+    program_ended: RuleSwitch = RuleSwitch()
+    completion: RuleSwitch = RuleSwitch()
+    admin_digest: AdminDigestSettings = AdminDigestSettings()
+
+    def enabled(self, rule: str) -> bool:
+        """Whether `rule` (a NotificationRule, e.g. "session-due") is on; a rule not listed here always is."""
+        switch = getattr(self, rule.replace("-", "_"), None)
+        return switch.enabled if isinstance(switch, RuleSwitch) else True
+
+
 class ProgramSettings(Event):
     """A program's settings, whole: what ProgramLaunched sets and ProgramSettingsChanged replaces."""
 
@@ -126,6 +179,9 @@ class ProgramSettings(Event):
     )
     required_modules: tuple[str, ...] = Field(
         (), description="Training modules a participant completes before entering the matching pool (issue #16)."
+    )
+    notifications: NotificationSettings = Field(
+        default_factory=NotificationSettings, description="Each notification rule on or off, and its timing."
     )
 
 

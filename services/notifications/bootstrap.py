@@ -18,7 +18,7 @@ from services.notifications.config import NotificationsSettings
 from services.notifications.entrypoints import destinations, http, outbox_http, unsubscribe
 from services.notifications.entrypoints.contacts_consumer import ContactsFollower
 from services.notifications.entrypoints.directory_consumer import DirectoryProjection, NotificationRules
-from services.notifications.service_layer import handlers
+from services.notifications.service_layer import handlers, rules
 from services.notifications.service_layer.unit_of_work import PostgresNotificationsUnitOfWork
 from shared.clock import Schedule
 from shared.health import TaskHealth
@@ -53,8 +53,9 @@ def policies(runtime: ServiceRuntime) -> list[Policy]:
 
 
 def schedules(runtime: ServiceRuntime) -> list[Schedule]:
-    """The sender: due notifications out by SMTP, Slack, Teams or signed webhooks, as each person and program
-    asked, retried with a doubling back-off, dead-lettered at the last."""
+    """The clock-driven rules (`remind`: reminders, nudges, escalations, the weekly digest, recorded once per
+    cause) and the sender (`send`: due notifications out by SMTP, Slack, Teams or signed webhooks, as each person
+    and program asked, retried with a doubling back-off, dead-lettered at the last)."""
     settings = _settings(runtime)
     sender = Sender(settings.mail_from, settings.message_id_domain)
     delivery = ChannelDelivery(
@@ -72,7 +73,11 @@ def schedules(runtime: ServiceRuntime) -> list[Schedule]:
         await metrics.refresh(runtime.pool)  # the outbox by status on /metrics, as of this run
         return attempted
 
-    return [Schedule("send", send)]
+    def remind(now):
+        return rules.remind(PostgresNotificationsUnitOfWork(runtime.pool, runtime.store), now)
+
+    # `remind` first: what falls due at this instant is recorded before the sender runs, so it goes out at once.
+    return [Schedule("remind", remind), Schedule("send", send)]
 
 
 def workers(runtime: ServiceRuntime) -> list[Worker]:

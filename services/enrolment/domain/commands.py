@@ -13,6 +13,10 @@ from shared.events import (
     DEFAULT_WEIGHTS,
     MATCHING_CRITERIA,
     AcceptanceMode,
+    AcceptanceReminderSettings,
+    AdminDigestSettings,
+    AgreementReminderSettings,
+    EscalationSettings,
     MentoringRole,
     OptimizeFor,
     ReportingConflict,
@@ -51,6 +55,52 @@ RetentionMonths = Annotated[int, Int(1, 120)]
 Email = Annotated[EmailStr, Text(254, min_length=3, one_line=True)]
 LabelList = Annotated[list[Label], Field(min_length=1, max_length=MAX_LIST_ITEMS)]
 ModuleIds = Annotated[list[training.ModuleId], Field(max_length=MAX_LIST_ITEMS)]
+
+
+class RuleSwitchInput(Command):
+    """One notification rule of a program (issue #17): on or off; a rule turned off records nothing."""
+
+    enabled: Bool = True
+
+
+class AcceptanceReminderInput(RuleSwitchInput):
+    # Up to 90 days, as a proposal's own time to live: a reminder after the proposal expired is never sent.
+    after_hours: Annotated[int, Int(1, 2160)] = Field(
+        AcceptanceReminderSettings().after_hours, description="Hours after a proposal, 1 to 2160."
+    )
+
+
+class AgreementReminderInput(RuleSwitchInput):
+    after_days: Annotated[int, Int(1, 365)] = Field(
+        AgreementReminderSettings().after_days, description="Days after a pair formed without an agreement, 1 to 365."
+    )
+
+
+class EscalationInput(RuleSwitchInput):
+    after_days: Annotated[int, Int(1, 365)] = Field(
+        EscalationSettings().after_days, description="Days after the at-risk nudge before admins hear, 1 to 365."
+    )
+
+
+class AdminDigestInput(RuleSwitchInput):
+    weekday: Annotated[int, Int(1, 7)] = Field(AdminDigestSettings().weekday, description="ISO weekday, 1 Monday.")
+    hour_utc: Annotated[int, Int(0, 23)] = Field(AdminDigestSettings().hour_utc, description="Hour of day, UTC.")
+
+
+class NotificationSettingsInput(Command):
+    """Each rule on or off and its timing. In a change, only the rules and fields given change."""
+
+    proposal: RuleSwitchInput = Field(default_factory=RuleSwitchInput)
+    introduction: RuleSwitchInput = Field(default_factory=RuleSwitchInput)
+    acceptance_reminder: AcceptanceReminderInput = Field(default_factory=AcceptanceReminderInput)
+    agreement_reminder: AgreementReminderInput = Field(default_factory=AgreementReminderInput)
+    session_due: RuleSwitchInput = Field(default_factory=RuleSwitchInput)
+    at_risk_nudge: RuleSwitchInput = Field(default_factory=RuleSwitchInput)
+    at_risk_escalation: EscalationInput = Field(default_factory=EscalationInput)
+    feedback_prompt: RuleSwitchInput = Field(default_factory=RuleSwitchInput)
+    program_ended: RuleSwitchInput = Field(default_factory=RuleSwitchInput)
+    completion: RuleSwitchInput = Field(default_factory=RuleSwitchInput)
+    admin_digest: AdminDigestInput = Field(default_factory=AdminDigestInput)
 
 
 DEFAULT_CONSENT_TEXT = (
@@ -123,6 +173,10 @@ class LaunchProgram(Command):
         description="Training modules a participant completes before entering the matching pool (issue #16): at "
         "launch, ids of modules shipped with the product (GET /programs/{program_id}/training lists them).",
     )
+    notifications: NotificationSettingsInput = Field(
+        default_factory=NotificationSettingsInput,
+        description="Notification rules (issue #17): each on or off, and its timing; all on by default.",
+    )
 
     _targets = field_validator("targets")(lambda cls, targets: check_targets(targets))
 
@@ -167,6 +221,9 @@ class ChangeProgramSettings(Change):
         None,
         description="Training modules completed before entering the pool, shipped or the program's own; [] requires "
         "none. An unknown module id is a 422 naming required_modules.",
+    )
+    notifications: NotificationSettingsInput | None = Field(
+        None, description="Only the rules and fields given change, e.g. {'session_due': {'enabled': false}}."
     )
 
     _targets = field_validator("targets")(lambda cls, targets: check_targets(targets))

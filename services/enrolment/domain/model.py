@@ -86,6 +86,9 @@ class Program:
         given = command.model_dump(mode="json", exclude_unset=True)
         if "matching_weights" in given:
             given["matching_weights"] = {**self.settings.matching_weights, **given["matching_weights"]}
+        if "notifications" in given:  # per rule, only the fields given change
+            kept = self.settings.notifications.model_dump(mode="json")
+            given["notifications"] = {**kept, **{r: {**kept[r], **f} for r, f in given["notifications"].items()}}
         settings = ProgramSettings.model_validate({**self.settings.model_dump(mode="json"), **given})
         if settings == self.settings:
             return self, None

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Any
 
 from services.notifications.adapters.repository import Channels, Contacts, Directory, Notifications, PreferencesStore
 from services.notifications.domain.channels import ProgramChannels
 from services.notifications.domain.model import Notification, PairMembers, ProgramFacts
 from services.notifications.domain.preferences import Preferences
+from services.notifications.domain.rules import PairState, PairStatus, Proposal, Snapshot
 from shared.contacts import ContactDetails
 
 
@@ -17,7 +20,9 @@ class NotificationsState:
     notifications: dict[str, Notification] = field(default_factory=dict)  # by id, in recording order
     contacts: dict[str, ContactDetails] = field(default_factory=dict)
     programs: dict[str, ProgramFacts] = field(default_factory=dict)
-    pairs: dict[str, PairMembers] = field(default_factory=dict)
+    pairs: dict[str, PairMembers] = field(default_factory=dict)  # a PairState once its PairFormed was applied
+    settings_versions: dict[str, int] = field(default_factory=dict)
+    proposals: dict[str, Proposal] = field(default_factory=dict)
     awaiting: dict[str, tuple[str, date]] = field(default_factory=dict)  # cause event id -> (pair id, held on)
     channels: dict[str, ProgramChannels] = field(default_factory=dict)
     preferences: dict[str, Preferences] = field(default_factory=dict)
@@ -67,6 +72,9 @@ class InMemoryNotifications(Notifications):
         found = [(n, n.next_attempt_at) for key, n in sorted(last.items()) if key[0] in page]
         return found, len(pairs)
 
+    async def recorded(self, notification_ids: list[str]) -> dict[str, Notification]:
+        return {i: self.state.notifications[i] for i in notification_ids if i in self.state.notifications}
+
 
 class InMemoryContacts(Contacts):
     def __init__(self, state: NotificationsState):
@@ -100,6 +108,54 @@ class InMemoryDirectory(Directory):
         for cause, _ in found:
             del self.state.awaiting[cause]
         return found
+
+    async def pairs_of(self, program_id: str) -> list[PairState]:
+        return [p for p in self._states() if p.program_id == program_id]
+
+    async def snapshot(self, ended_since: datetime) -> Snapshot:
+        pairs = [p for p in self._states() if p.active or (p.ended_at is not None and p.ended_at >= ended_since)]
+        return Snapshot(dict(self.state.programs), pairs, list(self.state.proposals.values()))
+
+    def _states(self) -> list[PairState]:
+        return [p for p in self.state.pairs.values() if isinstance(p, PairState)]
+
+    async def put_program(self, facts: ProgramFacts, settings_version: int) -> None:
+        if self.state.settings_versions.get(facts.program_id, 0) < settings_version:
+            self.state.programs[facts.program_id] = facts
+            self.state.settings_versions[facts.program_id] = settings_version
+
+    async def proposed(self, proposal: Proposal) -> None:
+        self.state.proposals.setdefault(proposal.pair_id, proposal)
+
+    async def accepted(self, pair_id: str, participant_id: str) -> None:
+        if (proposal := self.state.proposals.get(pair_id)) is not None:
+            self.state.proposals[pair_id] = replace(proposal, accepted_by=proposal.accepted_by | {participant_id})
+
+    async def proposal_ended(self, pair_id: str) -> None:
+        self.state.proposals.pop(pair_id, None)
+
+    async def pair_formed(self, pair: PairMembers, formed_at: datetime) -> None:
+        self.state.proposals.pop(pair.pair_id, None)
+        if not isinstance(self.state.pairs.get(pair.pair_id), PairState):
+            self.state.pairs[pair.pair_id] = PairState(
+                pair.pair_id, pair.program_id, pair.mentor_id, pair.mentee_id, formed_at=formed_at
+            )
+
+    async def session_held(self, pair_id: str, held_on: date) -> None:
+        self._update(pair_id, lambda p: {"last_session_on": max(held_on, p.last_session_on or held_on)})
+
+    async def agreement_in_force(self, pair_id: str, cadence_days: int) -> None:
+        self._update(pair_id, lambda p: {"agreed_cadence_days": cadence_days})
+
+    async def flagged(self, pair_id: str, at: datetime, cause_event_id: str) -> None:
+        self._update(pair_id, lambda p: {"flagged_at": at, "flag_cause": cause_event_id})
+
+    async def pair_ended(self, pair_id: str, status: PairStatus, at: datetime) -> None:
+        self._update(pair_id, lambda p: {"status": status, "ended_at": at} if p.active else {})
+
+    def _update(self, pair_id: str, change: Callable[[PairState], dict[str, Any]]) -> None:
+        if isinstance(pair := self.state.pairs.get(pair_id), PairState):
+            self.state.pairs[pair_id] = replace(pair, **change(pair))
 
 
 class InMemoryChannels(Channels):

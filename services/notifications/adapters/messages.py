@@ -29,8 +29,17 @@ TEMPLATES = Environment(
 )
 
 SUBJECTS = {
+    "proposal": "Tandem proposes a partner for you: {partner}",
     "introduction": "Meet your Tandem partner, {partner}",
+    "acceptance-reminder": "Your proposal with {partner} is waiting for your answer",
+    "agreement-reminder": "Agree with {partner} how your pair will work",
+    "session-due": "A session with {partner} is due",
+    "at-risk-nudge": "Time for a session with {partner}?",
+    "at-risk-escalation": "A pair in {program} needs attention",
     "feedback-prompt": "How did your session with {partner} go?",
+    "program-ended": "{program} has ended",
+    "completion": "Your pair with {partner} is complete: your certificate is ready",
+    "admin-digest": "{program}: this week's pairs",
 }
 
 # Why a pair was matched, in words, per criterion of the breakdown (shared.events.MATCHING_CRITERIA).

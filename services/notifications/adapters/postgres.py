@@ -12,7 +12,9 @@ from services.notifications.adapters.repository import Channels, Contacts, Direc
 from services.notifications.domain.channels import ProgramChannels
 from services.notifications.domain.model import Notification, PairMembers, ProgramFacts
 from services.notifications.domain.preferences import Preferences
+from services.notifications.domain.rules import PairState, PairStatus, Proposal, Snapshot
 from shared.contacts import ContactDetails
+from shared.events import NotificationSettings
 
 
 class PostgresNotifications(Notifications):
@@ -119,6 +121,12 @@ class PostgresNotifications(Notifications):
         )
         return [(_notification(r), r["recorded_at"]) for r in rows], total
 
+    async def recorded(self, notification_ids: list[str]) -> dict[str, Notification]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM notifications WHERE notification_id = ANY($1::uuid[])", notification_ids
+        )
+        return {str(r["notification_id"]): _notification(r) for r in rows}
+
 
 def _notification(row: asyncpg.Record) -> Notification:
     return Notification(
@@ -174,10 +182,8 @@ class PostgresDirectory(Directory):
         self.conn = conn
 
     async def program(self, program_id: str) -> ProgramFacts | None:
-        row = await self.conn.fetchrow(
-            "SELECT program_id, title, cadence_days, duration_weeks FROM programs WHERE program_id = $1", program_id
-        )
-        return ProgramFacts(**dict(row)) if row else None
+        row = await self.conn.fetchrow("SELECT * FROM programs WHERE program_id = $1", program_id)
+        return _program(row) if row else None
 
     async def pair(self, pair_id: str) -> PairMembers | None:
         row = await self.conn.fetchrow(
@@ -199,6 +205,103 @@ class PostgresDirectory(Directory):
             "DELETE FROM sessions_awaiting_pair WHERE pair_id = $1 RETURNING cause_event_id, held_on", pair_id
         )
         return sorted((r["cause_event_id"], r["held_on"]) for r in rows)
+
+    async def pairs_of(self, program_id: str) -> list[PairState]:
+        return [_pair(r) for r in await self.conn.fetch("SELECT * FROM pairs WHERE program_id = $1", program_id)]
+
+    async def snapshot(self, ended_since: datetime) -> Snapshot:
+        # Every active pair each scan: fine for thousands of pairs; beyond that, scan by due date (see README).
+        programs = await self.conn.fetch("SELECT * FROM programs")
+        pairs = await self.conn.fetch(
+            "SELECT * FROM pairs WHERE status = 'active' OR ended_at >= $1 ORDER BY pair_id", ended_since
+        )
+        proposals = await self.conn.fetch("SELECT * FROM proposals ORDER BY pair_id")
+        return Snapshot(
+            {r["program_id"]: _program(r) for r in programs},
+            [_pair(r) for r in pairs],
+            [
+                Proposal(
+                    r["pair_id"],
+                    r["program_id"],
+                    r["mentor_id"],
+                    r["mentee_id"],
+                    r["proposed_at"],
+                    r["expires_at"],
+                    frozenset(r["accepted_by"]),
+                )
+                for r in proposals
+            ],
+        )
+
+    async def put_program(self, facts: ProgramFacts, settings_version: int) -> None:
+        await self.conn.execute(
+            """INSERT INTO programs (program_id, title, cadence_days, duration_weeks, settings_version, notifications)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (program_id) DO UPDATE SET title = EXCLUDED.title, cadence_days = EXCLUDED.cadence_days,
+                   duration_weeks = EXCLUDED.duration_weeks, settings_version = EXCLUDED.settings_version,
+                   notifications = EXCLUDED.notifications
+               WHERE programs.settings_version < EXCLUDED.settings_version""",
+            facts.program_id,
+            facts.title,
+            facts.cadence_days,
+            facts.duration_weeks,
+            settings_version,
+            facts.notifications.model_dump_json(),
+        )
+
+    async def proposed(self, proposal: Proposal) -> None:
+        p = proposal
+        await self.conn.execute(
+            """INSERT INTO proposals (pair_id, program_id, mentor_id, mentee_id, proposed_at, expires_at)
+               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (pair_id) DO NOTHING""",
+            p.pair_id,
+            p.program_id,
+            p.mentor_id,
+            p.mentee_id,
+            p.proposed_at,
+            p.expires_at,
+        )
+
+    async def accepted(self, pair_id: str, participant_id: str) -> None:
+        await self.conn.execute(
+            """UPDATE proposals SET accepted_by = array_append(accepted_by, $2)
+               WHERE pair_id = $1 AND NOT ($2 = ANY(accepted_by))""",
+            pair_id,
+            participant_id,
+        )
+
+    async def proposal_ended(self, pair_id: str) -> None:
+        await self.conn.execute("DELETE FROM proposals WHERE pair_id = $1", pair_id)
+
+    async def pair_formed(self, pair: PairMembers, formed_at: datetime) -> None:
+        await self.proposal_ended(pair.pair_id)
+        await self.conn.execute(
+            """INSERT INTO pairs (pair_id, program_id, mentor_id, mentee_id, formed_at) VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (pair_id) DO NOTHING""",
+            pair.pair_id,
+            pair.program_id,
+            pair.mentor_id,
+            pair.mentee_id,
+            formed_at,
+        )
+
+    async def session_held(self, pair_id: str, held_on: date) -> None:
+        await self.conn.execute(
+            "UPDATE pairs SET last_session_on = GREATEST(last_session_on, $2) WHERE pair_id = $1", pair_id, held_on
+        )
+
+    async def agreement_in_force(self, pair_id: str, cadence_days: int) -> None:
+        await self.conn.execute("UPDATE pairs SET agreed_cadence_days = $2 WHERE pair_id = $1", pair_id, cadence_days)
+
+    async def flagged(self, pair_id: str, at: datetime, cause_event_id: str) -> None:
+        await self.conn.execute(
+            "UPDATE pairs SET flagged_at = $2, flag_cause = $3 WHERE pair_id = $1", pair_id, at, cause_event_id
+        )
+
+    async def pair_ended(self, pair_id: str, status: PairStatus, at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE pairs SET status = $2, ended_at = $3 WHERE pair_id = $1 AND status = 'active'", pair_id, status, at
+        )
 
 
 class PostgresChannels(Channels):
@@ -262,36 +365,27 @@ class PostgresPreferences(PreferencesStore):
         )
 
 
-# The directory's writes, used by its projection (a read model: a pure function of the log).
-async def program_facts(conn: asyncpg.Connection, facts: ProgramFacts, settings_version: int) -> None:
-    await conn.execute(
-        """INSERT INTO programs (program_id, title, cadence_days, duration_weeks, settings_version)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (program_id) DO UPDATE SET title = EXCLUDED.title, cadence_days = EXCLUDED.cadence_days,
-               duration_weeks = EXCLUDED.duration_weeks, settings_version = EXCLUDED.settings_version
-           WHERE programs.settings_version < EXCLUDED.settings_version""",
-        facts.program_id,
-        facts.title,
-        facts.cadence_days,
-        facts.duration_weeks,
-        settings_version,
+def _program(row: asyncpg.Record) -> ProgramFacts:
+    return ProgramFacts(
+        program_id=row["program_id"],
+        title=row["title"],
+        cadence_days=row["cadence_days"],
+        duration_weeks=row["duration_weeks"],
+        notifications=NotificationSettings.model_validate_json(row["notifications"]),
     )
 
 
-async def pair_formed(conn: asyncpg.Connection, pair: PairMembers, formed_at: datetime) -> None:
-    await conn.execute(
-        """INSERT INTO pairs (pair_id, program_id, mentor_id, mentee_id, formed_at) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (pair_id) DO NOTHING""",
-        pair.pair_id,
-        pair.program_id,
-        pair.mentor_id,
-        pair.mentee_id,
-        formed_at,
-    )
-
-
-async def session_held(conn: asyncpg.Connection, pair_id: str, held_on: date) -> None:
-    """The pair's latest session date (what a "session is due" reminder will count from)."""
-    await conn.execute(
-        "UPDATE pairs SET last_session_on = GREATEST(last_session_on, $2) WHERE pair_id = $1", pair_id, held_on
+def _pair(row: asyncpg.Record) -> PairState:
+    return PairState(
+        pair_id=row["pair_id"],
+        program_id=row["program_id"],
+        mentor_id=row["mentor_id"],
+        mentee_id=row["mentee_id"],
+        formed_at=row["formed_at"],
+        status=row["status"],
+        ended_at=row["ended_at"],
+        last_session_on=row["last_session_on"],
+        agreed_cadence_days=row["agreed_cadence_days"],
+        flagged_at=row["flagged_at"],
+        flag_cause=row["flag_cause"],
     )

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from services.notifications.domain.channels import ProgramChannels
 from services.notifications.domain.model import Notification, PairMembers, ProgramFacts
 from services.notifications.domain.preferences import Preferences
+from services.notifications.domain.rules import PairState, PairStatus, Proposal, Snapshot
 from shared.contacts import ContactDetails
 
 
@@ -45,6 +46,10 @@ class Notifications(ABC):
         """The last notification to each member of each of the program's pairs, with when it was recorded, pairs in
         id order (a page of them), and how many pairs have notifications."""
 
+    @abstractmethod
+    async def recorded(self, notification_ids: list[str]) -> dict[str, Notification]:
+        """Those of `notification_ids` recorded already, by id."""
+
 
 class Contacts(ABC):
     @abstractmethod
@@ -59,7 +64,8 @@ class Contacts(ABC):
 
 
 class Directory(ABC):
-    """The `directory` read model and the sessions waiting for their pair."""
+    """The `directory` read model and the sessions waiting for their pair. Its writes are the projection's
+    (service_layer/directory.py), so a replay rebuilds it from the log."""
 
     @abstractmethod
     async def program(self, program_id: str) -> ProgramFacts | None: ...
@@ -74,6 +80,44 @@ class Directory(ABC):
     @abstractmethod
     async def sessions_awaiting(self, pair_id: str) -> list[tuple[str, date]]:
         """(cause event id, held on) of the sessions that waited for this pair; they wait no more."""
+
+    @abstractmethod
+    async def pairs_of(self, program_id: str) -> list[PairState]: ...
+
+    @abstractmethod
+    async def snapshot(self, ended_since: datetime) -> Snapshot:
+        """Every program, the active pairs and those that ended since `ended_since`, the proposals waiting."""
+
+    # The projection's writes.
+    @abstractmethod
+    async def put_program(self, facts: ProgramFacts, settings_version: int) -> None:
+        """The program's facts, unless a newer settings_version is kept already."""
+
+    @abstractmethod
+    async def proposed(self, proposal: Proposal) -> None: ...
+
+    @abstractmethod
+    async def accepted(self, pair_id: str, participant_id: str) -> None: ...
+
+    @abstractmethod
+    async def proposal_ended(self, pair_id: str) -> None:
+        """Declined, expired or formed: it waits no more."""
+
+    @abstractmethod
+    async def pair_formed(self, pair: PairMembers, formed_at: datetime) -> None: ...
+
+    @abstractmethod
+    async def session_held(self, pair_id: str, held_on: date) -> None:
+        """The pair's latest session date (what "due" and "at risk" count from)."""
+
+    @abstractmethod
+    async def agreement_in_force(self, pair_id: str, cadence_days: int) -> None: ...
+
+    @abstractmethod
+    async def flagged(self, pair_id: str, at: datetime, cause_event_id: str) -> None: ...
+
+    @abstractmethod
+    async def pair_ended(self, pair_id: str, status: PairStatus, at: datetime) -> None: ...
 
 
 class Channels(ABC):

@@ -24,6 +24,7 @@ from shared.events import (
     NotificationRequeued,
     NotificationRule,
     NotificationSent,
+    NotificationSettings,
     NotificationSuppressed,
 )
 
@@ -199,9 +200,12 @@ def feedback_prompts(*, cause_event_id: str, pair: PairMembers, held_on: date, n
 
 @dataclass(frozen=True)
 class ProgramFacts:
-    """What a message needs of its program: its title and rhythm (from ProgramLaunched / ProgramSettingsChanged)."""
+    """What a message and the rules need of its program: its title, rhythm and notification settings (from
+    ProgramLaunched / ProgramSettingsChanged)."""
 
     program_id: str
     title: str
     cadence_days: int
     duration_weeks: int
+    # Each rule on or off and its timing, as the newest settings_version says (issue #17).
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)

@@ -1,4 +1,5 @@
-"""The `directory` read model (programs' title and rhythm, pairs' members) and the rules that decide notifications.
+"""The `directory` read model (programs' title, rhythm and notification settings; pairs' members and how they
+stand; proposals waiting) and the rules that decide notifications from events.
 
 `NotificationRules` is a policy sharing the directory's runner: a notification is a decision, recorded in the
 transaction that applies its cause (with the tracking record), and a replay, which runs projections only, never
@@ -11,12 +12,11 @@ from pathlib import Path
 
 import asyncpg
 
-from services.notifications.adapters import postgres
-from services.notifications.domain.model import PairMembers, ProgramFacts
-from services.notifications.service_layer import handlers
+from services.notifications.adapters.postgres import PostgresDirectory
+from services.notifications.service_layer import directory, handlers, rules
 from services.notifications.service_layer.unit_of_work import PostgresNotificationsUnitOfWork
 from shared.envelope import Envelope
-from shared.events import PairFormed, ProgramLaunched, ProgramSettingsChanged, SessionHeld
+from shared.events import Event, PairCompleted, PairFormed, PairProposed, ProgramClosed, SessionHeld
 from shared.projection import Policy, Projection, on
 
 
@@ -24,37 +24,28 @@ class DirectoryProjection(Projection):
     name = "directory"
     migrations = Path(__file__).parents[1] / "adapters" / "directory_sql"
 
-    @on(ProgramLaunched)
-    async def program_launched(self, conn: asyncpg.Connection, event: ProgramLaunched, envelope: Envelope) -> None:
-        facts = ProgramFacts(event.program_id, event.title, event.cadence_days, event.duration_weeks)
-        await postgres.program_facts(conn, facts, settings_version=1)
+    @on(*directory.DIRECTORY_EVENTS)
+    async def change(self, conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
+        # SessionHeld here also puts sessions' topic among those the runner reads, which the feedback prompt needs.
+        await directory.apply(PostgresDirectory(conn), event, envelope.event_id, envelope.time)
 
-    @on(ProgramSettingsChanged)
-    async def settings_changed(
-        self, conn: asyncpg.Connection, event: ProgramSettingsChanged, envelope: Envelope
-    ) -> None:
-        facts = ProgramFacts(event.program_id, event.title, event.cadence_days, event.duration_weeks)
-        await postgres.program_facts(conn, facts, settings_version=event.settings_version)
-
-    @on(PairFormed)
-    async def pair_formed(self, conn: asyncpg.Connection, event: PairFormed, envelope: Envelope) -> None:
-        pair = PairMembers(event.pair_id, event.program_id, event.mentor_id, event.mentee_id)
-        await postgres.pair_formed(conn, pair, envelope.time)
-
-    @on(SessionHeld)
-    async def session_held(self, conn: asyncpg.Connection, event: SessionHeld, envelope: Envelope) -> None:
-        # Also what puts sessions' topic among those the runner reads, which the feedback-prompt rule needs.
-        await postgres.session_held(conn, event.pair_id, event.held_on)
+    @on(ProgramClosed)
+    async def program_closed(self, conn: asyncpg.Connection, event: ProgramClosed, envelope: Envelope) -> None:
+        """Nothing to keep (open pairs run to their end): handled so the policy's program-ended rule sees it."""
 
 
 class NotificationRules(Policy):
-    """Introductions when a pair starts; feedback prompts after each logged session."""
+    """The event-driven rules: proposals, introductions, feedback prompts, the program's end, completions."""
 
     name = "notification-rules"
     projection = "directory"
 
     def __init__(self, unit_of_work: Callable[[], PostgresNotificationsUnitOfWork]):
         self.unit_of_work = unit_of_work
+
+    @on(PairProposed)
+    async def propose(self, conn: asyncpg.Connection, event: PairProposed, envelope: Envelope) -> None:
+        await rules.propose(self.unit_of_work().joining(conn), event, envelope.event_id, envelope.time)
 
     @on(PairFormed)
     async def introduce(self, conn: asyncpg.Connection, event: PairFormed, envelope: Envelope) -> None:
@@ -63,3 +54,11 @@ class NotificationRules(Policy):
     @on(SessionHeld)
     async def prompt_feedback(self, conn: asyncpg.Connection, event: SessionHeld, envelope: Envelope) -> None:
         await handlers.prompt_feedback(self.unit_of_work().joining(conn), event, envelope.event_id, envelope.time)
+
+    @on(ProgramClosed)
+    async def program_ended(self, conn: asyncpg.Connection, event: ProgramClosed, envelope: Envelope) -> None:
+        await rules.program_closed(self.unit_of_work().joining(conn), event, envelope.event_id, envelope.time)
+
+    @on(PairCompleted)
+    async def completed(self, conn: asyncpg.Connection, event: PairCompleted, envelope: Envelope) -> None:
+        await rules.pair_completed(self.unit_of_work().joining(conn), event, envelope.event_id, envelope.time)

@@ -15,6 +15,7 @@ from services.notifications.domain import model, preferences
 from services.notifications.domain.channels import ChannelsChange, ProgramChannels
 from services.notifications.domain.model import Notification
 from services.notifications.domain.preferences import Preferences, PreferencesVia, preferences_changed
+from services.notifications.service_layer.rules import settings_of
 from services.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from shared.contacts import ContactDetails
 from shared.errors import NotFound
@@ -37,6 +38,7 @@ class NotYetDeliverable(Exception):
 async def introduce(uow: NotificationsUnitOfWork, event: PairFormed, cause_event_id: str, formed_at: datetime) -> int:
     """Both members of a new pair are introduced; sessions that waited for the pair get their prompts now."""
     async with uow:
+        settings = await settings_of(uow, event.program_id)
         notifications = model.introductions(
             cause_event_id=cause_event_id,
             program_id=event.program_id,
@@ -49,7 +51,7 @@ async def introduce(uow: NotificationsUnitOfWork, event: PairFormed, cause_event
         pair = model.PairMembers(event.pair_id, event.program_id, event.mentor_id, event.mentee_id)
         for cause, held_on in await uow.directory.sessions_awaiting(event.pair_id):
             notifications += model.feedback_prompts(cause_event_id=cause, pair=pair, held_on=held_on, now=formed_at)
-        return sum([await uow.notifications.add(n) for n in notifications])
+        return sum([await uow.notifications.add(n) for n in notifications if settings.enabled(n.rule)])
 
 
 async def prompt_feedback(uow: NotificationsUnitOfWork, event: SessionHeld, cause_event_id: str, now: datetime) -> int:
@@ -58,6 +60,8 @@ async def prompt_feedback(uow: NotificationsUnitOfWork, event: SessionHeld, caus
         pair = await uow.directory.pair(event.pair_id)
         if pair is None:
             await uow.directory.await_pair(cause_event_id, event.pair_id, event.held_on)
+            return 0
+        if not (await settings_of(uow, event.program_id)).feedback_prompt.enabled:
             return 0
         prompts = model.feedback_prompts(cause_event_id=cause_event_id, pair=pair, held_on=event.held_on, now=now)
         return sum([await uow.notifications.add(n) for n in prompts])
