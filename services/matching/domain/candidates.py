@@ -9,6 +9,16 @@ The engine's certificate uses that bound to prove the left-out pairs cannot impr
 
 Blocks are grouped by language (a pair must share one; a pair sharing two is seen twice, harmlessly) and
 sorted by grade (a mentor must be junior), so pairs failing those constraints are mostly never computed.
+Pairs the history forbids (reporting lines, dissolved or excluded couples: `forbidden`, sorted keys
+mentor * n_mentees + mentee) are set to -inf inside each block before anything is ranked. In a deep
+management tree a division head's best-scoring juniors are often their own reports; without the mask
+they fill the short list, are dropped later as ineligible, and leave the head's bound so high that
+the certificate rescans and re-solves (issue #18). Masking costs one pass over the forbidden pairs per
+language group, whatever the tree's depth.
+
+Reproducibility: every ranking breaks ties by row (stable sorts, `lexsort` with the row as last key),
+no step iterates a set or a dict, and nothing depends on time, so the same pool gives the same candidate
+edges run after run.
 """
 
 from __future__ import annotations
@@ -59,14 +69,26 @@ class _Collector:
         )
 
 
-def shortlist(emb: Embedding, mentors: Side, mentees: Side, per_mentee: int, min_score: float) -> Shortlist:
-    """Edges worth solving on: per mentee at least its `per_mentee` best (approximately) in each language it
-    shares with mentors."""
+_NO_KEYS = np.zeros(0, dtype=np.int64)
+
+
+def shortlist(
+    emb: Embedding,
+    mentors: Side,
+    mentees: Side,
+    per_mentee: int,
+    min_score: float,
+    forbidden: IntArray = _NO_KEYS,
+) -> Shortlist:
+    """Edges worth solving on: per mentee at least its `per_mentee` best (approximately) eligible mentors in each
+    language it shares with mentors (`forbidden` pairs never count among them)."""
     found = _Collector(len(mentors), len(mentees))
     floor = min_score - emb.error if min_score > 0 else -np.inf
     for mentor_rows, mentee_rows in _language_groups(mentors, mentees):
         a = emb.a[mentor_rows]
-        for scores, mentee_cols, top in _blocks(a, mentors.grade[mentor_rows], emb.b, mentees.grade, mentee_rows):
+        masked = _Forbidden.of(forbidden, len(mentees), mentor_rows, mentee_rows, len(mentors))
+        grades = mentors.grade[mentor_rows]
+        for scores, mentee_cols, top in _blocks(a, grades, emb.b, mentees.grade, mentee_rows, masked):
             if floor > -np.inf:
                 scores[scores < floor] = -np.inf
             _keep_best(scores, mentor_rows[:top], mentee_cols, per_mentee, found)
@@ -92,6 +114,7 @@ def rescan(
     mentee_slack: FloatArray,
     min_score: float,
     per_mentee: int,
+    forbidden: IntArray = _NO_KEYS,
 ) -> Rescan:
     """For each mentee in `mentee_rows`, its (about) `per_mentee` eligible-looking pairs with the largest
     score - mentor_slack, kept if that may exceed mentee_slack. So when any pair of a mentee violates the
@@ -107,8 +130,12 @@ def rescan(
     tolerance = np.float32(emb.error + 2.0**-20 * magnitude)
     for mentor_rows, group_mentees in _language_groups(mentors, mentees):
         cols_in_group = group_mentees[chosen[group_mentees]]
+        if not len(cols_in_group):
+            continue
         a = emb.a[mentor_rows]
-        for scores, cols, top in _blocks(a, mentors.grade[mentor_rows], emb.b, mentees.grade, cols_in_group):
+        masked = _Forbidden.of(forbidden, len(mentees), mentor_rows, cols_in_group, len(mentors))
+        grades = mentors.grade[mentor_rows]
+        for scores, cols, top in _blocks(a, grades, emb.b, mentees.grade, cols_in_group, masked):
             rows = mentor_rows[:top]
             if min_score > 0:
                 scores[scores + np.float32(emb.error) < min_score] = -np.inf
@@ -165,15 +192,49 @@ def _language_groups(mentors: Side, mentees: Side) -> Iterator[tuple[IntArray, I
                 )
 
 
+@dataclass(frozen=True)
+class _Forbidden:
+    """The forbidden pairs inside one language group, as (mentor position, mentee position) in the group's own
+    order, sorted by mentee position (then mentor) so each block of mentees takes one contiguous slice."""
+
+    mentor_at: IntArray
+    mentee_at: IntArray
+
+    @classmethod
+    def of(
+        cls, keys: IntArray, n_mentees: int, mentor_rows: IntArray, mentee_rows: IntArray, n_mentors: int
+    ) -> _Forbidden:
+        if not len(keys):
+            return cls(_NO_KEYS, _NO_KEYS)
+        mentor_position = np.full(n_mentors, -1, dtype=np.int64)
+        mentor_position[mentor_rows] = np.arange(len(mentor_rows))
+        mentee_position = np.full(n_mentees, -1, dtype=np.int64)
+        mentee_position[mentee_rows] = np.arange(len(mentee_rows))
+        m, e = mentor_position[keys // n_mentees], mentee_position[keys % n_mentees]
+        inside = (m >= 0) & (e >= 0)
+        m, e = m[inside], e[inside]
+        order = np.lexsort((m, e))
+        return cls(m[order], e[order])
+
+    def mask(self, scores: Float32Array, start: int, top: int) -> None:
+        """Set the forbidden pairs of the block (mentor positions < top, mentees start...) to -inf."""
+        lo, hi = np.searchsorted(self.mentee_at, [start, start + scores.shape[1]])
+        m, e = self.mentor_at[lo:hi], self.mentee_at[lo:hi] - start
+        inside = m < top
+        scores[m[inside], e[inside]] = -np.inf
+
+
 def _blocks(
     a: Float32Array,
     mentor_grade: IntArray,
     b: Float32Array,
     mentee_grade: IntArray,
     mentee_rows: IntArray,
+    forbidden: _Forbidden,
 ) -> Iterator[tuple[Float32Array, IntArray, int]]:
-    """Approximate score blocks (top mentors x some mentees) with pairs where the mentor is not junior at
-    -inf. Mentors must be sorted by grade; `top` counts the mentor rows in the block (a prefix)."""
+    """Approximate score blocks (top mentors x some mentees) with pairs where the mentor is not junior, and
+    forbidden pairs, at -inf. Mentors must be sorted by grade; `top` counts the mentor rows in the block (a
+    prefix)."""
     cols_per_block = max(64, BLOCK_ELEMENTS // max(1, len(a)))
     for start in range(0, len(mentee_rows), cols_per_block):
         cols = mentee_rows[start : start + cols_per_block]
@@ -186,6 +247,7 @@ def _blocks(
         if low < top:
             tail = scores[low:top]
             tail[mentor_grade[low:top, None] >= grades[None, :]] = -np.inf
+        forbidden.mask(scores, start, top)
         yield scores, cols, top
 
 
