@@ -7,7 +7,7 @@ approximation error is bounded, every eligible pair left out scores at most τ +
 The engine's certificate uses that bound to prove the left-out pairs cannot improve the result, and
 `rescan` looks again, with mentor prices subtracted, at the mentees where the bound is not enough.
 
-Blocks are grouped by language (a pair must share one; a pair sharing two is seen twice, harmlessly) and
+Blocks are grouped by the mentee's set of languages (a pair must share one: `_language_groups`) and
 sorted by grade (a mentor must be junior), so pairs failing those constraints are mostly never computed.
 Pairs the history forbids (reporting lines, dissolved or excluded couples: `forbidden`, sorted keys
 mentor * n_mentees + mentee) are set to -inf inside each block before anything is ranked. In a deep
@@ -70,6 +70,7 @@ class _Collector:
 
 
 _NO_KEYS = np.zeros(0, dtype=np.int64)
+_MAX_LANGUAGE_SETS = 64
 
 
 def shortlist(
@@ -80,8 +81,9 @@ def shortlist(
     min_score: float,
     forbidden: IntArray = _NO_KEYS,
 ) -> Shortlist:
-    """Edges worth solving on: per mentee at least its `per_mentee` best (approximately) eligible mentors in each
-    language it shares with mentors (`forbidden` pairs never count among them)."""
+    """Edges worth solving on: per mentee at least its `per_mentee` best (approximately) eligible mentors among
+    those sharing a language with it (per language it speaks when the pool has very many language sets);
+    `forbidden` pairs never count among them."""
     found = _Collector(len(mentors), len(mentees))
     floor = min_score - emb.error if min_score > 0 else -np.inf
     for mentor_rows, mentee_rows in _language_groups(mentors, mentees):
@@ -179,17 +181,33 @@ def contains(sorted_keys: IntArray, keys: IntArray) -> np.ndarray:
 
 
 def _language_groups(mentors: Side, mentees: Side) -> Iterator[tuple[IntArray, IntArray]]:
-    """(mentor rows, mentee rows) speaking each language, both sorted by grade then row."""
+    """(mentor rows, mentee rows) sharing a language, both sorted by grade then row.
+
+    Mentees are grouped by their exact set of languages, each group facing every mentor who shares any of
+    them: each eligible pair is scored once, and a bilingual mentee's short list ranks all its mentors
+    together instead of keeping `per_mentee` in each language (half the edges to solve on in a
+    multinational where seniors speak English besides the local language). With more distinct sets than
+    `_MAX_LANGUAGE_SETS` (each group costs a pass over the mentors), groups are single languages instead."""
+    sets, inverse = np.unique(mentees.languages, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if len(sets) <= _MAX_LANGUAGE_SETS:
+        for code, words in enumerate(sets):
+            mentor_rows = np.flatnonzero((mentors.languages & words[None, :]).any(axis=1))
+            mentee_rows = np.flatnonzero(inverse == code)
+            if len(mentor_rows) and len(mentee_rows):
+                yield _by_grade(mentor_rows, mentors), _by_grade(mentee_rows, mentees)
+        return
     for word in range(mentors.languages.shape[1]):
         for bit in range(64):
             flag = np.uint64(1 << bit)
             mentor_rows = np.flatnonzero(mentors.languages[:, word] & flag)
             mentee_rows = np.flatnonzero(mentees.languages[:, word] & flag)
             if len(mentor_rows) and len(mentee_rows):
-                yield (
-                    mentor_rows[np.argsort(mentors.grade[mentor_rows], kind="stable")],
-                    mentee_rows[np.argsort(mentees.grade[mentee_rows], kind="stable")],
-                )
+                yield _by_grade(mentor_rows, mentors), _by_grade(mentee_rows, mentees)
+
+
+def _by_grade(rows: IntArray, side: Side) -> IntArray:
+    return rows[np.argsort(side.grade[rows], kind="stable")]
 
 
 @dataclass(frozen=True)

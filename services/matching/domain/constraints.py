@@ -105,9 +105,7 @@ def history_links(people: Sequence[Candidate], dissolved: Dissolved) -> tuple[In
     )
     owners = np.repeat(np.arange(len(people), dtype=np.int64), lengths)
     couples = [sorted(pair) for pair in dissolved if len(pair) == 2]
-    ends = np.array(
-        sorted((row.get(a, -1), row.get(b, -1)) for a, b in couples), dtype=np.int64
-    ).reshape(-1, 2)
+    ends = np.array(sorted((row.get(a, -1), row.get(b, -1)) for a, b in couples), dtype=np.int64).reshape(-1, 2)
     person, other = np.concatenate([owners, ends[:, 0]]), np.concatenate([bosses, ends[:, 1]])
     keep = (person >= 0) & (other >= 0) & (person != other)
     return person[keep], other[keep]
