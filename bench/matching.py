@@ -108,9 +108,9 @@ def measure(case: str) -> dict[str, Any]:
     )
     generated = time.perf_counter() - generating
     rss_before = _peak_rss_mb()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = match(pool, PROGRAM)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     peak = _peak_rss_mb()  # recorded before the baselines run, so it is the engine's peak
     greedy = None if case in GREEDY_SKIPPED else greedy_match(pool, PROGRAM)
     greedy_total = None if greedy is None else sum(score for _, _, score in greedy)
@@ -121,6 +121,8 @@ def measure(case: str) -> dict[str, Any]:
         "participants": len(pool),
         "generate_seconds": round(generated, 1),
         "seconds": round(seconds, 2),
+        # CPU time of every thread (BLAS uses all cores): on a shared, loaded host the steadier figure.
+        "cpu_seconds": round(cpu_seconds, 2),
         "peak_rss_mb": round(peak),
         "pool_rss_mb": round(rss_before),
         "pairs": len(result.pairs),

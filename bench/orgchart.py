@@ -73,7 +73,7 @@ def enterprise_pool(n: int, seed: int) -> list[Candidate]:
     ids = [f"p{i:07d}" for i in rng.permutation(n)]
     languages = [frozenset({c[0]}) for c in COUNTRIES]
     with_english = [frozenset({c[0], "en"}) for c in COUNTRIES]
-    skill_sets = {}  # one frozenset per distinct skill mask keeps 1 M candidates small
+    skill_sets: dict[bytes, frozenset[str]] = {}  # one frozenset per distinct skill mask keeps 1 M candidates small
     people = []
     for i in range(n):
         chain = ancestors[i, : depth[i]]

@@ -17,17 +17,23 @@ the certificate rescans and re-solves (issue #18). Masking costs one pass over t
 language group, whatever the tree's depth.
 
 Reproducibility: every ranking breaks ties by row (stable sorts, `lexsort` with the row as last key),
-no step iterates a set or a dict, and nothing depends on time, so the same pool gives the same candidate
-edges run after run.
+no step iterates a set or a dict, and nothing depends on time. The float32 products themselves depend on
+how the BLAS library splits them between threads (measured: one or two threads gave 95 053 or 95 054
+candidate edges on the same 5 000-person pool), so every product runs with `BLAS_THREADS` threads,
+whatever the machine's cores or OPENBLAS_NUM_THREADS say: the same pool gives the same candidate edges
+run after run, on any host with the same BLAS build.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import ThreadpoolController
 
 from services.matching.domain.scoring import Embedding, FloatArray, IntArray, Side
 
@@ -69,6 +75,7 @@ class _Collector:
         )
 
 
+BLAS_THREADS = 2  # fixed rather than "all cores": two keeps this 2-core host's speed and runs the same on any other
 _NO_KEYS = np.zeros(0, dtype=np.int64)
 _MAX_LANGUAGE_SETS = 64
 
@@ -86,6 +93,20 @@ def shortlist(
     `forbidden` pairs never count among them."""
     found = _Collector(len(mentors), len(mentees))
     floor = min_score - emb.error if min_score > 0 else -np.inf
+    with _fixed_blas_threads():
+        _shortlist_into(found, emb, mentors, mentees, per_mentee, floor, forbidden)
+    return found.shortlist(emb.error)
+
+
+def _shortlist_into(
+    found: _Collector,
+    emb: Embedding,
+    mentors: Side,
+    mentees: Side,
+    per_mentee: int,
+    floor: float,
+    forbidden: IntArray,
+) -> None:
     for mentor_rows, mentee_rows in _language_groups(mentors, mentees):
         a = emb.a[mentor_rows]
         masked = _Forbidden.of(forbidden, len(mentees), mentor_rows, mentee_rows, len(mentors))
@@ -94,7 +115,6 @@ def shortlist(
             if floor > -np.inf:
                 scores[scores < floor] = -np.inf
             _keep_best(scores, mentor_rows[:top], mentee_cols, per_mentee, found)
-    return found.shortlist(emb.error)
 
 
 @dataclass(frozen=True)
@@ -124,6 +144,21 @@ def rescan(
 
     Slacks can be far larger than scores (participation mode prices in the pair count), and float32 then
     loses absolute precision: the tolerance grows with their magnitude, so every comparison stays safe."""
+    with _fixed_blas_threads():
+        return _rescan(emb, mentors, mentees, mentee_rows, mentor_slack, mentee_slack, min_score, per_mentee, forbidden)
+
+
+def _rescan(
+    emb: Embedding,
+    mentors: Side,
+    mentees: Side,
+    mentee_rows: IntArray,
+    mentor_slack: FloatArray,
+    mentee_slack: FloatArray,
+    min_score: float,
+    per_mentee: int,
+    forbidden: IntArray = _NO_KEYS,
+) -> Rescan:
     found: list[IntArray] = [np.zeros(0, dtype=np.int64)]
     left_bound = np.full(len(mentees), -np.inf)
     chosen = np.zeros(len(mentees), dtype=bool)
@@ -178,6 +213,15 @@ def contains(sorted_keys: IntArray, keys: IntArray) -> np.ndarray:
         return np.zeros(len(keys), dtype=bool)
     at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
     return sorted_keys[at] == keys
+
+
+@cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()  # inspecting the loaded libraries takes milliseconds: once per process
+
+
+def _fixed_blas_threads() -> AbstractContextManager[object]:
+    return _blas().limit(limits=BLAS_THREADS, user_api="blas")
 
 
 def _language_groups(mentors: Side, mentees: Side) -> Iterator[tuple[IntArray, IntArray]]:

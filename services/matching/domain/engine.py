@@ -74,7 +74,9 @@ from services.matching.domain.scoring import (
 # 2.0.0: min-cost flow solver (OR-Tools), price-aware rescans, shortlist of 16. Totals are the same optimum
 # as 1.x, but among equally good matchings another may be chosen: the version travels on each round's events
 # so an auditor re-running a round knows which engine's pairs to expect.
-ENGINE_VERSION = "tandem-matching/2.0.0"
+# 2.1.0: forbidden pairs masked before ranking, one short list per mentee across its languages (issue #18): same
+# optimum, another candidate graph, so again possibly another of several equally good matchings.
+ENGINE_VERSION = "tandem-matching/2.1.0"
 DEFAULT_PER_MENTEE = 16
 DEFAULT_SETTINGS = ProgramSettings()
 # Add-back takes, per mentee, the most violating pairs, and pairs within 3% of the top score of violating:
