@@ -7,17 +7,33 @@ approximation error is bounded, every eligible pair left out scores at most τ +
 The engine's certificate uses that bound to prove the left-out pairs cannot improve the result, and
 `rescan` looks again, with mentor prices subtracted, at the mentees where the bound is not enough.
 
-Blocks are grouped by language (a pair must share one; a pair sharing two is seen twice, harmlessly) and
+Blocks are grouped by the mentee's set of languages (a pair must share one: `_language_groups`) and
 sorted by grade (a mentor must be junior), so pairs failing those constraints are mostly never computed.
+Pairs the history forbids (reporting lines, dissolved or excluded couples: `forbidden`, sorted keys
+mentor * n_mentees + mentee) are set to -inf inside each block before anything is ranked. In a deep
+management tree a division head's best-scoring juniors are often their own reports; without the mask
+they fill the short list, are dropped later as ineligible, and leave the head's bound so high that
+the certificate rescans and re-solves (issue #18). Masking costs one pass over the forbidden pairs per
+language group, whatever the tree's depth.
+
+Reproducibility: every ranking breaks ties by row (stable sorts, `lexsort` with the row as last key),
+no step iterates a set or a dict, and nothing depends on time. The float32 products themselves depend on
+how the BLAS library splits them between threads (measured: one or two threads gave 95 053 or 95 054
+candidate edges on the same 5 000-person pool), so every product runs with `BLAS_THREADS` threads,
+whatever the machine's cores or OPENBLAS_NUM_THREADS say: the same pool gives the same candidate edges
+run after run, on any host with the same BLAS build.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import ThreadpoolController
 
 from services.matching.domain.scoring import Embedding, FloatArray, IntArray, Side
 
@@ -59,18 +75,46 @@ class _Collector:
         )
 
 
-def shortlist(emb: Embedding, mentors: Side, mentees: Side, per_mentee: int, min_score: float) -> Shortlist:
-    """Edges worth solving on: per mentee at least its `per_mentee` best (approximately) in each language it
-    shares with mentors."""
+BLAS_THREADS = 2  # fixed rather than "all cores": two keeps this 2-core host's speed and runs the same on any other
+_NO_KEYS = np.zeros(0, dtype=np.int64)
+_MAX_LANGUAGE_SETS = 64
+
+
+def shortlist(
+    emb: Embedding,
+    mentors: Side,
+    mentees: Side,
+    per_mentee: int,
+    min_score: float,
+    forbidden: IntArray = _NO_KEYS,
+) -> Shortlist:
+    """Edges worth solving on: per mentee at least its `per_mentee` best (approximately) eligible mentors among
+    those sharing a language with it (per language it speaks when the pool has very many language sets);
+    `forbidden` pairs never count among them."""
     found = _Collector(len(mentors), len(mentees))
     floor = min_score - emb.error if min_score > 0 else -np.inf
+    with _fixed_blas_threads():
+        _shortlist_into(found, emb, mentors, mentees, per_mentee, floor, forbidden)
+    return found.shortlist(emb.error)
+
+
+def _shortlist_into(
+    found: _Collector,
+    emb: Embedding,
+    mentors: Side,
+    mentees: Side,
+    per_mentee: int,
+    floor: float,
+    forbidden: IntArray,
+) -> None:
     for mentor_rows, mentee_rows in _language_groups(mentors, mentees):
         a = emb.a[mentor_rows]
-        for scores, mentee_cols, top in _blocks(a, mentors.grade[mentor_rows], emb.b, mentees.grade, mentee_rows):
+        masked = _Forbidden.of(forbidden, len(mentees), mentor_rows, mentee_rows, len(mentors))
+        grades = mentors.grade[mentor_rows]
+        for scores, mentee_cols, top in _blocks(a, grades, emb.b, mentees.grade, mentee_rows, masked):
             if floor > -np.inf:
                 scores[scores < floor] = -np.inf
             _keep_best(scores, mentor_rows[:top], mentee_cols, per_mentee, found)
-    return found.shortlist(emb.error)
 
 
 @dataclass(frozen=True)
@@ -92,6 +136,7 @@ def rescan(
     mentee_slack: FloatArray,
     min_score: float,
     per_mentee: int,
+    forbidden: IntArray = _NO_KEYS,
 ) -> Rescan:
     """For each mentee in `mentee_rows`, its (about) `per_mentee` eligible-looking pairs with the largest
     score - mentor_slack, kept if that may exceed mentee_slack. So when any pair of a mentee violates the
@@ -99,6 +144,21 @@ def rescan(
 
     Slacks can be far larger than scores (participation mode prices in the pair count), and float32 then
     loses absolute precision: the tolerance grows with their magnitude, so every comparison stays safe."""
+    with _fixed_blas_threads():
+        return _rescan(emb, mentors, mentees, mentee_rows, mentor_slack, mentee_slack, min_score, per_mentee, forbidden)
+
+
+def _rescan(
+    emb: Embedding,
+    mentors: Side,
+    mentees: Side,
+    mentee_rows: IntArray,
+    mentor_slack: FloatArray,
+    mentee_slack: FloatArray,
+    min_score: float,
+    per_mentee: int,
+    forbidden: IntArray = _NO_KEYS,
+) -> Rescan:
     found: list[IntArray] = [np.zeros(0, dtype=np.int64)]
     left_bound = np.full(len(mentees), -np.inf)
     chosen = np.zeros(len(mentees), dtype=bool)
@@ -107,8 +167,12 @@ def rescan(
     tolerance = np.float32(emb.error + 2.0**-20 * magnitude)
     for mentor_rows, group_mentees in _language_groups(mentors, mentees):
         cols_in_group = group_mentees[chosen[group_mentees]]
+        if not len(cols_in_group):
+            continue
         a = emb.a[mentor_rows]
-        for scores, cols, top in _blocks(a, mentors.grade[mentor_rows], emb.b, mentees.grade, cols_in_group):
+        masked = _Forbidden.of(forbidden, len(mentees), mentor_rows, cols_in_group, len(mentors))
+        grades = mentors.grade[mentor_rows]
+        for scores, cols, top in _blocks(a, grades, emb.b, mentees.grade, cols_in_group, masked):
             rows = mentor_rows[:top]
             if min_score > 0:
                 scores[scores + np.float32(emb.error) < min_score] = -np.inf
@@ -151,18 +215,75 @@ def contains(sorted_keys: IntArray, keys: IntArray) -> np.ndarray:
     return sorted_keys[at] == keys
 
 
+@cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()  # inspecting the loaded libraries takes milliseconds: once per process
+
+
+def _fixed_blas_threads() -> AbstractContextManager[object]:
+    return _blas().limit(limits=BLAS_THREADS, user_api="blas")
+
+
 def _language_groups(mentors: Side, mentees: Side) -> Iterator[tuple[IntArray, IntArray]]:
-    """(mentor rows, mentee rows) speaking each language, both sorted by grade then row."""
+    """(mentor rows, mentee rows) sharing a language, both sorted by grade then row.
+
+    Mentees are grouped by their exact set of languages, each group facing every mentor who shares any of
+    them: each eligible pair is scored once, and a bilingual mentee's short list ranks all its mentors
+    together instead of keeping `per_mentee` in each language (half the edges to solve on in a
+    multinational where seniors speak English besides the local language). With more distinct sets than
+    `_MAX_LANGUAGE_SETS` (each group costs a pass over the mentors), groups are single languages instead."""
+    sets, inverse = np.unique(mentees.languages, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if len(sets) <= _MAX_LANGUAGE_SETS:
+        for code, words in enumerate(sets):
+            mentor_rows = np.flatnonzero((mentors.languages & words[None, :]).any(axis=1))
+            mentee_rows = np.flatnonzero(inverse == code)
+            if len(mentor_rows) and len(mentee_rows):
+                yield _by_grade(mentor_rows, mentors), _by_grade(mentee_rows, mentees)
+        return
     for word in range(mentors.languages.shape[1]):
         for bit in range(64):
             flag = np.uint64(1 << bit)
             mentor_rows = np.flatnonzero(mentors.languages[:, word] & flag)
             mentee_rows = np.flatnonzero(mentees.languages[:, word] & flag)
             if len(mentor_rows) and len(mentee_rows):
-                yield (
-                    mentor_rows[np.argsort(mentors.grade[mentor_rows], kind="stable")],
-                    mentee_rows[np.argsort(mentees.grade[mentee_rows], kind="stable")],
-                )
+                yield _by_grade(mentor_rows, mentors), _by_grade(mentee_rows, mentees)
+
+
+def _by_grade(rows: IntArray, side: Side) -> IntArray:
+    return rows[np.argsort(side.grade[rows], kind="stable")]
+
+
+@dataclass(frozen=True)
+class _Forbidden:
+    """The forbidden pairs inside one language group, as (mentor position, mentee position) in the group's own
+    order, sorted by mentee position (then mentor) so each block of mentees takes one contiguous slice."""
+
+    mentor_at: IntArray
+    mentee_at: IntArray
+
+    @classmethod
+    def of(
+        cls, keys: IntArray, n_mentees: int, mentor_rows: IntArray, mentee_rows: IntArray, n_mentors: int
+    ) -> _Forbidden:
+        if not len(keys):
+            return cls(_NO_KEYS, _NO_KEYS)
+        mentor_position = np.full(n_mentors, -1, dtype=np.int64)
+        mentor_position[mentor_rows] = np.arange(len(mentor_rows))
+        mentee_position = np.full(n_mentees, -1, dtype=np.int64)
+        mentee_position[mentee_rows] = np.arange(len(mentee_rows))
+        m, e = mentor_position[keys // n_mentees], mentee_position[keys % n_mentees]
+        inside = (m >= 0) & (e >= 0)
+        m, e = m[inside], e[inside]
+        order = np.lexsort((m, e))
+        return cls(m[order], e[order])
+
+    def mask(self, scores: Float32Array, start: int, top: int) -> None:
+        """Set the forbidden pairs of the block (mentor positions < top, mentees start...) to -inf."""
+        lo, hi = np.searchsorted(self.mentee_at, [start, start + scores.shape[1]])
+        m, e = self.mentor_at[lo:hi], self.mentee_at[lo:hi] - start
+        inside = m < top
+        scores[m[inside], e[inside]] = -np.inf
 
 
 def _blocks(
@@ -171,9 +292,11 @@ def _blocks(
     b: Float32Array,
     mentee_grade: IntArray,
     mentee_rows: IntArray,
+    forbidden: _Forbidden,
 ) -> Iterator[tuple[Float32Array, IntArray, int]]:
-    """Approximate score blocks (top mentors x some mentees) with pairs where the mentor is not junior at
-    -inf. Mentors must be sorted by grade; `top` counts the mentor rows in the block (a prefix)."""
+    """Approximate score blocks (top mentors x some mentees) with pairs where the mentor is not junior, and
+    forbidden pairs, at -inf. Mentors must be sorted by grade; `top` counts the mentor rows in the block (a
+    prefix)."""
     cols_per_block = max(64, BLOCK_ELEMENTS // max(1, len(a)))
     for start in range(0, len(mentee_rows), cols_per_block):
         cols = mentee_rows[start : start + cols_per_block]
@@ -186,6 +309,7 @@ def _blocks(
         if low < top:
             tail = scores[low:top]
             tail[mentor_grade[low:top, None] >= grades[None, :]] = -np.inf
+        forbidden.mask(scores, start, top)
         yield scores, cols, top
 
 

@@ -22,16 +22,20 @@ Per round (`RoundRules`):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from statistics import median
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
+
 from services.matching.domain.model import Candidate, ExistingPair
 
 Side = Literal["mentor", "mentee"]
 Dissolved = AbstractSet[frozenset[str]]
+IntArray = npt.NDArray[np.int64]
 
 PAIR_CONSTRAINTS = ("self", "role", "grade", "language", "reporting_line", "dissolved")
 
@@ -88,6 +92,23 @@ def forbidden_by_history(pool: Iterable[Candidate], dissolved: Dissolved) -> set
             if boss in ids and boss != candidate.participant_id
         )
     return forbidden
+
+
+def history_links(people: Sequence[Candidate], dissolved: Dissolved) -> tuple[IntArray, IntArray]:
+    """The pairs `forbidden_by_history` names, as row indices into `people` (person, other): each reporting
+    link once as (report, manager), each dissolved couple once, self-links and ids outside the pool left out.
+    The order is fixed by `people` and the sorted couples, so the arrays are the same run after run."""
+    row = {c.participant_id: i for i, c in enumerate(people)}
+    lengths = np.fromiter((len(c.reporting_chain) for c in people), dtype=np.int64, count=len(people))
+    bosses = np.fromiter(
+        (row.get(boss, -1) for c in people for boss in c.reporting_chain), dtype=np.int64, count=int(lengths.sum())
+    )
+    owners = np.repeat(np.arange(len(people), dtype=np.int64), lengths)
+    couples = [sorted(pair) for pair in dissolved if len(pair) == 2]
+    ends = np.array(sorted((row.get(a, -1), row.get(b, -1)) for a, b in couples), dtype=np.int64).reshape(-1, 2)
+    person, other = np.concatenate([owners, ends[:, 0]]), np.concatenate([bosses, ends[:, 1]])
+    keep = (person >= 0) & (other >= 0) & (person != other)
+    return person[keep], other[keep]
 
 
 @dataclass(frozen=True)

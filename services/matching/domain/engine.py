@@ -45,7 +45,7 @@ from pydantic import BaseModel
 
 from services.matching.domain import candidates, duals
 from services.matching.domain.candidates import contains, unique_keys
-from services.matching.domain.constraints import Dissolved, RoundRules, forbidden_by_history, is_eligible
+from services.matching.domain.constraints import Dissolved, RoundRules, history_links, is_eligible
 from services.matching.domain.explain import explain_unmatched
 from services.matching.domain.model import (
     Candidate,
@@ -74,7 +74,9 @@ from services.matching.domain.scoring import (
 # 2.0.0: min-cost flow solver (OR-Tools), price-aware rescans, shortlist of 16. Totals are the same optimum
 # as 1.x, but among equally good matchings another may be chosen: the version travels on each round's events
 # so an auditor re-running a round knows which engine's pairs to expect.
-ENGINE_VERSION = "tandem-matching/2.0.0"
+# 2.1.0: forbidden pairs masked before ranking, one short list per mentee across its languages (issue #18): same
+# optimum, another candidate graph, so again possibly another of several equally good matchings.
+ENGINE_VERSION = "tandem-matching/2.1.0"
 DEFAULT_PER_MENTEE = 16
 DEFAULT_SETTINGS = ProgramSettings()
 # Add-back takes, per mentee, the most violating pairs, and pairs within 3% of the top score of violating:
@@ -329,15 +331,19 @@ class RoundProblem:
 def _forbidden_keys(
     people: list[Candidate], dissolved: Dissolved, mentor_ids: list[str], mentee_ids: list[str]
 ) -> IntArray:
-    mentor_row = {pid: i for i, pid in enumerate(mentor_ids)}
-    mentee_row = {pid: j for j, pid in enumerate(mentee_ids)}
-    keys = []
-    for pair in forbidden_by_history(people, dissolved):
-        a, b = sorted(pair)
-        for mentor, mentee in ((a, b), (b, a)):
-            if mentor in mentor_row and mentee in mentee_row:
-                keys.append(mentor_row[mentor] * len(mentee_ids) + mentee_row[mentee])
-    return unique_keys(np.array(keys, dtype=np.int64))
+    """Sorted keys mentor_row * n_mentees + mentee_row of the pairs `forbidden_by_history` names, in both
+    orientations. Built from index arrays rather than a set of id pairs: a 1 M-person tree has about 7 M
+    (person, manager) links, which as Python frozensets took gigabytes and most of a minute."""
+    person, other = history_links(people, dissolved)
+    mentor_row = np.full(len(people), -1, dtype=np.int64)
+    mentee_row = np.full(len(people), -1, dtype=np.int64)
+    row_of = {pid: i for i, pid in enumerate(c.participant_id for c in people)}
+    mentor_row[[row_of[pid] for pid in mentor_ids]] = np.arange(len(mentor_ids))
+    mentee_row[[row_of[pid] for pid in mentee_ids]] = np.arange(len(mentee_ids))
+    mentor = np.concatenate([mentor_row[person], mentor_row[other]])
+    mentee = np.concatenate([mentee_row[other], mentee_row[person]])
+    both = (mentor >= 0) & (mentee >= 0)
+    return unique_keys(mentor[both] * len(mentee_ids) + mentee[both])
 
 
 @dataclass(frozen=True)
@@ -373,7 +379,7 @@ class _LeftOff:
 
 def _solve_certified(problem: RoundProblem, per_mentee: int) -> tuple[_Edges, Certificate]:
     listed = candidates.shortlist(
-        problem.embedding, problem.mentors, problem.mentees, per_mentee, problem.settings.min_score
+        problem.embedding, problem.mentors, problem.mentees, per_mentee, problem.settings.min_score, problem.forbidden
     )
     mentor, mentee, value = problem.eligible_values(listed.mentor, listed.mentee)
     left = _LeftOff(
@@ -470,6 +476,7 @@ def _pairs_near_duals(
         mentee_slack,
         problem.settings.min_score,
         cap,
+        problem.forbidden,
     )
     # score - u_i/per_unit ≤ bound  ⇒  w - u_i ≤ per_unit·bound + offset (+1 covers float rounding)
     bound = np.full(len(problem.mentees), _NO_BOUND)

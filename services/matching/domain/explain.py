@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.matching.domain.constraints import Dissolved, RoundRules
+from services.matching.domain.constraints import Dissolved, RoundRules, history_links
 from services.matching.domain.model import Candidate, ProgramSettings, Unmatched
 from services.matching.domain.scoring import (
     IntArray,
@@ -84,7 +84,7 @@ class _PoolArrays:
     can_mentee: np.ndarray
     plays_mentor: np.ndarray
     free: np.ndarray
-    reporting: dict[int, set[int]]
+    reporting: _Neighbours
     dissolved: dict[int, set[int]]
 
     @classmethod
@@ -107,7 +107,7 @@ class _PoolArrays:
             can_mentee=np.array([c.role != "mentor" for c in present]),
             plays_mentor=np.array([rules.sides[c.participant_id] == "mentor" for c in present]),
             free=np.array([rules.remaining_capacity[c.participant_id] > 0 for c in present]),
-            reporting=_links(((c.participant_id, b) for c in present for b in c.reporting_chain), row),
+            reporting=_Neighbours.of(*history_links(present, frozenset())),
             dissolved=_links((tuple(pair) for pair in dissolved if len(pair) == 2), row),
         )
 
@@ -119,7 +119,7 @@ class _PoolArrays:
             "role": self.can_mentee if as_mentor else self.can_mentor,
             "grade": grade > grade[me] if as_mentor else grade < grade[me],
             "language": (self.side.languages & self.side.languages[me]).any(axis=1),
-            "reporting_line": ~_mask(len(grade), self.reporting.get(me, set())),
+            "reporting_line": ~_mask(len(grade), self.reporting.of_row(me)),
             "dissolved": ~_mask(len(grade), self.dissolved.get(me, set())),
             "side": self.plays_mentor != as_mentor,
             "capacity": self.free,
@@ -144,6 +144,25 @@ class _PoolArrays:
         return int((q < min_quantized(self.settings.min_score)).sum())
 
 
+@dataclass(frozen=True)
+class _Neighbours:
+    """Undirected links as arrays sorted by their first end: a 1 M-person tree has millions of reporting links,
+    which as a dict of sets cost gigabytes; only a few participants ever need theirs."""
+
+    first: IntArray
+    second: IntArray
+
+    @classmethod
+    def of(cls, a: IntArray, b: IntArray) -> _Neighbours:
+        first, second = np.concatenate([a, b]), np.concatenate([b, a])
+        order = np.argsort(first, kind="stable")
+        return cls(first[order], second[order])
+
+    def of_row(self, row: int) -> IntArray:
+        lo, hi = np.searchsorted(self.first, [row, row + 1])
+        return self.second[lo:hi]
+
+
 def _links(pairs: Iterable[tuple[str, ...]], row: dict[str, int]) -> dict[int, set[int]]:
     links: dict[int, set[int]] = defaultdict(set)
     for a, b in pairs:
@@ -153,7 +172,7 @@ def _links(pairs: Iterable[tuple[str, ...]], row: dict[str, int]) -> dict[int, s
     return links
 
 
-def _mask(n: int, rows: set[int]) -> np.ndarray:
+def _mask(n: int, rows: set[int] | IntArray) -> np.ndarray:
     mask = np.zeros(n, dtype=bool)
-    mask[list(rows)] = True
+    mask[np.fromiter(rows, dtype=np.int64) if isinstance(rows, set) else rows] = True
     return mask

@@ -29,7 +29,9 @@ def greedy_match(
     """(mentor id, mentee id, score) of the greedy pairs."""
     people = sorted(pool, key=lambda c: c.participant_id)
     problem = RoundProblem.of(people, settings, RoundRules.of(people, tuple(existing_pairs), withdrawn), dissolved)
-    listed = candidates.shortlist(problem.embedding, problem.mentors, problem.mentees, per_mentee, settings.min_score)
+    listed = candidates.shortlist(
+        problem.embedding, problem.mentors, problem.mentees, per_mentee, settings.min_score, problem.forbidden
+    )
     mentor, mentee, value = problem.eligible_values(listed.mentor, listed.mentee)
     order = np.lexsort((mentee, mentor, -value))
     capacity = problem.capacity.copy()
