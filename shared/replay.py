@@ -18,7 +18,7 @@ from shared.connections import Connections
 from shared.db import check_identifier, migrate, migration_files
 from shared.projection import TRACKING_MIGRATIONS, Projection, ProjectionRunner
 
-TRACKING_TABLES = ("projection_offsets", "projection_applied_events")
+TRACKING_TABLES = ("projection_offsets", "projection_streams")
 
 
 @dataclass(frozen=True)
