@@ -378,8 +378,10 @@ class ProjectionRunner:
                 return None
             if type_name not in self.handles:
                 return None
-            if envelope.stream_version < 1:
-                raise MalformedRecord("ce_streamversion must be a positive integer (tracking deduplicates by it)")
+            if not 1 <= envelope.stream_version < 2**63:
+                raise MalformedRecord("ce_streamversion must be a positive bigint (tracking deduplicates by it)")
+            if "\x00" in envelope.stream_id or "\x00" in envelope.source:
+                raise MalformedRecord("a NUL character in ce_subject or ce_source (PostgreSQL text cannot track it)")
             event = envelope.event()
             refuse_foreign_publisher(envelope, event, record.topic, self.topic_prefix)
             return record, envelope, event
