@@ -30,6 +30,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -52,6 +53,7 @@ from shared.metrics import (
 )
 from shared.observability import caused_by
 from shared.pipeline import PipelinedConnection
+from shared.records import envelope_of, typed_event
 from shared.scrub import scrub
 from shared.topics import dead_letter_topic, events_topic
 
@@ -74,9 +76,14 @@ def refuse_foreign_publisher(envelope: Envelope, event: Event, topic: str, prefi
     owner = type(event).service
     if envelope.source != f"/tandem/{owner}":
         raise ForeignPublisher(f"{envelope.type} is published by {owner}, not by source {envelope.source[:100]!r}")
-    platform_topics = {events_topic(cls.service, prefix) for cls in EVENT_TYPES.values()}
-    if topic in platform_topics and topic != events_topic(owner, prefix):
+    if topic in _platform_topics(prefix) and topic != events_topic(owner, prefix):
         raise ForeignPublisher(f"{envelope.type} belongs on {events_topic(owner, prefix)}, not on {topic}")
+
+
+@cache
+def _platform_topics(prefix: str) -> frozenset[str]:
+    """Computed once per prefix: it was a fifth of a projection's CPU when built for every record."""
+    return frozenset(events_topic(cls.service, prefix) for cls in EVENT_TYPES.values())
 
 
 def on(*event_types: type[Event]) -> Callable[[Handler], Handler]:
@@ -371,7 +378,7 @@ class ProjectionRunner:
     async def _parse(self, record: ConsumerRecord) -> Parsed | None:
         """The record, its envelope and event; None for a type this runner skips, an unknown type or a dead letter."""
         try:
-            envelope = Envelope.from_kafka(record.headers, record.value)
+            envelope = envelope_of(record.headers, record.value)
             type_name = current_type(envelope.type)
             if type_name not in EVENT_TYPES:
                 self._unknown_type(record, type_name)
@@ -382,7 +389,7 @@ class ProjectionRunner:
                 raise MalformedRecord("ce_streamversion must be a positive bigint (tracking deduplicates by it)")
             if "\x00" in envelope.stream_id or "\x00" in envelope.source:
                 raise MalformedRecord("a NUL character in ce_subject or ce_source (PostgreSQL text cannot track it)")
-            event = envelope.event()
+            event = typed_event(envelope)
             refuse_foreign_publisher(envelope, event, record.topic, self.topic_prefix)
             return record, envelope, event
         except MalformedRecord as error:
