@@ -30,14 +30,14 @@ class PipelinedConnection:
         self._runs: list[tuple[str, list[Sequence[Any]]]] = []  # (sql, argument rows), in the order issued
         self.pipelines = 0  # pipelines sent (for tests and the bench: how well a batch grouped)
 
-    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
+    async def execute(self, query: str, *args: Any) -> str:
         if not args:  # possibly several statements (simple query protocol): cannot be pipelined
             await self.flush()
-            return await self.raw.execute(query, timeout=timeout)
+            return await self.raw.execute(query)
         self._queue(query, [args])
         return ""
 
-    async def executemany(self, query: str, args: Iterable[Sequence[Any]], *, timeout: float | None = None) -> None:
+    async def executemany(self, query: str, args: Iterable[Sequence[Any]]) -> None:
         self._queue(query, list(args))
 
     def _queue(self, query: str, rows: list[Sequence[Any]]) -> None:

@@ -128,9 +128,16 @@ class EventHandlers:
 
 
 class Projection(EventHandlers):
-    """A read model: its tables (SQL migrations) and one handler per event type that changes them."""
+    """A read model: its tables (SQL migrations) and one handler per event type that changes them.
+
+    `parallel_replay`: a catch-up may apply different partitions' batches in concurrent transactions. Allowed
+    when every handler's statements give the same result whatever the order of concurrent transactions: each
+    writes rows of its own stream, or is one order-independent upsert (INSERT .. ON CONFLICT, `x = x + 1`);
+    not when a handler reads rows that another stream's events write and then writes from what it read (under
+    READ COMMITTED two concurrent batches could both read the old value)."""
 
     migrations: Path | None = None
+    parallel_replay: ClassVar[bool] = False
 
 
 class Policy(EventHandlers):
@@ -213,10 +220,14 @@ class ProjectionRunner:
                 behind += max(0, highwater - next_offset)
         return behind
 
-    async def catch_up(self) -> int:
+    async def catch_up(self, on_start: Callable[[int], None] | None = None) -> int:
         """Apply everything up to the topics' current ends, without a consumer group; return events applied.
 
-        Used to rebuild a read model from offset 0 into a fresh schema, and by auditors' replays.
+        Used to rebuild a read model from offset 0 into a fresh schema, and by auditors' replays. `on_start` is
+        told how many records lie ahead (a progress bar's total). When the projection allows it
+        (`parallel_replay`) and no policy shares the runner, the partitions of each fetch are applied
+        concurrently, each in its own transaction: PostgreSQL works on one partition's batch while this process
+        reads the next.
         """
         consumer = self._consumer(group_id=None)
         await consumer.start()
@@ -225,14 +236,32 @@ class ProjectionRunner:
             consumer.assign(partitions)
             await self.seek_to_stored(consumer, partitions)
             ends = await consumer.end_offsets(partitions)
+            if on_start:
+                on_start(sum(max(0, ends[tp] - self._next_offsets.get(tp, 0)) for tp in partitions))
+            parallel = self.projection.parallel_replay and not self.policies
             before = self.applied
             while await _behind(consumer, ends):
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
-                for tp, records in batches.items():
-                    await self.handle_batch(tp, [r for r in records if r.offset < ends[tp]])
+                work = [(tp, [r for r in records if r.offset < ends[tp]]) for tp, records in batches.items()]
+                if parallel and len(work) > 1:
+                    await asyncio.gather(*(self._handle_retrying(tp, records) for tp, records in work))
+                else:
+                    for tp, records in work:
+                        await self.handle_batch(tp, records)
             return self.applied - before
         finally:
             await consumer.stop()
+
+    async def _handle_retrying(self, tp: TopicPartition, records: list[ConsumerRecord], attempts: int = 5) -> None:
+        """Concurrent partitions may meet on a shared row in opposite orders: PostgreSQL then aborts one of them
+        (deadlock, serialization failure) and the whole batch is simply applied again; it committed nothing."""
+        for attempt in range(attempts):
+            try:
+                return await self.handle_batch(tp, records)
+            except asyncpg.PostgresError as error:
+                if getattr(error, "sqlstate", "")[:2] != "40" or attempt == attempts - 1:
+                    raise
+                log.info("projection %s: %s on %s, applying the batch again", self.projection.name, error.sqlstate, tp)
 
     async def handle_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         if not records:

@@ -1,10 +1,11 @@
 """Reading Kafka records into envelopes and typed events on a projection's hot path (issue #18).
 
 The same contract as `Envelope.from_kafka` and `Envelope.event` (shared/envelope.py), measured 2-3x cheaper per
-record: the body is parsed with orjson (and with the standard library when orjson refuses it or it holds a 19-digit number: the standard
-library accepts NaN and lone surrogates and reads integers past 64 bits exactly, so every record reads as before), the known
-header names are a constant, and each event class's field names are computed once instead of on every record
-(pydantic's `model_fields` is a computed property). tests/unit/test_records.py holds both readings equal.
+record: the body is parsed with orjson (with the standard library when orjson refuses it or it holds a 19-digit
+number: the standard library accepts NaN and lone surrogates and reads integers past 64 bits exactly, so every
+record reads as before), the known header names are a constant, and each event class's field names are computed
+once instead of on every record (pydantic's `model_fields` is a computed property). tests/unit/test_records.py
+holds both readings equal.
 """
 
 from __future__ import annotations

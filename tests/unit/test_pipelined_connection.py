@@ -17,7 +17,7 @@ class RecordingConnection:
     def __init__(self) -> None:
         self.sent: list[tuple[str, Any]] = []
 
-    async def execute(self, sql: str, *args: Any, timeout: float | None = None) -> str:
+    async def execute(self, sql: str, *args: Any) -> str:
         self.sent.append(("execute", (sql, args)))
         return "OK"
 
@@ -99,7 +99,7 @@ async def test_a_savepoint_sends_its_writes_before_release_and_drops_them_on_rol
 
 async def test_a_write_that_fails_when_sent_rolls_its_savepoint_back():
     class Refusing(RecordingConnection):
-        async def execute(self, sql: str, *args: Any, timeout: float | None = None) -> str:
+        async def execute(self, sql: str, *args: Any) -> str:
             if "bad" in sql:
                 raise ValueError("refused by the server")
             return await super().execute(sql, *args)
