@@ -74,12 +74,13 @@ async def run() -> None:
     merge_section("replay", {"events": EVENTS, "streams": STREAMS, "target_seconds": TARGET_S, "rows": rows})
 
 
-def records(n: int) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
-    """(key, value, headers) of n withdrawals, as the relay writes them: stream s{i % STREAMS}, versions in order."""
+def records(start: int, n: int) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
+    """(key, value, headers) of the withdrawals start..start+n, as the relay writes them: event i is stream
+    s{i % STREAMS}, its version i // STREAMS + 1, so every stream's versions rise and none repeats."""
     now = datetime.now(UTC)
     type_name = "tandem.enrolment.participant-withdrawn.v1"
     out = []
-    for i in range(n):
+    for i in range(start, start + n):
         stream, version = f"s{i % STREAMS}", i // STREAMS + 1
         envelope = Envelope(
             event_id=str(uuid.uuid4()),
@@ -105,7 +106,7 @@ async def generate(kafka: KafkaSettings, topic: str, n: int, chunk: int = 100_00
     elapsed = 0.0
     try:
         for start in range(0, n, chunk):
-            made = records(min(chunk, n - start))
+            made = records(start, min(chunk, n - start))
             started = time.perf_counter()
             builders = {p: producer.create_batch() for p in partitions}
             pending = []
