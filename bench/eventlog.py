@@ -22,6 +22,7 @@ from shared import eventstore
 from shared.connections import idempotent_producer
 from shared.db import create_pool, migrate, migration_files
 from shared.relay import Relay
+from shared.replay import REPLAY_BATCH
 from shared.settings import DatabaseSettings, KafkaSettings
 from shared.topics import create_topics, dead_letter_topic
 from tests.support.counting import counting_runner
@@ -116,6 +117,7 @@ async def _raw_produce(kafka: KafkaSettings, topic: str, stored: list[eventstore
 
 async def _projection(kafka: KafkaSettings, dsn: str, topic: str) -> float:
     async with counting_runner(kafka, dsn, "bench_projection", topic) as runner:
+        runner.max_records = REPLAY_BATCH  # as `tandem replay` fetches, and as the raw consume below does
         started = time.perf_counter()
         applied = await runner.catch_up()
         elapsed = time.perf_counter() - started
@@ -134,7 +136,7 @@ async def _raw_consume(kafka: KafkaSettings, topic: str) -> float:
     started = time.perf_counter()
     seen = 0
     while seen < EVENTS:
-        batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+        batch = await consumer.getmany(timeout_ms=1000, max_records=REPLAY_BATCH)
         seen += sum(len(records) for records in batch.values())
     elapsed = time.perf_counter() - started
     await consumer.stop()

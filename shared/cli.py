@@ -178,7 +178,14 @@ def replay_command(
     swap: Annotated[bool, typer.Option(help="Put the rebuilt read models in place of the live ones.")] = False,
 ) -> None:
     """Rebuild a service's read models from offset 0 into a fresh schema and compare them with the live ones."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from shared import replay as replaying
 
@@ -186,21 +193,38 @@ def replay_command(
         identical = True
         async with _runtime(service).opened() as runtime:
             for projection in runtime.spec.projections:
-                with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as progress:
-                    task = progress.add_task(f"replaying {projection.name}", total=None)
-                    seen = {"records": 0, "started": time.perf_counter()}
+                columns = (
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]:,.0f} events/s"),
+                    TimeElapsedColumn(),
+                    TimeRemainingColumn(),
+                )
+                with Progress(*columns) as progress:
+                    task = progress.add_task(f"replaying {projection.name}", total=None, rate=0.0)
+                    started = time.perf_counter()
 
-                    def advance(n: int, task=task, seen=seen, progress=progress, name=projection.name) -> None:
-                        seen["records"] += n
-                        rate = seen["records"] / max(1e-6, time.perf_counter() - seen["started"])
-                        progress.update(
-                            task, description=f"replaying {name}: {seen['records']:,} records, {rate:,.0f}/s"
-                        )
+                    def start(total: int, task=task, progress=progress) -> None:
+                        progress.update(task, total=total)
+
+                    def advance(n: int, task=task, progress=progress, started=started) -> None:
+                        progress.advance(task, n)
+                        done = progress.tasks[0].completed
+                        progress.update(task, rate=done / max(1e-6, time.perf_counter() - started))
 
                     result = await replaying.replay(
-                        projection, runtime.connections, live_schema=runtime.schema, on_batch=advance
+                        projection,
+                        runtime.connections,
+                        live_schema=runtime.schema,
+                        on_batch=advance,
+                        on_start=start,
                     )
-                typer.echo(f"{projection.name}: {result.events:,} events in {result.seconds:.1f}s into {result.schema}")
+                rate = result.events / max(1e-6, result.seconds)
+                typer.echo(
+                    f"{projection.name}: {result.events:,} events in {result.seconds:.1f}s ({rate:,.0f} events/s)"
+                    f" into {result.schema}"
+                )
                 for t in result.tables:
                     verdict = "identical" if t.identical else "DIFFERENT"
                     typer.echo(f"  {t.table}: live {t.live_rows:,} rows, replayed {t.replayed_rows:,} rows: {verdict}")

@@ -2,14 +2,18 @@
 an upstream event by deciding something (a command with its own events).
 
 For each batch of one partition, one PostgreSQL transaction holds the read-model changes, the policies' effects,
-the ids of the events applied, and `(projection, topic, partition) -> next offset`. On partition assignment the
-runner seeks to the stored offset, so Kafka's committed group offsets never decide correctness; an event id seen
-before (a relay redelivery, a replay after a crash) is skipped. Records that are not valid Tandem events go to the
-dead-letter topic with the error (reason `parse`), and the projection goes on. Each event is applied in its own
-savepoint: one the read model or a policy refuses (a NUL character, an integer out of range, a rule) is rolled back
-alone and dead-lettered (reason `apply`), and the rest of the batch, and the other partitions, go on; its offset is
-still recorded. Errors that say PostgreSQL is away or busy are not the record's fault: they fail the batch, which
-is retried. Records whose type no contract knows are counted (`tandem_projection_unknown_types_total`) and skipped.
+each stream's last applied version and `(projection, topic, partition) -> next offset`. On partition assignment
+the runner seeks to the stored offset, so Kafka's committed group offsets never decide correctness; an event at or
+below its stream's last applied version (a relay redelivery, a replay after a crash, an older version arriving
+late) is skipped. Tracking is bounded: one row per stream, not one per event (docs/adr/0009). The batch's
+read-model writes are pipelined: handlers are written per event, and consecutive writes with the same SQL go to
+PostgreSQL as one `executemany` (shared/pipeline.py). Records that are not valid Tandem events go to the
+dead-letter topic with the error (reason `parse`), and the projection goes on. When the batch fails for a reason
+of a record's own (a NUL character, an integer out of range, a rule) it is applied again one savepoint per event:
+the refused one is rolled back alone and dead-lettered (reason `apply`), the rest of the batch, and the other
+partitions, go on; its version and offset are still recorded. Errors that say PostgreSQL is away or busy are not
+the record's fault: they fail the batch, which is retried. Records whose type no contract knows are counted
+(`tandem_projection_unknown_types_total`) and skipped.
 
 A projection names each event it consumes once, on its handler (`@on(ProgramLaunched)`); what it consumes, and so
 the topics it reads, follow from that. A read model is a pure function of the log: decisions belong to a `Policy`,
@@ -26,15 +30,16 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
 from shared.connections import Connections
-from shared.db import SHARED_SQL, check_identifier
+from shared.db import SHARED_SQL, advisory_key, check_identifier
 from shared.envelope import Envelope, MalformedRecord
 from shared.events import EVENT_TYPES, Event, current_type
 from shared.eventstore import ConcurrencyError
@@ -47,6 +52,8 @@ from shared.metrics import (
     PROJECTION_UNKNOWN_TYPES,
 )
 from shared.observability import caused_by
+from shared.pipeline import PipelinedConnection
+from shared.records import envelope_of, typed_event
 from shared.scrub import scrub
 from shared.topics import dead_letter_topic, events_topic
 
@@ -54,6 +61,8 @@ log = logging.getLogger(__name__)
 
 TRACKING_MIGRATIONS = SHARED_SQL / "projection"
 Handler = Callable[[Any, asyncpg.Connection, Any, Envelope], Awaitable[None]]
+Parsed = tuple[ConsumerRecord, Envelope, Event]
+Stream = tuple[str, str]  # (source, stream id)
 
 
 class ForeignPublisher(MalformedRecord):
@@ -67,9 +76,14 @@ def refuse_foreign_publisher(envelope: Envelope, event: Event, topic: str, prefi
     owner = type(event).service
     if envelope.source != f"/tandem/{owner}":
         raise ForeignPublisher(f"{envelope.type} is published by {owner}, not by source {envelope.source[:100]!r}")
-    platform_topics = {events_topic(cls.service, prefix) for cls in EVENT_TYPES.values()}
-    if topic in platform_topics and topic != events_topic(owner, prefix):
+    if topic in _platform_topics(prefix) and topic != events_topic(owner, prefix):
         raise ForeignPublisher(f"{envelope.type} belongs on {events_topic(owner, prefix)}, not on {topic}")
+
+
+@cache
+def _platform_topics(prefix: str) -> frozenset[str]:
+    """Computed once per prefix: it was a fifth of a projection's CPU when built for every record."""
+    return frozenset(events_topic(cls.service, prefix) for cls in EVENT_TYPES.values())
 
 
 def on(*event_types: type[Event]) -> Callable[[Handler], Handler]:
@@ -114,9 +128,16 @@ class EventHandlers:
 
 
 class Projection(EventHandlers):
-    """A read model: its tables (SQL migrations) and one handler per event type that changes them."""
+    """A read model: its tables (SQL migrations) and one handler per event type that changes them.
+
+    `parallel_replay`: a catch-up may apply different partitions' batches in concurrent transactions. Allowed
+    when every handler's statements give the same result whatever the order of concurrent transactions: each
+    writes rows of its own stream, or is one order-independent upsert (INSERT .. ON CONFLICT, `x = x + 1`);
+    not when a handler reads rows that another stream's events write and then writes from what it read (under
+    READ COMMITTED two concurrent batches could both read the old value)."""
 
     migrations: Path | None = None
+    parallel_replay: ClassVar[bool] = False
 
 
 class Policy(EventHandlers):
@@ -164,6 +185,7 @@ class ProjectionRunner:
         self.dead_letters: Counter[str] = Counter()  # reason (parse | apply) -> records, since this process started
         self.unknown_types = 0
         self._unknown_logged: set[str] = set()
+        self._has_legacy: bool | None = None  # rows in the pre-upgrade id table, asked once
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the topics as a member of the consumer group until `stop` is set.
@@ -198,10 +220,14 @@ class ProjectionRunner:
                 behind += max(0, highwater - next_offset)
         return behind
 
-    async def catch_up(self) -> int:
+    async def catch_up(self, on_start: Callable[[int], None] | None = None) -> int:
         """Apply everything up to the topics' current ends, without a consumer group; return events applied.
 
-        Used to rebuild a read model from offset 0 into a fresh schema, and by auditors' replays.
+        Used to rebuild a read model from offset 0 into a fresh schema, and by auditors' replays. `on_start` is
+        told how many records lie ahead (a progress bar's total). When the projection allows it
+        (`parallel_replay`) and no policy shares the runner, the partitions of each fetch are applied
+        concurrently, each in its own transaction: PostgreSQL works on one partition's batch while this process
+        reads the next.
         """
         consumer = self._consumer(group_id=None)
         await consumer.start()
@@ -210,14 +236,32 @@ class ProjectionRunner:
             consumer.assign(partitions)
             await self.seek_to_stored(consumer, partitions)
             ends = await consumer.end_offsets(partitions)
+            if on_start:
+                on_start(sum(max(0, ends[tp] - self._next_offsets.get(tp, 0)) for tp in partitions))
+            parallel = self.projection.parallel_replay and not self.policies
             before = self.applied
             while await _behind(consumer, ends):
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
-                for tp, records in batches.items():
-                    await self.handle_batch(tp, [r for r in records if r.offset < ends[tp]])
+                work = [(tp, [r for r in records if r.offset < ends[tp]]) for tp, records in batches.items()]
+                if parallel and len(work) > 1:
+                    await asyncio.gather(*(self._handle_retrying(tp, records) for tp, records in work))
+                else:
+                    for tp, records in work:
+                        await self.handle_batch(tp, records)
             return self.applied - before
         finally:
             await consumer.stop()
+
+    async def _handle_retrying(self, tp: TopicPartition, records: list[ConsumerRecord], attempts: int = 5) -> None:
+        """Concurrent partitions may meet on a shared row in opposite orders: PostgreSQL then aborts one of them
+        (deadlock, serialization failure) and the whole batch is simply applied again; it committed nothing."""
+        for attempt in range(attempts):
+            try:
+                return await self.handle_batch(tp, records)
+            except asyncpg.PostgresError as error:
+                if getattr(error, "sqlstate", "")[:2] != "40" or attempt == attempts - 1:
+                    raise
+                log.info("projection %s: %s on %s, applying the batch again", self.projection.name, error.sqlstate, tp)
 
     async def handle_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         if not records:
@@ -225,28 +269,23 @@ class ProjectionRunner:
         name = self.projection.name
         parsed = [p for p in [await self._parse(r) for r in records] if p is not None]
         async with self.connections.pool.acquire() as conn, conn.transaction():
-            await conn.execute(f"SET LOCAL search_path TO {self.schema}, public")
-            # One round trip claims every event id of the batch; the ids it returns were never applied.
-            fresh = set(
-                await conn.fetchval(
-                    """WITH claimed AS (
-                           INSERT INTO projection_applied_events (projection, event_id)
-                           SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id)
-                       SELECT coalesce(array_agg(event_id), '{}') FROM claimed""",
-                    name,
-                    [envelope.event_id for _, envelope, _ in parsed],
-                )
-            )
-            batch = []
-            for parsed_record in parsed:
-                if parsed_record[1].event_id in fresh:
-                    fresh.discard(parsed_record[1].event_id)  # a duplicate inside the same batch applies once
-                    batch.append(parsed_record)
+            # The partition's lock: during a rebalance two members may briefly hold it; the second waits, then its
+            # reads below (a fresh snapshot per statement) see what the first committed, so nothing applies twice.
+            lock = advisory_key(f"projection:{self.schema}:{name}:{tp.topic}:{tp.partition}")
+            await conn.execute(f"SET LOCAL search_path TO {self.schema}, public; SELECT pg_advisory_xact_lock({lock})")
+            batch, versions = await self._fresh(conn, parsed)
             refused = await self._apply_batch(conn, batch)
             applied, duplicates = len(batch) - refused, len(parsed) - len(batch)
-            # GREATEST: during a rebalance two members may briefly hold a partition; never move backwards.
+            # One statement records the streams' versions and the partition's next offset. GREATEST: never move
+            # backwards (an older version, or the second of two members during a rebalance).
             await conn.execute(
-                """INSERT INTO projection_offsets (projection, topic, partition, next_offset)
+                """WITH streams AS (
+                       INSERT INTO projection_streams (projection, source, stream_id, last_version)
+                       SELECT $1, source, stream_id, version
+                       FROM unnest($5::text[], $6::text[], $7::bigint[]) AS v(source, stream_id, version)
+                       ON CONFLICT (projection, source, stream_id) DO UPDATE
+                       SET last_version = GREATEST(projection_streams.last_version, EXCLUDED.last_version))
+                   INSERT INTO projection_offsets (projection, topic, partition, next_offset)
                    VALUES ($1, $2, $3, $4)
                    ON CONFLICT (projection, topic, partition) DO UPDATE
                    SET next_offset = GREATEST(projection_offsets.next_offset, EXCLUDED.next_offset),
@@ -255,6 +294,9 @@ class ProjectionRunner:
                 tp.topic,
                 tp.partition,
                 records[-1].offset + 1,
+                [source for source, _ in versions],
+                [stream for _, stream in versions],
+                list(versions.values()),
             )
         self.applied += applied
         self._next_offsets[tp] = records[-1].offset + 1
@@ -265,17 +307,70 @@ class ProjectionRunner:
         if duplicates:
             log.info("projection %s: skipped %d redelivered events on %s", name, duplicates, tp)
 
-    async def _apply_batch(self, conn: asyncpg.Connection, batch: list[tuple[ConsumerRecord, Envelope, Event]]) -> int:
-        """Apply the batch under one savepoint. Only when a record is refused (its apply fails for a reason of its
-        own: NUL in text, an integer out of range) is the batch applied again one savepoint per record, so the rest
-        still commits and the refused one alone is dead-lettered. Returns how many were refused."""
+    async def _fresh(self, conn: asyncpg.Connection, parsed: list[Parsed]) -> tuple[list[Parsed], dict[Stream, int]]:
+        """The records never applied, in order, and each stream's last version after them.
+
+        A record is applied when its version is above the last its stream has applied: a redelivery (same events,
+        new offsets, after a relay crash), a replay over a live schema or an older version arriving late is
+        skipped. One round trip reads the batch's streams; a duplicate inside the batch is caught by the running
+        maximum."""
+        streams = sorted({(envelope.source, envelope.stream_id) for _, envelope, _ in parsed})
+        rows = await conn.fetch(
+            """SELECT s.source, s.stream_id, s.last_version
+               FROM unnest($2::text[], $3::text[]) AS b(source, stream_id)
+               JOIN projection_streams s ON s.projection = $1 AND s.source = b.source AND s.stream_id = b.stream_id""",
+            self.projection.name,
+            [source for source, _ in streams],
+            [stream for _, stream in streams],
+        )
+        last: dict[Stream, int] = {(r["source"], r["stream_id"]): r["last_version"] for r in rows}
+        legacy = await self._legacy_applied(conn, [p for p in parsed if (p[1].source, p[1].stream_id) not in last])
+        versions: dict[Stream, int] = {}
+        fresh = []
+        for record in parsed:
+            envelope = record[1]
+            stream, version = (envelope.source, envelope.stream_id), envelope.stream_version
+            if version > last.get(stream, 0):
+                last[stream] = versions[stream] = version
+                if envelope.event_id not in legacy:
+                    fresh.append(record)
+        return fresh, versions
+
+    async def _legacy_applied(self, conn: asyncpg.Connection, parsed: list[Parsed]) -> set[str]:
+        """Ids among these (of streams with no version row yet) that were applied before tracking was bounded:
+        the pre-upgrade table, read-only, asked only while this projection has rows there (ADR 0009)."""
+        if self._has_legacy is None:
+            self._has_legacy = await conn.fetchval(
+                """SELECT to_regclass('projection_applied_events_legacy') IS NOT NULL
+                          AND EXISTS (SELECT 1 FROM projection_applied_events_legacy WHERE projection = $1)""",
+                self.projection.name,
+            )
+        if not self._has_legacy or not parsed:
+            return set()
+        return {
+            r["event_id"]
+            for r in await conn.fetch(
+                "SELECT event_id FROM projection_applied_events_legacy WHERE projection = $1 AND event_id = ANY($2)",
+                self.projection.name,
+                [envelope.event_id for _, envelope, _ in parsed],
+            )
+        }
+
+    async def _apply_batch(self, conn: asyncpg.Connection, batch: list[Parsed]) -> int:
+        """Apply the batch under one savepoint, the read model's writes pipelined (shared/pipeline.py). Only when
+        a record is refused (its apply fails for a reason of its own: NUL in text, an integer out of range) is the
+        batch applied again one savepoint per record, so the rest still commits and the refused one alone is
+        dead-lettered. Returns how many were refused."""
+        pipelined = PipelinedConnection(conn)
         try:
             async with conn.transaction():
                 for _, envelope, event in batch:
                     with caused_by(envelope):
-                        await self._apply(conn, envelope, event)
+                        await self._apply(pipelined, envelope, event)
+                await pipelined.flush()
             return 0
         except Exception as error:
+            pipelined.discard()
             if _not_the_records_fault(error):
                 raise
         refused = 0
@@ -283,8 +378,10 @@ class ProjectionRunner:
             try:
                 async with conn.transaction():  # a savepoint: a refused event rolls back alone
                     with caused_by(envelope):
-                        await self._apply(conn, envelope, event)
+                        await self._apply(pipelined, envelope, event)
+                    await pipelined.flush()
             except Exception as error:
+                pipelined.discard()
                 if _not_the_records_fault(error):
                     raise
                 # Sent before the commit: a crash in between dead-letters it twice, never zero times.
@@ -292,25 +389,36 @@ class ProjectionRunner:
                 refused += 1
         return refused
 
-    async def _apply(self, conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
+    async def _apply(self, conn: PipelinedConnection, envelope: Envelope, event: Event) -> None:
         """Policies first, then the read model. A policy that takes a lock (matching's round lock) must take it
         before the read model's rows are locked by the same transaction, or a command holding that lock and waiting
-        for those rows would deadlock with it; the policy still sees every earlier event applied."""
-        for handlers in (*self.policies, self.projection):
-            if event.type_name in handlers.handles:
-                await handlers.apply(conn, envelope, event)
+        for those rows would deadlock with it; the policy still sees every earlier event applied.
 
-    async def _parse(self, record: ConsumerRecord) -> tuple[ConsumerRecord, Envelope, Event] | None:
+        A policy decides through a unit of work joined to the plain connection, after the read model's queued
+        writes are sent; the read model's handlers get the pipelined one (their writes are only queued)."""
+        for policy in self.policies:
+            if event.type_name in policy.handles:
+                await conn.flush()
+                await policy.apply(conn.raw, envelope, event)
+        if event.type_name in self.projection.handles:
+            # The handlers are typed for a connection; the pipelined one offers its methods (shared/pipeline.py).
+            await self.projection.apply(cast(asyncpg.Connection, conn), envelope, event)
+
+    async def _parse(self, record: ConsumerRecord) -> Parsed | None:
         """The record, its envelope and event; None for a type this runner skips, an unknown type or a dead letter."""
         try:
-            envelope = Envelope.from_kafka(record.headers, record.value)
+            envelope = envelope_of(record.headers, record.value)
             type_name = current_type(envelope.type)
             if type_name not in EVENT_TYPES:
                 self._unknown_type(record, type_name)
                 return None
             if type_name not in self.handles:
                 return None
-            event = envelope.event()
+            if not 1 <= envelope.stream_version < 2**63:
+                raise MalformedRecord("ce_streamversion must be a positive bigint (tracking deduplicates by it)")
+            if "\x00" in envelope.stream_id or "\x00" in envelope.source:
+                raise MalformedRecord("a NUL character in ce_subject or ce_source (PostgreSQL text cannot track it)")
+            event = typed_event(envelope)
             refuse_foreign_publisher(envelope, event, record.topic, self.topic_prefix)
             return record, envelope, event
         except MalformedRecord as error:

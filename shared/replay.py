@@ -18,7 +18,9 @@ from shared.connections import Connections
 from shared.db import check_identifier, migrate, migration_files
 from shared.projection import TRACKING_MIGRATIONS, Projection, ProjectionRunner
 
-TRACKING_TABLES = ("projection_offsets", "projection_applied_events")
+TRACKING_TABLES = ("projection_offsets", "projection_streams")
+# Records per fetch in a replay: larger than a live runner's (latency does not matter, per-batch round trips do).
+REPLAY_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ async def replay(
     *,
     live_schema: str,
     on_batch: Callable[[int], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    max_records: int = REPLAY_BATCH,
 ) -> ReplayResult:
     """Rebuild `projection` from offset 0 into `<live_schema>_replay`, over the process's connections (so the
     Kafka TLS/SASL settings and the one pool serve the replay too), and compare it with the live tables."""
@@ -64,9 +68,9 @@ async def replay(
     await pool.execute(f"DROP SCHEMA IF EXISTS {replay_schema} CASCADE")
     folders = [TRACKING_MIGRATIONS] + ([projection.migrations] if projection.migrations else [])
     await migrate(pool, replay_schema, migration_files(*folders))
-    runner = ProjectionRunner(projection, connections, schema=replay_schema, on_batch=on_batch)
+    runner = ProjectionRunner(projection, connections, schema=replay_schema, on_batch=on_batch, max_records=max_records)
     started = time.perf_counter()
-    events = await runner.catch_up()
+    events = await runner.catch_up(on_start=on_start)
     seconds = time.perf_counter() - started
     tables = await compare(pool, live_schema, replay_schema, projection_tables(projection))
     return ReplayResult(projection.name, replay_schema, events, seconds, tables)

@@ -40,9 +40,10 @@ def enrolments(program: str) -> list[Envelope]:
 async def applied(dsn: str, schema: str) -> int:
     conn = await asyncpg.connect(dsn)
     try:
-        if not await conn.fetchval("SELECT to_regclass($1)", f"{schema}.projection_applied_events"):
+        # Each enrolment is its own stream (version 1): one tracking row per stream applied.
+        if not await conn.fetchval("SELECT to_regclass($1)", f"{schema}.projection_streams"):
             return 0
-        return await conn.fetchval(f"SELECT count(*) FROM {schema}.projection_applied_events")
+        return await conn.fetchval(f"SELECT count(*) FROM {schema}.projection_streams WHERE projection = 'facts'")
     finally:
         await conn.close()
 

@@ -21,6 +21,7 @@ class CountingProjection(Projection):
     name = "counting"
     migrations = Path(__file__).with_name("counting_sql")
     handles = frozenset(EVENT_TYPES)
+    parallel_replay = True  # one row per stream, one upsert per event
 
     def __init__(self, topics: list[str], delay_per_event_s: float = 0.0):
         self.counted_topics = topics

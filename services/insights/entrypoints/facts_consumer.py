@@ -46,6 +46,9 @@ from shared.projection import Projection, on
 class FactsProjection(Projection):
     name = "facts"
     migrations = Path(__file__).parents[1] / "adapters" / "sql"
+    # Every handler is one order-independent upsert (ON CONFLICT, earliest `at` wins) or writes its own stream's
+    # rows, so a replay may apply partitions concurrently (shared/projection.py, ADR 0009).
+    parallel_replay = True
 
     @on(ProgramLaunched)
     async def program_launched(self, conn: asyncpg.Connection, event: ProgramLaunched, envelope: Envelope) -> None:

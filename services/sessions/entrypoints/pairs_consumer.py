@@ -18,6 +18,9 @@ from shared.projection import Projection, on
 class PairsProjection(Projection):
     name = "pairs"
     migrations = Path(__file__).parents[1] / "adapters" / "pairs_sql"
+    # Every handler is one upsert of its own stream's row (a pair, a program), order-independent across streams,
+    # so a replay may apply partitions concurrently (shared/projection.py, ADR 0009).
+    parallel_replay = True
 
     @on(PairFormed)
     async def pair_formed(self, conn: asyncpg.Connection, event: PairFormed, envelope: Envelope) -> None:
