@@ -26,6 +26,7 @@ def row(metadata: dict) -> dict:
         "prev_hash": "a" * 64,
         "hash": "b" * 64,
         "log_xid": 9001,
+        **{name: metadata.get(name) for name in ("correlation_id", "causation_id", "traceparent", "tracestate")},
     }
 
 
@@ -39,7 +40,7 @@ def row(metadata: dict) -> dict:
 )
 def test_the_relays_record_is_the_envelopes_record_with_the_body_as_stored(metadata):
     stored = row(metadata)
-    fast = kafka_record(stored, "tandem/enrolment")
+    fast = kafka_record(stored, b"tandem/enrolment", {})
     slow = stored_event(stored).envelope("tandem/enrolment").kafka_record()
     assert fast["key"] == slow["key"] and fast["headers"] == slow["headers"]
     assert fast["value"] == stored["data"].encode()  # not decoded and re-encoded
