@@ -7,7 +7,7 @@ import importlib
 import inspect
 import sys
 
-SECTIONS = ["eventlog", "matching"]
+SECTIONS = ["eventlog", "writepath", "http_load", "matching"]
 
 
 def main(argv: list[str]) -> None:
