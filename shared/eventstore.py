@@ -4,9 +4,9 @@ Appends to different streams run in parallel: there is no store-wide lock (ADR 0
 would then be unsafe: a transaction that took position 41 can commit *after* one that took 42, and a reader that had
 already moved past 42 would never see 41 (the late-commit trap in ARCHITECTURE §2). So a follower (the relay) reads
 the log in `(log_xid, position)` order and only below the *visibility horizon*, the oldest transaction id still
-running (`pg_snapshot_xmin(pg_current_snapshot())`): whatever commits later carries a `log_xid` at or above that
-horizon, so it sorts after everything the reader has passed. `log_xid` is the appending transaction's id, or the
-stream's previous event's if that is greater, so one stream's versions stay in log order too.
+running in this database (`log_sql`): whatever commits later carries a `log_xid` at or above that horizon, so it
+sorts after everything the reader has passed. `log_xid` is the appending transaction's id, or the stream's previous
+event's if that is greater, so one stream's versions stay in log order too.
 """
 
 from __future__ import annotations
@@ -317,11 +317,24 @@ class PostgresEventStore(EventStore):
 
     def log_sql(self, columns: str) -> str:
         """The follower's query ($1 xid, $2 position, $3 limit), selecting `columns`: after the cursor, below the
-        horizon (rows of transactions still running, and of any that will start, all sort at or after it)."""
-        return f"""SELECT {columns} FROM {self.schema}.events
-                   WHERE (log_xid, position) > ($1::xid8, $2)
-                     AND log_xid < pg_snapshot_xmin(pg_current_snapshot())
-                   ORDER BY log_xid, position LIMIT $3"""
+        horizon (rows of transactions still running, and of any that will start, all sort at or after it).
+
+        The horizon is the oldest transaction of the statement's snapshot that may write here: transaction ids are
+        cluster-wide, but a backend connected to another database cannot write this table, so its transactions are
+        left out (a transaction whose database cannot be told, e.g. one that just ended, still counts). Transactions
+        starting later get ids at or above the snapshot's xmax."""
+        return f"""WITH snap AS (SELECT pg_current_snapshot() AS s),
+                 horizon AS (
+                    SELECT least(pg_snapshot_xmax(s), (
+                        SELECT min(x) FROM pg_snapshot_xip(s) AS x
+                        WHERE NOT EXISTS (
+                            SELECT 1 FROM pg_stat_activity a
+                            WHERE a.backend_xid = xid(x) AND a.datname IS DISTINCT FROM current_database()))) AS h
+                    FROM snap)
+                 SELECT {columns} FROM {self.schema}.events
+                 WHERE (log_xid, position) > ($1::xid8, $2)
+                   AND log_xid < (SELECT h FROM horizon)
+                 ORDER BY log_xid, position LIMIT $3"""
 
     @asynccontextmanager
     async def _transaction(self, conn: asyncpg.Connection | None):

@@ -1,5 +1,6 @@
 import asyncio
 
+import asyncpg
 import pytest
 
 from shared.eventstore import LOG_START, StoredEvent
@@ -162,3 +163,17 @@ async def test_replicas_migrating_one_schema_at_once_all_succeed_and_apply_it_on
         for pool in pools:
             await pool.close()
     assert sorted(len(names) for names in applied) == [0, 0, 0, len(files)]
+
+
+async def test_a_transaction_open_in_another_database_does_not_hold_the_follower_back(store_factory, dsn):
+    """Transaction ids are cluster-wide, but only a backend of this database can write this store."""
+    store = await store_factory("es_other_db")
+    elsewhere = await asyncpg.connect(dsn.rsplit("/", 1)[0] + "/tandem")
+    try:
+        async with elsewhere.transaction():
+            await elsewhere.fetchval("SELECT pg_current_xact_id()")  # older than the append below, still running
+            appended = await store.append("s", 0, events("s", 1))
+            seen = await wait_until(followed(store, 1), 30, what="the event below the horizon")
+            assert [e.position for e in seen] == [appended.first_position]
+    finally:
+        await elsewhere.close()
