@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import subprocess
 import statistics
+import subprocess
 import time
 import uuid
 from datetime import UTC, datetime
