@@ -11,6 +11,7 @@ Medians of REPEATS runs, alternating the two sides, because the host is shared a
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import statistics
 import time
@@ -156,8 +157,9 @@ async def _tandem_appends(dsn: str, schema: str) -> float:
     return APPENDS / elapsed
 
 
-def _eventsourcing_appends(dsn: str, schema: str) -> float:
-    from eventsourcing.application import Application
+@functools.cache
+def _participation() -> type:
+    """The peer's aggregate, defined once: eventsourcing registers each class under its topic (module and name)."""
     from eventsourcing.domain import Aggregate, event
 
     class Participation(Aggregate):
@@ -165,7 +167,14 @@ def _eventsourcing_appends(dsn: str, schema: str) -> float:
         def __init__(self, program_id: str, participant_id: str, reason: str):
             self.program_id, self.participant_id, self.reason = program_id, participant_id, reason
 
+    return Participation
+
+
+def _eventsourcing_appends(dsn: str, schema: str) -> float:
     import psycopg
+    from eventsourcing.application import Application
+
+    Participation = _participation()
 
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")  # type: ignore[arg-type]
