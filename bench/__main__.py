@@ -7,7 +7,7 @@ import importlib
 import inspect
 import sys
 
-SECTIONS = ["eventlog", "replay", "matching"]
+SECTIONS = ["eventlog", "writepath", "http_load", "replay", "matching"]
 
 
 def main(argv: list[str]) -> None:

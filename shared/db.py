@@ -39,8 +39,21 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int
     check_identifier(schema)
     await ensure_schema(dsn, schema)
     return await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, server_settings={"search_path": f"{schema},public"}
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings={"search_path": f"{schema},public"},
+        reset=end_transaction_only,
     )
+
+
+async def end_transaction_only(conn: asyncpg.Connection) -> None:
+    """What a pooled connection needs on release. asyncpg's default reset sends `pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL` on every release: one more round trip per request (issue #18). Pooled connections never
+    take session-level locks, LISTEN, keep cursors past a transaction or SET outside a transaction (LISTEN and the
+    relay's session lock live on connections of their own), so ending a transaction left open is all there is to do."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
 
 
 async def ensure_schema(dsn: str, schema: str) -> None:

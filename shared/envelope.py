@@ -10,11 +10,11 @@ event, so a consumer's span continues the producer's trace).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from shared.events import Event, event_class, upcast
@@ -44,6 +44,8 @@ class Envelope:
     traceparent: str | None = None
     tracestate: str | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # The body's JSON exactly as stored, when known: sent as it is, with no decode and re-encode on the relay's path.
+    body: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def stream_id(self) -> str:
@@ -65,7 +67,9 @@ class Envelope:
         return self.subject.encode()
 
     def kafka_value(self) -> bytes:
-        return json.dumps(self.data, separators=(",", ":"), sort_keys=True).encode()
+        if self.body is not None:
+            return self.body
+        return orjson.dumps(self.data, option=orjson.OPT_SORT_KEYS)
 
     def kafka_record(self) -> dict[str, Any]:
         """Keyword arguments of a producer's `send`: the record as every Tandem publisher writes it."""
@@ -109,7 +113,7 @@ class Envelope:
         if h.get("ce_specversion") != SPEC_VERSION:
             raise MalformedRecord(f"unsupported ce_specversion {h.get('ce_specversion')!r}")
         try:
-            data = json.loads(value or b"")
+            data = orjson.loads(value or b"")
             time = datetime.fromisoformat(h["ce_time"])
             stream_version = int(h.get("ce_streamversion", "0"))
             position = int(h["ce_position"]) if "ce_position" in h else None

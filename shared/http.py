@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -37,6 +40,21 @@ class EventLogPosition(BaseModel):
         return cls(stream_id=result.stream_id, stream_version=result.version, position=result.last_position)
 
 
+def on_the_loop(provider: Callable[..., Any]) -> Callable[..., Any]:
+    """A composition root's provider as an async dependency. FastAPI runs a plain `def` dependency in its thread pool,
+    a hop per request that cost 12 % of a service's CPU (issue #18) for providers that only build a small object."""
+    if inspect.iscoroutinefunction(provider) or inspect.isgeneratorfunction(provider):
+        return provider
+    if inspect.isasyncgenfunction(provider):
+        return provider
+
+    @functools.wraps(provider)  # FastAPI reads the signature through __wrapped__: sub-dependencies still resolve
+    async def provided(*args: Any, **kwargs: Any) -> Any:
+        return provider(*args, **kwargs)
+
+    return provided
+
+
 def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastAPI:
     """The service's app: its routers under its prefix, its bindings to the runtime's connections, probes."""
     runtime = ServiceRuntime(spec, settings or spec.settings())
@@ -60,7 +78,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     for router in spec.routers:
         app.include_router(router, prefix=prefix)
     document_error_responses(app)
-    app.dependency_overrides.update(spec.bindings(runtime))
+    app.dependency_overrides.update({dependency: on_the_loop(p) for dependency, p in spec.bindings(runtime).items()})
     if spec.static_files is not None:
         app.mount(f"{prefix}/static", StaticFiles(directory=spec.static_files), name="static")
 

@@ -3,8 +3,10 @@
 Guarantees (ARCHITECTURE §2):
 - at-least-once: the cursor moves only after Kafka acknowledged (acks=all) every event up to it, so a relay
   killed at any instant resends from the cursor; a duplicate is always the same event id;
-- per-stream order: events are sent in position order (within a stream, position order is version order),
-  keyed by stream id, through an idempotent producer, which keeps order within a partition across retries;
+- per-stream order: events are sent in log order, (log_xid, position), which within a stream is version order, keyed
+  by stream id, through an idempotent producer, which keeps order within a partition across retries;
+- no late commit skipped: the relay reads only below the store's visibility horizon and its cursor is the pair
+  (log_xid, position) of the last event it published (shared/eventstore.py, ADR 0010);
 - one active relay per store and topic: a session advisory lock elects it, so extra replicas wait as
   standbys and take over when the leader's connection ends.
 - nothing stalls it: an event Kafka refuses for what it is (too large, not encodable) is parked with the later events
@@ -18,12 +20,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from shared.db import advisory_key
-from shared.eventstore import PostgresEventStore
+from shared.envelope import CONTENT_TYPE, SPEC_VERSION
+from shared.eventstore import LogCursor, PostgresEventStore, stored_event
 from shared.health import TaskHealth
 from shared.metrics import RELAY_LAST_POSITION, RELAY_PARKED, RELAY_PUBLISHED
 from shared.parked import HELD, ParkedEvents, describe, unpublishable
@@ -49,6 +54,9 @@ class Relay:
         self.health = health
         self.parked = ParkedEvents(store.pool, store.schema, topic)
         self._wake = asyncio.Event()
+        self._log_sql = store.log_sql(LOG_COLUMNS)
+        self._cursor: LogCursor | None = None  # the stored cursor, known while this relay leads
+        self._ahead: asyncio.Future | None = None  # the next batch, read while the last one is acknowledged
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set. The in-flight batch is finished and its cursor stored first."""
@@ -74,52 +82,79 @@ class Relay:
                 await control.close()
 
     async def publish_batch(self) -> int:
-        """Publish the next batch after the cursor (parking what Kafka refuses); return how many events it held."""
-        cursor = await self.store.pool.fetchval(
-            f"SELECT last_position FROM {self.store.schema}.relay_cursor WHERE topic = $1", self.topic
-        )
-        events = await self.store.read_after(cursor or 0, self.batch_size)
-        if not events:
+        """Publish the next batch after the cursor (parking what Kafka refuses); return how many events it held.
+
+        While Kafka acknowledges a batch, the next one is already read: rows below the horizon never change and
+        whatever commits later sorts after them, so the read ahead is exactly what the next call would read."""
+        try:
+            return await self._publish_batch()
+        except BaseException:
+            if self._ahead is not None:
+                self._ahead.cancel()
+            self._cursor, self._ahead = None, None  # start again from the stored cursor
+            raise
+
+    async def _publish_batch(self) -> int:
+        if self._cursor is None:
+            stored = await self.store.pool.fetchrow(
+                f"SELECT last_xid, last_position FROM {self.store.schema}.relay_cursor WHERE topic = $1", self.topic
+            )
+            self._cursor = LogCursor(stored["last_xid"], stored["last_position"]) if stored else LogCursor(0, 0)
+        if self._ahead is not None:
+            rows, self._ahead = await self._ahead, None
+        else:
+            rows = await self._read(self._cursor)
+        if not rows:
             return 0
         held = await self.parked.open_streams()  # stream -> the parked position its later events wait for
         deliveries = []
         parked = 0
-        for stored in events:
-            if stored.stream_id in held:
+        send, topic, source = self.producer.send, self.topic, self.source.encode()
+        times: dict[datetime, bytes] = {}
+        for row in rows:
+            stream_id = row["stream_id"]
+            if stream_id in held:
                 await self.parked.park(
-                    stored, HELD, f"waits for parked position {held[stored.stream_id]}", held[stored.stream_id]
+                    stored_event(row), HELD, f"waits for parked position {held[stream_id]}", held[stream_id]
                 )
                 parked += 1
                 continue
             try:
-                delivery = await self.producer.send(self.topic, **stored.envelope(self.source).kafka_record())
+                delivery = await send(topic, **kafka_record(row, source, times))
             except Exception as error:
                 if not unpublishable(error):
                     raise  # Kafka away or busy: the supervisor retries the batch from the cursor
-                await self._park(stored, error)
-                held[stored.stream_id] = stored.position
+                await self._park(stored_event(row), error)
+                held[stream_id] = row["position"]
                 parked += 1
                 continue
-            deliveries.append((stored, delivery))
+            deliveries.append((row, delivery))
+        last = rows[-1]
+        if len(rows) == self.batch_size:  # more is likely waiting: read it while Kafka acknowledges this batch
+            self._ahead = asyncio.ensure_future(self._read(LogCursor(last["log_xid"], last["position"])))
         results = await asyncio.gather(*(d for _, d in deliveries), return_exceptions=True)
-        for (stored, _), result in zip(deliveries, results, strict=True):
+        for (row, _), result in zip(deliveries, results, strict=True):
             if isinstance(result, BaseException):
                 if not unpublishable(result):
                     raise result
-                await self._park(stored, result)  # refused by the broker; see shared/parked.py, "Residual"
+                await self._park(stored_event(row), result)  # refused by the broker; see shared/parked.py, "Residual"
                 parked += 1
-        last = events[-1].position
         await self.store.pool.execute(
-            f"UPDATE {self.store.schema}.relay_cursor SET last_position = $2 WHERE topic = $1",
+            f"UPDATE {self.store.schema}.relay_cursor SET last_xid = $2, last_position = $3 WHERE topic = $1",
             self.topic,
-            last,
+            last["log_xid"],
+            last["position"],
         )
-        RELAY_PUBLISHED.labels(self.topic).inc(len(events) - parked)
-        RELAY_LAST_POSITION.labels(self.topic).set(last)
+        self._cursor = LogCursor(last["log_xid"], last["position"])
+        RELAY_PUBLISHED.labels(self.topic).inc(len(rows) - parked)
+        RELAY_LAST_POSITION.labels(self.topic).set(last["position"])
         if parked:
             RELAY_PARKED.labels(self.topic).set(await self.parked.count_open())
-        log.debug("relay %s: published %d events up to position %d", self.topic, len(events) - parked, last)
-        return len(events)
+        log.debug("relay %s: published %d events up to position %d", self.topic, len(rows) - parked, last["position"])
+        return len(rows)
+
+    async def _read(self, after: LogCursor) -> list[asyncpg.Record]:
+        return await self.store.pool.fetch(self._log_sql, after.xid, after.position, self.batch_size)
 
     async def _park(self, stored, error: BaseException) -> None:
         await self.parked.park(stored, type(error).__name__, describe(error), None)
@@ -162,3 +197,51 @@ class Relay:
             for w in waiters:
                 w.cancel()
             self._wake.clear()
+
+
+# The row as the relay needs it: the body stays the text PostgreSQL renders for the stored jsonb, and the metadata the
+# headers carry comes out as columns (the whole metadata stays for parking, which rebuilds a StoredEvent).
+LOG_COLUMNS = ", ".join(
+    [
+        "position, stream_id, version, event_id::text AS event_id, type, data, metadata, recorded_at, prev_hash, hash",
+        "log_xid, metadata->>'correlation_id' AS correlation_id, metadata->>'causation_id' AS causation_id",
+        "metadata->>'traceparent' AS traceparent, metadata->>'tracestate' AS tracestate",
+    ]
+)
+_SPEC_VERSION, _CONTENT_TYPE = SPEC_VERSION.encode(), CONTENT_TYPE.encode()
+
+
+def kafka_record(row: Any, source: bytes, times: dict | None = None) -> dict[str, Any]:
+    """The producer's `send` arguments for a stored row: the same record as `StoredEvent.envelope(source)` builds
+    (tests/unit/test_relay_record.py holds them equal), without the dataclasses and without decoding the body.
+    `times` caches `ce_time` across rows: the events of one append share their recording time."""
+    (position, stream_id, version, event_id, type_, data, _, recorded_at, prev_hash, hash_, _, correlation, causation,
+     traceparent, tracestate) = row.values()  # fmt: skip  # LOG_COLUMNS' order; by name costs a lookup each
+    time = times.get(recorded_at) if times is not None else None
+    if time is None:
+        time = recorded_at.astimezone(UTC).isoformat().encode()
+        if times is not None:
+            times[recorded_at] = time
+    subject = stream_id.encode()
+    headers = [
+        ("ce_specversion", _SPEC_VERSION),
+        ("ce_id", event_id.encode()),
+        ("ce_type", type_.encode()),
+        ("ce_source", source),
+        ("ce_subject", subject),
+        ("ce_time", time),
+        ("ce_streamversion", str(version).encode()),
+        ("content-type", _CONTENT_TYPE),
+    ]
+    if correlation:
+        headers.append(("ce_correlationid", correlation.encode()))
+    if causation:
+        headers.append(("ce_causationid", causation.encode()))
+    headers.append(("ce_position", str(position).encode()))
+    if hash_:
+        headers += [("ce_hash", hash_.encode()), ("ce_prevhash", (prev_hash or "").encode())]
+    if traceparent:
+        headers.append(("ce_traceparent", traceparent.encode()))
+    if tracestate:
+        headers.append(("ce_tracestate", tracestate.encode()))
+    return {"value": data.encode(), "key": subject, "headers": headers}

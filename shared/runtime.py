@@ -190,8 +190,9 @@ class ServiceRuntime:
             parked = ParkedEvents(self.pool, self.schema, self.topic)
             backlog = await self.pool.fetchval(
                 f"""SELECT count(*) FROM {self.schema}.events
-                    WHERE position > coalesce(
-                        (SELECT last_position FROM {self.schema}.relay_cursor WHERE topic = $1), 0)""",
+                    WHERE (log_xid, position) > coalesce(
+                        (SELECT (last_xid, last_position) FROM {self.schema}.relay_cursor WHERE topic = $1),
+                        ('0'::xid8, 0::bigint))""",
                 self.topic,
             )
             count = await parked.count_open()

@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from shared import chain
 from shared.db import check_identifier
 from shared.envelope import Envelope, MalformedRecord
-from shared.eventstore import StoredEvent, stored_event
+from shared.eventstore import LOG_START, LogCursor, StoredEvent, stored_event
 from shared.logreader import read_topic
 from shared.settings import KafkaSettings
 from shared.topics import events_topic
@@ -87,8 +87,11 @@ def verify_store(events: list[StoredEvent], schema: str) -> list[Finding]:
 
 
 def verify_topic(
-    records: list[ConsumerRecord], store: list[StoredEvent], topic: str, published_up_to: int
+    records: list[ConsumerRecord], store: list[StoredEvent], topic: str, published_up_to: LogCursor | int
 ) -> list[Finding]:
+    """`published_up_to`: the relay's cursor (a bare position means a log written in position order)."""
+    if isinstance(published_up_to, int):
+        published_up_to = LogCursor(0, published_up_to)
     findings: list[Finding] = []
     copy = f"kafka:{topic}"
     known = {e.event_id: e for e in store}
@@ -122,7 +125,7 @@ def verify_topic(
             first_seen[stream][version] = env.event_id
     published = {eid for versions in first_seen.values() for eid in versions.values()}
     for e in store:
-        if e.position <= published_up_to and e.event_id not in published:
+        if e.log_position <= published_up_to and e.event_id not in published:
             findings.append(
                 Finding(
                     copy,
@@ -143,7 +146,8 @@ async def verify_service(dsn: str, kafka: KafkaSettings, service: str, schema: s
     conn = await asyncpg.connect(dsn)
     try:
         store = await read_store(conn, schema)
-        cursor = await conn.fetchval(f"SELECT last_position FROM {schema}.relay_cursor WHERE topic = $1", topic)
+        row = await conn.fetchrow(f"SELECT last_xid, last_position FROM {schema}.relay_cursor WHERE topic = $1", topic)
+        cursor = LogCursor(row["last_xid"], row["last_position"]) if row else LOG_START
     finally:
         await conn.close()
     consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
@@ -152,4 +156,4 @@ async def verify_service(dsn: str, kafka: KafkaSettings, service: str, schema: s
         records = await read_topic(consumer, topic)
     finally:
         await consumer.stop()
-    return verify_store(store, schema) + verify_topic(records, store, topic, cursor or 0)
+    return verify_store(store, schema) + verify_topic(records, store, topic, cursor)

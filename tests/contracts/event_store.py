@@ -11,9 +11,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from shared import chain, observability
 from shared.events import ParticipantWithdrawn
-from shared.eventstore import ConcurrencyError, EventStore, EventTooLarge
+from shared.eventstore import LOG_START, ConcurrencyError, EventStore, EventTooLarge
 from shared.observability import correlation_scope
-from tests.support.kafka_log import withdrawal
+from tests.support.kafka_log import wait_until, withdrawal
 
 
 def events(stream: str, n: int):
@@ -69,6 +69,20 @@ class EventStoreContract:
         assert [e.stream_id for e in log] == ["a", "b", "a", "c"]
         assert [e.position for e in log] == sorted(e.position for e in log)
         assert [e.stream_id for e in await store.read_after(log[1].position, limit=1)] == ["a"]
+
+    async def test_a_follower_reads_one_writers_log_in_order_page_by_page(self, store: EventStore):
+        for stream in ("a", "b", "a", "c"):
+            await store.append(stream, None, events(stream, 1))
+
+        async def pages() -> list | None:  # PostgreSQL: the horizon may trail a moment behind a transaction elsewhere
+            seen, cursor = [], LOG_START
+            while page := await store.read_log(cursor, 1):
+                seen += page
+                cursor = page[-1].log_position
+            return seen if len(seen) == 4 else None
+
+        followed = await wait_until(pages, 30, what="the four events below the horizon")
+        assert [e.event_id for e in followed] == [e.event_id for e in await store.read_after(0)]
 
     async def test_each_stream_is_a_hash_chain_over_its_events(self, store: EventStore):
         await store.append("s1", 0, events("s1", 2))

@@ -11,6 +11,7 @@ from aiokafka.errors import KafkaConnectionError
 
 from shared.connections import idempotent_producer
 from shared.envelope import Envelope
+from shared.eventstore import LOG_START
 from shared.parked import HELD, ParkedEvents
 from shared.relay import Relay
 from shared.settings import KafkaSettings
@@ -132,6 +133,8 @@ async def test_a_relay_that_cannot_reach_kafka_waits_and_never_parks(store_facto
 
     relay = Relay(store, "unused", "t.waits", Unreachable(), source="/tandem/x")  # type: ignore[arg-type]
     await relay._ensure_cursor()
+    # The relay reads below the visibility horizon: a transaction elsewhere in the cluster may hold it back briefly.
+    await wait_until(lambda: store.read_log(LOG_START), 30, 0.05, "the event below the horizon")
     try:
         await relay.publish_batch()
         raise AssertionError("a connection error must fail the batch, for the supervisor to retry")

@@ -1,0 +1,205 @@
+"""Write-path benchmark (issue #18, items 3 and 4).
+
+(a) relay: committed event-store rows -> acknowledged Kafka records, against raw aiokafka produce of the very same
+    records (keys, headers and values built before the clock starts, acks=all, idempotent): the ceiling;
+(b) append: events/s of `PostgresEventStore.append` (one event on a new stream per call, CONCURRENCY callers at once)
+    against the Python `eventsourcing` library's PostgreSQL application saving one new aggregate per call, with
+    CONCURRENCY threads over a pool of the same size, on the same PostgreSQL, the same number of events.
+Medians of REPEATS runs, alternating the two sides, because the host is shared and noisy: only ratios count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import statistics
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlparse
+
+import asyncpg
+
+from bench.report import merge_section, print_table
+from shared import eventstore
+from shared.connections import idempotent_producer
+from shared.db import create_pool, migrate, migration_files
+from shared.relay import Relay
+from shared.settings import DatabaseSettings, KafkaSettings
+from shared.topics import create_topics
+from tests.support.kafka_log import withdrawal
+
+RELAY_EVENTS = int(os.environ.get("TANDEM_BENCH_RELAY_EVENTS", "20000"))
+APPENDS = int(os.environ.get("TANDEM_BENCH_APPENDS", "4000"))
+CONCURRENCY = int(os.environ.get("TANDEM_BENCH_CONCURRENCY", "8"))
+REPEATS = int(os.environ.get("TANDEM_BENCH_REPEATS", "3"))
+STREAMS = 500
+SOURCE = "/tandem/enrolment"
+
+
+async def run() -> None:
+    run_id = "w" + uuid.uuid4().hex[:8]
+    kafka = KafkaSettings(topic_prefix=run_id)
+    admin_dsn = DatabaseSettings().database_url
+    admin = await asyncpg.connect(admin_dsn)
+    await admin.execute(f"CREATE DATABASE {run_id}")
+    dsn = admin_dsn.rsplit("/", 1)[0] + f"/{run_id}"
+    try:
+        rows = [*await _relay_vs_produce(kafka, dsn, run_id), *await _append_vs_eventsourcing(dsn)]
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {run_id} WITH (FORCE)")
+        await admin.close()
+    print_table(f"Write path (medians of {REPEATS}; {CONCURRENCY} concurrent appenders)", rows)
+    merge_section(
+        "writepath",
+        {
+            "relay_events": RELAY_EVENTS,
+            "appends": APPENDS,
+            "concurrency": CONCURRENCY,
+            "repeats": REPEATS,
+            "rows": rows,
+        },
+    )
+
+
+def _row(what: str, rate: float, peer: str, peer_rate: float, target: str) -> dict:
+    return {
+        "measure": what,
+        "events/s": round(rate),
+        "against": peer,
+        "against events/s": round(peer_rate),
+        "ratio": round(rate / peer_rate, 3),
+        "target": target,
+    }
+
+
+# ------------------------------------------------------------------------------------------------- relay
+
+
+async def _relay_vs_produce(kafka: KafkaSettings, dsn: str, run_id: str) -> list[dict]:
+    pool = await create_pool(dsn, "relay_store", max_size=4)
+    await migrate(pool, "relay_store", migration_files(eventstore.MIGRATIONS))
+    store = eventstore.PostgresEventStore(pool, "relay_store")
+    per_stream = RELAY_EVENTS // STREAMS
+    for s in range(STREAMS):
+        await store.append(f"s{s}", 0, [withdrawal(f"s{s}", v).event() for v in range(1, per_stream + 1)])
+    records = [e.envelope(SOURCE).kafka_record() for e in await store.read_after(0, RELAY_EVENTS)]
+    relay_rates, produce_rates = [], []
+    for attempt in range(REPEATS):
+        topics = [f"{run_id}.relay{attempt}", f"{run_id}.raw{attempt}"]
+        await create_topics(kafka, topics)
+        relay_rates.append(await _relay(store, dsn, kafka, topics[0]))
+        produce_rates.append(await _raw_produce(kafka, topics[1], records))
+    await pool.close()
+    relay, produce = statistics.median(relay_rates), statistics.median(produce_rates)
+    return [_row("relay: event store -> Kafka (acked)", relay, "raw aiokafka produce", produce, ">= 0.9")]
+
+
+async def _relay(store: eventstore.PostgresEventStore, dsn: str, kafka: KafkaSettings, topic: str) -> float:
+    producer = idempotent_producer(kafka.client_options())
+    await producer.start()
+    relay = Relay(store, dsn, topic, producer, source=SOURCE)
+    await relay._ensure_cursor()
+    started = time.perf_counter()
+    published = 0
+    while published < RELAY_EVENTS:
+        published += await relay.publish_batch()
+    elapsed = time.perf_counter() - started
+    await producer.stop()
+    return published / elapsed
+
+
+async def _raw_produce(kafka: KafkaSettings, topic: str, records: list[dict]) -> float:
+    producer = idempotent_producer(kafka.client_options())
+    await producer.start()
+    started = time.perf_counter()
+    futures = [await producer.send(topic, **r) for r in records]
+    await asyncio.gather(*futures)
+    elapsed = time.perf_counter() - started
+    await producer.stop()
+    return len(records) / elapsed
+
+
+# ------------------------------------------------------------------------------------------------ append
+
+
+async def _append_vs_eventsourcing(dsn: str) -> list[dict]:
+    ours, theirs = [], []
+    for attempt in range(REPEATS):
+        ours.append(await _tandem_appends(dsn, f"append_{attempt}"))
+        theirs.append(await asyncio.to_thread(_eventsourcing_appends, dsn, f"es_{attempt}"))
+    return [
+        _row(
+            "append: one event on a new stream per call",
+            statistics.median(ours),
+            "eventsourcing 9.5 (PostgreSQL)",
+            statistics.median(theirs),
+            ">= 3",
+        )
+    ]
+
+
+async def _tandem_appends(dsn: str, schema: str) -> float:
+    pool = await create_pool(dsn, schema, min_size=CONCURRENCY, max_size=CONCURRENCY)
+    await migrate(pool, schema, migration_files(eventstore.MIGRATIONS))
+    store = eventstore.PostgresEventStore(pool, schema)
+    events = [withdrawal(f"a{i}", 1).event() for i in range(APPENDS)]
+
+    async def writer(w: int) -> None:
+        for i in range(w, APPENDS, CONCURRENCY):
+            await store.append(f"a{i}", 0, [events[i]])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer(w) for w in range(CONCURRENCY)))
+    elapsed = time.perf_counter() - started
+    await pool.close()
+    return APPENDS / elapsed
+
+
+@functools.cache
+def _participation() -> type:
+    """The peer's aggregate, defined once: eventsourcing registers each class under its topic (module and name)."""
+    from eventsourcing.domain import Aggregate, event
+
+    class Participation(Aggregate):
+        @event("Withdrawn")
+        def __init__(self, program_id: str, participant_id: str, reason: str):
+            self.program_id, self.participant_id, self.reason = program_id, participant_id, reason
+
+    return Participation
+
+
+def _eventsourcing_appends(dsn: str, schema: str) -> float:
+    import psycopg
+    from eventsourcing.application import Application
+
+    Participation = _participation()
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")  # type: ignore[arg-type]
+    url = urlparse(dsn)
+    app = Application(
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.path.lstrip("/"),
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": url.username or "postgres",
+            "POSTGRES_PASSWORD": url.password or "",
+            "POSTGRES_SCHEMA": schema,
+            "POSTGRES_POOL_SIZE": str(CONCURRENCY),
+            "CREATE_TABLE": "y",
+        }
+    )
+
+    def writer(w: int) -> None:
+        for i in range(w, APPENDS, CONCURRENCY):
+            app.save(Participation(program_id="prg-1", participant_id=f"a{i}", reason="moved"))
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CONCURRENCY) as threads:
+        list(threads.map(writer, range(CONCURRENCY)))
+    elapsed = time.perf_counter() - started
+    app.close()
+    return APPENDS / elapsed
