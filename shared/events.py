@@ -756,6 +756,19 @@ class ProgramChannelsChanged(Event):
     webhook_secret_rotated: bool = Field(description="A new webhook signing secret was generated.")
 
 
+class ProgramBrandingChanged(Event):
+    """A program's admins changed how its messages look: the name at their top, the accent colour, the footer —
+    the program's own words, never a person's."""
+
+    service = "notifications"
+    type_name = "tandem.notifications.program-branding-changed.v1"
+
+    program_id: str
+    name: str = Field(max_length=80)
+    accent_colour: str = Field(pattern=r"^#[0-9a-fA-F]{6}$")
+    footer: str = Field(max_length=500)
+
+
 class NotificationPreferencesChanged(Event):
     """A participant changed how they are notified, in /me/preferences or with an e-mail's unsubscribe link.
     Quiet hours are local wall-clock times; no address, no time zone name."""
@@ -833,6 +846,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         NotificationFailed,
         NotificationSuppressed,
         ProgramChannelsChanged,
+        ProgramBrandingChanged,
         NotificationPreferencesChanged,
         NotificationRequeued,
     )

@@ -22,7 +22,7 @@ from html import escape
 from services.notifications.adapters import webhooks
 from services.notifications.adapters.digest import render_digest
 from services.notifications.adapters.email import Mailer
-from services.notifications.adapters.messages import Facts, Rendered, Sender, email, render
+from services.notifications.adapters.messages import Facts, Rendered, Sender, branded, email, render
 from services.notifications.adapters.unsubscribe import UnsubscribeLinks
 from services.notifications.domain.channels import ProgramChannels
 from services.notifications.domain.model import Notification
@@ -86,8 +86,8 @@ class ChannelDelivery(Delivery):
     def _render(self, notification: Notification, facts: Facts, now: datetime) -> Rendered:
         if notification.rule != "daily-digest":
             return render(notification, facts, now, sender=self.sender)
-        items = [render(n, f, now, sender=self.sender) for n, f in facts.digest]
-        return render_digest(items, facts.program.title)
+        items = [render(n, f, now, sender=self.sender, with_branding=False) for n, f in facts.digest]
+        return branded(render_digest(items, facts.program.title), facts)
 
     def _admin_channels(self, channels: ProgramChannels | None) -> list[NotificationChannel]:
         chats: tuple[NotificationChannel, ...] = ("slack", "teams")

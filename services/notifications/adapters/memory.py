@@ -7,7 +7,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from services.notifications.adapters.repository import Channels, Contacts, Directory, Notifications, PreferencesStore
+from services.notifications.adapters.repository import (
+    BrandingStore,
+    Channels,
+    Contacts,
+    Directory,
+    Notifications,
+    PreferencesStore,
+)
+from services.notifications.domain.branding import Branding
 from services.notifications.domain.channels import ProgramChannels
 from services.notifications.domain.model import Notification, PairMembers, ProgramFacts
 from services.notifications.domain.preferences import Preferences
@@ -25,6 +33,7 @@ class NotificationsState:
     proposals: dict[str, Proposal] = field(default_factory=dict)
     awaiting: dict[str, tuple[str, date]] = field(default_factory=dict)  # cause event id -> (pair id, held on)
     channels: dict[str, ProgramChannels] = field(default_factory=dict)
+    branding: dict[str, Branding] = field(default_factory=dict)
     preferences: dict[str, Preferences] = field(default_factory=dict)
 
 
@@ -178,3 +187,14 @@ class InMemoryPreferences(PreferencesStore):
 
     async def put(self, preferences: Preferences) -> None:
         self.state.preferences[preferences.participant_id] = preferences
+
+
+class InMemoryBranding(BrandingStore):
+    def __init__(self, state: NotificationsState):
+        self.state = state
+
+    async def get(self, program_id: str) -> Branding | None:
+        return self.state.branding.get(program_id)
+
+    async def put(self, branding: Branding) -> None:
+        self.state.branding[branding.program_id] = branding

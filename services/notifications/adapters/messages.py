@@ -5,7 +5,7 @@ id and a receiver can recognise it; the other channels (adapters/delivery.py) po
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.notifications.adapters.calendar import invitation
+from services.notifications.domain.branding import Branding
 from services.notifications.domain.channels import ProgramChannels
 from services.notifications.domain.model import Notification, ProgramFacts
 from services.notifications.domain.preferences import Preferences
@@ -88,6 +89,7 @@ class Facts:
     channels: ProgramChannels | None = None
     preferences: Preferences | None = None
     digest: tuple[tuple[Notification, Facts], ...] = ()
+    branding: Branding | None = None  # None: the program set none (its title, the default colour, no footer)
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,11 @@ class Rendered:
     calendar: bytes | None = None  # an iCalendar METHOD:REQUEST invitation (the introduction)
 
 
-def render(notification: Notification, facts: Facts, now: datetime, *, sender: Sender) -> Rendered:
-    """The words of `notification` for its recipient. `sender` is keyword-only: the composition root binds it."""
+def render(
+    notification: Notification, facts: Facts, now: datetime, *, sender: Sender, with_branding: bool = True
+) -> Rendered:
+    """The words of `notification` for its recipient. `sender` is keyword-only: the composition root binds it.
+    `with_branding=False`: a part of a digest, which is branded once as a whole."""
     context: dict[str, Any] = {
         "recipient": facts.recipient,
         "partner": facts.partner,
@@ -114,12 +119,24 @@ def render(notification: Notification, facts: Facts, now: datetime, *, sender: S
         calendar = introduction_invitation(
             notification, facts.recipient, facts.partner, facts.program, now, sender=sender
         )
-    return Rendered(
+    rendered = Rendered(
         subject=SUBJECTS[notification.rule].format(partner=partner, program=facts.program.title),
         text=TEMPLATES.get_template(f"{notification.rule}.txt.j2").render(context),
         html=TEMPLATES.get_template(f"{notification.rule}.html.j2").render(context),
         calendar=calendar,
     )
+    return branded(rendered, facts) if with_branding else rendered
+
+
+def branded(rendered: Rendered, facts: Facts) -> Rendered:
+    """The program's branding around a rule's words: its name in its accent colour above the HTML, its footer
+    below both parts (escaped like every template's values)."""
+    context = {"branding": facts.branding or Branding(facts.program.program_id), "program": facts.program}
+    header = TEMPLATES.get_template("branding-header.html.j2").render(context)
+    footer = TEMPLATES.get_template("branding-footer.html.j2").render(context)
+    html = rendered.html.replace("<body>", "<body>\n" + header, 1).replace("</body>", footer + "</body>", 1)
+    text = rendered.text + TEMPLATES.get_template("branding-footer.txt.j2").render(context)
+    return replace(rendered, text=text, html=html)
 
 
 def email(

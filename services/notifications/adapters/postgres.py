@@ -8,7 +8,15 @@ from datetime import date, datetime
 
 import asyncpg
 
-from services.notifications.adapters.repository import Channels, Contacts, Directory, Notifications, PreferencesStore
+from services.notifications.adapters.repository import (
+    BrandingStore,
+    Channels,
+    Contacts,
+    Directory,
+    Notifications,
+    PreferencesStore,
+)
+from services.notifications.domain.branding import Branding
 from services.notifications.domain.channels import ProgramChannels
 from services.notifications.domain.model import Notification, PairMembers, ProgramFacts
 from services.notifications.domain.preferences import Preferences
@@ -362,6 +370,29 @@ class PostgresPreferences(PreferencesStore):
             p.quiet_start,
             p.quiet_end,
             p.unsubscribed,
+        )
+
+
+class PostgresBranding(BrandingStore):
+    def __init__(self, conn: asyncpg.Connection):
+        self.conn = conn
+
+    async def get(self, program_id: str) -> Branding | None:
+        row = await self.conn.fetchrow(
+            "SELECT program_id, name, accent_colour, footer FROM program_branding WHERE program_id = $1", program_id
+        )
+        return Branding(**dict(row)) if row else None
+
+    async def put(self, branding: Branding) -> None:
+        b = branding
+        await self.conn.execute(
+            """INSERT INTO program_branding (program_id, name, accent_colour, footer) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (program_id) DO UPDATE SET name = EXCLUDED.name, accent_colour = EXCLUDED.accent_colour,
+                   footer = EXCLUDED.footer, updated_at = now()""",
+            b.program_id,
+            b.name,
+            b.accent_colour,
+            b.footer,
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from datetime import date, datetime
 
+from services.notifications.domain.branding import Branding
 from services.notifications.domain.channels import ProgramChannels
 from services.notifications.domain.model import Notification, PairMembers, ProgramFacts
 from services.notifications.domain.preferences import Preferences
@@ -137,3 +138,13 @@ class PreferencesStore(ABC):
 
     @abstractmethod
     async def put(self, preferences: Preferences) -> None: ...
+
+
+class BrandingStore(ABC):
+    """Programs' branding of their messages (program words, no personal data)."""
+
+    @abstractmethod
+    async def get(self, program_id: str) -> Branding | None: ...
+
+    @abstractmethod
+    async def put(self, branding: Branding) -> None: ...

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, EmailStr, Field
 
+from services.notifications.domain.branding import DEFAULT_ACCENT, Branding
 from services.notifications.domain.channels import MAX_ADMIN_EMAILS, ChannelsChange, ProgramChannels, mask
 from services.notifications.domain.preferences import DeliveryMode, Preferences
 from services.notifications.entrypoints.http import UoW, staff
@@ -78,6 +79,35 @@ async def set_channels_of_program(program_id: Identifier, body: ChannelsBody, uo
     )
     after, secret = await handlers.change_channels(uow, change)
     return ChannelsView.of(after, secret)
+
+
+class BrandingBody(BaseModel):
+    name: str = Field(
+        "",
+        max_length=80,
+        pattern=r"^[^\r\n]*$",
+        description="Shown at the top of each e-mail; empty: the program's title.",
+    )
+    accent_colour: str = Field(DEFAULT_ACCENT, pattern=r"^#[0-9a-fA-F]{6}$", description="#rrggbb")
+    footer: str = Field("", max_length=500, description="The program's own words under every message (plain text).")
+
+
+class BrandingView(BrandingBody):
+    program_id: str
+
+
+@router.get("/programs/{program_id}/branding", response_model=BrandingView)
+async def branding_of_program(program_id: Identifier, uow: UoW, _: Administers) -> BrandingView:
+    """How the program's messages look (defaults until its admins change them)."""
+    return BrandingView(**(await handlers.program_branding(uow, program_id)).__dict__)
+
+
+@router.put("/programs/{program_id}/branding", response_model=BrandingView)
+async def brand_program(program_id: Identifier, body: BrandingBody, uow: UoW, _: Administers) -> BrandingView:
+    """Brand the program's messages: a name at their top in its accent colour, a footer in its own words (text and
+    HTML parts alike; escaped, so no markup reaches the message)."""
+    branding = Branding(program_id, body.name, body.accent_colour, body.footer)
+    return BrandingView(**(await handlers.brand(uow, branding)).__dict__)
 
 
 class PreferencesBody(BaseModel):

@@ -12,6 +12,7 @@ from services.notifications.adapters.delivery import Delivery
 from services.notifications.adapters.email import failure_class
 from services.notifications.adapters.messages import Facts
 from services.notifications.domain import model, preferences
+from services.notifications.domain.branding import Branding
 from services.notifications.domain.channels import ChannelsChange, ProgramChannels
 from services.notifications.domain.model import Notification
 from services.notifications.domain.preferences import Preferences, PreferencesVia, preferences_changed
@@ -19,7 +20,7 @@ from services.notifications.service_layer.rules import settings_of
 from services.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from shared.contacts import ContactDetails
 from shared.errors import NotFound
-from shared.events import Event, PairFormed, ProgramChannelsChanged, SessionHeld
+from shared.events import Event, PairFormed, ProgramBrandingChanged, ProgramChannelsChanged, SessionHeld
 
 log = logging.getLogger(__name__)
 DIGEST_HOUR = 8  # the default of TANDEM_DIGEST_HOUR
@@ -180,7 +181,8 @@ async def _facts(uow: NotificationsUnitOfWork, notification: Notification) -> Fa
         if not digest:
             raise NotYetDeliverable("nothing left to tell in the digest")
     channels = await uow.channels.get(notification.program_id)
-    return Facts(program, recipient, partner, channels, prefs, tuple(digest))
+    branding = await uow.branding.get(notification.program_id)
+    return Facts(program, recipient, partner, channels, prefs, tuple(digest), branding)
 
 
 async def contact_received(uow: NotificationsUnitOfWork, participant_id: str, details: ContactDetails | None) -> None:
@@ -230,6 +232,20 @@ async def change_channels(uow: NotificationsUnitOfWork, change: ChannelsChange) 
         )
         await uow.append(f"program-channels-{after.program_id}", None, [event])
         return after, secret
+
+
+async def program_branding(uow: NotificationsUnitOfWork, program_id: str) -> Branding:
+    async with uow:
+        return await uow.branding.get(program_id) or Branding(program_id)
+
+
+async def brand(uow: NotificationsUnitOfWork, branding: Branding) -> Branding:
+    """The program's new branding of its messages, and an event saying so (program words only)."""
+    async with uow:
+        await uow.branding.put(branding)
+        event = ProgramBrandingChanged(**branding.__dict__)
+        await uow.append(f"program-branding-{branding.program_id}", None, [event])
+        return branding
 
 
 async def preferences_of(uow: NotificationsUnitOfWork, participant_id: str) -> Preferences:

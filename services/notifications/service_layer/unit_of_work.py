@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from services.notifications.adapters.memory import (
+    InMemoryBranding,
     InMemoryChannels,
     InMemoryContacts,
     InMemoryDirectory,
@@ -13,13 +14,21 @@ from services.notifications.adapters.memory import (
     NotificationsState,
 )
 from services.notifications.adapters.postgres import (
+    PostgresBranding,
     PostgresChannels,
     PostgresContacts,
     PostgresDirectory,
     PostgresNotifications,
     PostgresPreferences,
 )
-from services.notifications.adapters.repository import Channels, Contacts, Directory, Notifications, PreferencesStore
+from services.notifications.adapters.repository import (
+    BrandingStore,
+    Channels,
+    Contacts,
+    Directory,
+    Notifications,
+    PreferencesStore,
+)
 from shared.eventstore import InMemoryEventStore
 from shared.uow import InMemoryUnitOfWork, PostgresUnitOfWork, UnitOfWork
 
@@ -32,6 +41,7 @@ class NotificationsUnitOfWork(UnitOfWork):
     directory: Directory
     channels: Channels
     preferences: PreferencesStore
+    branding: BrandingStore
 
 
 class PostgresNotificationsUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWork):
@@ -41,6 +51,7 @@ class PostgresNotificationsUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWor
         self.directory = PostgresDirectory(conn)
         self.channels = PostgresChannels(conn)
         self.preferences = PostgresPreferences(conn)
+        self.branding = PostgresBranding(conn)
 
 
 class InMemoryNotificationsUnitOfWork(InMemoryUnitOfWork, NotificationsUnitOfWork):
@@ -55,3 +66,4 @@ class InMemoryNotificationsUnitOfWork(InMemoryUnitOfWork, NotificationsUnitOfWor
         self.directory = InMemoryDirectory(state)
         self.channels = InMemoryChannels(state)
         self.preferences = InMemoryPreferences(state)
+        self.branding = InMemoryBranding(state)
