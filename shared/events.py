@@ -691,13 +691,8 @@ NotificationChannel = Literal["email", "slack", "teams", "webhook"]
 NotificationAudience = Literal["participant", "program-admins"]
 
 
-class NotificationSent(Event):
-    """A notification was delivered to its channel (the SMTP server accepted it). Ids only: never an address or
-    the words sent. `notification_id` is derived from the cause (`cause_event_id` and `rule`, per recipient), so a
-    redelivered cause can never be sent under a new id."""
-
-    service = "notifications"
-    type_name = "tandem.notifications.notification-sent.v1"
+class NotificationOutcome(Event):
+    """What every event of a notification's delivery names: ids, never an address or the words sent."""
 
     notification_id: str
     rule: NotificationRule
@@ -708,23 +703,26 @@ class NotificationSent(Event):
     )
     program_id: str
     cause_event_id: str = Field(description="The CloudEvents id of the event that caused it.")
+
+
+class NotificationSent(NotificationOutcome):
+    """A notification was delivered to its channel (the SMTP server accepted it). Ids only: never an address or
+    the words sent. `notification_id` is derived from the cause (`cause_event_id` and `rule`, per recipient), so a
+    redelivered cause can never be sent under a new id."""
+
+    service = "notifications"
+    type_name = "tandem.notifications.notification-sent.v1"
+
     attempts: int = Field(ge=1, description="Delivery attempts it took, this one included.")
 
 
-class NotificationFailed(Event):
+class NotificationFailed(NotificationOutcome):
     """A delivery attempt failed: retried after a back-off, or, with `dead_lettered`, given up on (an admin looks
     at it). Ids only, as NotificationSent: the failure's cause stays in notifications' own table."""
 
     service = "notifications"
     type_name = "tandem.notifications.notification-failed.v1"
 
-    notification_id: str
-    rule: NotificationRule
-    channel: NotificationChannel
-    audience: NotificationAudience = "participant"
-    participant_id: str | None
-    program_id: str
-    cause_event_id: str
     attempts: int = Field(ge=1)
     dead_lettered: bool
 
@@ -785,20 +783,13 @@ class NotificationPreferencesChanged(Event):
     via: Literal["preferences", "unsubscribe-link"] = "preferences"
 
 
-class NotificationRequeued(Event):
+class NotificationRequeued(NotificationOutcome):
     """A program admin sent a dead-lettered notification back to the outbox (after fixing its cause): due at once,
     with a fresh run of attempts. Ids only, as NotificationSent; `attempts_spent` is what it had used up."""
 
     service = "notifications"
     type_name = "tandem.notifications.notification-requeued.v1"
 
-    notification_id: str
-    rule: NotificationRule
-    channel: NotificationChannel
-    audience: NotificationAudience = "participant"
-    participant_id: str | None
-    program_id: str
-    cause_event_id: str
     attempts_spent: int = Field(ge=1, description="Attempts the dead letter had used up before it was re-queued.")
 
 

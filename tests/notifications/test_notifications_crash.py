@@ -17,10 +17,10 @@ from email import message_from_bytes, policy
 import asyncpg
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.e2e import lifecycle
-from tests.support.services import ServiceProcess, eventually, free_port, service_env
+from tests.support.services import ServiceProcess, eventually, service_env
+from tests.support.smtp import serving
 
 
 class StallingInbox:
@@ -55,11 +55,9 @@ class StallingInbox:
 @pytest.fixture
 def smtp():
     inbox = StallingInbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    inbox.release.set()
-    controller.stop()
+    with serving(inbox) as port:
+        yield inbox, port
+        inbox.release.set()  # before the server stops: a held DATA would keep it from stopping
 
 
 def test_a_sigkill_mid_send_then_a_restart_sends_each_notification_once_under_one_id(

@@ -14,10 +14,10 @@ from email import message_from_bytes, policy
 import asyncpg
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.e2e import lifecycle
-from tests.support.services import ServiceProcess, eventually, free_port, service_env
+from tests.support.services import ServiceProcess, eventually, service_env
+from tests.support.smtp import serving
 
 ADMIN_MAILBOX = "mentoring-admins@tandem.test"
 DAY = 86400
@@ -51,10 +51,8 @@ class Inbox:
 @pytest.fixture(scope="module")
 def smtp():
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
+    with serving(inbox) as port:
+        yield inbox, port
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ delivered again produces no second notification and no second e-mail."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from email import message_from_bytes, policy
 
 import asyncpg
@@ -14,37 +13,18 @@ import httpx
 import icalendar
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiosmtpd.controller import Controller
 
 from tests.e2e import lifecycle
 from tests.support.personal_data import tables_containing
-from tests.support.services import ServiceProcess, eventually, free_port, service_env
-
-
-class Inbox:
-    """aiosmtpd's handler: every message the server accepted, with its envelope recipients."""
-
-    def __init__(self):
-        self.messages: list[tuple[list[str], bytes]] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepted for delivery"
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self.messages)
+from tests.support.services import ServiceProcess, eventually, service_env
+from tests.support.smtp import Inbox, serving
 
 
 @pytest.fixture(scope="module")
 def smtp():
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
+    with serving(inbox) as port:
+        yield inbox, port
 
 
 @pytest.fixture(scope="module")

@@ -20,13 +20,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import asyncpg
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from services.notifications.adapters.unsubscribe import UnsubscribeLinks
 from services.notifications.config import DEV_UNSUBSCRIBE_KEY
 from tests.e2e import lifecycle
-from tests.notifications.test_notifications_smtp import Inbox
 from tests.support.services import ServiceProcess, eventually, free_port, service_env, token
+from tests.support.smtp import Inbox, serving
 
 
 @dataclass(frozen=True)
@@ -88,10 +87,8 @@ def receiver():
 @pytest.fixture(scope="module")
 def smtp():
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
+    with serving(inbox) as port:
+        yield inbox, port
 
 
 @pytest.fixture(scope="module")

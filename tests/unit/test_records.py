@@ -1,8 +1,10 @@
-"""The projection's record reading (shared/records.py) reads every record exactly as `Envelope.from_kafka` and
-`Envelope.event` do: same envelope, same event, same refusals."""
+"""Reading Kafka records (shared/records.py, behind `Envelope.from_kafka`): every body reads exactly as the standard
+library's JSON reads it (orjson is only the fast path), and events as `Envelope.event` reads them: same envelope,
+same event, same refusals."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -49,6 +51,32 @@ def outcome(read_envelope, read_event, headers, value):
 def test_a_record_reads_as_the_envelope_reads_it(headers, value):
     expected = outcome(Envelope.from_kafka, Envelope.event, headers, value)
     assert outcome(envelope_of, typed_event, headers, value) == expected
+
+
+READABLE = {
+    k: v
+    for k, v in RECORDS.items()
+    if k
+    in {
+        "an event",
+        "NaN in the body (orjson refuses, json accepts)",
+        "an integer past 64 bits",
+        "a lone surrogate",
+        "a schema mismatch",
+    }
+}
+
+
+@pytest.mark.parametrize("headers, value", READABLE.values(), ids=READABLE.keys())
+def test_a_body_reads_as_the_standard_library_reads_it(headers, value):
+    data = envelope_of(headers, value).data
+    assert json.dumps(data, sort_keys=True) == json.dumps(json.loads(value), sort_keys=True)
+
+
+@pytest.mark.parametrize("name", ["not JSON", "not an object", "no body", "a missing header", "another spec version"])
+def test_what_is_not_a_tandem_record_is_refused(name):
+    with pytest.raises(MalformedRecord):
+        envelope_of(*RECORDS[name])
 
 
 def test_an_event_reads_with_every_attribute():
