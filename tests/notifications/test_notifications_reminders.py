@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from tests.e2e import lifecycle
-from tests.support.services import ServiceProcess, eventually, service_env
+from tests.notifications.support import running_with_notifications
+from tests.support.services import eventually
 from tests.support.smtp import serving
 
 ADMIN_MAILBOX = "mentoring-admins@tandem.test"
@@ -58,20 +59,12 @@ def smtp():
 @pytest.fixture(scope="module")
 def services(infra, dsn, kafka, child_env_module, smtp):
     _, port = smtp
-    env = service_env(child_env_module)
-    notifications_env = {
-        **env,
-        "TANDEM_SMTP_PORT": str(port),
-        "TANDEM_SCHEDULE_INTERVAL_S": "0.5",
-        "TANDEM_ADMIN_MAILBOX": ADMIN_MAILBOX,
-    }
-    running = {
-        "enrolment": ServiceProcess("enrolment", env).start(),
-        "matching": ServiceProcess("matching", env).start(),
-        "notifications": ServiceProcess("notifications", notifications_env).start(),
-    }
-    yield running
-    assert [s.stop() for s in running.values()] == [0, 0, 0], "every service stops cleanly on SIGTERM"
+    yield from running_with_notifications(
+        child_env_module,
+        TANDEM_SMTP_PORT=str(port),
+        TANDEM_SCHEDULE_INTERVAL_S="0.5",
+        TANDEM_ADMIN_MAILBOX=ADMIN_MAILBOX,
+    )
 
 
 def test_the_clock_past_the_cadence_reminds_each_member_once_then_nudges_and_escalates_once(services, smtp, dsn):

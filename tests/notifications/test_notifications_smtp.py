@@ -15,8 +15,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from tests.e2e import lifecycle
+from tests.notifications.support import notification_counts, running_with_notifications
 from tests.support.personal_data import tables_containing
-from tests.support.services import ServiceProcess, eventually, service_env
+from tests.support.services import eventually
 from tests.support.smtp import Inbox, serving
 
 
@@ -30,15 +31,9 @@ def smtp():
 @pytest.fixture(scope="module")
 def services(infra, dsn, kafka, child_env_module, smtp):
     _, port = smtp
-    env = service_env(child_env_module)
-    notifications_env = {**env, "TANDEM_SMTP_PORT": str(port), "TANDEM_SCHEDULE_INTERVAL_S": "0.5"}
-    running = {
-        "enrolment": ServiceProcess("enrolment", env).start(),
-        "matching": ServiceProcess("matching", env).start(),
-        "notifications": ServiceProcess("notifications", notifications_env).start(),
-    }
-    yield running
-    assert [s.stop() for s in running.values()] == [0, 0, 0], "every service stops cleanly on SIGTERM"
+    yield from running_with_notifications(
+        child_env_module, TANDEM_SMTP_PORT=str(port), TANDEM_SCHEDULE_INTERVAL_S="0.5"
+    )
 
 
 def test_a_round_introduces_each_member_once_and_a_redelivered_pair_formed_sends_nothing(services, smtp, dsn, kafka):
@@ -146,18 +141,5 @@ async def contacts_kept(dsn: str) -> set[str]:
     conn = await asyncpg.connect(dsn)
     try:
         return {r["participant_id"] for r in await conn.fetch("SELECT participant_id FROM notifications.contacts")}
-    finally:
-        await conn.close()
-
-
-async def notification_counts(dsn: str, program_id: str) -> dict[str, int]:
-    """This program's notifications by status (the run's other tests share the table)."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch(
-            "SELECT status, count(*) AS n FROM notifications.notifications WHERE program_id = $1 GROUP BY status",
-            program_id,
-        )
-        return {r["status"]: r["n"] for r in rows}
     finally:
         await conn.close()

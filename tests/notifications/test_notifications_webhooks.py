@@ -24,6 +24,7 @@ import pytest
 from services.notifications.adapters.unsubscribe import UnsubscribeLinks
 from services.notifications.config import DEV_UNSUBSCRIBE_KEY
 from tests.e2e import lifecycle
+from tests.notifications.support import notification_counts
 from tests.support.services import ServiceProcess, eventually, free_port, service_env, token
 from tests.support.smtp import Inbox, serving
 
@@ -205,7 +206,7 @@ def test_introductions_reach_each_chosen_channel_once_signed_retried_with_the_sa
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     # Recorded: the silenced introductions as suppressed, everything else sent, nothing dead.
-    statuses = asyncio.run(statuses_of(dsn, program_id))
+    statuses = asyncio.run(notification_counts(dsn, program_id))
     assert statuses == {"sent": len(memberships) - len(silenced), "suppressed": len(silenced)}, statuses
 
     # The link in a received e-mail, POSTed as a mail client's one-click button does, unsubscribes that person.
@@ -225,18 +226,6 @@ def verify_as_documented(secret: str, post: Received) -> bool:
         return False
     expected = "v1=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + post.body, hashlib.sha256).hexdigest()
     return any(hmac.compare_digest(expected, s.strip()) for s in signature.split(","))
-
-
-async def statuses_of(dsn: str, program_id: str) -> dict[str, int]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch(
-            "SELECT status, count(*) AS n FROM notifications.notifications WHERE program_id = $1 GROUP BY status",
-            program_id,
-        )
-        return {r["status"]: r["n"] for r in rows}
-    finally:
-        await conn.close()
 
 
 async def is_unsubscribed(dsn: str, participant_id: str) -> bool:
