@@ -762,7 +762,7 @@ class ProgramBrandingChanged(Event):
     type_name = "tandem.notifications.program-branding-changed.v1"
 
     program_id: str
-    name: str = Field(max_length=80)
+    brand: str = Field(max_length=80)
     accent_colour: str = Field(pattern=r"^#[0-9a-fA-F]{6}$")
     footer: str = Field(max_length=500)
 

@@ -51,12 +51,12 @@ async def test_admins_brand_their_program_and_an_event_records_it(world):
     client, uow = world
     assert (await client.get("/programs/prog-1/branding", headers=ADMIN)).json() == {
         "program_id": "prog-1",
-        "name": "",
+        "brand": "",
         "accent_colour": "#1f4e79",
         "footer": "",
     }
-    body = {"name": BRAND.name, "accent_colour": BRAND.accent_colour, "footer": BRAND.footer}
-    assert (await client.put("/programs/prog-1/branding", json=body, headers=ADMIN)).json()["name"] == BRAND.name
+    body = {"brand": BRAND.brand, "accent_colour": BRAND.accent_colour, "footer": BRAND.footer}
+    assert (await client.put("/programs/prog-1/branding", json=body, headers=ADMIN)).json()["brand"] == BRAND.brand
     assert uow.state.branding["prog-1"] == BRAND
     [event] = [s for s in await uow.store.read_after(0) if s.type == ProgramBrandingChanged.type_name]
     assert ProgramBrandingChanged.model_validate(event.data).accent_colour == "#aa3300"
@@ -64,7 +64,7 @@ async def test_admins_brand_their_program_and_an_event_records_it(world):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"accent_colour": "red;}"}, "accent_colour"), ({"footer": "x" * 501}, "footer"), ({"name": "a\nb"}, "name")],
+    [({"accent_colour": "red;}"}, "accent_colour"), ({"footer": "x" * 501}, "footer"), ({"brand": "a\nb"}, "brand")],
 )
 async def test_a_bad_branding_is_a_422_naming_the_field(world, body, field):
     client, _ = world

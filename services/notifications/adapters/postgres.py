@@ -379,18 +379,18 @@ class PostgresBranding(BrandingStore):
 
     async def get(self, program_id: str) -> Branding | None:
         row = await self.conn.fetchrow(
-            "SELECT program_id, name, accent_colour, footer FROM program_branding WHERE program_id = $1", program_id
+            "SELECT program_id, brand, accent_colour, footer FROM program_branding WHERE program_id = $1", program_id
         )
         return Branding(**dict(row)) if row else None
 
     async def put(self, branding: Branding) -> None:
         b = branding
         await self.conn.execute(
-            """INSERT INTO program_branding (program_id, name, accent_colour, footer) VALUES ($1, $2, $3, $4)
-               ON CONFLICT (program_id) DO UPDATE SET name = EXCLUDED.name, accent_colour = EXCLUDED.accent_colour,
+            """INSERT INTO program_branding (program_id, brand, accent_colour, footer) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (program_id) DO UPDATE SET brand = EXCLUDED.brand, accent_colour = EXCLUDED.accent_colour,
                    footer = EXCLUDED.footer, updated_at = now()""",
             b.program_id,
-            b.name,
+            b.brand,
             b.accent_colour,
             b.footer,
         )

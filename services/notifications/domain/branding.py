@@ -11,6 +11,6 @@ DEFAULT_ACCENT = "#1f4e79"
 @dataclass(frozen=True)
 class Branding:
     program_id: str
-    name: str = ""  # empty: the program's title
+    brand: str = ""  # empty: the program's title
     accent_colour: str = DEFAULT_ACCENT  # #rrggbb, checked at the API
     footer: str = ""

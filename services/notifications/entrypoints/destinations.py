@@ -82,7 +82,7 @@ async def set_channels_of_program(program_id: Identifier, body: ChannelsBody, uo
 
 
 class BrandingBody(BaseModel):
-    name: str = Field(
+    brand: str = Field(
         "",
         max_length=80,
         pattern=r"^[^\r\n]*$",
@@ -106,7 +106,7 @@ async def branding_of_program(program_id: Identifier, uow: UoW, _: Administers) 
 async def brand_program(program_id: Identifier, body: BrandingBody, uow: UoW, _: Administers) -> BrandingView:
     """Brand the program's messages: a name at their top in its accent colour, a footer in its own words (text and
     HTML parts alike; escaped, so no markup reaches the message)."""
-    branding = Branding(program_id, body.name, body.accent_colour, body.footer)
+    branding = Branding(program_id, body.brand, body.accent_colour, body.footer)
     return BrandingView(**(await handlers.brand(uow, branding)).__dict__)
 
 
