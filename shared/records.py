@@ -83,11 +83,18 @@ def envelope_of(headers: Any, value: bytes | None) -> Envelope:
 
 def _body(value: bytes) -> Any:
     if _LONG_NUMBER.search(value):  # orjson reads an integer past 64 bits as a float; the standard library exactly
-        return json.loads(value)
+        return json.loads(value, parse_constant=_not_json)
     try:
         return orjson.loads(value)
     except orjson.JSONDecodeError:
-        return json.loads(value)  # the slow path only for what orjson refuses; may raise ValueError itself
+        # The slow path only for what orjson refuses (a lone surrogate); may raise ValueError itself.
+        return json.loads(value, parse_constant=_not_json)
+
+
+def _not_json(constant: str) -> Any:
+    """NaN and Infinity are not JSON (RFC 8259) and no event holds them: such a record is malformed, dead-lettered
+    rather than stored as a number no reader could write back."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 def typed_event(envelope: Envelope) -> Event:

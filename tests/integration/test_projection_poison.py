@@ -39,8 +39,11 @@ class Rows(Projection):
 
 
 async def send(producer: AIOKafkaProducer, topic: str, envelope: Envelope, partition: int) -> None:
+    # The standard library writes a float's Infinity as is (Tandem's own encoder would write null): the record a
+    # foreign or broken publisher could send.
+    value = json.dumps(envelope.data).encode()
     await producer.send_and_wait(
-        topic, envelope.kafka_value(), key=envelope.kafka_key(), headers=envelope.kafka_headers(), partition=partition
+        topic, value, key=envelope.kafka_key(), headers=envelope.kafka_headers(), partition=partition
     )
 
 

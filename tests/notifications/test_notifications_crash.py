@@ -86,7 +86,11 @@ def test_a_sigkill_mid_send_then_a_restart_sends_each_notification_once_under_on
             program_id = sent.program["program_id"]
             pool = f"{urls['matching']}/programs/{program_id}/pool"
             active = len(sent.people) - len(sent.withdrawn)
-            eventually(lambda: lifecycle.get(http, pool)["active"] == active, 60, "matching's pool to hold everyone")
+            eventually(
+                lambda: (lifecycle.get(http, pool) or {}).get("active") == active,
+                60,
+                "matching's pool to hold everyone",
+            )
             response = http.post(f"{urls['matching']}/programs/{program_id}/rounds", headers=lifecycle.ADMIN)
             assert response.status_code == 201, response.text
             pairs = response.json()["pairs"]

@@ -87,7 +87,9 @@ def test_the_clock_past_the_cadence_reminds_each_member_once_then_nudges_and_esc
         lifecycle.enrol(http, urls, sent, seed=23, id_prefix="R")
         pool = f"{urls['matching']}/programs/{program_id}/pool"
         active = len(sent.people) - len(sent.withdrawn)
-        eventually(lambda: lifecycle.get(http, pool)["active"] == active, 60, "matching's pool to hold everyone")
+        eventually(
+            lambda: (lifecycle.get(http, pool) or {}).get("active") == active, 60, "matching's pool to hold everyone"
+        )
         response = http.post(f"{urls['matching']}/programs/{program_id}/rounds", headers=lifecycle.ADMIN)
         assert response.status_code == 201, response.text
         sent.pairs = response.json()["pairs"]

@@ -46,7 +46,9 @@ def test_a_round_introduces_each_member_once_and_a_redelivered_pair_formed_sends
         program_id = sent.program["program_id"]
         pool = f"{urls['matching']}/programs/{program_id}/pool"
         active = len(sent.people) - len(sent.withdrawn)
-        eventually(lambda: lifecycle.get(http, pool)["active"] == active, 60, "matching's pool to hold everyone")
+        eventually(
+            lambda: (lifecycle.get(http, pool) or {}).get("active") == active, 60, "matching's pool to hold everyone"
+        )
         response = http.post(f"{urls['matching']}/programs/{program_id}/rounds", headers=lifecycle.ADMIN)
         assert response.status_code == 201, response.text
         sent.pairs = response.json()["pairs"]

@@ -154,7 +154,11 @@ def test_introductions_reach_each_chosen_channel_once_signed_retried_with_the_sa
             assert one_click.status_code == 200 and "Unsubscribed" in one_click.text
 
         pool = f"{urls['matching']}/programs/{program_id}/pool"
-        eventually(lambda: lifecycle.get(http, pool)["active"] == len(active), 60, "matching's pool to hold everyone")
+        eventually(
+            lambda: (lifecycle.get(http, pool) or {}).get("active") == len(active),
+            60,
+            "matching's pool to hold everyone",
+        )
         response = http.post(f"{urls['matching']}/programs/{program_id}/rounds", headers=lifecycle.ADMIN)
         assert response.status_code == 201, response.text
         pairs = response.json()["pairs"]

@@ -22,7 +22,7 @@ def headers_without(name: str) -> list[tuple[str, bytes]]:
 
 RECORDS = {
     "an event": (GOOD.kafka_headers(), GOOD.kafka_value()),
-    "NaN in the body (orjson refuses, json accepts)": (GOOD.kafka_headers(), b'{"program_id": NaN}'),
+    "NaN in the body (not JSON: refused)": (GOOD.kafka_headers(), b'{"program_id": NaN}'),
     "an integer past 64 bits": (GOOD.kafka_headers(), b'{"program_id": 123456789012345678901234567890}'),
     "a lone surrogate": (GOOD.kafka_headers(), b'{"program_id": "\\ud800"}'),
     "not JSON": (GOOD.kafka_headers(), b"\x00garbage"),
@@ -59,7 +59,6 @@ READABLE = {
     if k
     in {
         "an event",
-        "NaN in the body (orjson refuses, json accepts)",
         "an integer past 64 bits",
         "a lone surrogate",
         "a schema mismatch",
@@ -73,7 +72,17 @@ def test_a_body_reads_as_the_standard_library_reads_it(headers, value):
     assert json.dumps(data, sort_keys=True) == json.dumps(json.loads(value), sort_keys=True)
 
 
-@pytest.mark.parametrize("name", ["not JSON", "not an object", "no body", "a missing header", "another spec version"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "NaN in the body (not JSON: refused)",
+        "not JSON",
+        "not an object",
+        "no body",
+        "a missing header",
+        "another spec version",
+    ],
+)
 def test_what_is_not_a_tandem_record_is_refused(name):
     with pytest.raises(MalformedRecord):
         envelope_of(*RECORDS[name])
