@@ -88,7 +88,7 @@ def test_a_sigkill_mid_send_then_a_restart_sends_each_notification_once_under_on
             active = len(sent.people) - len(sent.withdrawn)
             eventually(
                 lambda: (lifecycle.get(http, pool) or {}).get("active") == active,
-                60,
+                180,
                 "matching's pool to hold everyone",
             )
             response = http.post(f"{urls['matching']}/programs/{program_id}/rounds", headers=lifecycle.ADMIN)
