@@ -125,8 +125,15 @@ class Notification:
 
 
 def _for(
-    rule: NotificationRule, cause_event_id: str, participant_id: str, program_id: str, now: datetime, **context: Any
+    rule: NotificationRule,
+    cause_event_id: str,
+    participant_id: str | None,
+    program_id: str,
+    now: datetime,
+    audience: NotificationAudience = "participant",
+    **context: Any,
 ) -> Notification:
+    """A notification of `rule` for its cause and recipient (None: the program's admins), due at `now`."""
     return Notification(
         notification_id=notification_id(cause_event_id, rule, participant_id),
         rule=rule,
@@ -136,6 +143,7 @@ def _for(
         channel="email",
         next_attempt_at=now,
         context=context,
+        audience=audience,
     )
 
 

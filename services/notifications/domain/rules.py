@@ -123,17 +123,7 @@ def _both(rule: NotificationRule, cause: str, pair: PairState, now: datetime, **
 
 
 def _admins(rule: NotificationRule, cause: str, program_id: str, now: datetime, **context: Any) -> Notification:
-    return Notification(
-        notification_id=notification_id(cause, rule, None),
-        rule=rule,
-        cause_event_id=cause,
-        participant_id=None,
-        program_id=program_id,
-        channel="email",
-        next_attempt_at=now,
-        context=context,
-        audience="program-admins",
-    )
+    return _for(rule, cause, None, program_id, now, audience="program-admins", **context)
 
 
 # Event-driven rules.
