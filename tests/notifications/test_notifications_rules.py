@@ -127,6 +127,20 @@ async def test_due_notifications_are_sent_once_each_with_an_event_of_ids_only():
         assert (event.rule, event.channel, event.attempts) == ("introduction", "email", 1)
 
 
+async def test_a_notification_another_sender_has_claimed_is_left_to_it_and_sent_once_released():
+    uow, mailer = known_world(), RecordingMailer()
+    await handlers.introduce(uow, PAIR, "event-1", NOW)
+    taken, other = sorted(uow.state.notifications)
+    assert await uow.claims.claim(taken)  # a second replica is sending this one
+    assert await handlers.send_due(uow, EmailDelivery(mailer, SENDER), NOW, RETRIES, limit=10) == 1
+    assert [m["X-Tandem-Notification-Id"] for m in mailer.sent] == [other]
+    assert uow.state.notifications[taken].status == "pending"
+    await uow.claims.release(taken)  # it died before recording the outcome: the claim ends with it
+    assert await handlers.send_due(uow, EmailDelivery(mailer, SENDER), NOW, RETRIES, limit=10) == 1
+    assert [m["X-Tandem-Notification-Id"] for m in mailer.sent] == [other, taken]
+    assert not uow.claims.held, "every claim a send took is released"
+
+
 async def test_a_failed_send_is_retried_after_a_doubling_back_off_then_dead_lettered():
     uow, mailer = known_world(), RecordingMailer(failures=10)
     await handlers.introduce(uow, PAIR, "event-1", NOW)

@@ -14,6 +14,7 @@ from services.notifications.adapters.repository import (
     Directory,
     Notifications,
     PreferencesStore,
+    SendClaims,
 )
 from services.notifications.domain.branding import Branding
 from services.notifications.domain.channels import ProgramChannels
@@ -35,6 +36,20 @@ class NotificationsState:
     channels: dict[str, ProgramChannels] = field(default_factory=dict)
     branding: dict[str, Branding] = field(default_factory=dict)
     preferences: dict[str, Preferences] = field(default_factory=dict)
+
+
+class InMemorySendClaims(SendClaims):
+    def __init__(self) -> None:
+        self.held: set[str] = set()
+
+    async def claim(self, notification_id: str) -> bool:
+        if notification_id in self.held:
+            return False
+        self.held.add(notification_id)
+        return True
+
+    async def release(self, notification_id: str) -> None:
+        self.held.discard(notification_id)
 
 
 class InMemoryNotifications(Notifications):

@@ -15,6 +15,7 @@ from services.notifications.adapters.repository import (
     Directory,
     Notifications,
     PreferencesStore,
+    SendClaims,
 )
 from services.notifications.domain.branding import Branding
 from services.notifications.domain.channels import ProgramChannels
@@ -22,6 +23,7 @@ from services.notifications.domain.model import Notification, PairMembers, Progr
 from services.notifications.domain.preferences import Preferences
 from services.notifications.domain.rules import PairState, PairStatus, Proposal, Snapshot
 from shared.contacts import ContactDetails
+from shared.db import advisory_key
 from shared.events import NotificationSettings
 
 
@@ -51,10 +53,9 @@ class PostgresNotifications(Notifications):
         return bool(inserted)
 
     async def due(self, now: datetime, limit: int) -> list[Notification]:
-        # SKIP LOCKED: a second replica's sender takes the next ones instead of waiting for (or resending) these.
         rows = await self.conn.fetch(
             """SELECT * FROM notifications WHERE status = 'pending' AND next_attempt_at <= $1
-               ORDER BY next_attempt_at, notification_id LIMIT $2 FOR UPDATE SKIP LOCKED""",
+               ORDER BY next_attempt_at, notification_id LIMIT $2""",
             now,
             limit,
         )
@@ -134,6 +135,42 @@ class PostgresNotifications(Notifications):
             "SELECT * FROM notifications WHERE notification_id = ANY($1::uuid[])", notification_ids
         )
         return {str(r["notification_id"]): _notification(r) for r in rows}
+
+
+class PostgresSendClaims(SendClaims):
+    """A claim is a session-level advisory lock on a connection of its own, held outside any transaction (so it
+    assigns no transaction id and holds back no relay); PostgreSQL drops it with the connection when the sender
+    dies, which is what lets a restarted sender retry at once."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str):
+        self.pool, self.schema = pool, schema
+        self.held: dict[str, asyncpg.Connection] = {}
+
+    def _key(self, notification_id: str) -> int:
+        return advisory_key(f"notification-send:{self.schema}:{notification_id}")
+
+    async def claim(self, notification_id: str) -> bool:
+        conn = await self.pool.acquire()
+        try:
+            taken = await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._key(notification_id))
+        except BaseException:
+            await self.pool.release(conn)
+            raise
+        if not taken:
+            await self.pool.release(conn)
+            return False
+        self.held[notification_id] = conn
+        return True
+
+    async def release(self, notification_id: str) -> None:
+        conn = self.held.pop(notification_id)
+        try:
+            await conn.execute("SELECT pg_advisory_unlock($1)", self._key(notification_id))
+        except BaseException:
+            conn.terminate()  # a pooled connection must not keep the lock: closing it ends the claim
+            raise
+        finally:
+            await self.pool.release(conn)
 
 
 def _notification(row: asyncpg.Record) -> Notification:

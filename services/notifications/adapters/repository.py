@@ -20,7 +20,8 @@ class Notifications(ABC):
 
     @abstractmethod
     async def due(self, now: datetime, limit: int) -> list[Notification]:
-        """Pending notifications whose next attempt is due, oldest first, locked so no other sender takes them."""
+        """Pending notifications whose next attempt is due, oldest first (not locked: a sender claims one,
+        `SendClaims`, before it sends it)."""
 
     @abstractmethod
     async def save(self, notification: Notification) -> None: ...
@@ -50,6 +51,20 @@ class Notifications(ABC):
     @abstractmethod
     async def recorded(self, notification_ids: list[str]) -> dict[str, Notification]:
         """Those of `notification_ids` recorded already, by id."""
+
+
+class SendClaims(ABC):
+    """Which notifications a sender is sending right now, across replicas: a claim keeps every other sender off
+    the notification while no transaction is open (a transaction held across an SMTP or webhook call would hold
+    back every relay of the database, docs/adr/0010), and ends with the sender, crash included, so a restarted
+    sender retries what a killed one was sending."""
+
+    @abstractmethod
+    async def claim(self, notification_id: str) -> bool:
+        """Take the claim; False when another sender holds it."""
+
+    @abstractmethod
+    async def release(self, notification_id: str) -> None: ...
 
 
 class Contacts(ABC):

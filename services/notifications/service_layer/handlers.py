@@ -86,19 +86,41 @@ async def send_due(
 async def send_next(
     uow: NotificationsUnitOfWork, delivery: Delivery, now: datetime, retries: Retries, digest_hour: int = DIGEST_HOUR
 ) -> bool:
-    """The oldest due notification, locked, held back as its person asked (quiet hours, digest, unsubscribed) or
-    sent, and its outcome recorded with its event in one transaction. A crash after the destination accepted it
-    and before the commit sends it again, with the same Message-ID / Idempotency-Key."""
-    async with uow:
-        due = await uow.notifications.due(now, 1)
-        if not due:
-            return False
-        held = await _hold(uow, due[0], now, digest_hour)
-        if isinstance(held, preferences.Send):
-            await _deliver(uow, delivery, due[0], now, retries)
-        else:
-            await _keep(uow, due[0], held)
+    """The oldest due notification no other sender has claimed: held back as its person asked (quiet hours, digest,
+    unsubscribed) or sent, its outcome recorded with its event. No transaction is open while it is sent (ADR 0010:
+    one would hold back every relay of the database); the claim keeps other senders off it. A crash after the
+    destination accepted it and before the outcome commits sends it again, with the same Message-ID /
+    Idempotency-Key."""
+    claimed = await _claim_next(uow, now)
+    if claimed is None:
+        return False
+    try:
+        async with uow:
+            # Read again under the claim: another sender may have finished it between the look and the claim.
+            notification = await uow.notifications.get(claimed)
+            if notification is None or notification.status != "pending" or notification.next_attempt_at > now:
+                return True
+            held = await _hold(uow, notification, now, digest_hour)
+            if not isinstance(held, preferences.Send):
+                await _keep(uow, notification, held)
+                return True
+            facts = await _facts_or_failure(uow, notification)
+        after, event = await _attempt(delivery, notification, facts, now, retries)
+        async with uow:
+            await uow.notifications.save(after)
+            await uow.append(after.stream_id, None, [event])
         return True
+    finally:
+        await uow.claims.release(claimed)
+
+
+async def _claim_next(uow: NotificationsUnitOfWork, now: datetime, look_ahead: int = 8) -> str | None:
+    async with uow:
+        due = await uow.notifications.due(now, look_ahead)
+    for candidate in due:
+        if await uow.claims.claim(candidate.notification_id):
+            return candidate.notification_id
+    return None
 
 
 async def _hold(
@@ -128,12 +150,20 @@ async def _keep(uow: NotificationsUnitOfWork, notification: Notification, held: 
         await uow.append(after.stream_id, None, [event])
 
 
-async def _deliver(
-    uow: NotificationsUnitOfWork, delivery: Delivery, notification: Notification, now: datetime, retries: Retries
-) -> None:
-    event: Event
+async def _facts_or_failure(uow: NotificationsUnitOfWork, notification: Notification) -> Facts | Exception:
+    """The facts, or why they cannot be had: a failed attempt like a refused send (retried, then dead-lettered)."""
     try:
-        facts = await _facts(uow, notification)
+        return await _facts(uow, notification)
+    except Exception as error:
+        return error
+
+
+async def _attempt(
+    delivery: Delivery, notification: Notification, facts: Facts | Exception, now: datetime, retries: Retries
+) -> tuple[Notification, Event]:
+    try:
+        if isinstance(facts, Exception):
+            raise facts
         notification = replace(notification, channel=delivery.channel_for(notification, facts))
         await delivery.deliver(notification, facts, now)
     except Exception as error:
@@ -149,10 +179,8 @@ async def _deliver(
             after.last_error,
             "; dead-lettered" if after.status == "dead" else "",
         )
-    else:
-        after, event = notification.sent(now)
-    await uow.notifications.save(after)
-    await uow.append(after.stream_id, None, [event])
+        return after, event
+    return notification.sent(now)
 
 
 async def _facts(uow: NotificationsUnitOfWork, notification: Notification) -> Facts:

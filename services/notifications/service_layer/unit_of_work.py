@@ -11,6 +11,7 @@ from services.notifications.adapters.memory import (
     InMemoryDirectory,
     InMemoryNotifications,
     InMemoryPreferences,
+    InMemorySendClaims,
     NotificationsState,
 )
 from services.notifications.adapters.postgres import (
@@ -20,6 +21,7 @@ from services.notifications.adapters.postgres import (
     PostgresDirectory,
     PostgresNotifications,
     PostgresPreferences,
+    PostgresSendClaims,
 )
 from services.notifications.adapters.repository import (
     BrandingStore,
@@ -28,14 +30,16 @@ from services.notifications.adapters.repository import (
     Directory,
     Notifications,
     PreferencesStore,
+    SendClaims,
 )
-from shared.eventstore import InMemoryEventStore
+from shared.eventstore import InMemoryEventStore, PostgresEventStore
 from shared.uow import InMemoryUnitOfWork, PostgresUnitOfWork, UnitOfWork
 
 
 class NotificationsUnitOfWork(UnitOfWork):
-    """Bound on entering `async with`: use the repositories only inside the block."""
+    """Bound on entering `async with`: use the repositories only inside the block. `claims` works outside it."""
 
+    claims: SendClaims
     notifications: Notifications
     contacts: Contacts
     directory: Directory
@@ -45,6 +49,10 @@ class NotificationsUnitOfWork(UnitOfWork):
 
 
 class PostgresNotificationsUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWork):
+    def __init__(self, pool: asyncpg.Pool, store: PostgresEventStore, *, conn: asyncpg.Connection | None = None):
+        super().__init__(pool, store, conn=conn)
+        self.claims = PostgresSendClaims(pool, store.schema)
+
     def _bind(self, conn: asyncpg.Connection) -> None:
         self.notifications = PostgresNotifications(conn)
         self.contacts = PostgresContacts(conn)
@@ -59,6 +67,7 @@ class InMemoryNotificationsUnitOfWork(InMemoryUnitOfWork, NotificationsUnitOfWor
 
     def __init__(self, state: NotificationsState | None = None, store: InMemoryEventStore | None = None):
         super().__init__(state or NotificationsState(), store)
+        self.claims = InMemorySendClaims()
 
     def _bind(self, state: NotificationsState) -> None:
         self.notifications = InMemoryNotifications(state)
