@@ -48,7 +48,10 @@ async def dsn(infra: Infra, run_id: str) -> AsyncIterator[str]:
     await admin.execute(f"CREATE DATABASE {run_id}")
     url = urlsplit(infra.database_url)
     yield urlunsplit(url._replace(path=f"/{run_id}"))
-    print("KEEP", run_id)
+    if os.environ.get("TANDEM_TEST_KEEP_DATABASE"):  # a post-mortem: the run's database stays for psql
+        print(f"\nkept database {run_id}")
+    else:
+        await admin.execute(f"DROP DATABASE IF EXISTS {run_id} WITH (FORCE)")
     await admin.close()
 
 
