@@ -4,9 +4,11 @@ Roles: `program_admin` (runs programs), `participant` (acts only for itself), `a
 nothing, sees pseudonyms), `executive_sponsor` (reads the dashboard of the programs it sponsors).
 
 Who a caller is: a provider's token carries the person's employee id in a claim (`TANDEM_EMPLOYEE_ID_CLAIM`,
-default `employee_id`); the services turn it into the person's participant id with the shared pseudonym key
-(shared/pseudonyms.py), so nobody needs to know their pseudonym. A token without that claim (a script's, or one
-from `make token`) names the participant id in `sub` itself. Roles come from `TANDEM_ROLES_CLAIM` (default `roles`)
+default `employee_id`); the services turn it into the person's participant ids with the shared pseudonym key
+(shared/pseudonyms.py), so nobody needs to know their pseudonym. A person has one id per program (programs launched
+before issue #19 share one legacy id), so a service asks `Principal.ids_in(program_id)` for the program of the
+resource at hand and never needs to know the program's scheme. A token without that claim (a script's, or one from
+`make token`) names the participant id in `sub` itself, the same in every program. Roles come from `TANDEM_ROLES_CLAIM` (default `roles`)
 and the caller's groups from `TANDEM_GROUPS_CLAIM` (default `groups`): a program names the groups that administer
 and sponsor it. Tokens are verified with a shared HS256 key
 (`TANDEM_JWT_SECRET`) or, in production, the identity provider's keys from `TANDEM_JWKS_URL`. A token lives at
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated, Literal, get_args
 
@@ -31,7 +33,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.pseudonyms import DEV_PSEUDONYM_KEY, pseudonym
+from shared.pseudonyms import DEV_PSEUDONYM_KEY, ids_in, legacy_pseudonym
 
 # What a caller may do (not a participant's part in mentoring: that is `shared.events.MentoringRole`).
 AccessRole = Literal["program_admin", "participant", "auditor", "executive_sponsor"]
@@ -105,17 +107,39 @@ class ProgramStaff:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who calls. `subject` is the participant id a participant acts as (from the employee-id claim, else `sub`);
-    `employee_id` is the claim itself, None for tokens without it; `groups` are the caller's groups."""
+    """Who calls. `subject` is the caller's id when no program is at hand: the legacy (`global`) pseudonym of its
+    employee-id claim, else `sub`; `employee_id` is the claim itself, None for tokens without it; `groups` are the
+    caller's groups. A participant's id in a program comes from `ids_in`, never from `subject` alone."""
 
     subject: str
     roles: frozenset[str]
     employee_id: str | None = None
     groups: frozenset[str] = frozenset()
     break_glass: bool = False  # the token holds BREAK_GLASS_ROLE
+    # The key that derived `subject`, to derive the caller's per-program ids; never printed nor compared.
+    pseudonym_key: str = field(default="", repr=False, compare=False)
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
+
+    def ids_in(self, *program_ids: str) -> frozenset[str]:
+        """Every participant id the caller may have in these programs: its legacy id and its per-program id in
+        each (the one the program does not use matches nobody else's, so accepting it is harmless). A token
+        without an employee id has `subject` only."""
+        if self.employee_id is None or not self.pseudonym_key:
+            return frozenset({self.subject})
+        return frozenset().union(*(ids_in(self.pseudonym_key, p, self.employee_id) for p in program_ids)) | {
+            self.subject
+        }
+
+    def id_among(self, program_id: str, *participant_ids: str) -> str | None:
+        """Which of `participant_ids` (say a pair's members, in `program_id`) is the caller; None when none is."""
+        mine = self.ids_in(program_id)
+        return next((p for p in participant_ids if p in mine), None)
+
+    def is_participant(self, program_id: str, *participant_ids: str) -> bool:
+        """The caller, as a participant, is one of `participant_ids` of `program_id`."""
+        return "participant" in self.roles and self.id_among(program_id, *participant_ids) is not None
 
     # The one rule for writes: each right comes from the role that grants it, so a second role never widens
     # another. `program_admin` acts for anyone; `participant` acts for itself and its own pairs only, whatever
@@ -131,13 +155,13 @@ class Principal:
         """May read any participant's or pair's data: `program_admin` or `auditor`."""
         return self.has("program_admin", "auditor")
 
-    def may_act_for(self, *participant_ids: str) -> bool:
-        """May write on behalf of one of `participant_ids` (a participant, or a pair's members)."""
-        return self.acts_as_admin or ("participant" in self.roles and self.subject in participant_ids)
+    def may_act_for(self, program_id: str, *participant_ids: str) -> bool:
+        """May write on behalf of one of `participant_ids` of `program_id` (a participant, or a pair's members)."""
+        return self.acts_as_admin or self.is_participant(program_id, *participant_ids)
 
-    def may_read(self, *participant_ids: str) -> bool:
-        """May read what belongs to one of `participant_ids`."""
-        return self.reads_everything or ("participant" in self.roles and self.subject in participant_ids)
+    def may_read(self, program_id: str, *participant_ids: str) -> bool:
+        """May read what belongs to one of `participant_ids` of `program_id`."""
+        return self.reads_everything or self.is_participant(program_id, *participant_ids)
 
     # Per program (issue #14): a program admin runs only the programs whose admin groups it belongs to (or those
     # naming none); an executive sponsor reads the dashboard of the programs whose sponsor groups it belongs to;
@@ -208,13 +232,14 @@ def verify(token: str, settings: AuthSettings) -> Principal:
     employee_id = claims.get(settings.employee_id_claim)
     if employee_id is not None and (not isinstance(employee_id, str) or not employee_id.strip()):
         raise jwt.InvalidTokenError(f"{settings.employee_id_claim} must be a non-empty string")
-    subject = pseudonym(settings.pseudonym_key, employee_id) if employee_id else str(claims["sub"])
+    subject = legacy_pseudonym(settings.pseudonym_key, employee_id) if employee_id else str(claims["sub"])
     return Principal(
         subject=subject,
         roles=frozenset(r for r in roles if r in ROLES),
         employee_id=employee_id,
         groups=frozenset(groups),
         break_glass=BREAK_GLASS_ROLE in roles,
+        pseudonym_key=settings.pseudonym_key,
     )
 
 

@@ -28,6 +28,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.pseudonyms import PseudonymScheme
+
 # A participant's part in mentoring (not what they may do in the API: that is `shared.auth.AccessRole`).
 MentoringRole = Literal["mentor", "mentee", "both"]
 OptimizeFor = Literal["score", "participation"]
@@ -153,6 +155,13 @@ class ProgramSettings(Event):
         le=120,
         description="Months after the program closes that its participants' personal data and words are kept; then "
         "enrolment erases them (issue #19).",
+    )
+    pseudonyms: PseudonymScheme = Field(
+        "global",
+        description="How the program's participant ids derive from employee ids: 'per-program' (every program "
+        "launched since issue #19: one person's ids in two programs cannot be linked without the key) or 'global' "
+        "(the legacy scheme: one id per person in every program). Fixed at launch; an event without it is from a "
+        "program launched before, so it reads as 'global'.",
     )
     min_group_size: int = Field(
         5,

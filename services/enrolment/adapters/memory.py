@@ -71,6 +71,9 @@ class InMemoryPrograms(Programs):
     async def closed(self) -> builtins.list[Program]:
         return [p for p in self.state.programs.values() if p.closed_at is not None]
 
+    async def ids(self) -> builtins.list[str]:
+        return list(self.state.programs)
+
 
 class InMemoryParticipants(Participants):
     def __init__(self, state: EnrolmentState):
@@ -113,8 +116,8 @@ class InMemoryParticipants(Participants):
         wanted = set(employee_ids)
         return [p for p in self.state.participants.values() if p.status == "active" and p.employee_id in wanted]
 
-    async def of_person(self, participant_id: str) -> list[Participant]:
-        return [p for (_, person), p in self.state.participants.items() if person == participant_id]
+    async def of_person(self, participant_ids: Collection[str]) -> list[Participant]:
+        return [p for (_, person), p in self.state.participants.items() if person in participant_ids]
 
     async def names(self, program_id: str, participant_ids: list[str]) -> dict[str, str]:
         found = (self.state.participants.get((program_id, i)) for i in participant_ids)
@@ -173,17 +176,19 @@ class InMemoryInvitations(Invitations):
         self.state.invitations[(program_id, participant_id)] = Invitation(program_id, participant_id, at)
         return True
 
-    async def of_person(self, participant_id: str) -> list[Invitation]:
-        return [i for i in self.state.invitations.values() if i.participant_id == participant_id]
+    async def of_person(self, participant_ids: Collection[str]) -> list[Invitation]:
+        return [i for i in self.state.invitations.values() if i.participant_id in participant_ids]
 
 
 class InMemoryPartnerships(Partnerships):
     def __init__(self, state: EnrolmentState):
         self.state = state
 
-    async def active_of(self, participant_id: str) -> list[Partnership]:
+    async def active_of(self, participant_ids: Collection[str]) -> list[Partnership]:
         return [
-            p for p in self.state.partnerships.values() if p.active and participant_id in (p.mentor_id, p.mentee_id)
+            p
+            for p in self.state.partnerships.values()
+            if p.active and {p.mentor_id, p.mentee_id} & set(participant_ids)
         ]
 
     async def get(self, pair_id: str) -> Partnership | None:
@@ -226,8 +231,8 @@ class InMemoryCertificates(Certificates):
     async def of_pair(self, pair_id: str) -> list[Certificate]:
         return [c for c in self.state.certificates.values() if c.pair_id == pair_id]
 
-    async def of_person(self, participant_id: str) -> list[Certificate]:
-        return [c for c in self.state.certificates.values() if c.participant_id == participant_id]
+    async def of_person(self, participant_ids: Collection[str]) -> list[Certificate]:
+        return [c for c in self.state.certificates.values() if c.participant_id in participant_ids]
 
     async def in_program(self, program_id: str) -> list[Certificate]:
         return [c for c in self.state.certificates.values() if c.program_id == program_id]
@@ -243,8 +248,8 @@ class InMemoryKudos(KudosBook):
     async def of_pair(self, pair_id: str) -> list[Kudos]:
         return [k for k in self.state.kudos if k.pair_id == pair_id]
 
-    async def of_person(self, participant_id: str) -> list[Kudos]:
-        return [k for k in reversed(self.state.kudos) if participant_id in (k.given_by, k.given_to)]
+    async def of_person(self, participant_ids: Collection[str]) -> list[Kudos]:
+        return [k for k in reversed(self.state.kudos) if {k.given_by, k.given_to} & set(participant_ids)]
 
     async def in_program(self, program_id: str) -> list[Kudos]:
         return [k for k in self.state.kudos if k.program_id == program_id]

@@ -68,6 +68,9 @@ class PostgresPrograms(Programs):
     async def closed(self) -> builtins.list[Program]:
         return [_program(r) for r in await self.conn.fetch("SELECT * FROM programs WHERE closed_at IS NOT NULL")]
 
+    async def ids(self) -> builtins.list[str]:
+        return [r["program_id"] for r in await self.conn.fetch("SELECT program_id FROM programs")]
+
 
 def _program_columns(p: Program) -> tuple:
     return (p.program_id, p.settings.model_dump_json(), p.settings_version, p.consent_version, p.closed_at, p.version)
@@ -156,9 +159,11 @@ class PostgresParticipants(Participants):
         )
         return [_participant(r) for r in rows]
 
-    async def of_person(self, participant_id: str) -> list[Participant]:
+    async def of_person(self, participant_ids: Collection[str]) -> list[Participant]:
         rows = await self.conn.fetch(
-            "SELECT * FROM participants WHERE participant_id = $1 ORDER BY enrolled_at, program_id", participant_id
+            """SELECT * FROM participants WHERE participant_id = ANY($1::text[])
+               ORDER BY enrolled_at, program_id""",
+            list(participant_ids),
         )
         return [_participant(r) for r in rows]
 
@@ -224,9 +229,10 @@ class PostgresInvitations(Invitations):
         )
         return bool(inserted)
 
-    async def of_person(self, participant_id: str) -> list[Invitation]:
+    async def of_person(self, participant_ids: Collection[str]) -> list[Invitation]:
         rows = await self.conn.fetch(
-            "SELECT * FROM invitations WHERE participant_id = $1 ORDER BY invited_at, program_id", participant_id
+            "SELECT * FROM invitations WHERE participant_id = ANY($1::text[]) ORDER BY invited_at, program_id",
+            list(participant_ids),
         )
         return [Invitation(r["program_id"], r["participant_id"], r["invited_at"]) for r in rows]
 
@@ -239,10 +245,11 @@ class PostgresPartnerships(Partnerships):
     def __init__(self, conn: asyncpg.Connection):
         self.conn = conn
 
-    async def active_of(self, participant_id: str) -> list[Partnership]:
+    async def active_of(self, participant_ids: Collection[str]) -> list[Partnership]:
         rows = await self.conn.fetch(
-            f"""SELECT {PAIRS} WHERE active AND (mentor_id = $1 OR mentee_id = $1) ORDER BY formed_at, pair_id""",
-            participant_id,
+            f"""SELECT {PAIRS} WHERE active AND (mentor_id = ANY($1::text[]) OR mentee_id = ANY($1::text[]))
+                ORDER BY formed_at, pair_id""",
+            list(participant_ids),
         )
         return [_partnership(r) for r in rows]
 
@@ -310,9 +317,10 @@ class PostgresCertificates(Certificates):
         rows = await self.conn.fetch("SELECT * FROM certificates WHERE pair_id = $1 ORDER BY role", pair_id)
         return [Certificate(**r) for r in rows]
 
-    async def of_person(self, participant_id: str) -> list[Certificate]:
+    async def of_person(self, participant_ids: Collection[str]) -> list[Certificate]:
         rows = await self.conn.fetch(
-            "SELECT * FROM certificates WHERE participant_id = $1 ORDER BY issued_at, certificate_id", participant_id
+            "SELECT * FROM certificates WHERE participant_id = ANY($1::text[]) ORDER BY issued_at, certificate_id",
+            list(participant_ids),
         )
         return [Certificate(**r) for r in rows]
 
@@ -345,10 +353,11 @@ class PostgresKudos(KudosBook):
         rows = await self.conn.fetch("SELECT * FROM kudos WHERE pair_id = $1 ORDER BY given_at, kudos_id", pair_id)
         return [Kudos(**r) for r in rows]
 
-    async def of_person(self, participant_id: str) -> list[Kudos]:
+    async def of_person(self, participant_ids: Collection[str]) -> list[Kudos]:
         rows = await self.conn.fetch(
-            """SELECT * FROM kudos WHERE given_by = $1 OR given_to = $1 ORDER BY given_at DESC, kudos_id""",
-            participant_id,
+            """SELECT * FROM kudos WHERE given_by = ANY($1::text[]) OR given_to = ANY($1::text[])
+               ORDER BY given_at DESC, kudos_id""",
+            list(participant_ids),
         )
         return [Kudos(**r) for r in rows]
 

@@ -43,6 +43,10 @@ class Programs(ABC):
     async def closed(self) -> builtins.list[Program]:
         """Every closed program (the retention job checks which ran out)."""
 
+    @abstractmethod
+    async def ids(self) -> builtins.list[str]:
+        """Every program's id: a signed-in person's ids in all of them find what is theirs (ADR 0011)."""
+
 
 class Participants(ABC):
     @abstractmethod
@@ -72,8 +76,8 @@ class Participants(ABC):
         identity provider changes what HR owns of them)."""
 
     @abstractmethod
-    async def of_person(self, participant_id: str) -> list[Participant]:
-        """The person's enrolments in every program, in enrolment order."""
+    async def of_person(self, participant_ids: Collection[str]) -> list[Participant]:
+        """The person's enrolments in every program (under any of their ids, ADR 0011), in enrolment order."""
 
     @abstractmethod
     async def not_erased(self, program_id: str, limit: int) -> list[str]:
@@ -134,15 +138,16 @@ class Invitations(ABC):
         """False (and nothing stored) when the person is already invited to the program."""
 
     @abstractmethod
-    async def of_person(self, participant_id: str) -> list[Invitation]: ...
+    async def of_person(self, participant_ids: Collection[str]) -> list[Invitation]:
+        """The invitations to any of the person's ids (one per program, ADR 0011)."""
 
 
 class Partnerships(ABC):
     """The pairs matching formed (the `partnerships` read model; written by the projection, read here)."""
 
     @abstractmethod
-    async def active_of(self, participant_id: str) -> list[Partnership]:
-        """The active pairs the person is a member of, oldest first."""
+    async def active_of(self, participant_ids: Collection[str]) -> list[Partnership]:
+        """The active pairs the person (any of their ids, ADR 0011) is a member of, oldest first."""
 
     @abstractmethod
     async def get(self, pair_id: str) -> Partnership | None: ...
@@ -176,8 +181,8 @@ class Certificates(ABC):
     async def of_pair(self, pair_id: str) -> list[Certificate]: ...
 
     @abstractmethod
-    async def of_person(self, participant_id: str) -> list[Certificate]:
-        """The person's certificates in every program, oldest first."""
+    async def of_person(self, participant_ids: Collection[str]) -> list[Certificate]:
+        """The person's certificates in every program (any of their ids), oldest first."""
 
     @abstractmethod
     async def in_program(self, program_id: str) -> list[Certificate]: ...
@@ -193,8 +198,8 @@ class KudosBook(ABC):
     async def of_pair(self, pair_id: str) -> list[Kudos]: ...
 
     @abstractmethod
-    async def of_person(self, participant_id: str) -> list[Kudos]:
-        """Kudos the person received or gave, newest first."""
+    async def of_person(self, participant_ids: Collection[str]) -> list[Kudos]:
+        """Kudos the person (any of their ids) received or gave, newest first."""
 
     @abstractmethod
     async def in_program(self, program_id: str) -> list[Kudos]: ...

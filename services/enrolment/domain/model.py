@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from calendar import monthrange
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
@@ -29,7 +30,7 @@ from shared.events import (
     ProgramSettings,
     ProgramSettingsChanged,
 )
-from shared.pseudonyms import pseudonym
+from shared.pseudonyms import CURRENT_SCHEME, legacy_pseudonym, pseudonym_in
 
 if TYPE_CHECKING:  # roster.py builds on Participant, so the import runs one way only
     from services.enrolment.domain.roster import RosterEntry
@@ -52,7 +53,10 @@ def stream_of_program(program_id: str) -> str:
 
 
 def launch(command: LaunchProgram) -> Program:
-    settings = ProgramSettings(program_id=f"prg-{uuid.uuid4().hex[:12]}", **command.model_dump(mode="json"))
+    # Every new program derives its ids per program (ADR 0011); the command cannot ask for another scheme.
+    settings = ProgramSettings(
+        program_id=f"prg-{uuid.uuid4().hex[:12]}", pseudonyms=CURRENT_SCHEME, **command.model_dump(mode="json")
+    )
     return Program(settings=settings)
 
 
@@ -75,6 +79,10 @@ class Program:
     def consent_text(self) -> str:
         # Programs launched before consent texts existed ask for the default wording.
         return self.settings.consent_text or DEFAULT_CONSENT_TEXT
+
+    def pseudonym(self, key: str, employee_id: str) -> str:
+        """The employee's participant id here, under the program's scheme (fixed at launch, ADR 0011)."""
+        return pseudonym_in(self.settings.pseudonyms, key, self.program_id, employee_id)
 
     def launched(self) -> ProgramLaunched:
         return ProgramLaunched(**self.settings.model_dump())
@@ -155,7 +163,7 @@ class Participant:
             raise Forbidden(f"{', '.join(hr_owned)}: kept by HR, changed only by a program admin")
         public = {k: v for k, v in given.items() if k in PROFILE_FIELDS}
         if "reporting_chain" in public:
-            public["reporting_chain"] = [pseudonym(key, e) for e in public["reporting_chain"]]
+            public["reporting_chain"] = [self.pseudonym_of(key, e) for e in public["reporting_chain"]]
         profile = self.profile.model_copy(update={k: tuple(v) if isinstance(v, list) else v for k, v in public.items()})
         updated = replace(
             self,
@@ -168,6 +176,14 @@ class Participant:
         if profile == self.profile:
             return updated, None
         return updated, ParticipantProfileUpdated(**profile.model_dump())
+
+    def pseudonym_of(self, key: str, employee_id: str) -> str:
+        """Another employee's id (a manager's) in this participant's program. The participant's own id was derived
+        under the program's scheme, so it tells which: no need to load the program (only active, so not erased,
+        participants' chains change)."""
+        legacy = self.profile.participant_id == legacy_pseudonym(key, self.employee_id)
+        scheme = "global" if legacy else CURRENT_SCHEME
+        return pseudonym_in(scheme, key, self.profile.program_id, employee_id)
 
     def erase(self, cause: Literal["request", "retention"] = "request") -> tuple[Participant, ParticipantErased | None]:
         """Forget who this was: personal details go, the pseudonymous profile stays. Erasing twice is a no-op.
@@ -200,8 +216,8 @@ class Participant:
 
 def enrol(program: Program, command: EnrolParticipant, key: str) -> Participant:
     program.require_open("it takes no new participants")
-    participant_id = pseudonym(key, command.employee_id)
-    chain = [pseudonym(key, e) for e in command.reporting_chain]
+    participant_id = program.pseudonym(key, command.employee_id)
+    chain = [program.pseudonym(key, e) for e in command.reporting_chain]
     if participant_id in chain:
         raise Invalid("reporting_chain", "reporting_chain must not contain the participant's own employee id")
     fields = command.model_dump(include=set(PROFILE_FIELDS))
@@ -228,7 +244,7 @@ def opt_in(
     languages = command.languages or list(entry.languages)
     if not languages:
         raise Invalid("languages", "languages: the roster names none for you; give at least one")
-    participant_id = pseudonym(key, entry.employee_id)
+    participant_id = program.pseudonym(key, entry.employee_id)
     profile = ParticipantEnrolled(
         program_id=program.program_id,
         participant_id=participant_id,
@@ -238,7 +254,7 @@ def opt_in(
         department=entry.department,
         time_zone=command.time_zone or entry.time_zone,
         languages=tuple(languages),
-        reporting_chain=tuple(pseudonym(key, e) for e in entry.reporting_chain if e != entry.employee_id),
+        reporting_chain=tuple(program.pseudonym(key, e) for e in entry.reporting_chain if e != entry.employee_id),
         skills_offered=tuple(command.skills_offered),
         skills_wanted=tuple(command.skills_wanted),
         focus_areas=tuple(command.focus_areas),
@@ -270,6 +286,10 @@ class Partnership:
 
     def partner_of(self, participant_id: str) -> str:
         return self.mentee_id if participant_id == self.mentor_id else self.mentor_id
+
+    def member_among(self, participant_ids: Collection[str]) -> str | None:
+        """Which member has one of `participant_ids` (a signed-in person's ids, ADR 0011); None: neither."""
+        return next((m for m in (self.mentor_id, self.mentee_id) if m in participant_ids), None)
 
 
 @dataclass(frozen=True)

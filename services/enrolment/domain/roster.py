@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from services.enrolment.domain.commands import Email
 from services.enrolment.domain.model import Participant
 from shared.events import ParticipantProfileUpdated
-from shared.pseudonyms import pseudonym
 from shared.types import MAX_LIST_ITEMS, EmployeeId, Int, Labels, Text
 
 MAX_CHAIN = MAX_LIST_ITEMS  # a ProfileFields.reporting_chain holds at most 50 managers
@@ -49,7 +48,9 @@ class RosterEntry:
     active: bool = True
     # The identity provider's own login name when the entry came through SCIM (echoed back to it), else None.
     user_name: str | None = None
-    # The employee's pseudonym (their participant id; their SCIM id), set when the entry is written.
+    # The employee's SCIM id, set when the entry is written: their legacy (`global`) pseudonym, as it always was, so
+    # the identity provider's links stay valid. It is their participant id only in programs launched before
+    # per-program pseudonyms (ADR 0011), and it is never in an event.
     pseudonym: str = ""
 
 
@@ -327,7 +328,7 @@ def follow_roster(
         update={
             "department": entry.department,
             "grade": entry.grade,
-            "reporting_chain": tuple(pseudonym(key, e) for e in entry.reporting_chain),
+            "reporting_chain": tuple(participant.pseudonym_of(key, e) for e in entry.reporting_chain),
         }
     )
     if profile == participant.profile:

@@ -115,9 +115,15 @@ def staff(program: model.Program) -> ProgramStaff:
     return ProgramStaff.of(program.settings.admin_groups, program.settings.sponsor_groups)
 
 
-def is_self(principal: Principal, participant_id: str) -> bool:
-    """The caller acts as this participant: the `participant` role and its own pseudonym as subject."""
-    return "participant" in principal.roles and principal.subject == participant_id
+def is_self(principal: Principal, program_id: str, participant_id: str) -> bool:
+    """The caller acts as this participant of `program_id`: the `participant` role and one of its own ids there."""
+    return principal.is_participant(program_id, participant_id)
+
+
+def own_id(principal: Principal, program: model.Program, key: str) -> str:
+    """The caller's participant id in `program`, under the program's scheme (enrolment is the one service that
+    knows it); a token without an employee id names its id in `sub`."""
+    return program.pseudonym(key, principal.employee_id) if principal.employee_id else principal.subject
 
 
 def require_administers(principal: Principal, program: model.Program) -> None:
@@ -127,7 +133,7 @@ def require_administers(principal: Principal, program: model.Program) -> None:
 
 def act_for(principal: Principal, program: model.Program, participant_id: str) -> None:
     """A participant acts only for itself; a program admin for anyone in the programs it administers."""
-    if is_self(principal, participant_id):
+    if is_self(principal, program.program_id, participant_id):
         return
     if principal.acts_as_admin:
         require_administers(principal, program)
@@ -138,7 +144,7 @@ def act_for(principal: Principal, program: model.Program, participant_id: str) -
 def sees_who(principal: Principal, program: model.Program, participant_id: str | None = None) -> bool:
     """Whether the caller may see who a participant is (True), only their pseudonymous profile (False: auditors),
     or nothing (403). The participant themself and the program's admins see who; other admins see nothing."""
-    if participant_id is not None and is_self(principal, participant_id):
+    if participant_id is not None and is_self(principal, program.program_id, participant_id):
         return True
     if principal.administers(staff(program)):
         return True
@@ -204,7 +210,8 @@ async def enrol(
 ) -> ParticipantChanged:
     """A person enrolling themselves with the profile body (`consent: true` consents to the program's current
     wording). Program admins may not: a person consents for themselves, so admins invite instead."""
-    if not is_self(principal, model.pseudonym(key, command.employee_id)):
+    program = await handlers.program(uow, program_id)
+    if not is_self(principal, program_id, program.pseudonym(key, command.employee_id)):
         if principal.acts_as_admin:
             raise Forbidden(
                 "consent: a person consents for themselves; invite them (POST /programs/{program_id}/invitations)"

@@ -117,7 +117,9 @@ async def me(principal: SignedIn, uow: Uow) -> Me:
     """Who the caller is to enrolment: their participant id, enrolments with the consent they gave, open
     invitations. `employee_id` is the caller's own, shown to them only."""
     participant_id = principal.subject if principal.employee_id or "participant" in principal.roles else None
-    mine = await handlers.mine(uow, participant_id, principal.employee_id)
+    # Each enrolment names the person's id in its program; they are found by the person's ids in every program.
+    ids = principal.ids_in(*await handlers.program_ids(uow)) if participant_id else frozenset()
+    mine = await handlers.mine(uow, ids, principal.employee_id)
     return Me(
         participant_id=participant_id,
         employee_id=principal.employee_id,
@@ -147,7 +149,7 @@ async def my_partners(principal: ParticipantCaller, uow: Uow) -> list[PartnerCar
         PartnerCard(
             program_id=i.partnership.program_id,
             pair_id=i.partnership.pair_id,
-            my_participant_id=principal.subject,
+            my_participant_id=i.me,
             partner=Partner(
                 participant_id=i.partner.profile.participant_id,
                 display_name=i.partner.display_name or None,
@@ -158,7 +160,7 @@ async def my_partners(principal: ParticipantCaller, uow: Uow) -> list[PartnerCar
             ),
             formed_at=i.partnership.formed_at,
         )
-        for i in await handlers.partners(uow, principal.subject)
+        for i in await handlers.partners(uow, principal.ids_in(*await handlers.program_ids(uow)))
     ]
 
 
@@ -190,7 +192,7 @@ async def withdraw_consent(
     program_id: Identifier, participant_id: Identifier, principal: ParticipantCaller, uow: Uow
 ) -> ConsentWithdrawal:
     """The person withdraws their consent, and so their participation. Only they can."""
-    if not is_self(principal, participant_id):
+    if not is_self(principal, program_id, participant_id):
         raise Forbidden("a person withdraws only their own consent")
     participant, consent, result = await handlers.withdraw_consent(uow, program_id, participant_id)
     return ConsentWithdrawal(

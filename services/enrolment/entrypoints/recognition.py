@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from services.enrolment.domain.commands import GiveKudos
 from services.enrolment.entrypoints.http import Uow, is_self, staff
-from services.enrolment.service_layer import recognition
+from services.enrolment.service_layer import handlers, recognition
 from services.enrolment.service_layer.recognition import CertificateCard, KudosCard
 from shared.auth import Participant as ParticipantCaller
 from shared.auth import Principal, Reader, require
@@ -142,7 +142,8 @@ class MyRecognition(BaseModel):
 @router.get("/me/certificates", response_model=list[CertificateView])
 async def my_certificates(principal: ParticipantCaller, uow: Uow) -> list[CertificateView]:
     """My certificates, one per completed pair, oldest first."""
-    return [CertificateView.of(c) for c in await recognition.my_certificates(uow, principal.subject)]
+    ids = principal.ids_in(*await handlers.program_ids(uow))
+    return [CertificateView.of(c) for c in await recognition.my_certificates(uow, ids)]
 
 
 @router.get(
@@ -153,7 +154,7 @@ async def my_certificates(principal: ParticipantCaller, uow: Uow) -> list[Certif
 async def certificate_pdf(certificate_id: Identifier, principal: Reader, uow: Uow) -> Response:
     """The certificate as a PDF: for its holder and the program's admins."""
     certificate, program = await recognition.certificate(uow, certificate_id)
-    if not (is_self(principal, certificate.participant_id) or principal.administers(staff(program))):
+    if not (is_self(principal, program.program_id, certificate.participant_id) or principal.administers(staff(program))):
         raise Forbidden("a certificate is for its holder and the program's admins")
     document = await recognition.certificate_document(uow, certificate)
     headers = {"Content-Disposition": f'attachment; filename="{certificate.certificate_id}.pdf"'}
@@ -176,14 +177,14 @@ async def verify_certificate(code: VerificationCode, uow: Uow) -> VerificationVi
 @router.post("/pairs/{pair_id}/kudos", status_code=status.HTTP_201_CREATED, response_model=KudosSent)
 async def give_kudos(pair_id: Identifier, command: GiveKudos, principal: ParticipantCaller, uow: Uow) -> KudosSent:
     """Thank my partner (a member of an active or completed pair); the message is theirs to read, and stays here."""
-    card, result = await recognition.give_kudos(uow, pair_id, principal.subject, command.message)
+    card, result = await recognition.give_kudos(uow, pair_id, principal.ids_in, command.message)
     return KudosSent(kudos=KudosView.of(card), event_log=EventLogPosition.of(result))
 
 
 @router.get("/me/kudos", response_model=MyKudos)
 async def my_kudos(principal: ParticipantCaller, uow: Uow) -> MyKudos:
     """Kudos I received and gave, newest first."""
-    received, given = await recognition.kudos_of(uow, principal.subject)
+    received, given = await recognition.kudos_of(uow, principal.ids_in(*await handlers.program_ids(uow)))
     return MyKudos(received=[KudosView.of(k) for k in received], given=[KudosView.of(k) for k in given])
 
 
@@ -207,7 +208,7 @@ async def program_recognition(program_id: Identifier, principal: Staff, uow: Uow
 @router.get("/me/recognition", response_model=MyRecognition)
 async def my_recognition(principal: ParticipantCaller, uow: Uow) -> MyRecognition:
     """My record: the programs I completed, my certificates, the kudos I received and gave."""
-    record = await recognition.my_recognition(uow, principal.subject)
+    record = await recognition.my_recognition(uow, principal.ids_in(*await handlers.program_ids(uow)))
     return MyRecognition(
         programs_completed=[
             CompletedProgram(

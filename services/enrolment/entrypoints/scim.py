@@ -4,7 +4,9 @@ Resources, PatchOp, ListResponse and Error are scim2-models' pydantic models; th
 entries. The mapping (what an identity provider must send):
 - the employee id is the enterprise extension's `employeeNumber`, or `userName` without one; it never changes
   (a PUT or PATCH naming another is a 400 `mutability`). `userName` is echoed as sent, `externalId` is the
-  employee id. `id` is the person's pseudonym (their participant id): no personal data in URLs and access logs.
+  employee id. `id` is the person's legacy (`global`) pseudonym: no personal data in URLs and access logs. It is
+  their participant id only in programs launched before per-program pseudonyms (docs/adr/0011), and it stays the
+  same so the provider's links hold; it never appears in an event.
 - `displayName` (else `name.formatted`, else given and family name), the primary (else first) of `emails`,
   `timezone` (IANA), `preferredLanguage` (its language subtag becomes the roster's one language).
 - enterprise extension (`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`): `department`, and
@@ -48,7 +50,7 @@ from services.enrolment.entrypoints.http import PseudonymKey, Uow
 from services.enrolment.service_layer import roster
 from shared.auth import Admin
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.pseudonyms import pseudonym
+from shared.pseudonyms import legacy_pseudonym as scim_id
 
 SCIM_JSON = "application/scim+json"
 USERS = "/scim/v2/Users"
@@ -174,10 +176,10 @@ def to_user(entry: RosterEntry, key: str, base_url: str) -> ScimUser:
     enterprise = EnterpriseUser(
         employee_number=entry.employee_id,
         department=entry.department,
-        manager=Manager(value=pseudonym(key, entry.manager_id)) if entry.manager_id else None,
+        manager=Manager(value=scim_id(key, entry.manager_id)) if entry.manager_id else None,
     )
     user = ScimUser(
-        id=entry.pseudonym or pseudonym(key, entry.employee_id),
+        id=entry.pseudonym or scim_id(key, entry.employee_id),
         user_name=entry.user_name or entry.employee_id,
         external_id=entry.employee_id,
         display_name=entry.display_name,
@@ -214,7 +216,7 @@ async def _manager(uow: Uow, user: ScimUser, key: str, before: RosterEntry | Non
     enterprise = user[EnterpriseUser]
     if enterprise is None or enterprise.manager is None or not enterprise.manager.value:
         return None
-    if before is not None and before.manager_id and enterprise.manager.value == pseudonym(key, before.manager_id):
+    if before is not None and before.manager_id and enterprise.manager.value == scim_id(key, before.manager_id):
         return before.manager_id  # unchanged, whether or not the manager is provisioned yet
     return await roster.resolve_manager(uow, enterprise.manager.value)
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from services.enrolment.domain import model
 from services.enrolment.domain.training import MAX_CHOICES, MAX_MODULE_BYTES, MAX_QUESTIONS, ChoiceId, Module
-from services.enrolment.entrypoints.http import Uow, require_administers, staff
+from services.enrolment.entrypoints.http import PseudonymKey, Uow, own_id, require_administers, staff
 from services.enrolment.service_layer import handlers, training
 from shared.auth import Admin, AdminOrParticipant, Participant, Principal
 from shared.errors import Forbidden, Invalid
@@ -117,12 +117,13 @@ class CheckOutcome(BaseModel):
     )
 
 
-def viewer(principal: Principal, program: model.Program) -> str | None:
-    """Whose plan the caller reads: None for the program's admins (every module), else the participant's own."""
+def viewer(principal: Principal, program: model.Program, key: str) -> str | None:
+    """Whose plan the caller reads: None for the program's admins (every module), else the participant's own (its
+    id in this program)."""
     if principal.administers(staff(program)):
         return None
     if "participant" in principal.roles:
-        return principal.subject
+        return own_id(principal, program, key)
     raise Forbidden(f"you do not administer program {program.program_id}")
 
 
@@ -156,11 +157,13 @@ async def publish_module(
 
 
 @router.get("/programs/{program_id}/training", response_model=TrainingPlanView)
-async def training_plan(program_id: Identifier, principal: AdminOrParticipant, uow: Uow) -> TrainingPlanView:
+async def training_plan(
+    program_id: Identifier, principal: AdminOrParticipant, uow: Uow, key: PseudonymKey
+) -> TrainingPlanView:
     """The program's modules, latest versions: for a participant those for their role and the required ones, with
     what they completed and what is left to do; for the program's admins every module."""
     program = await handlers.program(uow, program_id)
-    plan = await training.plan(uow, program_id, viewer(principal, program))
+    plan = await training.plan(uow, program_id, viewer(principal, program, key))
     required = set(plan.required)
     return TrainingPlanView(
         program_id=program_id,
@@ -180,10 +183,10 @@ async def training_plan(program_id: Identifier, principal: AdminOrParticipant, u
 
 @router.get("/programs/{program_id}/training/{module_id}", response_model=ModuleContent)
 async def read_module(
-    program_id: Identifier, module_id: Identifier, principal: AdminOrParticipant, uow: Uow
+    program_id: Identifier, module_id: Identifier, principal: AdminOrParticipant, uow: Uow, key: PseudonymKey
 ) -> ModuleContent:
     """A module's reading and knowledge check (without the answers), for the program's admins and participants."""
-    participant_id = viewer(principal, await handlers.program(uow, program_id))
+    participant_id = viewer(principal, await handlers.program(uow, program_id), key)
     if participant_id is not None:
         await handlers.participant(uow, program_id, participant_id)
     return ModuleContent.of(await training.module(uow, program_id, module_id))
@@ -191,11 +194,12 @@ async def read_module(
 
 @router.post("/programs/{program_id}/training/{module_id}/check", response_model=CheckOutcome)
 async def check(
-    program_id: Identifier, module_id: Identifier, body: Answers, principal: Participant, uow: Uow
+    program_id: Identifier, module_id: Identifier, body: Answers, principal: Participant, uow: Uow, key: PseudonymKey
 ) -> CheckOutcome:
     """A participant answers a module's knowledge check for itself: the score, and on a pass (every answer right,
     or the module's pass mark) a TrainingCompleted for this module version, recorded once."""
-    module, result, appended = await training.take_check(uow, program_id, principal.subject, module_id, body.answers)
+    me = own_id(principal, await handlers.program(uow, program_id), key)
+    module, result, appended = await training.take_check(uow, program_id, me, module_id, body.answers)
     return CheckOutcome(
         module_id=module.module_id,
         module_version=module.version,

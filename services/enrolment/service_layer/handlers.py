@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
@@ -24,7 +24,6 @@ from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from shared.errors import Conflict, Forbidden
 from shared.events import ConsentGiven, Event, ParticipantInvited
 from shared.eventstore import AppendResult
-from shared.pseudonyms import pseudonym
 
 Changed = tuple[model.Participant, AppendResult | None]
 ProgramChanged = tuple[model.Program, AppendResult | None]
@@ -99,7 +98,8 @@ async def invite(
     """Invite the roster's people among `command.employee_ids`; returns how many, and the indexes of the others.
     Inviting someone twice is a no-op (one ParticipantInvited per person and program)."""
     async with uow:
-        (await lookups.program(uow, program_id)).require_open("it takes no new participants")
+        program = await lookups.program(uow, program_id)
+        program.require_open("it takes no new participants")
         invited, not_in_roster, now = 0, [], _now()
         for index, employee_id in enumerate(command.employee_ids):
             entry = await uow.roster.get(employee_id)
@@ -107,7 +107,7 @@ async def invite(
                 not_in_roster.append(index)
                 continue
             invited += 1
-            participant_id = pseudonym(pseudonym_key, employee_id)
+            participant_id = program.pseudonym(pseudonym_key, employee_id)
             if await uow.invitations.add(program_id, participant_id, now):
                 event = ParticipantInvited(program_id=program_id, participant_id=participant_id)
                 await uow.append(f"invitation-{program_id}-{participant_id}", 0, [event])
@@ -217,11 +217,18 @@ class Mine:
     invitations: list[MyInvitation]
 
 
-async def mine(uow: EnrolmentUnitOfWork, participant_id: str | None, employee_id: str | None) -> Mine:
+async def program_ids(uow: EnrolmentUnitOfWork) -> list[str]:
+    """Every program's id: with Principal.ids_in, a person's ids in all of them (ADR 0011)."""
+    async with uow:
+        return await uow.programs.ids()
+
+
+async def mine(uow: EnrolmentUnitOfWork, participant_ids: Collection[str], employee_id: str | None) -> Mine:
+    """What is the person's, found by all their ids (none for a caller who is no participant)."""
     async with uow:
         entry = await uow.roster.get(employee_id) if employee_id else None
-        enrolments = await uow.participants.of_person(participant_id) if participant_id else []
-        invitations = await uow.invitations.of_person(participant_id) if participant_id else []
+        enrolments = await uow.participants.of_person(participant_ids) if participant_ids else []
+        invitations = await uow.invitations.of_person(participant_ids) if participant_ids else []
         consents = [await uow.consents.latest(e.profile.program_id, e.profile.participant_id) for e in enrolments]
         program_ids = {e.profile.program_id for e in enrolments} | {i.program_id for i in invitations}
         titles = {p: (await lookups.program(uow, p)).settings.title for p in program_ids}
@@ -236,15 +243,21 @@ async def mine(uow: EnrolmentUnitOfWork, participant_id: str | None, employee_id
 @dataclass(frozen=True)
 class Introduction:
     partnership: model.Partnership
+    me: str  # the caller's id in the pair
     partner: model.Participant
 
 
-async def partners(uow: EnrolmentUnitOfWork, participant_id: str) -> list[Introduction]:
-    """The caller's active pairs and who the partner is; a partner enrolment has not reached yet is left out."""
+async def partners(uow: EnrolmentUnitOfWork, participant_ids: Collection[str]) -> list[Introduction]:
+    """The caller's active pairs (by all their ids) and who the partner is; a partner enrolment has not reached yet
+    is left out."""
     async with uow:
-        pairs = await uow.partnerships.active_of(participant_id)
-        found = [(p, await uow.participants.get(p.program_id, p.partner_of(participant_id))) for p in pairs]
-    return [Introduction(pair, partner) for pair, partner in found if partner is not None]
+        pairs = await uow.partnerships.active_of(participant_ids)
+        found = [
+            (p, me, await uow.participants.get(p.program_id, p.partner_of(me)))
+            for p in pairs
+            if (me := p.member_among(participant_ids))
+        ]
+    return [Introduction(pair, me, partner) for pair, me, partner in found if partner is not None]
 
 
 async def names(uow: EnrolmentUnitOfWork, program_id: str, participant_ids: list[str]) -> dict[str, str]:

@@ -4,6 +4,7 @@ a program's recognition list and a person's record."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
@@ -14,6 +15,8 @@ from services.enrolment.service_layer import lookups
 from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from shared.errors import NotFound
 from shared.eventstore import AppendResult
+
+IdsIn = Callable[[str], Collection[str]]  # a signed-in person's ids in a program (shared.auth.Principal.ids_in)
 
 
 async def issue_certificates(
@@ -42,9 +45,10 @@ class CertificateCard:
     partner_name: str | None
 
 
-async def my_certificates(uow: EnrolmentUnitOfWork, participant_id: str) -> list[CertificateCard]:
+async def my_certificates(uow: EnrolmentUnitOfWork, participant_ids: Collection[str]) -> list[CertificateCard]:
+    """The certificates of a person, by all their ids (one per program, ADR 0011)."""
     async with uow:
-        return [await _card(uow, c) for c in await uow.certificates.of_person(participant_id)]
+        return [await _card(uow, c) for c in await uow.certificates.of_person(participant_ids)]
 
 
 async def certificate(uow: EnrolmentUnitOfWork, certificate_id: str) -> tuple[Certificate, model.Program]:
@@ -107,12 +111,14 @@ class KudosCard:
 
 
 async def give_kudos(
-    uow: EnrolmentUnitOfWork, pair_id: str, giver: str, message: str
+    uow: EnrolmentUnitOfWork, pair_id: str, ids_in: IdsIn, message: str
 ) -> tuple[KudosCard, AppendResult]:
+    """`ids_in` gives the giver's ids in a program (Principal.ids_in): the pair's program tells which is theirs."""
     async with uow:
         pair = await uow.partnerships.get(pair_id)
         if pair is None:
             raise NotFound(f"no pair {pair_id}")
+        giver = pair.member_among(ids_in(pair.program_id)) or ""
         kudos = recognition.give_kudos(pair, giver, message, await uow.kudos.of_pair(pair_id), datetime.now(UTC))
         await uow.kudos.add(kudos)
         result = await uow.append(recognition.stream_of_kudos(pair_id), None, [kudos.given()])
@@ -121,16 +127,18 @@ async def give_kudos(
     return KudosCard(kudos, title, _name(partner)), result
 
 
-async def kudos_of(uow: EnrolmentUnitOfWork, participant_id: str) -> tuple[list[KudosCard], list[KudosCard]]:
-    """Received, then given, newest first."""
+async def kudos_of(
+    uow: EnrolmentUnitOfWork, participant_ids: Collection[str]
+) -> tuple[list[KudosCard], list[KudosCard]]:
+    """Received, then given, newest first: by all the person's ids."""
     async with uow:
         cards = []
-        for k in await uow.kudos.of_person(participant_id):
-            other = k.given_by if k.given_to == participant_id else k.given_to
+        for k in await uow.kudos.of_person(participant_ids):
+            other = k.given_by if k.given_to in participant_ids else k.given_to
             person = await uow.participants.get(k.program_id, other)
             cards.append(KudosCard(k, (await lookups.program(uow, k.program_id)).settings.title, _name(person)))
-    received = [c for c in cards if c.kudos.given_to == participant_id]
-    return received, [c for c in cards if c.kudos.given_by == participant_id]
+    received = [c for c in cards if c.kudos.given_to in participant_ids]
+    return received, [c for c in cards if c.kudos.given_by in participant_ids]
 
 
 @dataclass(frozen=True)
@@ -182,9 +190,9 @@ class Record:
     kudos_given: list[KudosCard]
 
 
-async def my_recognition(uow: EnrolmentUnitOfWork, participant_id: str) -> Record:
-    received, given = await kudos_of(uow, participant_id)
-    return Record(await my_certificates(uow, participant_id), received, given)
+async def my_recognition(uow: EnrolmentUnitOfWork, participant_ids: Collection[str]) -> Record:
+    received, given = await kudos_of(uow, participant_ids)
+    return Record(await my_certificates(uow, participant_ids), received, given)
 
 
 async def program(uow: EnrolmentUnitOfWork, program_id: str) -> model.Program:

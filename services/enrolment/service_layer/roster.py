@@ -13,7 +13,7 @@ from services.enrolment.domain.roster import RosterEntry, RowProblem
 from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from shared.errors import NotFound
 from shared.events import RosterImported
-from shared.pseudonyms import pseudonym
+from shared.pseudonyms import legacy_pseudonym
 
 DEACTIVATED = "deactivated by the identity provider"
 
@@ -97,7 +97,7 @@ async def resolve_manager(uow: EnrolmentUnitOfWork, reference: str) -> str:
 
 async def _write(uow: EnrolmentUnitOfWork, written: Sequence[RosterEntry], key: str) -> int:
     """Store the entries, then publish the changes of the enrolled people among them; how many changed."""
-    written = [replace(e, pseudonym=pseudonym(key, e.employee_id)) for e in written]
+    written = [replace(e, pseudonym=legacy_pseudonym(key, e.employee_id)) for e in written]  # SCIM ids
     await uow.roster.put_many(written)
     by_employee = {e.employee_id: e for e in written}
     updated = 0
