@@ -8,9 +8,9 @@ default `employee_id`); the services turn it into the person's participant ids w
 (shared/pseudonyms.py), so nobody needs to know their pseudonym. A person has one id per program (programs launched
 before issue #19 share one legacy id), so a service asks `Principal.ids_in(program_id)` for the program of the
 resource at hand and never needs to know the program's scheme. A token without that claim (a script's, or one from
-`make token`) names the participant id in `sub` itself, the same in every program. Roles come from `TANDEM_ROLES_CLAIM` (default `roles`)
-and the caller's groups from `TANDEM_GROUPS_CLAIM` (default `groups`): a program names the groups that administer
-and sponsor it. Tokens are verified with a shared HS256 key
+`make token`) names the participant id in `sub` itself, the same in every program. Roles come from
+`TANDEM_ROLES_CLAIM` (default `roles`) and the caller's groups from `TANDEM_GROUPS_CLAIM` (default `groups`): a
+program names the groups that administer and sponsor it. Tokens are verified with a shared HS256 key
 (`TANDEM_JWT_SECRET`) or, in production, the identity provider's keys from `TANDEM_JWKS_URL`. A token lives at
 most `TANDEM_JWT_MAX_LIFETIME_S` (its `exp - iat`; a token without `iat` is refused).
 

@@ -198,12 +198,20 @@ class Me(BaseModel):
     """`GET /me`'s common part in every service (each adds what it keeps for the caller)."""
 
     participant_id: str | None = Field(
-        description="The caller's participant id (from its employee-id claim, else its token's subject); null for "
-        "a caller that is no participant (a script's or staff member's token without an employee id)."
+        description="The caller's participant id where no program is at hand: from its employee-id claim its legacy "
+        "id (programs launched before per-program pseudonyms), else its token's subject; null for a caller that is "
+        "no participant (a script's or staff member's token without an employee id). Its id in a program launched "
+        "since (ADR 0011) differs per program: each pair, enrolment or proposal listed names it."
     )
     roles: list[str]
     administers: list[str] = Field(description="Ids of the programs the caller runs.")
     sponsors: list[str] = Field(description="Ids of the programs the caller sponsors as an executive sponsor.")
+
+
+async def my_ids(principal: Principal, reader: ProgramStaffReader) -> frozenset[str]:
+    """The caller's participant ids in every program the service knows (ADR 0011): to find what is its own across
+    programs in one query."""
+    return principal.ids_in(*await reader.all())
 
 
 def participant_id(principal: Principal) -> str | None:
@@ -235,6 +243,6 @@ async def may_reach_pair(
     principal: Principal, rule: Rule, reader: ProgramStaffReader, program_id: str, *members: str
 ) -> bool:
     """A pair's own members (as participants) reach it; others by `rule` on the pair's program."""
-    if "participant" in principal.roles and principal.subject in members:
+    if principal.is_participant(program_id, *members):
         return True
     return await permits(principal, rule, reader, program_id)

@@ -154,7 +154,9 @@ async def my_certificates(principal: ParticipantCaller, uow: Uow) -> list[Certif
 async def certificate_pdf(certificate_id: Identifier, principal: Reader, uow: Uow) -> Response:
     """The certificate as a PDF: for its holder and the program's admins."""
     certificate, program = await recognition.certificate(uow, certificate_id)
-    if not (is_self(principal, program.program_id, certificate.participant_id) or principal.administers(staff(program))):
+    if not (
+        is_self(principal, program.program_id, certificate.participant_id) or principal.administers(staff(program))
+    ):
         raise Forbidden("a certificate is for its holder and the program's admins")
     document = await recognition.certificate_document(uow, certificate)
     headers = {"Content-Disposition": f'attachment; filename="{certificate.certificate_id}.pdf"'}

@@ -7,6 +7,7 @@ orders of their queries; locks are no-ops, since one event loop and no other pro
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -208,9 +209,9 @@ class InMemoryPairs(Pairs):
         ]
         return sorted(due, key=lambda p: (p.expires_at or now, p.pair_id))[:limit]
 
-    async def proposals_of_participant(self, participant_id: str) -> list[Pair]:
+    async def proposals_of_participant(self, participant_ids: Collection[str]) -> list[Pair]:
         return sorted(
-            (p for p in self.state.pairs.values() if p.status == "proposed" and p.has_member(participant_id)),
+            (p for p in self.state.pairs.values() if p.status == "proposed" and _member_of(p, participant_ids)),
             key=lambda p: (p.program_id, p.pair_id),
         )
 
@@ -225,9 +226,9 @@ class InMemoryPairs(Pairs):
         decline = self.state.declines.get(pair_id)
         return (decline[1], decline[2]) if decline else None
 
-    async def active_of_participant(self, participant_id: str) -> list[Pair]:
+    async def active_of_participant(self, participant_ids: Collection[str]) -> list[Pair]:
         return sorted(
-            (p for p in self.state.pairs.values() if p.status == "active" and p.has_member(participant_id)),
+            (p for p in self.state.pairs.values() if p.status == "active" and _member_of(p, participant_ids)),
             key=lambda p: (p.program_id, p.pair_id),
         )
 
@@ -250,3 +251,7 @@ class InMemoryCoupleRules(CoupleRules):
 
     async def of_program(self, program_id: str) -> list[tuple[str, str, str]]:
         return sorted((m, e, r) for program, m, e, r in self.state.couple_rules if program == program_id)
+
+
+def _member_of(pair: Pair, participant_ids: Collection[str]) -> bool:
+    return pair.mentor_id in participant_ids or pair.mentee_id in participant_ids

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, TypeAlias
 
@@ -137,8 +138,9 @@ class Pairs(ABC):
         for update; rows another transaction holds are skipped (a replica expiring them already)."""
 
     @abstractmethod
-    async def proposals_of_participant(self, participant_id: str) -> list[Pair]:
-        """The participant's open (proposed) pairs in every program, by program id then pair id."""
+    async def proposals_of_participant(self, participant_ids: Collection[str]) -> list[Pair]:
+        """The participant's open (proposed) pairs in every program, under any of their ids (one per program, ADR
+        0011), by program id then pair id."""
 
     @abstractmethod
     async def proposals_of_program(self, program_id: str) -> list[Pair]:
@@ -153,8 +155,9 @@ class Pairs(ABC):
         """(reason_code, reason) of a declined pair."""
 
     @abstractmethod
-    async def active_of_participant(self, participant_id: str) -> list[Pair]:
-        """The participant's active pairs in every program, by program id then pair id (not locked)."""
+    async def active_of_participant(self, participant_ids: Collection[str]) -> list[Pair]:
+        """The participant's active pairs in every program, under any of their ids, by program id then pair id (not
+        locked)."""
 
 
 class CoupleRules(ABC):
@@ -424,11 +427,11 @@ class PostgresPairs(Pairs):
         )
         return [_pair(r) for r in rows]
 
-    async def proposals_of_participant(self, participant_id: str) -> list[Pair]:
+    async def proposals_of_participant(self, participant_ids: Collection[str]) -> list[Pair]:
         rows = await self.conn.fetch(
-            "SELECT * FROM pairs WHERE status = 'proposed' AND (mentor_id = $1 OR mentee_id = $1)"
+            "SELECT * FROM pairs WHERE status = 'proposed' AND (mentor_id = ANY($1::text[]) OR mentee_id = ANY($1))"
             " ORDER BY program_id, pair_id",
-            participant_id,
+            list(participant_ids),
         )
         return [_pair(r) for r in rows]
 
@@ -453,11 +456,11 @@ class PostgresPairs(Pairs):
         row = await self.conn.fetchrow("SELECT reason_code, reason FROM proposal_declines WHERE pair_id = $1", pair_id)
         return (row["reason_code"], row["reason"]) if row else None
 
-    async def active_of_participant(self, participant_id: str) -> list[Pair]:
+    async def active_of_participant(self, participant_ids: Collection[str]) -> list[Pair]:
         rows = await self.conn.fetch(
-            "SELECT * FROM pairs WHERE status = 'active' AND (mentor_id = $1 OR mentee_id = $1)"
+            "SELECT * FROM pairs WHERE status = 'active' AND (mentor_id = ANY($1::text[]) OR mentee_id = ANY($1))"
             " ORDER BY program_id, pair_id",
-            participant_id,
+            list(participant_ids),
         )
         return [_pair(r) for r in rows]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -83,7 +84,8 @@ class PairView(BaseModel):
         admin's own write."""
         fields = {f: getattr(pair, f) for f in cls.model_fields if f != "flags"}
         flags = [FlagView(rule=f.rule, reason=f.reason, flagged_at=f.flagged_at) for f in pair.flags]
-        if reader is not None and not (reader.acts_as_admin or reader.subject in (pair.mentor_id, pair.mentee_id)):
+        member = reader is not None and reader.id_among(pair.program_id, pair.mentor_id, pair.mentee_id) is not None
+        if reader is not None and not (reader.acts_as_admin or member):
             fields["dissolve_reason"] = None
         return cls(**fields, flags=flags)
 
@@ -125,6 +127,7 @@ class ProgramFollowed(BaseModel):
 class MyPair(BaseModel):
     pair_id: str
     program_id: str
+    my_participant_id: str = Field(description="The caller's id in this pair's program.")
     my_role: Literal["mentor", "mentee"]
     partner_participant_id: str
 
@@ -136,6 +139,7 @@ class Me(program_staff.Me):
 class MyProposal(BaseModel):
     pair_id: str
     program_id: str
+    my_participant_id: str = Field(description="The caller's id in this pair's program.")
     my_role: Literal["mentor", "mentee"]
     partner_participant_id: str
     acceptance_mode: AcceptanceMode
@@ -149,6 +153,7 @@ class MyProposal(BaseModel):
         return cls(
             pair_id=pair.pair_id,
             program_id=pair.program_id,
+            my_participant_id=participant_id,
             my_role=pair.role_of(participant_id),
             partner_participant_id=partner,
             acceptance_mode=pair.acceptance_mode,
@@ -334,16 +339,29 @@ async def unexclude_by_path(
 
 
 @router.get("/me/proposals", response_model=list[MyProposal])
-async def my_proposals(uow: Uow, principal: Participant) -> list[MyProposal]:
+async def my_proposals(uow: Uow, principal: Participant, staff: Staff) -> list[MyProposal]:
     """The caller's open proposals, in every program, with both members' answers so far."""
-    return [MyProposal.of(p, principal.subject) for p in await handlers.proposals_of(uow, principal.subject)]
+    ids = await program_staff.my_ids(principal, staff)  # its ids in every program known here (ADR 0011)
+    return [MyProposal.of(p, _member(p, ids)) for p in await handlers.proposals_of(uow, ids)]
+
+
+def _member(pair: Pair, ids: Collection[str]) -> str:
+    """Which of the pair's members has one of `ids` (the caller's)."""
+    return pair.mentor_id if pair.mentor_id in ids else pair.mentee_id
+
+
+async def member_id(uow: Uow, pair_id: str, principal: Principal) -> str:
+    """The caller's id in the pair: its id in the pair's program (ADR 0011). A caller who is no member gets its
+    `subject`, which the answer then refuses as it refuses any non-member."""
+    pair = await handlers.get_pair(uow, pair_id)
+    return principal.id_among(pair.program_id, pair.mentor_id, pair.mentee_id) or principal.subject
 
 
 @router.post("/proposals/{pair_id}/accept", response_model=Answered)
 async def accept(pair_id: Identifier, uow: Uow, principal: Participant, now: Now) -> Answered:
     """A member accepts the proposal (again: nothing changes); the pair starts when the program's acceptance mode
     is met. 409 once the proposal expired, or was declined."""
-    pair = await handlers.accept_proposal(uow, pair_id, principal.subject, now.now())
+    pair = await handlers.accept_proposal(uow, pair_id, await member_id(uow, pair_id, principal), now.now())
     return Answered(pair=PairView.of(pair), started=pair.status == "active")
 
 
@@ -351,7 +369,8 @@ async def accept(pair_id: Identifier, uow: Uow, principal: Participant, now: Now
 async def decline(pair_id: Identifier, body: Decline, uow: Uow, principal: Participant, now: Now) -> Answered:
     """A member declines: both return to the pool and this couple is never proposed again. `reason` stays private
     to matching; the event carries `reason_code` only."""
-    pair = await handlers.decline_proposal(uow, pair_id, principal.subject, body.reason_code, body.reason, now.now())
+    me = await member_id(uow, pair_id, principal)
+    pair = await handlers.decline_proposal(uow, pair_id, me, body.reason_code, body.reason, now.now())
     return Answered(pair=PairView.of(pair), started=False)
 
 
@@ -384,15 +403,17 @@ async def dissolve(
 async def me(uow: Uow, principal: program_staff.AnyRole, staff: Staff) -> Me:
     """Who the caller is here: its participant id, roles, the programs it runs and sponsors, its active pairs."""
     common, _ = await program_staff.me(principal, staff)
-    pairs = await handlers.active_pairs_of(uow, principal.subject) if common.participant_id else []
+    ids = await program_staff.my_ids(principal, staff) if common.participant_id else frozenset()
+    pairs = await handlers.active_pairs_of(uow, ids) if ids else []
     return Me(
         **common.model_dump(),
         pairs=[
             MyPair(
                 pair_id=p.pair_id,
                 program_id=p.program_id,
-                my_role="mentor" if p.mentor_id == principal.subject else "mentee",
-                partner_participant_id=p.mentee_id if p.mentor_id == principal.subject else p.mentor_id,
+                my_participant_id=_member(p, ids),
+                my_role="mentor" if p.mentor_id in ids else "mentee",
+                partner_participant_id=p.mentee_id if p.mentor_id in ids else p.mentor_id,
             )
             for p in pairs
         ],

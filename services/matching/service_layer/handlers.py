@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -253,14 +254,16 @@ async def pairs_of_program(uow: MatchingUnitOfWork, program_id: str, status: str
         return await uow.pairs.of_program(program_id, status)
 
 
-async def active_pairs_of(uow: MatchingUnitOfWork, participant_id: str) -> list[Pair]:
+async def active_pairs_of(uow: MatchingUnitOfWork, participant_ids: Collection[str]) -> list[Pair]:
+    """The active pairs of a participant, by all their ids (one per program, ADR 0011)."""
     async with uow:
-        return await uow.pairs.active_of_participant(participant_id)
+        return await uow.pairs.active_of_participant(participant_ids)
 
 
-async def proposals_of(uow: MatchingUnitOfWork, participant_id: str) -> list[Pair]:
+async def proposals_of(uow: MatchingUnitOfWork, participant_ids: Collection[str]) -> list[Pair]:
+    """The open proposals of a participant, by all their ids (one per program, ADR 0011)."""
     async with uow:
-        return await uow.pairs.proposals_of_participant(participant_id)
+        return await uow.pairs.proposals_of_participant(participant_ids)
 
 
 async def proposals_of_program(uow: MatchingUnitOfWork, program_id: str) -> list[Pair]:

@@ -4,6 +4,7 @@ snapshots `SessionsState` on entry and restores it on rollback, which stands in 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -54,8 +55,8 @@ class InMemoryPairs(repository.Pairs):
         pair = self.state.pairs.get(pair_id)
         return self._with_end(pair) if pair else None
 
-    async def of_participant(self, participant_id: str) -> list[Pair]:
-        mine = [self._with_end(p) for p in self.state.pairs.values() if p.has_member(participant_id)]
+    async def of_participant(self, participant_ids: Collection[str]) -> list[Pair]:
+        mine = [self._with_end(p) for p in self.state.pairs.values() if any(map(p.has_member, participant_ids))]
         return sorted(mine, key=lambda p: (p.formed_at or NEVER, p.pair_id))
 
     async def running(self) -> list[Pair]:

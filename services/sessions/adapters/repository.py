@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, TypeAlias
 
@@ -43,8 +44,9 @@ class Pairs(ABC):
     async def get(self, pair_id: str) -> Pair | None: ...
 
     @abstractmethod
-    async def of_participant(self, participant_id: str) -> list[Pair]:
-        """The participant's pairs as mentor or mentee, oldest first (then by id)."""
+    async def of_participant(self, participant_ids: Collection[str]) -> list[Pair]:
+        """The pairs of a participant, under any of their ids (one per program, ADR 0011), as mentor or mentee,
+        oldest first (then by id)."""
 
     @abstractmethod
     async def running(self) -> list[Pair]:
@@ -150,9 +152,11 @@ class PostgresPairs(Pairs):
         row = await self.conn.fetchrow(f"{PAIR_SELECT} WHERE p.pair_id = $1", pair_id)
         return Pair(**dict(row)) if row else None
 
-    async def of_participant(self, participant_id: str) -> list[Pair]:
+    async def of_participant(self, participant_ids: Collection[str]) -> list[Pair]:
         rows = await self.conn.fetch(
-            f"{PAIR_SELECT} WHERE $1 IN (p.mentor_id, p.mentee_id) ORDER BY p.formed_at, p.pair_id", participant_id
+            f"""{PAIR_SELECT} WHERE p.mentor_id = ANY($1::text[]) OR p.mentee_id = ANY($1::text[])
+                ORDER BY p.formed_at, p.pair_id""",
+            list(participant_ids),
         )
         return [Pair(**dict(r)) for r in rows]
 

@@ -91,7 +91,7 @@ def viewer(principal: Principal) -> handlers.Viewer:
     def reaches(staff: ProgramStaff | None) -> bool:
         return "auditor" in principal.roles or (staff is not None and principal.oversees(staff))
 
-    return handlers.Viewer(principal.subject, reaches, is_staff=principal.reads_everything)
+    return handlers.Viewer(principal.subject, reaches, is_staff=principal.reads_everything, ids_in=principal.ids_in)
 
 
 def writer(principal: Principal) -> handlers.Viewer:
@@ -101,7 +101,7 @@ def writer(principal: Principal) -> handlers.Viewer:
     def reaches(staff: ProgramStaff | None) -> bool:
         return staff is not None and principal.administers(staff)
 
-    return handlers.Viewer(principal.subject, reaches, is_staff=principal.acts_as_admin)
+    return handlers.Viewer(principal.subject, reaches, is_staff=principal.acts_as_admin, ids_in=principal.ids_in)
 
 
 def overseer(principal: Principal) -> handlers.Viewer:
@@ -111,7 +111,16 @@ def overseer(principal: Principal) -> handlers.Viewer:
     def reaches(staff: ProgramStaff | None) -> bool:
         return "auditor" in principal.roles or (staff is not None and principal.oversees(staff))
 
-    return handlers.Viewer(principal.subject, reaches, is_staff=principal.has(*program_staff.STAFF_ROLES))
+    return handlers.Viewer(
+        principal.subject, reaches, is_staff=principal.has(*program_staff.STAFF_ROLES), ids_in=principal.ids_in
+    )
+
+
+async def member_id(uow: UoW, pair_id: str, principal: Principal) -> str:
+    """The caller's id in the pair: its id in the pair's program (ADR 0011). A caller who is no member gets its
+    `subject`, which the write then refuses as it refuses any non-member."""
+    pair = await handlers.pair(uow, pair_id)
+    return principal.id_among(pair.program_id, pair.mentor_id, pair.mentee_id) or principal.subject
 
 
 class Me(program_staff.Me):
@@ -144,8 +153,9 @@ async def log_session(
     """A member (or an admin on their behalf) logs a meeting of an active pair. Send an `Idempotency-Key` to
     make retries safe: the same caller, key and body get the first answer back (one session, one SessionHeld);
     the same key with another body is a 409."""
-    await handlers.readable_pair(uow, pair_id, writer(principal))
-    logged_by = f"admin:{principal.subject}" if principal.acts_as_admin else principal.subject
+    pair = await handlers.readable_pair(uow, pair_id, writer(principal))
+    me = principal.id_among(pair.program_id, pair.mentor_id, pair.mentee_id)
+    logged_by = f"admin:{principal.subject}" if principal.acts_as_admin else (me or principal.subject)
     return await handlers.log_session(
         uow, pair_id, command, logged_by, idempotency_key, config.idempotency_key_ttl, now.now()
     )
@@ -166,7 +176,13 @@ async def give_feedback(
     ended pair still takes feedback: how it ended is worth hearing. An `Idempotency-Key` makes retries safe, as
     for sessions."""
     return await handlers.give_feedback(
-        uow, pair_id, command, principal.subject, idempotency_key, config.idempotency_key_ttl, now.now()
+        uow,
+        pair_id,
+        command,
+        await member_id(uow, pair_id, principal),
+        idempotency_key,
+        config.idempotency_key_ttl,
+        now.now(),
     )
 
 
@@ -186,7 +202,7 @@ async def write_agreement(
     """A member writes a new version: goals in both directions, cadence (1 to twice the program's), duration (1 to
     the program's weeks) and confidentiality. No one has signed it yet, its writer included; the version in force
     stays in force until both sign the new one."""
-    return await handlers.write_agreement(uow, pair_id, command, principal.subject, now.now())
+    return await handlers.write_agreement(uow, pair_id, command, await member_id(uow, pair_id, principal), now.now())
 
 
 @router.post("/pairs/{pair_id}/agreement/sign", response_model=AgreementChanged)
@@ -195,7 +211,7 @@ async def sign_agreement(
 ) -> AgreementChanged:
     """A member signs the latest version (409 for any other); when both signed, it is in force and the pair's
     end date follows."""
-    return await handlers.sign_agreement(uow, pair_id, command.version, principal.subject)
+    return await handlers.sign_agreement(uow, pair_id, command.version, await member_id(uow, pair_id, principal))
 
 
 @router.post("/pairs/{pair_id}/completion", response_model=CompletionAnswer)
@@ -205,7 +221,9 @@ async def complete(
     """A member's closing reflection, and while the pair runs its request to complete it (the pair completes when
     both asked); an admin of the program (no body needed) completes it at once. Reflections are welcome after
     the end, once per member."""
-    caller = handlers.Viewer(principal.subject, writer(principal).reaches_program, principal.acts_as_admin)
+    caller = handlers.Viewer(
+        principal.subject, writer(principal).reaches_program, principal.acts_as_admin, ids_in=principal.ids_in
+    )
     return await handlers.complete(uow, pair_id, command, caller, now.now())
 
 
@@ -223,7 +241,7 @@ async def share_story(
 ) -> StoryChoice:
     """A member of a completed pair shares its closing reflection as a story (`{"share": true}`, after reflecting)
     or withdraws that opt-in (`{"share": false}`). A pair's story is told only when both members share."""
-    return await handlers.share_story(uow, pair_id, command.share, principal.subject, now.now())
+    return await handlers.share_story(uow, pair_id, command.share, await member_id(uow, pair_id, principal), now.now())
 
 
 @router.get("/participants/{participant_id}/pairs", response_model=list[PairView])
@@ -273,5 +291,6 @@ async def me(
 ) -> Me:
     """Who the caller is here: its participant id, roles, the programs it runs and sponsors, its pairs."""
     common, _ = await program_staff.me(principal, reader)
-    pairs = await handlers.my_pairs(uow, principal.subject) if common.participant_id else []
+    # One query by the caller's ids in every program this service knows (ADR 0011).
+    pairs = await handlers.my_pairs(uow, await program_staff.my_ids(principal, reader)) if common.participant_id else []
     return Me(**common.model_dump(), pairs=pairs)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal, TypeVar
@@ -80,12 +80,21 @@ class Viewer:
     subject: str
     reaches_program: Callable[[ProgramStaff | None], bool]
     is_staff: bool
+    # The caller's participant ids in a program (Principal.ids_in: per program, or the legacy id; ADR 0011);
+    # None: `subject` is its only id (a token naming its participant id in `sub`).
+    ids_in: Callable[[str], Collection[str]] | None = None
+
+    def member_of(self, pair: model.Pair) -> str | None:
+        """The caller's id in `pair` when it is one of its members, else None."""
+        mine = self.ids_in(pair.program_id) if self.ids_in else (self.subject,)
+        return next((m for m in (pair.mentor_id, pair.mentee_id) if m in mine), None)
 
 
 class MyPair(BaseModel):
     pair_id: str
     program_id: str
     status: str
+    my_participant_id: str = Field(description="The caller's id in this pair's program.")
     partner_participant_id: str
     sessions: int
 
@@ -314,14 +323,14 @@ async def complete(
         pair = await _pair(uow, pair_id)
         was_running = pair.status == "active"
         reflections = await uow.reflections.of_pair(pair_id)
-        if pair.has_member(caller.subject):
+        if (member := caller.member_of(pair)) is not None:
             if command is None or command.would_recommend is None:
                 raise Invalid("would_recommend", "a member completes with a reflection: would_recommend is required")
             reflection, pair, events = model.reflect(
                 pair,
                 command,
-                caller.subject,
-                reflected_before=any(r.participant_id == caller.subject for r in reflections),
+                member,
+                reflected_before=any(r.participant_id == member for r in reflections),
                 requested_by={r.participant_id for r in reflections if r.requested_completion},
                 now=now,
             )
@@ -467,7 +476,7 @@ async def _words_for(
 ) -> bool:
     """Whether the viewer reads the pair's words: its members do; an auditor breaking the glass under a ticket
     (shared/break_glass.py checked the roles) does too, and the read is logged first, in this transaction."""
-    if pair.has_member(viewer.subject):
+    if viewer.member_of(pair) is not None:
         return True
     if ticket is None:
         return False
@@ -480,30 +489,39 @@ async def _words_for(
 
 
 async def pairs_of(uow: SessionsUnitOfWork, participant_id: str, viewer: Viewer) -> list[model.Pair]:
-    """A participant's own pairs; to staff, that participant's pairs in the programs the viewer reaches."""
-    if not viewer.is_staff and viewer.subject != participant_id:
-        raise Forbidden("a participant sees only its own pairs")
+    """A participant's own pairs; to staff, that participant's pairs in the programs the viewer reaches. Whether
+    `participant_id` is the caller's shows in its pairs' programs (an id belongs to one program, ADR 0011)."""
     async with uow:
-        pairs = await uow.pairs.of_participant(participant_id)
-        if viewer.subject == participant_id:
+        pairs = await uow.pairs.of_participant([participant_id])
+        if participant_id == viewer.subject or (pairs and all(viewer.member_of(p) == participant_id for p in pairs)):
             return pairs
+        if not viewer.is_staff:
+            raise Forbidden("a participant sees only its own pairs")
         staff = {program: await uow.program_staff.get(program) for program in {p.program_id for p in pairs}}
         return [p for p in pairs if viewer.reaches_program(staff[p.program_id])]
 
 
-async def my_pairs(uow: SessionsUnitOfWork, participant_id: str) -> list[MyPair]:
-    """The participant's pairs, each with how many sessions it logged."""
+async def my_pairs(uow: SessionsUnitOfWork, participant_ids: Collection[str]) -> list[MyPair]:
+    """The participant's pairs, found by all their ids (one per program, ADR 0011), each with how many sessions it
+    logged."""
     async with uow:
         return [
             MyPair(
                 pair_id=p.pair_id,
                 program_id=p.program_id,
                 status=p.status,
-                partner_participant_id=p.mentee_id if p.mentor_id == participant_id else p.mentor_id,
+                my_participant_id=p.mentor_id if p.mentor_id in participant_ids else p.mentee_id,
+                partner_participant_id=p.mentee_id if p.mentor_id in participant_ids else p.mentor_id,
                 sessions=len(await uow.sessions.of_pair(p.pair_id)),
             )
-            for p in await uow.pairs.of_participant(participant_id)
+            for p in await uow.pairs.of_participant(participant_ids)
         ]
+
+
+async def pair(uow: SessionsUnitOfWork, pair_id: str) -> model.Pair:
+    """The pair, unchecked: a write's route finds the caller's id in it, the write then checks the caller."""
+    async with uow:
+        return await _pair(uow, pair_id)
 
 
 async def agreement_of(
@@ -573,6 +591,6 @@ async def _pair(uow: SessionsUnitOfWork, pair_id: str) -> model.Pair:
 
 
 async def _reachable(uow: SessionsUnitOfWork, pair: model.Pair, viewer: Viewer) -> model.Pair:
-    if pair.has_member(viewer.subject) or viewer.reaches_program(await uow.program_staff.get(pair.program_id)):
+    if viewer.member_of(pair) is not None or viewer.reaches_program(await uow.program_staff.get(pair.program_id)):
         return pair
     raise Forbidden(f"{viewer.subject} is neither a member of pair {pair.pair_id} nor staff of its program")
