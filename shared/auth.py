@@ -33,7 +33,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.pseudonyms import DEV_PSEUDONYM_KEY, ids_in, legacy_pseudonym
+from shared.pseudonyms import DEV_PSEUDONYM_KEY, ids_in, legacy_pseudonym, pseudonym
 
 # What a caller may do (not a participant's part in mentoring: that is `shared.events.MentoringRole`).
 AccessRole = Literal["program_admin", "participant", "auditor", "executive_sponsor"]
@@ -131,6 +131,13 @@ class Principal:
         return frozenset().union(*(ids_in(self.pseudonym_key, p, self.employee_id) for p in program_ids)) | {
             self.subject
         }
+
+    def per_program_id(self, program_id: str) -> str:
+        """The caller's id under the per-program scheme in `program_id` (`subject` without an employee id): for a
+        service that must pick one id and checks it against what it holds (notifications' preferences)."""
+        if self.employee_id is None or not self.pseudonym_key:
+            return self.subject
+        return pseudonym(self.pseudonym_key, program_id, self.employee_id)
 
     def id_among(self, program_id: str, *participant_ids: str) -> str | None:
         """Which of `participant_ids` (say a pair's members, in `program_id`) is the caller; None when none is."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, EmailStr, Field
 
 from services.notifications.domain.branding import DEFAULT_ACCENT, Branding
@@ -136,21 +136,44 @@ class PreferencesView(PreferencesBody):
         )
 
 
+async def my_id(uow: UoW, me: Principal, program_id: str | None) -> str:
+    """The id the caller's preferences are kept under. Preferences belong to a participant id, and a person has one
+    per program launched since ADR 0011: a program's notifications follow the preferences of the id they are sent
+    to, and a change is one event under that one id, so nothing links a person's programs. Without `program_id`:
+    the legacy id, the person's one id in every program launched before."""
+    if program_id is None:
+        return me.subject
+    return await handlers.recipient_id(uow, me.per_program_id(program_id), me.subject)
+
+
+# Which program's preferences (see `my_id`); left out, those of the programs launched before per-program ids.
+ForProgram = Annotated[Identifier | None, Query(description="The program whose notifications these are.")]
+
+
 @router.get("/me/preferences", response_model=PreferencesView)
-async def my_preferences(uow: UoW, me: Participant) -> PreferencesView:
-    """How you are notified (defaults until you change them: e-mail, immediately, no quiet hours)."""
-    return PreferencesView.of(await handlers.preferences_of(uow, me.subject))
+async def my_preferences(uow: UoW, me: Participant, program_id: ForProgram = None) -> PreferencesView:
+    """How you are notified (defaults until you change them: e-mail, immediately, no quiet hours), in one
+    program (`program_id`) or, without it, in the programs launched before per-program pseudonyms."""
+    return PreferencesView.of(await handlers.preferences_of(uow, await my_id(uow, me, program_id)))
 
 
 @router.put("/me/preferences", response_model=PreferencesView)
-async def set_my_preferences(body: PreferencesBody, uow: UoW, me: Participant) -> PreferencesView:
-    """Change how you are notified."""
+async def set_my_preferences(
+    body: PreferencesBody, uow: UoW, me: Participant, program_id: ForProgram = None
+) -> PreferencesView:
+    """Change how you are notified, in one program (`program_id`) or in those launched before per-program
+    pseudonyms."""
     if (body.quiet_hours_start is None) != (body.quiet_hours_end is None):
         raise Invalid("quiet_hours_end", "quiet_hours_start and quiet_hours_end are set together or not at all")
     for field, value in (("quiet_hours_start", body.quiet_hours_start), ("quiet_hours_end", body.quiet_hours_end)):
         if value is not None and value.tzinfo is not None:
             raise Invalid(field, f"{field} is a local time without an offset (your time zone applies)")
     wanted = Preferences(
-        me.subject, body.channel, body.delivery, body.quiet_hours_start, body.quiet_hours_end, body.unsubscribed
+        await my_id(uow, me, program_id),
+        body.channel,
+        body.delivery,
+        body.quiet_hours_start,
+        body.quiet_hours_end,
+        body.unsubscribed,
     )
     return PreferencesView.of(await handlers.change_preferences(uow, wanted))

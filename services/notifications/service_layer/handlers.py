@@ -276,6 +276,13 @@ async def brand(uow: NotificationsUnitOfWork, branding: Branding) -> Branding:
         return branding
 
 
+async def recipient_id(uow: NotificationsUnitOfWork, per_program: str, legacy: str) -> str:
+    """Which of a person's two possible ids in a program they are notified under (ADR 0011): the per-program one
+    when enrolment sent contact details for it (they are enrolled there under it), else the legacy one."""
+    async with uow:
+        return per_program if await uow.contacts.get(per_program) is not None else legacy
+
+
 async def preferences_of(uow: NotificationsUnitOfWork, participant_id: str) -> Preferences:
     async with uow:
         return await uow.preferences.get(participant_id) or Preferences(participant_id)
