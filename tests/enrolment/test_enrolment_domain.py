@@ -6,9 +6,10 @@ import pytest
 from pydantic import ValidationError
 
 from services.enrolment.domain import model
-from services.enrolment.domain.commands import EnrolParticipant, LaunchProgram, UpdateProfile
+from services.enrolment.domain.commands import ChangeProgramSettings, EnrolParticipant, LaunchProgram, UpdateProfile
 from shared.errors import Conflict, Invalid
 from shared.events import DEFAULT_WEIGHTS, ParticipantErased, ParticipantProfileUpdated, ParticipantWithdrawn
+from shared.pseudonyms import legacy_pseudonym, pseudonym
 
 KEY = "test-pseudonym-key"
 
@@ -68,10 +69,33 @@ def test_unknown_or_negative_weights_are_refused(weights):
 
 
 def test_a_pseudonym_is_stable_per_employee_and_key_and_reveals_nothing():
-    assert model.pseudonym(KEY, "E100") == model.pseudonym(KEY, " E100 ")
-    assert model.pseudonym(KEY, "E100") != model.pseudonym(KEY, "E101")
-    assert model.pseudonym(KEY, "E100") != model.pseudonym("another key", "E100")
-    assert model.pseudonym(KEY, "E100").startswith("p-") and "E100" not in model.pseudonym(KEY, "E100")
+    assert pseudonym(KEY, "prg-1", "E100") == pseudonym(KEY, "prg-1", " E100 ")
+    assert pseudonym(KEY, "prg-1", "E100") != pseudonym(KEY, "prg-1", "E101")
+    assert pseudonym(KEY, "prg-1", "E100") != pseudonym("another key", "prg-1", "E100")
+    assert pseudonym(KEY, "prg-1", "E100").startswith("p-") and "E100" not in pseudonym(KEY, "prg-1", "E100")
+
+
+def test_a_new_program_derives_ids_per_program_and_an_old_one_keeps_the_legacy_ids():
+    first, second = launched(), launched()
+    assert first.settings.pseudonyms == second.settings.pseudonyms == "per-program"
+    assert first.launched().pseudonyms == "per-program"  # what ProgramLaunched records
+    in_first, in_second = (model.enrol(p, command("E100"), KEY).profile.participant_id for p in (first, second))
+    assert in_first != in_second  # one person, two programs: nothing links the ids without the key
+    assert model.enrol(first, command("E100"), KEY).profile.participant_id == in_first  # stable in one program
+    old = model.Program(settings=first.settings.model_copy(update={"pseudonyms": "global"}))
+    assert model.enrol(old, command("E100", reporting_chain=["M1"]), KEY).profile.model_dump(
+        include={"participant_id", "reporting_chain"}
+    ) == {"participant_id": legacy_pseudonym(KEY, "E100"), "reporting_chain": (legacy_pseudonym(KEY, "M1"),)}
+
+
+def test_a_settings_change_keeps_the_programs_scheme():
+    old = model.Program(settings=launched().settings.model_copy(update={"pseudonyms": "global"}))
+    changed, event = old.change(ChangeProgramSettings(title="Renamed"))
+    assert event is not None and event.pseudonyms == changed.settings.pseudonyms == "global"
+    with pytest.raises(ValidationError):
+        ChangeProgramSettings.model_validate({"pseudonyms": "global"})  # nobody picks a scheme by hand
+    with pytest.raises(ValidationError):
+        LaunchProgram.model_validate({"title": "x", "pseudonyms": "global"})
 
 
 # ----------------------------------------------------------------------------------------------------- enrol
@@ -79,9 +103,9 @@ def test_a_pseudonym_is_stable_per_employee_and_key_and_reveals_nothing():
 
 def test_enrolment_publishes_a_profile_without_personal_details():
     participant = enrolled(reporting_chain=["M1", "M2"])
-    body = participant.profile.model_dump_json()
-    assert participant.profile.participant_id == model.pseudonym(KEY, "E100")
-    assert participant.profile.reporting_chain == (model.pseudonym(KEY, "M1"), model.pseudonym(KEY, "M2"))
+    body, program_id = participant.profile.model_dump_json(), participant.profile.program_id
+    assert participant.profile.participant_id == pseudonym(KEY, program_id, "E100")
+    assert participant.profile.reporting_chain == (pseudonym(KEY, program_id, "M1"), pseudonym(KEY, program_id, "M2"))
     for personal in ("E100", "Ada", "ada@example.com", "TikTok", "M1"):
         assert personal not in body
     assert (participant.employee_id, participant.display_name, participant.email, participant.goals) == (
@@ -152,9 +176,17 @@ def test_giving_the_same_public_values_again_publishes_nothing():
 
 
 def test_an_updated_reporting_chain_is_pseudonymised():
-    _, event = enrolled().update(UpdateProfile(reporting_chain=["M9"]), KEY, by_admin=True)
-    assert event is not None and event.reporting_chain == (model.pseudonym(KEY, "M9"),)
+    participant = enrolled()
+    _, event = participant.update(UpdateProfile(reporting_chain=["M9"]), KEY, by_admin=True)
+    assert event is not None and event.reporting_chain == (pseudonym(KEY, participant.profile.program_id, "M9"),)
     assert "M9" not in event.model_dump_json()
+
+
+def test_an_updated_reporting_chain_in_a_legacy_program_keeps_legacy_ids():
+    old = model.Program(settings=launched().settings.model_copy(update={"pseudonyms": "global"}))
+    participant = model.enrol(old, command("E100"), KEY)
+    _, event = participant.update(UpdateProfile(reporting_chain=["M9"]), KEY, by_admin=True)
+    assert event is not None and event.reporting_chain == (legacy_pseudonym(KEY, "M9"),)
 
 
 @pytest.mark.parametrize("leave", ["withdraw", "erase"])

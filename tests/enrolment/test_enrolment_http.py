@@ -11,10 +11,11 @@ import pytest
 
 from services.enrolment import bootstrap
 from services.enrolment.config import EnrolmentSettings
-from services.enrolment.domain.model import pseudonym
 from services.enrolment.entrypoints import http
 from services.enrolment.service_layer.unit_of_work import EnrolmentState, InMemoryEnrolmentUnitOfWork
+from shared.auth import AuthSettings
 from shared.eventstore import InMemoryEventStore
+from shared.pseudonyms import pseudonym
 from tests.support.bodies import invalid_fields as fields
 from tests.support.bodies import person
 from tests.support.services import as_person, token
@@ -29,6 +30,7 @@ class Enrolment:
     def __init__(self) -> None:
         self.state, self.store = EnrolmentState(), InMemoryEventStore()
         self.app = bootstrap.build(EnrolmentSettings(pseudonym_key=KEY))
+        self.app.state.auth = AuthSettings(pseudonym_key=KEY)  # every service derives ids with the one key
         # A fresh unit of work per request over the same state, as the PostgreSQL binding gives one per request.
         self.app.dependency_overrides[http.unit_of_work] = lambda: InMemoryEnrolmentUnitOfWork(self.state, self.store)
 
@@ -105,7 +107,7 @@ async def test_enrolment_stores_a_pseudonymous_event_and_keeps_personal_details_
     p = await program(client)
     created = await enrolled(client, p["program_id"], "E100", reporting_chain=["E1"], goals="learn TikTok")
     participant = created["participant"]
-    assert participant["participant_id"] == pseudonym(KEY, "E100")
+    assert participant["participant_id"] == pseudonym(KEY, p["program_id"], "E100")
     assert (participant["employee_id"], participant["email"], participant["goals"]) == (
         "E100",
         "e100@example.com",
@@ -115,7 +117,7 @@ async def test_enrolment_stores_a_pseudonymous_event_and_keeps_personal_details_
     event, consent = await enrolment.store.read_stream(created["event_log"]["stream_id"])
     assert event.type == "tandem.enrolment.participant-enrolled.v1"
     assert consent.type == "tandem.enrolment.consent-given.v1"
-    assert event.data["reporting_chain"] == [pseudonym(KEY, "E1")]
+    assert event.data["reporting_chain"] == [pseudonym(KEY, p["program_id"], "E1")]
     for personal in ("E100", "example.com", "Person", "TikTok"):
         assert personal not in str(event.data)
 
@@ -166,7 +168,7 @@ async def test_enrolment_in_an_unknown_program_is_404(client, enrolment):
 async def test_a_participant_enrols_itself_but_nobody_else(client):
     p = await program(client)
     url = f"/programs/{p['program_id']}/participants"
-    itself = token("participant", pseudonym(KEY, "E600"))
+    itself = token("participant", pseudonym(KEY, p["program_id"], "E600"))  # a token naming its id in `sub`
     assert (await client.post(url, json=person("E601"), headers=itself)).status_code == 403
     assert (await client.post(url, json=person("E600"), headers=itself)).status_code == 201
     assert (await client.post(url, json=person("E602"), headers=AUDITOR)).status_code == 403
@@ -415,7 +417,7 @@ async def test_a_1_mb_list_field_is_422_and_not_echoed(client, enrolment):
 async def test_a_participant_token_still_enrols_itself_within_bounds(client):
 
     p = await program(client, targets={"pairs_formed": 40, "average_rating": 4.5})
-    itself = token("participant", pseudonym(KEY, "E950"))
+    itself = token("participant", pseudonym(KEY, p["program_id"], "E950"))
     ok = await client.post(f"/programs/{p['program_id']}/participants", json=person("E950"), headers=itself)
     assert ok.status_code == 201, ok.text
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from shared.auth import issue_token
-from shared.pseudonyms import DEV_PSEUDONYM_KEY, pseudonym
+from shared.pseudonyms import DEV_PSEUDONYM_KEY
 
 PREFIXES = {
     "enrolment": "/enrolment/v1",
@@ -36,9 +36,12 @@ def token(role: str, subject: str = "tester") -> dict[str, str]:
 
 
 def as_person(employee_id: str, key: str = DEV_PSEUDONYM_KEY) -> dict[str, str]:
-    """The headers of a person acting as themselves (a participant whose subject is their pseudonym under `key`):
-    only they may enrol themselves, since enrolling records their consent (issue #14)."""
-    return token("participant", pseudonym(key, employee_id))
+    """The headers of a person acting as themselves: a participant token naming their employee id, from which each
+    service derives their id in a program (per program since ADR 0011, so no single `sub` would do); only they may
+    enrol themselves, since enrolling records their consent (issue #14). `key` is the services' pseudonym key,
+    which derives the ids; the token does not need it."""
+    del key
+    return {"Authorization": f"Bearer {issue_token('person', ['participant'], employee_id=employee_id)}"}
 
 
 def signed_in(employee_id: str) -> dict[str, str]:
