@@ -14,7 +14,7 @@ from services.enrolment.domain.commands import DEFAULT_CONSENT_TEXT
 from services.enrolment.domain.model import Partnership
 from services.enrolment.domain.roster import RosterEntry
 from shared.auth import AuthSettings, issue_token
-from shared.pseudonyms import pseudonym
+from shared.pseudonyms import legacy_pseudonym, pseudonym
 from tests.support.bodies import person
 from tests.support.enrolment_app import InProcessEnrolment, roster_entry
 
@@ -104,7 +104,7 @@ async def test_a_program_launched_without_a_wording_asks_for_the_default_one(cli
 async def test_a_person_opts_in_with_hr_fields_from_the_roster_and_the_consent_recorded(client, enrolment, program_id):
     created = await opt_in(client, program_id, "E1")
     participant, consent = created["participant"], created["consent"]
-    assert participant["participant_id"] == pseudonym(KEY, "E1")
+    assert participant["participant_id"] == pseudonym(KEY, program_id, "E1")
     assert (participant["display_name"], participant["email"], participant["employee_id"]) == (
         "Name of E1",
         "e1@corp.example",
@@ -117,7 +117,7 @@ async def test_a_person_opts_in_with_hr_fields_from_the_roster_and_the_consent_r
         ["en", "fr"],
         "Europe/Paris",
     )
-    assert profile["reporting_chain"] == [pseudonym(KEY, "M1"), pseudonym(KEY, "M0")]
+    assert profile["reporting_chain"] == [pseudonym(KEY, program_id, "M1"), pseudonym(KEY, program_id, "M0")]
     assert consent["version"] == 1 and consent["sha256"] == hashlib.sha256(WORDING.encode()).hexdigest()
     assert consent["withdrawn_at"] is None
     # Both facts in the participant's stream, appended together.
@@ -166,7 +166,7 @@ async def test_opting_in_twice_is_a_conflict(client, enrolment, program_id):
 
 async def test_opting_in_needs_a_token_naming_the_person(client, program_id):
     url = f"/programs/{program_id}/enrolments"
-    without_claim = bearer(pseudonym(KEY, "E1"), ["participant"])
+    without_claim = bearer(pseudonym(KEY, program_id, "E1"), ["participant"])
     assert (await client.post(url, json=opt_in_body(), headers=without_claim)).status_code == 403
     assert (await client.post(url, json=opt_in_body(), headers=ADMIN)).status_code == 403
 
@@ -210,10 +210,12 @@ async def test_me_shows_the_person_their_enrolments_consents_and_open_invitation
     assert invited.json() == {"invited": 1, "not_in_roster": []}
     created = await opt_in(client, program_id, "E1")
     me = (await client.get("/me", headers=signed_in("E1"))).json()
-    assert me["participant_id"] == pseudonym(KEY, "E1") and me["employee_id"] == "E1"
+    # Outside any program the caller is its legacy id; in each enrolment, its id in that program (ADR 0011).
+    assert me["participant_id"] == legacy_pseudonym(KEY, "E1") and me["employee_id"] == "E1"
     assert me["roles"] == ["participant"] and me["in_roster"] is True
     [enrolled] = me["enrolments"]
     assert (enrolled["program_id"], enrolled["title"], enrolled["status"]) == (program_id, "Digital leaders", "active")
+    assert enrolled["participant_id"] == pseudonym(KEY, program_id, "E1")
     assert enrolled["consent"] == created["consent"]
     assert [(i["program_id"], i["title"]) for i in me["invitations"]] == [(other, "Second")]
 
@@ -238,7 +240,7 @@ async def test_an_invitation_is_recorded_once_and_accepted_by_the_persons_own_en
     again = await client.post(f"/programs/{program_id}/invitations", json={"employee_ids": ["E1"]}, headers=ADMIN)
     assert again.json()["invited"] == 1 and enrolment.types().count("participant-invited") == 2
     invitation = next(e for e in enrolment.store.events if e.type.endswith("participant-invited.v1"))
-    assert invitation.data == {"program_id": program_id, "participant_id": pseudonym(KEY, "E1")}
+    assert invitation.data == {"program_id": program_id, "participant_id": pseudonym(KEY, program_id, "E1")}
     assert enrolment.state.participants == {}  # nobody is enrolled by an invitation
     assert len((await client.get("/me", headers=signed_in("E1"))).json()["invitations"]) == 1
     await opt_in(client, program_id, "E1")

@@ -32,7 +32,8 @@ from tests.support.enrolment_app import InProcessEnrolment
 
 SPONSOR = bearer("exec", ["executive_sponsor"], groups=["executive-sponsors"])
 OTHER_SPONSOR = bearer("exec2", ["executive_sponsor"], groups=["elsewhere"])
-MENTOR, MENTEE, STRANGER = (pseudonym(KEY, e) for e in ("E1", "E2", "E3"))
+# E1, E2 and E3's ids in the test's program: set by the `program_id` fixture, as ids are per program (ADR 0011).
+MENTOR = MENTEE = STRANGER = ""
 FORMED = datetime(2026, 3, 1, tzinfo=UTC)
 COMPLETED_ON = date(2026, 6, 1)
 
@@ -58,7 +59,10 @@ async def program_id(client) -> str:
     }
     response = await client.post("/programs", json=body, headers=ADMIN)
     assert response.status_code == 201, response.text
-    return response.json()["program"]["program_id"]
+    program_id = response.json()["program"]["program_id"]
+    global MENTOR, MENTEE, STRANGER
+    MENTOR, MENTEE, STRANGER = (pseudonym(KEY, program_id, e) for e in ("E1", "E2", "E3"))
+    return program_id
 
 
 @pytest.fixture

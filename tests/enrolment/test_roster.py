@@ -210,7 +210,7 @@ async def test_a_re_import_updates_enrolled_people_whose_line_department_or_grad
         p = await program(client)
         for employee_id in ("a", "b"):
             body = person(employee_id, reporting_chain=["ceo"], grade=5)
-            own = token("participant", subject=pseudonym(KEY, employee_id))
+            own = token("participant", subject=pseudonym(KEY, p["program_id"], employee_id))
             created = await client.post(f"/programs/{p['program_id']}/participants", json=body, headers=own)
             assert created.status_code == 201, created.text
         # a moves under b; b only changes their e-mail (personal data: no event)
@@ -220,10 +220,10 @@ async def test_a_re_import_updates_enrolled_people_whose_line_department_or_grad
             headers=ADMIN,
         )
     assert report.json()["participants_updated"] == 1
-    a_id, b_id = pseudonym(KEY, "a"), pseudonym(KEY, "b")
+    a_id, b_id = pseudonym(KEY, p["program_id"], "a"), pseudonym(KEY, p["program_id"], "b")
     a_events = await enrolment.store.read_stream(f"enrolment-{p['program_id']}-{a_id}")
     assert [e.type for e in a_events][-1] == "tandem.enrolment.participant-profile-updated.v1"
-    assert a_events[-1].data["reporting_chain"] == [b_id, pseudonym(KEY, "ceo")]
+    assert a_events[-1].data["reporting_chain"] == [b_id, pseudonym(KEY, p["program_id"], "ceo")]
     assert a_events[-1].data["department"] == "Data"
     b_events = await enrolment.store.read_stream(f"enrolment-{p['program_id']}-{b_id}")
     assert [e.type for e in b_events] == [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.pseudonyms import pseudonym
+from shared.pseudonyms import legacy_pseudonym as scim_id
 from tests.enrolment.test_enrolment_http import ADMIN, KEY, Enrolment, program
 from tests.support.bodies import person
 from tests.support.services import token
@@ -49,7 +49,7 @@ async def test_create_read_and_filter_map_onto_the_roster(scim):
     assert created.status_code == 201, created.text
     assert created.headers["content-type"].startswith("application/scim+json")
     body = created.json()
-    assert body["id"] == pseudonym(KEY, "E1") and created.headers["Location"].endswith(f"/Users/{body['id']}")
+    assert body["id"] == scim_id(KEY, "E1") and created.headers["Location"].endswith(f"/Users/{body['id']}")
     assert body["userName"] == "e1@corp.example" and body["externalId"] == "E1"
     assert body[ENTERPRISE]["manager"]["value"] == boss["id"] and body[TANDEM] == {"grade": 4}
     entry = scim.enrolment.state.roster["E1"]
@@ -85,7 +85,7 @@ async def test_put_and_patch_change_department_manager_and_grade(scim):
         "schemas": [PATCH],
         "Operations": [
             {"op": "replace", "path": f"{ENTERPRISE}:department", "value": "Data"},
-            {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": {"value": pseudonym(KEY, "B1")}},
+            {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": {"value": scim_id(KEY, "B1")}},
         ],
     }
     patched = await scim.patch(f"/scim/v2/Users/{uid}", json=patch, headers=ADMIN)

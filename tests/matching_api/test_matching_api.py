@@ -5,8 +5,7 @@ roles, validation, dissolving once) are tested in-process in tests/matching/test
 import httpx
 import pytest
 
-from services.enrolment.config import DEV_PSEUDONYM_KEY
-from services.enrolment.domain.model import pseudonym
+from shared.pseudonyms import DEV_PSEUDONYM_KEY, pseudonym
 from tests.support.services import ServiceProcess, eventually, service_env, signed_in, token
 
 ADMIN = token("program_admin")
@@ -20,8 +19,9 @@ def services(child_env_module):
     assert all(s.stop() == 0 for s in running.values())
 
 
-def pid(employee_id: str) -> str:
-    return pseudonym(DEV_PSEUDONYM_KEY, employee_id)
+def pid(employee_id: str, program: dict) -> str:
+    """The employee's id in the program (per program, ADR 0011)."""
+    return pseudonym(DEV_PSEUDONYM_KEY, program["program_id"], employee_id)
 
 
 def person(employee_id: str, role: str, grade: int, **extra) -> dict:
@@ -71,7 +71,7 @@ def round_(services):
         url = f"{enrolment}/programs/{program['program_id']}/participants"
         for p in PEOPLE:
             assert http.post(url, json=p, headers=signed_in(p["employee_id"])).status_code == 201
-        assert http.post(f"{url}/{pid('J4')}/withdraw", headers=ADMIN).status_code == 200
+        assert http.post(f"{url}/{pid('J4', program)}/withdraw", headers=ADMIN).status_code == 200
         pool = f"{matching}/programs/{program['program_id']}/pool"
         eventually(
             lambda: (
@@ -96,20 +96,20 @@ def couples(round_json) -> set[tuple[str, str]]:
 
 
 def test_a_reporting_line_crosses_from_enrolment_as_pseudonyms_and_no_pair_crosses_it(round_):
-    assert (pid("J1"), pid("M1")) not in couples(round_[1])
+    assert (pid("J1", round_[0]), pid("M1", round_[0])) not in couples(round_[1])
 
 
 def test_a_withdrawal_before_the_round_keeps_the_participant_out_of_it(round_):
-    assert all(pid("J4") not in pair for pair in couples(round_[1]))
-    assert {e for _, e in couples(round_[1])} == {pid(m) for m in ("M1", "M2", "M3", "M4")}
+    assert all(pid("J4", round_[0]) not in pair for pair in couples(round_[1]))
+    assert {e for _, e in couples(round_[1])} == {pid(m, round_[0]) for m in ("M1", "M2", "M3", "M4")}
 
 
 def test_withdrawing_a_paired_participant_dissolves_the_pair(services, round_):
     program, committed = round_
-    pair = next(p for p in committed["pairs"] if p["mentee_id"] == pid("M3"))
+    pair = next(p for p in committed["pairs"] if p["mentee_id"] == pid("M3", program))
     with httpx.Client(timeout=30) as http:
         http.post(
-            f"{services['enrolment'].url}/programs/{program['program_id']}/participants/{pid('M3')}/withdraw",
+            f"{services['enrolment'].url}/programs/{program['program_id']}/participants/{pid('M3', program)}/withdraw",
             headers=ADMIN,
         ).raise_for_status()
         url = f"{services['matching'].url}/pairs/{pair['pair_id']}"

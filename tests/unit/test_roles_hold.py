@@ -15,7 +15,6 @@ import pytest
 
 from services.enrolment import bootstrap as enrolment_bootstrap
 from services.enrolment.config import EnrolmentSettings
-from services.enrolment.domain.model import pseudonym
 from services.enrolment.entrypoints import http as enrolment_http
 from services.enrolment.service_layer.unit_of_work import EnrolmentState, InMemoryEnrolmentUnitOfWork
 from services.matching import bootstrap as matching_bootstrap
@@ -29,6 +28,7 @@ from services.sessions.entrypoints import http as sessions_http
 from services.sessions.service_layer.unit_of_work import InMemorySessionsUnitOfWork
 from shared.auth import Principal, ProgramStaff, issue_token
 from shared.eventstore import InMemoryEventStore
+from shared.pseudonyms import pseudonym
 from tests.support.matching_pool import constrained_pool, seed
 
 KEY = "roles-test-pseudonym-key"
@@ -54,15 +54,15 @@ def client_of(app, prefix: str) -> httpx.AsyncClient:
 @pytest.mark.parametrize("roles", WIDENED)
 def test_a_second_role_other_than_admin_never_widens_a_participants_writes(roles):
     caller = Principal("p-me", frozenset(roles))
-    assert caller.may_act_for("p-me") and not caller.may_act_for("p-other")
+    assert caller.may_act_for("prg-1", "p-me") and not caller.may_act_for("prg-1", "p-other")
     assert not caller.acts_as_admin and caller.reads_everything
 
 
 def test_only_program_admin_acts_for_anyone_and_an_auditor_never_writes():
-    assert Principal("hr", frozenset({"program_admin"})).may_act_for("p-anyone")
-    assert Principal("hr", frozenset({"program_admin", "participant"})).may_act_for("p-anyone")
-    assert not Principal("p-me", frozenset({"auditor"})).may_act_for("p-me")
-    assert Principal("p-me", frozenset({"participant"})).may_act_for("p-me")
+    assert Principal("hr", frozenset({"program_admin"})).may_act_for("prg-1", "p-anyone")
+    assert Principal("hr", frozenset({"program_admin", "participant"})).may_act_for("prg-1", "p-anyone")
+    assert not Principal("p-me", frozenset({"auditor"})).may_act_for("prg-1", "p-me")
+    assert Principal("p-me", frozenset({"participant"})).may_act_for("prg-1", "p-me")
 
 
 # ---------------------------------------------------------------------------------------------------- matching
@@ -173,7 +173,9 @@ async def enrolment():
     async with client_of(app, enrolment_bootstrap.SPEC.prefix) as client:
         launched = await client.post("/programs", json={"title": "Roles"}, headers=ADMIN)
         program_id = launched.json()["program"]["program_id"]
-        itself = bearer(pseudonym(KEY, "E1"), ["participant"])  # only a person enrols, consenting for themselves
+        itself = bearer(
+            pseudonym(KEY, program_id, "E1"), ["participant"]
+        )  # only a person enrols, consenting for themselves
         enrolled = await client.post(f"/programs/{program_id}/participants", json=person("E1"), headers=itself)
         assert enrolled.status_code == 201, enrolled.text
         yield client, program_id, enrolled.json()["participant"]["participant_id"], store
@@ -183,7 +185,7 @@ async def enrolment():
 async def test_enrolment_a_participant_auditor_changes_no_one_else(enrolment, roles):
     client, program_id, victim, store = enrolment
     before = len(store.events)
-    stranger = bearer(pseudonym(KEY, "E2"), roles)
+    stranger = bearer(pseudonym(KEY, program_id, "E2"), roles)
     url = f"/programs/{program_id}/participants/{victim}"
     assert (await client.post("/programs", json={"title": "x"}, headers=stranger)).status_code == 403
     someone = await client.post(f"/programs/{program_id}/participants", json=person("E3"), headers=stranger)
