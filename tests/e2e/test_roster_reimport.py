@@ -72,9 +72,8 @@ def test_a_re_import_moving_a_mentee_under_the_mentor_flags_or_dissolves_the_pai
             assert launched.status_code == 201, launched.text
             programs[conflict] = program_id = launched.json()["program"]["program_id"]
             for employee_id, role, grade in ((MENTOR, "mentor", 2), (MENTEE, "mentee", 8)):
-                own = {
-                    "Authorization": f"Bearer {issue_token(pseudonym(DEV_PSEUDONYM_KEY, program_id, employee_id), ['participant'])}"
-                }
+                own_id = pseudonym(DEV_PSEUDONYM_KEY, program_id, employee_id)
+                own = {"Authorization": f"Bearer {issue_token(own_id, ['participant'])}"}
                 body = person(
                     employee_id,
                     role=role,
