@@ -72,4 +72,9 @@ SPEC = ServiceSpec(
 
 
 def build(settings: EnrolmentSettings | None = None) -> FastAPI:
-    return create_app(SPEC, settings)
+    app = create_app(SPEC, settings)
+    if settings is not None:
+        # Callers are recognised with the key enrolment derives ids with (both are TANDEM_PSEUDONYM_KEY when read
+        # from the environment): a caller's ids and the ids enrolment stores must agree (ADR 0011).
+        app.state.auth = app.state.auth.model_copy(update={"pseudonym_key": settings.pseudonym_key})
+    return app

@@ -169,8 +169,10 @@ class EnrolmentUnitOfWorkContract:
         pid = one.profile.participant_id
         async with uow:
             await uow.participants.save(replace(two.erase()[0], share_goals=True))
-            assert await uow.participants.of_person(pid) == [one, again]
-            assert await uow.participants.of_person("p-unknown") == []
+            # One person, one id per program (ADR 0011): all their ids find all their enrolments.
+            assert await uow.participants.of_person([pid, again.profile.participant_id]) == [one, again]
+            assert await uow.participants.of_person([pid]) == [one]
+            assert await uow.participants.of_person(["p-unknown"]) == []
             names = await uow.participants.names(first.program_id, [pid, two.profile.participant_id, "p-unknown"])
             assert names == {pid: "Person E1"}  # erased and unknown ids left out
         async with uow:
@@ -201,7 +203,7 @@ class EnrolmentUnitOfWorkContract:
             assert await uow.invitations.add(second.program_id, "p-1", at)
             assert await uow.invitations.add(first.program_id, "p-2", at)
         async with uow:
-            invited = await uow.invitations.of_person("p-1")
+            invited = await uow.invitations.of_person(["p-1"])
         assert sorted(invited, key=lambda i: i.program_id) == sorted(
             [model.Invitation(first.program_id, "p-1", at), model.Invitation(second.program_id, "p-1", at)],
             key=lambda i: i.program_id,

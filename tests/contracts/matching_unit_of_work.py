@@ -207,7 +207,7 @@ class MatchingUnitOfWorkContract:
             assert (due.mentor_answer, due.mentee_answer, due.version) == ("accepted", None, 2)
             assert (due.acceptance_mode, due.proposed_at, due.engine_version) == ("both", now, "e")
             assert [p.pair_id for p in await uow.pairs.taken(PROGRAM)] == ["pair-a", "pair-p"]
-            assert [p.pair_id for p in await uow.pairs.proposals_of_participant("p-M1")] == ["pair-p"]
+            assert [p.pair_id for p in await uow.pairs.proposals_of_participant(["p-M1"])] == ["pair-p"]
             assert [p.pair_id for p in await uow.pairs.proposals_of_program(PROGRAM)] == ["pair-p"]
             assert [p.pair_id for p in await uow.pairs.open_proposals_of(PROGRAM, "p-J1")] == ["pair-p"]
 

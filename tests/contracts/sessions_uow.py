@@ -102,8 +102,11 @@ class SessionsUnitOfWorkContract:
         await self.given_pair(uow, pair("pair-0", mentor="p-1", formed=FORMED + timedelta(days=1)))
         await self.given_pair(uow, pair("pair-other", formed=FORMED - timedelta(days=1)))
         async with uow:
-            assert [p.pair_id for p in await uow.pairs.of_participant("p-1")] == ["pair-a", "pair-b", "pair-0"]
-            assert await uow.pairs.of_participant("p-nobody") == []
+            assert [p.pair_id for p in await uow.pairs.of_participant(["p-1"])] == ["pair-a", "pair-b", "pair-0"]
+            assert await uow.pairs.of_participant(["p-nobody"]) == []
+            # One person under two ids (a legacy and a per-program one, ADR 0011): one query finds both.
+            both = await uow.pairs.of_participant(["p-1", "p-mentor", "p-nobody"])
+            assert [p.pair_id for p in both] == ["pair-other", "pair-a", "pair-b", "pair-0"]
 
     @abstractmethod
     async def given_program(self, uow: SessionsUnitOfWork, guidelines: ProgramGuidelines) -> None:
@@ -121,7 +124,7 @@ class SessionsUnitOfWorkContract:
             assert await uow.pairs.complete(replace(done, completed_by="schedule")) is False
             assert await uow.pairs.get("pair-1") == done
             assert [p.pair_id for p in await uow.pairs.running()] == ["pair-2"]  # neither ended nor dissolved
-            assert [p.status for p in await uow.pairs.of_participant("p-mentor")] == ["completed", "active"]
+            assert [p.status for p in await uow.pairs.of_participant(["p-mentor"])] == ["completed", "active"]
 
     async def test_a_programs_guidelines_read_back(self, uow: SessionsUnitOfWork):
         await self.given_program(uow, ProgramGuidelines("prg-1", 14, 12))

@@ -265,7 +265,8 @@ async def test_a_closed_program_takes_no_edit_opt_in_nor_invitation(client, enro
     assert enrolment.store.events == events
 
     # Those enrolled stay in it, and may still leave.
-    participant_id = (await client.get("/me", headers=signed_in("E1"))).json()["participant_id"]
+    [enrolled] = (await client.get("/me", headers=signed_in("E1"))).json()["enrolments"]
+    participant_id = enrolled["participant_id"]  # the person's id in this program (ADR 0011)
     withdrawn = await client.post(
         f"/programs/{program_id}/participants/{participant_id}/consent/withdraw", headers=signed_in("E1")
     )

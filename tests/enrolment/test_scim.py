@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from shared.pseudonyms import legacy_pseudonym as scim_id
+from shared.pseudonyms import pseudonym
 from tests.enrolment.test_enrolment_http import ADMIN, KEY, Enrolment, program
 from tests.support.bodies import person
-from tests.support.services import token
+from tests.support.services import as_person, token
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 TANDEM = "urn:tandem:params:scim:schemas:extension:tandem:2.0:User"
@@ -102,7 +103,7 @@ async def test_put_and_patch_change_department_manager_and_grade(scim):
 
 async def test_deactivation_withdraws_from_every_program_and_delete_removes(scim):
     uid = (await scim.post("/scim/v2/Users", json=user("E1"), headers=ADMIN)).json()["id"]
-    own = token("participant", subject=uid)
+    own = as_person("E1")
     programs = [await program(scim), await program(scim)]
     for p in programs:
         enrolled = await scim.post(f"/programs/{p['program_id']}/participants", json=person("E1"), headers=own)
@@ -110,7 +111,8 @@ async def test_deactivation_withdraws_from_every_program_and_delete_removes(scim
     off = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
     assert (await scim.patch(f"/scim/v2/Users/{uid}", json=off, headers=ADMIN)).json()["active"] is False
     for p in programs:
-        events = await scim.enrolment.store.read_stream(f"enrolment-{p['program_id']}-{uid}")
+        in_program = pseudonym(KEY, p["program_id"], "E1")  # not the SCIM id: one id per program (ADR 0011)
+        events = await scim.enrolment.store.read_stream(f"enrolment-{p['program_id']}-{in_program}")
         assert events[-1].type == "tandem.enrolment.participant-withdrawn.v1"
         assert events[-1].data["reason"] == "deactivated by the identity provider"
     assert (await scim.delete(f"/scim/v2/Users/{uid}", headers=ADMIN)).status_code == 204

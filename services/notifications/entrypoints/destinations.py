@@ -151,7 +151,7 @@ ForProgram = Annotated[Identifier | None, Query(description="The program whose n
 
 
 @router.get("/me/preferences", response_model=PreferencesView)
-async def my_preferences(uow: UoW, me: Participant, program_id: ForProgram = None) -> PreferencesView:
+async def my_preferences(me: Participant, uow: UoW, program_id: ForProgram = None) -> PreferencesView:
     """How you are notified (defaults until you change them: e-mail, immediately, no quiet hours), in one
     program (`program_id`) or, without it, in the programs launched before per-program pseudonyms."""
     return PreferencesView.of(await handlers.preferences_of(uow, await my_id(uow, me, program_id)))
@@ -159,7 +159,7 @@ async def my_preferences(uow: UoW, me: Participant, program_id: ForProgram = Non
 
 @router.put("/me/preferences", response_model=PreferencesView)
 async def set_my_preferences(
-    body: PreferencesBody, uow: UoW, me: Participant, program_id: ForProgram = None
+    body: PreferencesBody, me: Participant, uow: UoW, program_id: ForProgram = None
 ) -> PreferencesView:
     """Change how you are notified, in one program (`program_id`) or in those launched before per-program
     pseudonyms."""
