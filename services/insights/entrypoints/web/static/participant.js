@@ -11,7 +11,7 @@ import { showRecognition } from "./recognition.js";
 const BASE = new URL(".", location.href).href.replace(/\/$/, "");
 const $ = (id) => document.getElementById(id);
 const state = {
-  matching: "", sessions: "", enrolment: "", me: "", pairs: [], pair: null, pending: null,
+  matching: "", sessions: "", enrolment: "", me: "", mine: new Set(), pairs: [], pair: null, pending: null,
   named: false, // signed in as an employee: partners are shown by name
   partners: new Map(), // pair id -> the partner's introduction (GET /me/partners)
   consent: null, // the wording shown in the opt-in form, as served
@@ -185,9 +185,22 @@ async function waitForPair(pairId) {
   }
 }
 
+/** My pairs in every program. A person has one id per program (ADR 0011): sessions' GET /me names mine in each of my
+ * pairs, and each id's pairs come whole from /participants/{id}/pairs. */
+async function myPairs() {
+  const me = await getJson(`${state.sessions}/me`);
+  state.mine = new Set([state.me, ...me.pairs.map((p) => p.my_participant_id)]);
+  const lists = await Promise.all(
+    [...state.mine].map((id) => getJson(`${state.sessions}/participants/${encodeURIComponent(id)}/pairs`)),
+  );
+  const byId = new Map(lists.flat().map((p) => [p.pair_id, p]));
+  const formed = (p) => p.formed_at || "";
+  return [...byId.values()].sort((a, b) => formed(a).localeCompare(formed(b)) || a.pair_id.localeCompare(b.pair_id));
+}
+
 async function showPairs(preferred = null) {
   try {
-    state.pairs = await getJson(`${state.sessions}/participants/${encodeURIComponent(state.me)}/pairs`);
+    state.pairs = await myPairs();
   } catch (error) {
     return say($("message"), error.message);
   }
@@ -209,7 +222,8 @@ async function showPairs(preferred = null) {
   showPair(current.pair_id);
 }
 
-const sideOf = (pair) => (pair.mentor_id === state.me ? "mentor" : "mentee");
+const isMe = (participantId) => participantId === state.me || state.mine.has(participantId);
+const sideOf = (pair) => (isMe(pair.mentor_id) ? "mentor" : "mentee");
 /** The partner's name when enrolment introduced them; a pasted development token sees the pseudonym. */
 function partnerName(pair) {
   const known = state.partners.get(pair.pair_id);
@@ -516,7 +530,7 @@ async function showPair(pairId) {
 
 // ------------------------------------------------------------------------------------------ agreement
 
-const mine = (participantId) => (participantId === state.me ? "me" : "my partner");
+const mine = (participantId) => (isMe(participantId) ? "me" : "my partner");
 
 async function showAgreement(pair) {
   let agreement;
@@ -527,7 +541,7 @@ async function showAgreement(pair) {
   }
   if (state.pair?.pair_id !== pair.pair_id) return;
   state.agreement = agreement;
-  const signedByMe = agreement.signed_by.includes(state.me);
+  const signedByMe = agreement.signed_by.some(isMe);
   const status = {
     none: "No agreement yet: write one below, then both of you sign it.",
     awaiting_signatures: `Version ${agreement.version} awaits signatures: signed by ${agreement.signed_by.length ? agreement.signed_by.map(mine).join(" and ") : "no one yet"}.`,
@@ -674,7 +688,7 @@ async function showCompletion(pair) {
     return say($("completion"), `Could not load the completion: ${error.message}`);
   }
   if (state.pair?.pair_id !== pair.pair_id) return;
-  const reflected = completion.reflections.some((r) => r.participant_id === state.me);
+  const reflected = completion.reflections.some((r) => isMe(r.participant_id));
   const running = pair.status === "active" && completion.status === "active";
   const asked = completion.requested_by.map(mine);
   const summary = running
