@@ -37,11 +37,13 @@ def completed(signed_in_store, signed_in_platform, keycloak, admin) -> dict:
         consent_text=CONSENT,
     )
     tokens = {who: {"Authorization": f"Bearer {keycloak.password_token(who)}"} for who in (*MENTORS, *MENTEES)}
+    who_is = {}
     for who in (*MENTORS, *MENTEES):
         role, skills = ("mentor", "skills_offered") if who in MENTORS else ("mentee", "skills_wanted")
         opt_in = {"consent_sha256": consent["sha256"], "role": role, skills: ["social media"]}
         enrolled = httpx.post(f"{urls['enrolment']}/programs/{program_id}/enrolments", json=opt_in, headers=tokens[who])
         assert enrolled.status_code == 201, enrolled.text
+        who_is[enrolled.json()["participant"]["participant_id"]] = who  # their id in this program (ADR 0011)
     pool = f"{urls['matching']}/programs/{program_id}/pool"
     eventually(lambda: httpx.get(pool, headers=admin).json()["active"] == 4, 60, "matching to hold all four")
     round_ = httpx.post(f"{urls['matching']}/programs/{program_id}/rounds", headers=admin, timeout=60)
@@ -49,10 +51,6 @@ def completed(signed_in_store, signed_in_platform, keycloak, admin) -> dict:
     pairs = round_.json()["pairs"]
     assert len(pairs) == 2, pairs
     sessions = urls["sessions"]
-    who_is = {}
-    for who, headers in tokens.items():
-        me = httpx.get(f"{sessions}/me", headers=headers).json()
-        who_is[me["participant_id"]] = who
     for pair in pairs:
         done = f"{sessions}/pairs/{pair['pair_id']}/completion"
         eventually(

@@ -86,14 +86,19 @@ def complete(urls, program_id: str, employee_id: str, module_id: str) -> dict:
     return ok(httpx.post(url, json={"answers": ANSWERS[module_id]}, headers=signed_in(employee_id)))
 
 
+def id_in(urls: dict, program_id: str, employee_id: str) -> str:
+    """The person's id in the program, as their enrolment names it (one per program, ADR 0011)."""
+    me = ok(httpx.get(f"{urls['enrolment']}/me", headers=signed_in(employee_id)))
+    return next(e["participant_id"] for e in me["enrolments"] if e["program_id"] == program_id)
+
+
 def test_participants_enter_the_pool_only_after_completing_the_required_training(urls, program_id):
     mine = {
         who: ok(httpx.get(f"{urls['enrolment']}/programs/{program_id}/training", headers=signed_in(who)))
         for who in (MENTOR, MENTEE)
     }
     assert [plan["left_to_do"] for plan in mine.values()] == [[SHIPPED, OWN], [SHIPPED, OWN]]
-    mentor_id = ok(httpx.get(f"{urls['enrolment']}/me", headers=signed_in(MENTOR)))["participant_id"]
-    mentee_id = ok(httpx.get(f"{urls['enrolment']}/me", headers=signed_in(MENTEE)))["participant_id"]
+    mentor_id, mentee_id = (id_in(urls, program_id, who) for who in (MENTOR, MENTEE))
 
     eventually(lambda: pool(urls, program_id).get("active") == 2, 60, "matching to hold both")
     assert pool(urls, program_id)["awaiting_training"] == 2
