@@ -12,9 +12,11 @@ from services.notifications import bootstrap
 from services.notifications.adapters.unsubscribe import UnsubscribeLinks
 from services.notifications.entrypoints import http, unsubscribe
 from services.notifications.service_layer.unit_of_work import InMemoryNotificationsUnitOfWork
-from shared.auth import ProgramStaff
+from shared.auth import AuthSettings, ProgramStaff, issue_token
+from shared.contacts import ContactDetails
 from shared.events import NotificationPreferencesChanged, ProgramChannelsChanged
 from shared.program_staff import InMemoryProgramStaff
+from shared.pseudonyms import legacy_pseudonym, pseudonym
 from tests.support.services import token
 
 LINKS = UnsubscribeLinks("u" * 40, "https://tandem.test/notifications/v1")
@@ -135,3 +137,23 @@ async def test_a_forged_or_missing_unsubscribe_token_is_refused_without_detail(w
         assert answer.status_code == 403 and "p-ada" not in answer.text and "signature" not in answer.text.lower()
         assert (await client.request(method, "/unsubscribe")).status_code == 422
     assert uow.state.preferences == {}
+
+
+async def test_a_signed_in_person_sets_preferences_per_program_under_its_id_there(world):
+    """ADR 0011: preferences belong to a participant id, one per program launched since; one change is one event
+    under one id, so nothing links the person's programs."""
+    client, uow = world
+    me = {"Authorization": f"Bearer {issue_token('person', ['participant'], employee_id='E1')}"}
+    key = AuthSettings().pseudonym_key  # the one the app recognises callers with
+    in_new, legacy = pseudonym(key, "prog-new", "E1"), legacy_pseudonym(key, "E1")
+    # Enrolment sent contact details for the person's id in the new program: they are enrolled there under it.
+    uow.state.contacts[in_new] = ContactDetails(participant_id=in_new, display_name="Ada", email="ada@example.com")
+    digest = await client.put("/me/preferences?program_id=prog-new", json={"delivery": "daily-digest"}, headers=me)
+    assert digest.status_code == 200 and digest.json()["participant_id"] == in_new
+    # A program it is not enrolled in under a per-program id (an old one): its legacy id, as before.
+    old = await client.put("/me/preferences?program_id=prog-old", json={"channel": "slack"}, headers=me)
+    assert old.json()["participant_id"] == legacy
+    assert (await client.get("/me/preferences", headers=me)).json()["channel"] == "slack"  # no program: legacy
+    assert (await client.get("/me/preferences?program_id=prog-new", headers=me)).json()["channel"] == "email"
+    changes = await events(uow, NotificationPreferencesChanged)
+    assert [c.participant_id for c in changes] == [in_new, legacy]
