@@ -42,6 +42,14 @@ class KeySettings(BaseSettings):
     )
 
 
+def master_keys(settings: KeySettings | None = None) -> dict[str, tuple[str, str]]:
+    """The start-up check's entries (shared.auth.refuse_unsafe_secrets): each listed master key, which must not be
+    the public development one outside development."""
+    spec = (settings or KeySettings()).master_keys
+    entries = [part.strip() for part in spec.split(",") if part.strip()]
+    return {f"TANDEM_MASTER_KEYS[{i}]": (entry, DEV_MASTER_KEYS) for i, entry in enumerate(entries)}
+
+
 def subject_of(program_id: str, participant_id: str) -> str:
     """The key's subject: one person in one program (an erasure is per program)."""
     return f"{program_id}/{participant_id}"
