@@ -184,7 +184,8 @@ def test_after_erasure_no_table_or_record_holds_the_name_or_email(sent, platform
         for t, raw, clear in opened
         if t.endswith("participant-enrolled.v1") and sealing.SEALED[t].subject_of(raw) != erased_subject
     ]
-    assert {c["department"] for c in others} == {p.department for p in sent.people.values()}, "the others still open"
+    still_open = {p.department for pid, p in sent.people.items() if pid != pair["mentor_id"]}
+    assert still_open <= {c["department"] for c in others}, "everyone else's profile still opens"
     assert person.birth_year not in {c["birth_year"] for t, raw, c in theirs}
     verified = tandem(env, "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr  # the chain covers the ciphertext
