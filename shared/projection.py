@@ -274,7 +274,7 @@ class ProjectionRunner:
         name = self.projection.name
         opened = [e for e in [await self._envelope(r) for r in records] if e is not None]
         # One query for the keys of the batch's sealed fields (issue #19): opened here, where records become events.
-        subjects = sealing.subjects((envelope.type, envelope.data) for _, envelope in opened)
+        subjects = sealing.sealed_subjects((envelope.type, envelope.data) for _, envelope in opened)
         ring = await self.keys.keys(self.connections.pool, subjects, create=False) if subjects else KeyRing()
         parsed = [p for p in [await self._typed(r, e, ring) for r, e in opened] if p is not None]
         async with self.connections.pool.acquire() as conn, conn.transaction():

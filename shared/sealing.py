@@ -72,8 +72,18 @@ def sealed_fields() -> dict[str, frozenset[str]]:
 
 
 def subjects(bodies: Iterable[tuple[str, dict[str, Any]]]) -> set[str]:
-    """The subjects whose keys the (type, data) bodies need."""
+    """The subjects whose keys the (type, data) bodies need to be sealed."""
     return {SEALED[t].subject_of(d) for t, d in bodies if t in SEALED}
+
+
+def sealed_subjects(bodies: Iterable[tuple[str, dict[str, Any]]]) -> set[str]:
+    """The subjects whose keys the (type, data) bodies need to be opened: those holding a sealed value (a body
+    stored before sealing existed, or one a foreign publisher wrote in the clear, needs none)."""
+    return {
+        SEALED[t].subject_of(d)
+        for t, d in bodies
+        if t in SEALED and any(is_sealed(d.get(name)) for name in SEALED[t].erased)
+    }
 
 
 def is_sealed(value: Any) -> bool:
