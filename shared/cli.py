@@ -34,7 +34,7 @@ parked_app = typer.Typer(
 app.add_typer(parked_app, name="parked")
 schemas_app = typer.Typer(help="Published JSON Schemas of the events (schemas/events/).", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
-keys_app = typer.Typer(help="Per-person keys of sealed fields (crypto-shredding, docs/adr/0011).", no_args_is_help=True)
+keys_app = typer.Typer(help="Per-person keys of sealed fields (crypto-shredding, docs/adr/0012).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 log = logging.getLogger("tandem")
 SPECS: dict[str, ServiceSpec] = {}  # filled by build_cli

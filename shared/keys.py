@@ -1,4 +1,4 @@
-"""Per-person keys for crypto-shredding (issue #19 item 1, docs/adr/0011).
+"""Per-person keys for crypto-shredding (issue #19 item 1, docs/adr/0012).
 
 Each subject (a participant in a program) has a random 256-bit data key; the fields of events that describe the
 person are sealed under it (shared/sealing.py) before they are hashed into the log, so the log, Kafka, backups and

@@ -1,4 +1,4 @@
--- Per-person keys for crypto-shredding (issue #19 item 1, docs/adr/0011). One row per subject (a participant in a
+-- Per-person keys for crypto-shredding (issue #19 item 1, docs/adr/0012). One row per subject (a participant in a
 -- program): its data key, wrapped (AES-GCM) by a master key that never leaves the services' configuration or KMS.
 -- Erasure sets `wrapped` to NULL: every field sealed under the key, in every event store, Kafka record, backup and
 -- replay, is unreadable from then on. The row stays, so a later event about the subject is sealed as erased too.
