@@ -118,11 +118,13 @@ def test_a_participants_trail_holds_their_enrolment_pair_and_sessions(sent, env)
 
 
 @pytest.fixture
-def notifications(env):
+def notifications(env, tmp_path_factory):
     """Notifications too (issue #17), the one service that keeps names and addresses beside enrolment: it reads the
     contacts topic from its start, so it holds everyone's details by the time of the erasure. No mail relay: its
     sends fail and wait to be retried, which the scan does not mind."""
-    service = ServiceProcess("notifications", service_env(env, TANDEM_SMTP_PORT=str(free_port()))).start()
+    log_path = str(tmp_path_factory.mktemp("notifications-log") / "notifications.log")
+    settings = service_env(env, TANDEM_SMTP_PORT=str(free_port()))
+    service = ServiceProcess("notifications", settings, log_path=log_path).start()
     yield service
     assert service.stop() == 0
 
@@ -186,7 +188,14 @@ def test_after_erasure_no_table_or_record_holds_the_name_or_email(sent, platform
     ]
     still_open = {p.department for pid, p in sent.people.items() if pid != pair["mentor_id"]}
     assert still_open <= {c["department"] for c in others}, "everyone else's profile still opens"
-    assert person.birth_year not in {c["birth_year"] for t, raw, c in theirs}
+    assert person.birth_year not in {c["birth_year"] for t, raw, c in theirs if "birth_year" in c}
+    # Nor did any service write them in a log line, before or after the erasure.
+    for service in [*platform.values(), notifications]:
+        with open(service.log_path, encoding="utf-8", errors="replace") as log:
+            logged = log.read().lower()
+        assert logged, f"{service.name} logged nothing: the search would prove nothing"
+        for needle in (person.display_name, person.email, person.employee_id):
+            assert needle.lower() not in logged, f"{service.name} logged the erased person's details"
     verified = tandem(env, "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr  # the chain covers the ciphertext
     replayed = tandem(env, "replay", "--service", "insights")
