@@ -71,7 +71,9 @@ async def opened_event_bodies(dsn: str, bootstrap_servers: str, topic_prefix: st
                     bodies.append((envelope.type, envelope.data))
     conn = await asyncpg.connect(dsn)
     try:
-        ring = await PostgresKeyStore(MasterKeys.from_settings()).keys(conn, sealing.sealed_subjects(bodies), create=False)
+        ring = await PostgresKeyStore(MasterKeys.from_settings()).keys(
+            conn, sealing.sealed_subjects(bodies), create=False
+        )
     finally:
         await conn.close()
     return [(t, data, sealing.unseal(t, data, ring)) for t, data in bodies]
