@@ -17,6 +17,7 @@ from pathlib import Path
 import pglast
 from pglast import ast
 
+from shared import sealing
 from shared.events import EVENT_TYPES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,12 +137,15 @@ def document(classification: Classification, events: list[Place], tables: list[P
         "## Event fields",
         "",
         "Stored in the publishing service's event store (`events.data`) and in its Kafka topic",
-        "`<prefix>.<service>.events`, which every subscriber reads; both are permanent.",
+        "`<prefix>.<service>.events`, which every subscriber reads; both are permanent. A field marked *sealed* is",
+        "stored encrypted under the person's key (shared/sealing.py, docs/adr/0012): their erasure destroys the key,",
+        "and the field is unreadable in the store, on Kafka, in backups and in replays from then on.",
         "",
         "| service | event | field | class | note |",
         "|---|---|---|---|---|",
     ]
-    lines += [_row(p, classification) for p in events]
+    sealed = {(EVENT_TYPES[t].__name__, f) for t, fields in sealing.sealed_fields().items() for f in fields}
+    lines += [_row(p, classification, sealed=(p.container, p.name) in sealed) for p in events]
     lines += ["", "## Columns", "", "| schema | table | column | class | note |", "|---|---|---|---|---|"]
     lines += [_row(p, classification) for p in tables]
     personal = sorted({p for p in tables if _cls(p, classification) == "personal"})
@@ -155,9 +159,9 @@ def _cls(place: Place, classification: Classification) -> str:
     return entry.cls if entry else "UNCLASSIFIED"
 
 
-def _row(place: Place, classification: Classification) -> str:
+def _row(place: Place, classification: Classification, *, sealed: bool = False) -> str:
     entry = classification.of(place)
-    note = entry.note if entry else ""
+    note = "; ".join(filter(None, ["*sealed*" if sealed else "", entry.note if entry else ""]))
     return f"| {place.owner} | {place.container} | {place.name} | {_cls(place, classification)} | {note} |"
 
 

@@ -34,6 +34,8 @@ parked_app = typer.Typer(
 app.add_typer(parked_app, name="parked")
 schemas_app = typer.Typer(help="Published JSON Schemas of the events (schemas/events/).", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
+keys_app = typer.Typer(help="Per-person keys of sealed fields (crypto-shredding, docs/adr/0012).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 log = logging.getLogger("tandem")
 SPECS: dict[str, ServiceSpec] = {}  # filled by build_cli
 
@@ -156,6 +158,46 @@ def verify(
         table.add_row(f.copy, f.kind, f.stream_id, str(f.version or ""), f.where, f.detail)
     Console(width=200).print(table)
     raise typer.Exit(1)
+
+
+@keys_app.command("rotate")
+def keys_rotate(batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 500) -> None:
+    """Rewrap every live data key under the current master key (the first of TANDEM_MASTER_KEYS).
+
+    Put the new master key first, keep the old one listed, run this, then remove the old one. Data keys and what
+    they seal do not change: only their wrapping does, in short transactions."""
+    from shared.keys import MasterKeys, PostgresKeyStore
+
+    store = PostgresKeyStore(MasterKeys.from_settings())
+
+    async def main() -> tuple[int, dict[str, int]]:
+        pool = await create_pool(DatabaseSettings().database_url, "public", max_size=2)
+        try:
+            return await store.rotate(pool, batch_size), await store.counts(pool)
+        finally:
+            await pool.close()
+
+    rotated, counts = asyncio.run(main())
+    typer.echo(f"rewrapped {rotated} data keys under master key {store.master.current_id!r}; now {_key_counts(counts)}")
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """How many data keys each master key wraps, and how many erasures destroyed."""
+    from shared.keys import MasterKeys, PostgresKeyStore
+
+    async def main() -> dict[str, int]:
+        pool = await create_pool(DatabaseSettings().database_url, "public", max_size=2)
+        try:
+            return await PostgresKeyStore(MasterKeys.from_settings()).counts(pool)
+        finally:
+            await pool.close()
+
+    typer.echo(_key_counts(asyncio.run(main())))
+
+
+def _key_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {n}" for k, n in sorted(counts.items())) or "no keys"
 
 
 @app.command("migrate")

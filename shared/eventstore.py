@@ -24,10 +24,11 @@ import asyncpg
 import orjson
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-from shared import chain
+from shared import chain, sealing
 from shared.db import SHARED_SQL, advisory_key, check_identifier
 from shared.envelope import Envelope
 from shared.events import Event
+from shared.keys import KeyStore, MasterKeys, PostgresKeyStore
 from shared.observability import event_metadata
 
 MIGRATIONS = SHARED_SQL / "eventstore"
@@ -200,8 +201,17 @@ class PostgresEventStore(EventStore):
     """Its SQL names its schema, so `append(conn=...)` works on any connection of the database, e.g. a
     policy's, letting it react to an upstream event and record its own in one transaction."""
 
-    def __init__(self, pool: asyncpg.Pool, schema: str, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        schema: str,
+        *,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        keys: KeyStore | None = None,
+    ):
         self.pool, self.max_event_bytes = pool, max_event_bytes
+        # Per-person keys: the fields shared/sealing.SEALED names are sealed before they are hashed (issue #19).
+        self.keys = keys or PostgresKeyStore(MasterKeys.from_settings())
         self.schema = check_identifier(schema)
         self.notify_channel = f"tandem_events_{schema}"
         # One statement reads the stream's head, checks the expected version, finishes each event's hash (Python sends
@@ -255,14 +265,20 @@ class PostgresEventStore(EventStore):
         ids = _event_ids(events, event_ids)
         metadata = event_metadata(correlation_id, causation_id)
         now = datetime.now(UTC)
-        data = [event.model_dump(mode="json") for event in events]
-        bodies = [orjson.dumps(d) for d in data]
         types = [event.type_name for event in events]
-        # Sized before the version and hashes are known, with placeholders as long as any real ones.
-        sizing = [(2**31 - 1, i, t, d, chain.GENESIS, chain.GENESIS) for i, t, d in zip(ids, types, data, strict=True)]
-        check_sizes(stream_id, sizing, metadata, now, self.max_event_bytes, bodies)
-        versionless = [chain.versionless(stream_id, i, t, d, now) for i, t, d in zip(ids, types, data, strict=True)]
+        data = [event.model_dump(mode="json") for event in events]
         async with self._transaction(conn) as tx:
+            if subjects := sealing.subjects(zip(types, data, strict=True)):
+                # The keys are created in this transaction: an event never outlives a rolled-back key.
+                ring = await self.keys.keys(tx, subjects, create=True)
+                data = [sealing.seal(t, d, ring) for t, d in zip(types, data, strict=True)]
+            bodies = [orjson.dumps(d) for d in data]
+            # Sized before the version and hashes are known, with placeholders as long as any real ones.
+            sizing = [
+                (2**31 - 1, i, t, d, chain.GENESIS, chain.GENESIS) for i, t, d in zip(ids, types, data, strict=True)
+            ]
+            check_sizes(stream_id, sizing, metadata, now, self.max_event_bytes, bodies)
+            versionless = [chain.versionless(stream_id, i, t, d, now) for i, t, d in zip(ids, types, data, strict=True)]
             if expected_version is None:
                 # "Whatever it is now" must not race another such append to this stream into a unique violation:
                 # serialise appends to this one stream only, until commit. The append's own statement comes after

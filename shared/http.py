@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared import problems
 from shared.auth import Admin, AdminOrAuditor, AuthSettings, UnsafeSecret, auth_keys, refuse_unsafe_secrets
 from shared.eventstore import AppendResult
+from shared.keys import master_keys
 from shared.observability import CORRELATION_HEADER, instrument
 from shared.openapi_responses import document_error_responses
 from shared.runtime import ServiceRuntime
@@ -194,7 +195,7 @@ def serve(app: FastAPI) -> None:
     settings = app.state.runtime.settings
     auth: AuthSettings = app.state.auth
     try:
-        refuse_unsafe_secrets(auth.development, {**auth_keys(auth), **settings.secret_keys()})
+        refuse_unsafe_secrets(auth.development, {**auth_keys(auth), **master_keys(), **settings.secret_keys()})
     except UnsafeSecret as error:
         logging.getLogger("tandem").error("refusing to start: %s", error)
         raise SystemExit(2) from None

@@ -30,6 +30,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, cast
@@ -38,12 +39,14 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
+from shared import sealing
 from shared.connections import Connections
 from shared.db import SHARED_SQL, advisory_key, check_identifier
 from shared.envelope import Envelope, MalformedRecord
 from shared.events import EVENT_TYPES, Event, current_type
 from shared.eventstore import ConcurrencyError
 from shared.health import TaskHealth
+from shared.keys import KeyRing, KeyStore, MasterKeys, PostgresKeyStore
 from shared.logreader import partitions_of
 from shared.metrics import (
     PROJECTION_APPLIED,
@@ -168,8 +171,10 @@ class ProjectionRunner:
         max_records: int = 500,
         on_batch: Callable[[int], None] | None = None,
         health: TaskHealth | None = None,
+        keys: KeyStore | None = None,
     ):
         self.projection, self.policies, self.connections = projection, list(policies), connections
+        self.keys = keys or PostgresKeyStore(MasterKeys.from_settings())
         self.schema = check_identifier(schema or connections.schema)
         prefix = self.topic_prefix = connections.kafka.topic_prefix
         self.topics = list(topics) if topics is not None else projection.topics(prefix)
@@ -267,7 +272,11 @@ class ProjectionRunner:
         if not records:
             return
         name = self.projection.name
-        parsed = [p for p in [await self._parse(r) for r in records] if p is not None]
+        opened = [e for e in [await self._envelope(r) for r in records] if e is not None]
+        # One query for the keys of the batch's sealed fields (issue #19): opened here, where records become events.
+        subjects = sealing.sealed_subjects((envelope.type, envelope.data) for _, envelope in opened)
+        ring = await self.keys.keys(self.connections.pool, subjects, create=False) if subjects else KeyRing()
+        parsed = [p for p in [await self._typed(r, e, ring) for r, e in opened] if p is not None]
         async with self.connections.pool.acquire() as conn, conn.transaction():
             # The partition's lock: during a rebalance two members may briefly hold it; the second waits, then its
             # reads below (a fresh snapshot per statement) see what the first committed, so nothing applies twice.
@@ -404,8 +413,9 @@ class ProjectionRunner:
             # The handlers are typed for a connection; the pipelined one offers its methods (shared/pipeline.py).
             await self.projection.apply(cast(asyncpg.Connection, conn), envelope, event)
 
-    async def _parse(self, record: ConsumerRecord) -> Parsed | None:
-        """The record, its envelope and event; None for a type this runner skips, an unknown type or a dead letter."""
+    async def _envelope(self, record: ConsumerRecord) -> tuple[ConsumerRecord, Envelope] | None:
+        """The record's envelope, its type upcast; None for a type this runner skips, an unknown type or a dead
+        letter."""
         try:
             envelope = envelope_of(record.headers, record.value)
             type_name = current_type(envelope.type)
@@ -418,11 +428,20 @@ class ProjectionRunner:
                 raise MalformedRecord("ce_streamversion must be a positive bigint (tracking deduplicates by it)")
             if "\x00" in envelope.stream_id or "\x00" in envelope.source:
                 raise MalformedRecord("a NUL character in ce_subject or ce_source (PostgreSQL text cannot track it)")
+            return record, envelope
+        except MalformedRecord as error:
+            await self._dead_letter(record, error, reason="parse")
+            return None
+
+    async def _typed(self, record: ConsumerRecord, envelope: Envelope, ring: KeyRing) -> Parsed | None:
+        """The typed event, its sealed fields opened with `ring` (erased values where a key is gone)."""
+        try:
+            envelope = replace(envelope, data=sealing.unseal(envelope.type, envelope.data, ring))
             event = typed_event(envelope)
             refuse_foreign_publisher(envelope, event, record.topic, self.topic_prefix)
             return record, envelope, event
-        except MalformedRecord as error:
-            await self._dead_letter(record, error, reason="parse")
+        except (MalformedRecord, KeyError, ValueError) as error:
+            await self._dead_letter(record, MalformedRecord(str(error)), reason="parse")
             return None
 
     def _unknown_type(self, record: ConsumerRecord, type_name: str) -> None:

@@ -22,6 +22,7 @@ import asyncpg
 
 from shared.events import Event
 from shared.eventstore import AppendResult, InMemoryEventStore, PostgresEventStore
+from shared.keys import InMemoryKeyStore
 
 
 class UnitOfWork(ABC):
@@ -36,6 +37,10 @@ class UnitOfWork(ABC):
     @abstractmethod
     async def append(self, stream_id: str, expected_version: int | None, events: Sequence[Event]) -> AppendResult:
         """Append to the service's event store inside this unit of work's transaction."""
+
+    @abstractmethod
+    async def destroy_keys(self, subjects: Sequence[str]) -> int:
+        """Crypto-shred: destroy the subjects' keys (shared/keys.py) inside this transaction; how many were live."""
 
 
 class PostgresUnitOfWork(UnitOfWork):
@@ -80,12 +85,16 @@ class PostgresUnitOfWork(UnitOfWork):
     async def append(self, stream_id: str, expected_version: int | None, events: Sequence[Event]) -> AppendResult:
         return await self.store.append(stream_id, expected_version, events, conn=self.conn)
 
+    async def destroy_keys(self, subjects: Sequence[str]) -> int:
+        return await self.store.keys.destroy(self.conn, subjects)
+
 
 class InMemoryUnitOfWork(UnitOfWork):
     """State lives in `self.state` (dicts and lists of immutable values); `_bind` builds repositories over it."""
 
     def __init__(self, state: Any, store: InMemoryEventStore | None = None):
         self.state, self.store = state, store or InMemoryEventStore()
+        self.keys = InMemoryKeyStore()  # the in-memory store seals nothing; this records what erasures destroy
         self.commits = 0
 
     @abstractmethod
@@ -109,3 +118,6 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     async def append(self, stream_id: str, expected_version: int | None, events: Sequence[Event]) -> AppendResult:
         return await self.store.append(stream_id, expected_version, events)
+
+    async def destroy_keys(self, subjects: Sequence[str]) -> int:
+        return await self.keys.destroy(None, subjects)

@@ -9,12 +9,13 @@ from fastapi import FastAPI
 
 from services.sessions.config import SessionsSettings
 from services.sessions.entrypoints import http
-from services.sessions.entrypoints.pairs_consumer import PairsProjection
+from services.sessions.entrypoints.pairs_consumer import ErasureForgetsWords, PairsProjection
 from services.sessions.service_layer import handlers
 from services.sessions.service_layer.unit_of_work import PostgresSessionsUnitOfWork
 from shared.clock import Schedule
 from shared.http import create_app
 from shared.program_staff import ProgramStaffProjection
+from shared.projection import Policy
 from shared.runtime import ServiceRuntime
 from shared.service import Bindings, ServiceSpec
 
@@ -36,6 +37,10 @@ def schedules(runtime: ServiceRuntime) -> list[Schedule]:
     return [Schedule("pair-end", lambda now: handlers.complete_due_pairs(unit_of_work, now))]
 
 
+def policies(runtime: ServiceRuntime) -> list[Policy]:
+    return [ErasureForgetsWords(lambda: PostgresSessionsUnitOfWork(runtime.pool, runtime.store))]
+
+
 SPEC = ServiceSpec(
     name="sessions",
     title="Tandem sessions",
@@ -43,6 +48,7 @@ SPEC = ServiceSpec(
     routers=[http.router],
     migrations=[Path(__file__).parent / "adapters" / "sql"],
     projections=[PairsProjection(), ProgramStaffProjection()],
+    policies=policies,
     bindings=bindings,
     schedules=schedules,
 )

@@ -12,7 +12,9 @@ from services.matching.domain.pairs import Pair
 from services.matching.domain.rounds import Proposal, UnmatchedView
 from services.matching.service_layer import handlers
 from services.matching.service_layer.unit_of_work import MatchingUnitOfWork
-from shared.events import PairDissolved
+from shared.events import PairDissolved, ParticipantEnrolled
+from shared.keys import KeyRing
+from shared.sealing import SEALED, seal
 from tests.support.matching_pool import constrained_pool, launched, profile, seed
 
 PROGRAM = "prg-contract"
@@ -77,6 +79,31 @@ class MatchingUnitOfWorkContract:
             assert [c["participant_id"] for c in await uow.candidates.active(PROGRAM)] == ["p-b"]
             assert await uow.candidates.counts(PROGRAM) == {"active": 1, "withdrawn": 1}
             assert await uow.candidates.counts("prg-unknown") == {}
+
+    async def test_an_erased_candidate_reads_as_its_enrolment_without_a_key_and_keeps_its_status(self, uow):
+        """ParticipantErased (issue #19): the profile equals the body a replay reads once the person's key is
+        destroyed (`seal` under an empty key ring); status, counts and the other candidates stay; a withdrawal's
+        empty placeholder stays empty; another program's candidate of the same id is untouched."""
+        erased_values = SEALED[ParticipantEnrolled.type_name].erased
+        async with uow:
+            await uow.candidates.upsert(profile(PROGRAM, "p-a", "mentor", 2))
+            await uow.candidates.upsert(profile(PROGRAM, "p-b", "mentee", 8))
+            await uow.candidates.upsert(profile("prg-other", "p-a", "mentor", 2))
+            await uow.candidates.mark_withdrawn(PROGRAM, "p-early")
+            counts = await uow.candidates.counts(PROGRAM)
+            for participant in ("p-a", "p-early", "p-unknown"):
+                await uow.candidates.erase(PROGRAM, participant, erased_values)
+        keyless = ParticipantEnrolled.model_validate(
+            seal(ParticipantEnrolled.type_name, profile(PROGRAM, "p-a", "mentor", 2), KeyRing())
+        ).model_dump(mode="json")
+        async with uow:
+            assert await uow.candidates.get(PROGRAM, "p-a") == keyless
+            assert keyless["department"] == "(erased)" and keyless["role"] == "mentor"
+            assert await uow.candidates.get(PROGRAM, "p-b") == profile(PROGRAM, "p-b", "mentee", 8)
+            assert await uow.candidates.get("prg-other", "p-a") == profile("prg-other", "p-a", "mentor", 2)
+            assert await uow.candidates.get(PROGRAM, "p-early") is None
+            assert await uow.candidates.get(PROGRAM, "p-unknown") is None
+            assert await uow.candidates.counts(PROGRAM) == counts == {"active": 2, "withdrawn": 1}
 
     # ------------------------------------------------------------------------------------------ rounds and pairs
 

@@ -21,6 +21,7 @@ from services.sessions.domain.model import (
     SessionRecord,
     StoryOptIn,
 )
+from services.sessions.service_layer import handlers
 from services.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from shared.events import FeedbackGiven, SessionHeld
 
@@ -84,6 +85,77 @@ class SessionsUnitOfWorkContract:
     @abstractmethod
     async def kept_feedback(self, uow: SessionsUnitOfWork) -> list[str]:
         """The ids of the feedback kept."""
+
+    @abstractmethod
+    async def kept_learned(self, uow: SessionsUnitOfWork) -> dict[str, str]:
+        """Feedback id -> what the feedback kept says was learned."""
+
+    # ------------------------------------------------------------------------------------------------ erasure
+
+    async def test_an_erasure_blanks_the_words_the_person_wrote_in_the_programs_pairs_and_no_others(
+        self, uow: SessionsUnitOfWork
+    ):
+        """ParticipantErased (issue #19): notes of the sessions they logged, what their feedback says they learned,
+        their reflection's words, the goals they wrote and the confidentiality note of the version they proposed
+        read blank; their partner's words, their words in another program's pair, and every count stay."""
+        await self.given_pair(uow, pair("pair-1"))
+        await self.given_pair(uow, replace(pair("pair-x"), program_id="prg-2"))  # the same pseudonyms elsewhere
+        goals = (
+            Goal("gol-1", "mentor_to_mentee", "mentee's goal", "p-mentee"),
+            Goal("gol-2", "mentee_to_mentor", "mentor's goal", "p-mentor"),
+        )
+        async with uow:
+            for pid in ("pair-1", "pair-x"):
+                await uow.sessions.add(session(f"s-{pid}-1", pid, notes="mentor's notes"))
+                await uow.sessions.add(session(f"s-{pid}-2", pid, notes="mentee's notes", logged_by="p-mentee"))
+                await uow.feedback.add(feedback(f"f-{pid}-1", pid).model_copy(update={"learned": "mentee's"}), FORMED)
+                mentors = {"given_by": "p-mentor", "side": "mentor", "learned": "mentor's"}
+                await uow.feedback.add(feedback(f"f-{pid}-2", pid).model_copy(update=mentors), FORMED)
+                await uow.reflections.add(Reflection(pid, "p-mentee", "mentee", "mentee's", "mentee's", True, FORMED))
+                await uow.reflections.add(Reflection(pid, "p-mentor", "mentor", "mentor's", "mentor's", False, FORMED))
+                first = Agreement(pid, 1, "p-mentee", FORMED, goals, 7, 10, "strict", "mentee's note")
+                await uow.agreements.save(replace(first, signed_by=("p-mentee", "p-mentor"), ends_on=date(2026, 6, 1)))
+                await uow.agreements.save(replace(first, version=2, proposed_by="p-mentor", confidentiality_note="m"))
+            for caller in ("p-mentee", "p-mentor"):
+                assert await uow.idempotency_keys.claim(caller, "key-1", "hash", TTL) is None
+                await uow.idempotency_keys.remember(caller, "key-1", {"notes": f"{caller}'s notes"})
+
+        await handlers.forget_words_of(uow, "prg-1", "p-mentee")
+
+        async with uow:
+            notes = {s.session_id: s.notes for pid in ("pair-1", "pair-x") for s in await uow.sessions.of_pair(pid)}
+            words = {
+                (r.pair_id, r.participant_id): (r.learned, r.changed, r.would_recommend)
+                for pid in ("pair-1", "pair-x")
+                for r in await uow.reflections.of_pair(pid)
+            }
+            in_force, latest = await uow.agreements.in_force("pair-1"), await uow.agreements.latest("pair-1")
+            elsewhere = await uow.agreements.latest("pair-x")
+        assert notes == {
+            "s-pair-1-1": "mentor's notes",
+            "s-pair-1-2": "",
+            "s-pair-x-1": "mentor's notes",
+            "s-pair-x-2": "mentee's notes",
+        }
+        assert await self.kept_learned(uow) == {
+            "f-pair-1-1": "",
+            "f-pair-1-2": "mentor's",
+            "f-pair-x-1": "mentee's",
+            "f-pair-x-2": "mentor's",
+        }
+        assert words == {
+            ("pair-1", "p-mentee"): ("", "", True),
+            ("pair-1", "p-mentor"): ("mentor's", "mentor's", False),
+            ("pair-x", "p-mentee"): ("mentee's", "mentee's", True),
+            ("pair-x", "p-mentor"): ("mentor's", "mentor's", False),
+        }
+        assert in_force is not None and latest is not None and elsewhere is not None
+        assert (in_force.confidentiality_note, latest.confidentiality_note) == ("", "m")
+        for version in (in_force, latest):
+            assert [g.text for g in version.goals] == ["", "mentor's goal"]
+            assert version.signed_by == (("p-mentee", "p-mentor") if version.version == 1 else ())
+        assert elsewhere.confidentiality_note == "m" and [g.text for g in elsewhere.goals] == [g.text for g in goals]
+        assert set(await self.kept_keys(uow)) == {("p-mentor", "key-1")}, "their stored answers repeat their words"
 
     # ------------------------------------------------------------------------------------------------- pairs
 

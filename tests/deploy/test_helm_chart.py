@@ -108,6 +108,7 @@ def test_every_service_gets_the_one_pseudonym_key_and_the_token_claims(manifests
             "name": "tandem-auth",
             "key": "pseudonym-key",
         }
+        assert env["TANDEM_MASTER_KEYS"]["valueFrom"]["secretKeyRef"] == {"name": "tandem-auth", "key": "master-keys"}
     config = of_kind(manifests, "ConfigMap")[0]["data"]
     assert (config["TANDEM_EMPLOYEE_ID_CLAIM"], config["TANDEM_GROUPS_CLAIM"], config["TANDEM_ROLES_CLAIM"]) == (
         "employee_id",

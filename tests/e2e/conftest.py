@@ -5,10 +5,15 @@ from tests.support.services import ServiceProcess, service_env
 
 
 @pytest.fixture(scope="package")
-def platform(infra, dsn, kafka):
-    """The four services as separate processes, shared by the end-to-end tests."""
+def platform(infra, dsn, kafka, tmp_path_factory):
+    """The four services as separate processes, shared by the end-to-end tests; each one's log in a file, so a
+    test can search what they logged (issue #19: no personal data in any log line)."""
     env = service_env(_child_env(dsn, kafka))
-    running = {name: ServiceProcess(name, env).start() for name in ("enrolment", "matching", "sessions", "insights")}
+    logs = tmp_path_factory.mktemp("platform-logs")
+    running = {
+        name: ServiceProcess(name, env, log_path=str(logs / f"{name}.log")).start()
+        for name in ("enrolment", "matching", "sessions", "insights")
+    }
     yield running
     assert [s.stop() for s in running.values()] == [0, 0, 0, 0], "every service stops cleanly on SIGTERM"
 

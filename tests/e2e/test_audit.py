@@ -13,8 +13,9 @@ import asyncpg
 import httpx
 import pytest
 
+from shared import sealing
 from tests.e2e.lifecycle import ADMIN, AUDITOR, TODAY, Sent
-from tests.support.personal_data import records_containing, tables_containing
+from tests.support.personal_data import opened_event_bodies, records_containing, tables_containing
 from tests.support.services import ServiceProcess, eventually, free_port, service_env, token
 
 
@@ -117,11 +118,13 @@ def test_a_participants_trail_holds_their_enrolment_pair_and_sessions(sent, env)
 
 
 @pytest.fixture
-def notifications(env):
+def notifications(env, tmp_path_factory):
     """Notifications too (issue #17), the one service that keeps names and addresses beside enrolment: it reads the
     contacts topic from its start, so it holds everyone's details by the time of the erasure. No mail relay: its
     sends fail and wait to be retried, which the scan does not mind."""
-    service = ServiceProcess("notifications", service_env(env, TANDEM_SMTP_PORT=str(free_port()))).start()
+    log_path = str(tmp_path_factory.mktemp("notifications-log") / "notifications.log")
+    settings = service_env(env, TANDEM_SMTP_PORT=str(free_port()))
+    service = ServiceProcess("notifications", settings, log_path=log_path).start()
     yield service
     assert service.stop() == 0
 
@@ -168,8 +171,38 @@ def test_after_erasure_no_table_or_record_holds_the_name_or_email(sent, platform
         "the erasure to reach insights",
     )
     assert after["participants"]["enrolled"] == before["participants"]["enrolled"], "counts survive erasure"
+    # Crypto-shredding (issue #19 item 1): their key is destroyed, so the log on Kafka, opened with every key that
+    # still exists, shows nothing their profile, withdrawal or feedback said; everyone else's still opens.
+    erased_subject = f"{sent.program['program_id']}/{pair['mentor_id']}"
+    opened = asyncio.run(opened_event_bodies(dsn, kafka.kafka_bootstrap_servers, kafka.topic_prefix))
+    theirs = [(t, raw, clear) for t, raw, clear in opened if sealing.SEALED[t].subject_of(raw) == erased_subject]
+    assert {t for t, _, _ in theirs} >= {"tandem.enrolment.participant-enrolled.v1"}
+    for type_name, raw, clear in theirs:
+        for name, erased in sealing.SEALED[type_name].erased.items():
+            assert raw[name] == erased or sealing.is_sealed(raw[name]), f"{type_name}.{name} was stored in the clear"
+            assert clear[name] == erased, f"{type_name}.{name} still opens after the erasure"
+    others = [
+        clear
+        for t, raw, clear in opened
+        if t.endswith("participant-enrolled.v1") and sealing.SEALED[t].subject_of(raw) != erased_subject
+    ]
+    still_open = {p.department for pid, p in sent.people.items() if pid != pair["mentor_id"]}
+    assert still_open <= {c["department"] for c in others}, "everyone else's profile still opens"
+    assert person.birth_year not in {c["birth_year"] for t, raw, c in theirs if "birth_year" in c}
+    # Nor did any service write them in a log line, before or after the erasure.
+    for service in [*platform.values(), notifications]:
+        with open(service.log_path, encoding="utf-8", errors="replace") as log:
+            logged = log.read().lower()
+        assert logged, f"{service.name} logged nothing: the search would prove nothing"
+        for needle in (person.display_name, person.email, person.employee_id):
+            assert needle.lower() not in logged, f"{service.name} logged the erased person's details"
+    verified = tandem(env, "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr  # the chain covers the ciphertext
     replayed = tandem(env, "replay", "--service", "insights")
     assert replayed.returncode == 0 and "DIFFERENT" not in replayed.stdout, "replay still works after erasure"
+    for service in ("matching", "sessions"):
+        replayed = tandem(env, "replay", "--service", service)
+        assert replayed.returncode == 0 and "DIFFERENT" not in replayed.stdout, f"{service}'s live tables forget them"
 
 
 def test_the_cli_reports_as_of_an_instant_exactly_as_the_api_does(sent, platform, env):

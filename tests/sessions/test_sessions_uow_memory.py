@@ -29,5 +29,8 @@ class TestInMemorySessionsUnitOfWork(SessionsUnitOfWorkContract):
     async def kept_feedback(self, uow) -> list[str]:
         return [f.feedback_id for f in uow.state.feedback]
 
+    async def kept_learned(self, uow) -> dict[str, str]:
+        return {f.feedback_id: f.learned for f in uow.state.feedback}
+
     async def given_program(self, uow, guidelines: ProgramGuidelines) -> None:
         uow.state.programs[guidelines.program_id] = guidelines

@@ -2,6 +2,7 @@
 work on one Idempotency-Key and on one pair's stream."""
 
 import asyncio
+import contextlib
 import json
 import uuid
 from datetime import date, timedelta
@@ -12,11 +13,14 @@ from services.sessions.adapters import repository
 from services.sessions.bootstrap import SPEC
 from services.sessions.domain.commands import LogSession, Reflect, WriteAgreement
 from services.sessions.domain.model import Pair, ProgramGuidelines
+from services.sessions.entrypoints.pairs_consumer import ErasureForgetsWords
 from services.sessions.service_layer import handlers
 from services.sessions.service_layer.unit_of_work import PostgresSessionsUnitOfWork
 from shared import eventstore
 from shared.db import create_pool, migrate
+from shared.events import ParticipantErased
 from tests.contracts.sessions_uow import FORMED, TTL, SessionsUnitOfWorkContract
+from tests.support.kafka_log import envelope_of
 
 
 @pytest.fixture
@@ -48,6 +52,10 @@ class TestPostgresSessionsUnitOfWork(SessionsUnitOfWorkContract):
 
     async def kept_feedback(self, uow) -> list[str]:
         return [r["feedback_id"] for r in await uow.pool.fetch("SELECT feedback_id FROM feedback ORDER BY given_at")]
+
+    async def kept_learned(self, uow) -> dict[str, str]:
+        rows = await uow.pool.fetch("SELECT feedback_id, learned FROM feedback")
+        return {r["feedback_id"]: r["learned"] for r in rows}
 
     async def given_program(self, uow, guidelines: ProgramGuidelines) -> None:
         await repository.program_guidelines(uow.pool, guidelines)
@@ -124,3 +132,25 @@ async def test_both_members_asking_at_once_complete_the_pair_once(uow):
     )
     kinds = [e.type.split(".")[2] for e in await uow.store.read_stream("pair-sessions-pair-1")]
     assert kinds.count("pair-completed") == 1 and kinds[-1] == "pair-completed"
+
+
+async def test_the_erasure_policy_blanks_the_notes_in_the_runners_transaction_and_a_rollback_keeps_them(uow):
+    """The policy joins the runner's transaction (exactly once with the tracking row): rolled back with it, the
+    words stay; committed, they read blank."""
+    await repository.pair_formed(uow.pool, Pair("pair-1", "prg-1", "p-mentor", "p-mentee"), FORMED)
+    logged = LOG.model_copy(update={"notes": "what I said"})
+    await handlers.log_session(another(uow), "pair-1", logged, "p-mentee", "k-1", TTL)
+    erased = ParticipantErased(program_id="prg-1", participant_id="p-mentee")
+    policy = ErasureForgetsWords(lambda: another(uow))
+    notes = "SELECT string_agg(notes, '|') FROM sessions"
+    async with uow.pool.acquire() as conn:
+        with contextlib.suppress(RuntimeError):
+            async with conn.transaction():
+                await policy.apply(conn, envelope_of(erased, "participant-prg-1-p-mentee", 4), erased)
+                raise RuntimeError("the batch failed")
+        assert await conn.fetchval(notes) == "what I said"
+        async with conn.transaction():
+            await policy.apply(conn, envelope_of(erased, "participant-prg-1-p-mentee", 4), erased)
+    assert await uow.pool.fetchval(notes) == ""
+    assert await uow.pool.fetchval("SELECT count(*) FROM idempotency_keys") == 0
+    assert await uow.pool.fetchval("SELECT count(*) FROM sessions") == 1

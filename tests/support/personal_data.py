@@ -51,3 +51,29 @@ async def records_containing(bootstrap_servers: str, topic_prefix: str, needle: 
                 if raw in blob.lower():
                     hits.append(f"{topic}:{r.partition}@{r.offset}")
     return hits
+
+
+async def opened_event_bodies(dsn: str, bootstrap_servers: str, topic_prefix: str) -> list[tuple[str, dict, dict]]:
+    """Every event on the run's topics whose type seals fields (shared/sealing.SEALED), as (type, body as on Kafka,
+    body opened with every key that still exists in `keys.subject_keys`): what anyone holding the master keys
+    could read from the log."""
+    from shared import sealing
+    from shared.envelope import Envelope
+    from shared.keys import MasterKeys, PostgresKeyStore
+    from shared.topics import events_topic
+
+    bodies = []
+    async with KafkaLog(bootstrap_servers) as log:
+        for service in ("enrolment", "sessions"):
+            for r in await log.records(events_topic(service, topic_prefix)):
+                envelope = Envelope.from_kafka(r.headers, r.value)
+                if envelope.type in sealing.SEALED:
+                    bodies.append((envelope.type, envelope.data))
+    conn = await asyncpg.connect(dsn)
+    try:
+        ring = await PostgresKeyStore(MasterKeys.from_settings()).keys(
+            conn, sealing.sealed_subjects(bodies), create=False
+        )
+    finally:
+        await conn.close()
+    return [(t, data, sealing.unseal(t, data, ring)) for t, data in bodies]

@@ -3,6 +3,7 @@ shorter than 32 bytes, naming the setting and never the value; tokens live at mo
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -17,9 +18,11 @@ from services.notifications.config import DEV_UNSUBSCRIBE_KEY
 from services.registry import SERVICES
 from shared.auth import DEV_SECRET, AuthSettings, issue_token, verify
 from shared.http import create_app
+from shared.keys import DEV_MASTER_KEYS
 from tests.support.infra import CROSSES_A_PROCESS
 
 STRONG = "s" * 40
+STRONG_MASTER = "k1:" + base64.urlsafe_b64encode(b"m" * 32).decode()
 SHORT = "short-but-not-empty-key"  # 23 bytes
 
 
@@ -56,9 +59,21 @@ def test_enrolment_refuses_the_development_pseudonym_key_and_names_it_only():
 @CROSSES_A_PROCESS
 def test_notifications_refuses_the_development_unsubscribe_key_and_names_it_only():
     """Issue #17: the key that signs e-mails' unsubscribe links is checked like the pseudonym key."""
-    started = start("notifications", TANDEM_JWT_SECRET=STRONG, TANDEM_PSEUDONYM_KEY=STRONG)
+    started = start(
+        "notifications", TANDEM_JWT_SECRET=STRONG, TANDEM_PSEUDONYM_KEY=STRONG, TANDEM_MASTER_KEYS=STRONG_MASTER
+    )
     assert started.returncode != 0 and "TANDEM_UNSUBSCRIBE_KEY" in started.stderr
     assert DEV_UNSUBSCRIBE_KEY not in started.stderr + started.stdout
+
+
+@CROSSES_A_PROCESS
+def test_a_service_refuses_the_development_master_key_even_beside_a_real_one_and_names_it_only():
+    """Issue #19: the master keys wrap every person's data key; the public one may not stay listed in production."""
+    listed = f"{STRONG_MASTER},{DEV_MASTER_KEYS}"  # a rotation that forgot to drop the development key
+    started = start("enrolment", TANDEM_JWT_SECRET=STRONG, TANDEM_PSEUDONYM_KEY=STRONG, TANDEM_MASTER_KEYS=listed)
+    assert started.returncode != 0 and "TANDEM_MASTER_KEYS[1]" in started.stderr
+    assert DEV_MASTER_KEYS.partition(":")[2] not in started.stderr + started.stdout
+    assert STRONG_MASTER.partition(":")[2] not in started.stderr + started.stdout
 
 
 @CROSSES_A_PROCESS

@@ -24,6 +24,7 @@ from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from shared.errors import Conflict, Forbidden
 from shared.events import ConsentGiven, Event, ParticipantInvited
 from shared.eventstore import AppendResult
+from shared.keys import subject_of
 
 Changed = tuple[model.Participant, AppendResult | None]
 ProgramChanged = tuple[model.Program, AppendResult | None]
@@ -147,7 +148,10 @@ async def erase(
         withdrawn, withdrawal = participant.withdraw(ERASURE_REASONS[cause])
         erased, erasure = withdrawn.erase(cause)
         await uow.kudos.forget(program_id, participant_id)  # words they wrote or were written about them
-        return await _store(uow, participant, erased, withdrawal, erasure)
+        changed = await _store(uow, participant, erased, withdrawal, erasure)
+        # Crypto-shredding: what the log, Kafka, backups and replays hold of them sealed is unreadable from now on.
+        await uow.destroy_keys([subject_of(program_id, participant_id)])
+        return changed
 
 
 ERASURE_REASONS = {"request": "personal data erased on request", "retention": "the program's retention period ended"}

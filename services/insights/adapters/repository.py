@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import datetime
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -153,6 +153,27 @@ async def record_withdrawal(conn: asyncpg.Connection, e: ParticipantWithdrawn, a
         e.participant_id,
         e.reason,
         at,
+    )
+
+
+async def erase_participant(
+    conn: asyncpg.Connection, program_id: str, participant_id: str, profile: dict[str, Any], withdrawal: dict[str, Any]
+) -> None:
+    """ParticipantErased: the person's facts take what their sealed fields read as once their key is destroyed
+    (`profile` and `withdrawal`: shared/sealing.SEALED's erased values), in every row whatever its `at`, so the
+    live tables equal a replay's. Rows stay: reports keep their counts, the person now in the "(erased)" cells."""
+    await conn.execute(
+        "UPDATE profiles SET department = $3, birth_year = $4 WHERE program_id = $1 AND participant_id = $2",
+        program_id,
+        participant_id,
+        profile["department"],
+        profile["birth_year"],
+    )
+    await conn.execute(
+        "UPDATE withdrawals SET reason = $3 WHERE program_id = $1 AND participant_id = $2",
+        program_id,
+        participant_id,
+        withdrawal["reason"],
     )
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import get_args
 
 from services.insights.domain.facts import Facts, Feedback, Pair, Reflection, Session
-from services.insights.domain.generations import GENERATIONS, generation
+from services.insights.domain.generations import ERASED, GENERATIONS, generation
 from services.insights.domain.report import (
     AtRiskPair,
     GoalsAdvanced,
@@ -51,7 +51,7 @@ def participants(facts: Facts, as_of: datetime) -> Participants:
     known = facts.until(as_of)
     profiles = known.latest_profiles().values()
     withdrawn = known.withdrawn() & {p.participant_id for p in profiles}
-    generations = Counter(generation(p.birth_year) for p in profiles)
+    generations: Counter[str] = Counter(generation(p.birth_year) for p in profiles)
     roles = Counter(p.role for p in profiles)
     k = facts.program.min_group_size
     return Participants(
@@ -60,8 +60,15 @@ def participants(facts: Facts, as_of: datetime) -> Participants:
         withdrawn=len(withdrawn),
         by_role=protect({r: roles[r] for r in MENTORING_ROLES}, k),
         by_department=protect(dict(sorted(Counter(p.department for p in profiles).items())), k),
-        by_generation=protect({g: generations[g] for g in GENERATIONS}, k),
+        by_generation=protect(_by_generation(generations), k),
     )
+
+
+def _by_generation(counts: Counter[str]) -> dict[str, int]:
+    """Every generation's cell, and the erased people's when there are any (a report before any erasure keeps its
+    shape)."""
+    cells = {g: counts[g] for g in GENERATIONS}
+    return cells | ({ERASED: counts[ERASED]} if counts[ERASED] else {})
 
 
 def matching(facts: Facts, as_of: datetime) -> Matching:
@@ -300,10 +307,12 @@ def _ranked(counts: Counter[str]) -> dict[str, int]:
 def mix(facts: Facts, as_of: datetime) -> Mix:
     known = facts.until(as_of)
     profiles = known.latest_profiles()
+    # An erased member's profile is no longer known (its department and birth year read as erased values).
+    known_profiles = {pid: p for pid, p in profiles.items() if generation(p.birth_year) != ERASED}
     couples = [
-        (profiles[p.mentor_id], profiles[p.mentee_id])
+        (known_profiles[p.mentor_id], known_profiles[p.mentee_id])
         for p in known.pairs
-        if p.mentor_id in profiles and p.mentee_id in profiles
+        if p.mentor_id in known_profiles and p.mentee_id in known_profiles
     ]
     generations = sum(generation(a.birth_year) != generation(b.birth_year) for a, b in couples)
     departments = sum(a.department != b.department for a, b in couples)

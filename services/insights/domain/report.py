@@ -34,7 +34,8 @@ class Participants(BaseModel):
     )
     by_generation: dict[str, int | None] = Field(
         description="Enrolled participants by generation: baby_boomers <= 1964, gen_x 1965-1980, "
-        "millennials 1981-1996, gen_z >= 1997 (birth year); null: withheld (see small_cells)."
+        "millennials 1981-1996, gen_z >= 1997 (birth year), and `erased` (only when some are) for erased "
+        "participants, whose birth year is no longer known; null: withheld (see small_cells)."
     )
 
 
@@ -90,7 +91,9 @@ class LearningLedger(BaseModel):
 
 
 class Mix(BaseModel):
-    pairs_considered: int = Field(description="Pairs formed whose mentor's and mentee's profiles are both known.")
+    pairs_considered: int = Field(
+        description="Pairs formed whose mentor's and mentee's profiles are both known (neither member erased)."
+    )
     cross_generation: int = Field(description="Pairs whose mentor and mentee belong to different generations.")
     cross_generation_share: float | None
     cross_department: int = Field(description="Pairs whose mentor and mentee work in different departments.")

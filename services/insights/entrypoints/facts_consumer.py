@@ -25,6 +25,7 @@ from shared.events import (
     PairFormed,
     PairProposed,
     ParticipantEnrolled,
+    ParticipantErased,
     ParticipantProfileUpdated,
     ParticipantWithdrawn,
     ProgramClosed,
@@ -41,6 +42,7 @@ from shared.events import (
     TrainingCompleted,
 )
 from shared.projection import Projection, on
+from shared.sealing import SEALED
 
 
 class FactsProjection(Projection):
@@ -71,6 +73,17 @@ class FactsProjection(Projection):
     @on(ParticipantWithdrawn)
     async def withdrawn(self, conn: asyncpg.Connection, event: ParticipantWithdrawn, envelope: Envelope) -> None:
         await repository.record_withdrawal(conn, event, envelope.time)
+
+    @on(ParticipantErased)
+    async def erased(self, conn: asyncpg.Connection, event: ParticipantErased, envelope: Envelope) -> None:
+        # On the participant's stream, after their enrolment and withdrawal: the rows it rewrites are its stream's.
+        await repository.erase_participant(
+            conn,
+            event.program_id,
+            event.participant_id,
+            SEALED[ParticipantEnrolled.type_name].erased,
+            SEALED[ParticipantWithdrawn.type_name].erased,
+        )
 
     @on(PairFormed)
     async def pair_formed(self, conn: asyncpg.Connection, event: PairFormed, envelope: Envelope) -> None:

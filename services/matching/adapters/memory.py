@@ -91,6 +91,13 @@ class InMemoryCandidates(Candidates):
         before = self.state.candidates.get((program_id, participant_id), PoolEntry({}))
         self.state.candidates[(program_id, participant_id)] = replace(before, status="withdrawn")
 
+    async def erase(self, program_id: str, participant_id: str, erased: dict[str, Any]) -> None:
+        entry = self.state.candidates.get((program_id, participant_id))
+        if entry and entry.profile:
+            self.state.candidates[(program_id, participant_id)] = replace(
+                entry, profile={**entry.profile, **copy.deepcopy(erased)}
+            )
+
     async def get(self, program_id: str, participant_id: str) -> dict[str, Any] | None:
         entry = self.state.candidates.get((program_id, participant_id))
         return copy.deepcopy(entry.profile) if entry and entry.profile else None

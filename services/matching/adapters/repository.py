@@ -65,6 +65,11 @@ class Candidates(ABC):
         """Withdraw the candidate, or remember the withdrawal of one whose enrolment has not arrived yet."""
 
     @abstractmethod
+    async def erase(self, program_id: str, participant_id: str, erased: dict[str, Any]) -> None:
+        """ParticipantErased: the candidate's profile takes the `erased` values (what its sealed fields read as
+        once the person's key is destroyed), as a replay would build it; status and counts stay."""
+
+    @abstractmethod
     async def get(self, program_id: str, participant_id: str) -> dict[str, Any] | None:
         """The candidate's latest profile, whatever their status; None when no profile has arrived."""
 
@@ -254,6 +259,16 @@ class PostgresCandidates(Candidates):
                ON CONFLICT (program_id, participant_id) DO UPDATE SET status = 'withdrawn'""",
             program_id,
             participant_id,
+        )
+
+    async def erase(self, program_id: str, participant_id: str, erased: dict[str, Any]) -> None:
+        # A withdrawal's placeholder ('{}') stays one: it holds nothing, and a replay leaves it empty too.
+        await self.conn.execute(
+            """UPDATE pool_candidates SET profile = profile || $3::jsonb
+               WHERE program_id = $1 AND participant_id = $2 AND profile <> '{}'""",
+            program_id,
+            participant_id,
+            json.dumps(erased),
         )
 
     async def get(self, program_id: str, participant_id: str) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from shared.envelope import Envelope
 from shared.events import (
     PairCompleted,
     ParticipantEnrolled,
+    ParticipantErased,
     ParticipantProfileUpdated,
     ParticipantWithdrawn,
     ProgramClosed,
@@ -25,6 +26,11 @@ from shared.events import (
     TrainingCompleted,
 )
 from shared.projection import Policy, Projection, on
+from shared.sealing import SEALED
+
+# What a profile's sealed fields read as once the person's key is destroyed: a replay after an erasure builds the
+# pool from these, so the live pool takes them on ParticipantErased (issue #19).
+ERASED_PROFILE = SEALED[ParticipantEnrolled.type_name].erased
 
 
 class PoolProjection(Projection):
@@ -59,6 +65,10 @@ class PoolProjection(Projection):
     @on(ParticipantEnrolled, ParticipantProfileUpdated)
     async def profile(self, conn: asyncpg.Connection, event: ParticipantEnrolled, envelope: Envelope) -> None:
         await PostgresCandidates(conn).upsert(event.model_dump(mode="json"))
+
+    @on(ParticipantErased)
+    async def erased(self, conn: asyncpg.Connection, event: ParticipantErased, envelope: Envelope) -> None:
+        await PostgresCandidates(conn).erase(event.program_id, event.participant_id, ERASED_PROFILE)
 
     @on(TrainingCompleted)
     async def trained(self, conn: asyncpg.Connection, event: TrainingCompleted, envelope: Envelope) -> None:

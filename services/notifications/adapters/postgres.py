@@ -25,6 +25,7 @@ from services.notifications.domain.rules import PairState, PairStatus, Proposal,
 from shared.contacts import ContactDetails
 from shared.db import advisory_key
 from shared.events import NotificationSettings
+from shared.eventstore import PostgresEventStore
 
 
 class PostgresNotifications(Notifications):
@@ -142,12 +143,12 @@ class PostgresSendClaims(SendClaims):
     assigns no transaction id and holds back no relay); PostgreSQL drops it with the connection when the sender
     dies, which is what lets a restarted sender retry at once."""
 
-    def __init__(self, pool: asyncpg.Pool, schema: str):
-        self.pool, self.schema = pool, schema
+    def __init__(self, pool: asyncpg.Pool, store: PostgresEventStore):
+        self.pool, self.store = pool, store
         self.held: dict[str, asyncpg.Connection] = {}
 
     def _key(self, notification_id: str) -> int:
-        return advisory_key(f"notification-send:{self.schema}:{notification_id}")
+        return advisory_key(f"notification-send:{self.store.schema}:{notification_id}")
 
     async def claim(self, notification_id: str) -> bool:
         conn = await self.pool.acquire()

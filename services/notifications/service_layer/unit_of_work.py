@@ -51,7 +51,7 @@ class NotificationsUnitOfWork(UnitOfWork):
 class PostgresNotificationsUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWork):
     def __init__(self, pool: asyncpg.Pool, store: PostgresEventStore, *, conn: asyncpg.Connection | None = None):
         super().__init__(pool, store, conn=conn)
-        self.claims = PostgresSendClaims(pool, store.schema)
+        self.claims = PostgresSendClaims(pool, store)  # touches neither until a sender claims
 
     def _bind(self, conn: asyncpg.Connection) -> None:
         self.notifications = PostgresNotifications(conn)

@@ -42,6 +42,11 @@ class SessionsState:
     story_optins: dict[tuple[str, str], StoryOptIn] = field(default_factory=dict)  # by (pair id, participant id)
 
 
+def member_pairs(state: SessionsState, program_id: str, participant_id: str) -> set[str]:
+    """The pairs of one member in one program (an erasure is per program)."""
+    return {p.pair_id for p in state.pairs.values() if p.program_id == program_id and p.has_member(participant_id)}
+
+
 class InMemoryPairs(repository.Pairs):
     def __init__(self, state: SessionsState):
         self.state = state
@@ -98,6 +103,15 @@ class InMemoryAgreements(repository.Agreements):
             agreement = replace(kept, signed_by=agreement.signed_by, ends_on=agreement.ends_on)
         self.state.agreements[agreement.pair_id, agreement.version] = agreement
 
+    async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
+        pairs = member_pairs(self.state, program_id, participant_id)
+        for key, agreement in self.state.agreements.items():
+            if agreement.pair_id not in pairs:
+                continue
+            goals = tuple(replace(g, text=blank) if g.written_by == participant_id else g for g in agreement.goals)
+            note = blank if agreement.proposed_by == participant_id else agreement.confidentiality_note
+            self.state.agreements[key] = replace(agreement, goals=goals, confidentiality_note=note)
+
 
 class InMemoryReflections(repository.Reflections):
     def __init__(self, state: SessionsState):
@@ -113,6 +127,13 @@ class InMemoryReflections(repository.Reflections):
         ):
             raise ValueError("this member's reflection is already kept")  # the primary key in PostgreSQL
         self.state.reflections.append(reflection)
+
+    async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
+        pairs = member_pairs(self.state, program_id, participant_id)
+        self.state.reflections = [
+            replace(r, learned=blank, changed=blank) if r.participant_id == participant_id and r.pair_id in pairs else r
+            for r in self.state.reflections
+        ]
 
 
 class InMemoryStories(repository.Stories):
@@ -155,6 +176,13 @@ class InMemorySessions(repository.Sessions):
     async def of_pair(self, pair_id: str) -> list[SessionRecord]:
         return sorted((s for s in self.state.sessions if s.pair_id == pair_id), key=lambda s: (s.held_on, s.logged_at))
 
+    async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
+        pairs = member_pairs(self.state, program_id, participant_id)
+        self.state.sessions = [
+            replace(s, notes=blank) if s.logged_by == participant_id and s.pair_id in pairs else s
+            for s in self.state.sessions
+        ]
+
 
 class InMemoryFeedback(repository.Feedback):
     def __init__(self, state: SessionsState):
@@ -169,6 +197,13 @@ class InMemoryFeedback(repository.Feedback):
     async def last_given_at(self, pair_id: str, member: str) -> datetime | None:
         mine = [f.feedback_id for f in self.state.feedback if f.pair_id == pair_id and f.given_by == member]
         return max((self.state.feedback_given_at[f] for f in mine), default=None)
+
+    async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
+        pairs = member_pairs(self.state, program_id, participant_id)
+        self.state.feedback = [
+            f.model_copy(update={"learned": blank}) if f.given_by == participant_id and f.pair_id in pairs else f
+            for f in self.state.feedback
+        ]
 
 
 class InMemoryIdempotencyKeys(repository.IdempotencyKeys):
@@ -194,3 +229,6 @@ class InMemoryIdempotencyKeys(repository.IdempotencyKeys):
     async def remember(self, caller: str, key: str, response: dict[str, Any]) -> None:
         keys = self.state.idempotency_keys
         keys[caller, key] = replace(keys[caller, key], response=response)
+
+    async def forget_caller(self, caller: str) -> None:
+        self.state.idempotency_keys = {k: v for k, v in self.state.idempotency_keys.items() if k[0] != caller}

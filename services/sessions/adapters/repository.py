@@ -79,6 +79,11 @@ class Agreements(ABC):
     async def save(self, agreement: Agreement) -> None:
         """Add a version, or record its signatures and end date."""
 
+    @abstractmethod
+    async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
+        """Erasure: the goals the participant wrote, and the confidentiality notes of the versions they proposed,
+        in the program's pairs, read `blank`."""
+
 
 class Reflections(ABC):
     @abstractmethod
@@ -88,6 +93,11 @@ class Reflections(ABC):
 
     @abstractmethod
     async def add(self, reflection: Reflection) -> None: ...
+
+    @abstractmethod
+    async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
+        """Erasure: the participant's reflections in the program's pairs keep their answers, their words read
+        `blank`."""
 
 
 class Stories(ABC):
@@ -114,6 +124,10 @@ class Sessions(ABC):
     async def of_pair(self, pair_id: str) -> list[SessionRecord]:
         """A pair's sessions by the day they were held, then by when they were logged."""
 
+    @abstractmethod
+    async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
+        """Erasure: the notes of the sessions the participant logged in the program's pairs read `blank`."""
+
 
 class Feedback(ABC):
     @abstractmethod
@@ -123,6 +137,10 @@ class Feedback(ABC):
     async def last_given_at(self, pair_id: str, member: str) -> datetime | None:
         """When `member` last gave feedback in the pair; holds that member's feedback on the pair until the unit
         of work ends, so two requests at once cannot both pass the one-per-period rule."""
+
+    @abstractmethod
+    async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
+        """Erasure: what the participant's feedback in the program's pairs says they learned reads `blank`."""
 
 
 class IdempotencyKeys(ABC):
@@ -139,6 +157,10 @@ class IdempotencyKeys(ABC):
     @abstractmethod
     async def remember(self, caller: str, key: str, response: dict[str, Any]) -> None:
         """Store the answer to the request that claimed the key."""
+
+    @abstractmethod
+    async def forget_caller(self, caller: str) -> None:
+        """Erasure: drop the caller's keys, whose stored answers repeat the words they wrote (notes, feedback)."""
 
 
 # ------------------------------------------------------------------------------------------------ PostgreSQL
@@ -247,6 +269,25 @@ class PostgresAgreements(Agreements):
                 ],
             )
 
+    async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
+        await self.conn.execute(
+            f"UPDATE agreement_goals SET text = $3 WHERE written_by = $2 AND pair_id IN ({MEMBER_PAIRS})",
+            program_id,
+            participant_id,
+            blank,
+        )
+        await self.conn.execute(
+            f"UPDATE agreements SET confidentiality_note = $3 WHERE proposed_by = $2 AND pair_id IN ({MEMBER_PAIRS})",
+            program_id,
+            participant_id,
+            blank,
+        )
+
+
+# The pairs of one member in one program (a pseudonym may name the same person in several programs, and an
+# erasure is per program); the member indexes of `pairs` find them.
+MEMBER_PAIRS = "SELECT pair_id FROM pairs WHERE program_id = $1 AND $2 IN (mentor_id, mentee_id)"
+
 
 class PostgresReflections(Reflections):
     def __init__(self, conn: Conn):
@@ -263,6 +304,15 @@ class PostgresReflections(Reflections):
         await self.conn.execute(
             f"INSERT INTO reflections ({REFLECTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             *(getattr(reflection, c) for c in REFLECTION_COLUMNS.split(", ")),
+        )
+
+    async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
+        await self.conn.execute(
+            f"UPDATE reflections SET learned = $3, changed = $3"
+            f" WHERE participant_id = $2 AND pair_id IN ({MEMBER_PAIRS})",
+            program_id,
+            participant_id,
+            blank,
         )
 
 
@@ -346,6 +396,14 @@ class PostgresSessions(Sessions):
             for r in rows
         ]
 
+    async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
+        await self.conn.execute(
+            f"UPDATE sessions SET notes = $3 WHERE logged_by = $2 AND pair_id IN ({MEMBER_PAIRS})",
+            program_id,
+            participant_id,
+            blank,
+        )
+
 
 class PostgresFeedback(Feedback):
     def __init__(self, conn: Conn):
@@ -369,6 +427,14 @@ class PostgresFeedback(Feedback):
         await self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"feedback:{pair_id}:{member}")
         return await self.conn.fetchval(
             "SELECT max(given_at) FROM feedback WHERE pair_id = $1 AND given_by = $2", pair_id, member
+        )
+
+    async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
+        await self.conn.execute(
+            f"UPDATE feedback SET learned = $3 WHERE given_by = $2 AND pair_id IN ({MEMBER_PAIRS})",
+            program_id,
+            participant_id,
+            blank,
         )
 
 
@@ -413,6 +479,9 @@ class PostgresIdempotencyKeys(IdempotencyKeys):
             key,
             json.dumps(response),
         )
+
+    async def forget_caller(self, caller: str) -> None:
+        await self.conn.execute("DELETE FROM idempotency_keys WHERE caller = $1", caller)
 
 
 # ------------------------------------------------------------------------------------ the pairs projection's writes

@@ -64,6 +64,10 @@ TANDEM_SHUTDOWN_GRACE_S: {{ $v.shutdownGraceSeconds | quote }}
 - name: TANDEM_PSEUDONYM_KEY
   valueFrom:
     secretKeyRef: {name: {{ $v.auth.secretName }}, key: pseudonym-key}
+{{- /* Every service seals and opens per-person fields with data keys these master keys wrap (docs/adr/0012). */}}
+- name: TANDEM_MASTER_KEYS
+  valueFrom:
+    secretKeyRef: {name: {{ $v.auth.secretName }}, key: master-keys}
 {{- end -}}
 
 {{- define "tandem.volumes" -}}
