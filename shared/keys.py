@@ -45,9 +45,12 @@ class KeySettings(BaseSettings):
 def master_keys(settings: KeySettings | None = None) -> dict[str, tuple[str, str]]:
     """The start-up check's entries (shared.auth.refuse_unsafe_secrets): each listed master key, which must not be
     the public development one outside development."""
-    spec = (settings or KeySettings()).master_keys
-    entries = [part.strip() for part in spec.split(",") if part.strip()]
+    entries = _entries((settings or KeySettings()).master_keys)
     return {f"TANDEM_MASTER_KEYS[{i}]": (entry, DEV_MASTER_KEYS) for i, entry in enumerate(entries)}
+
+
+def _entries(spec: str) -> list[str]:
+    return [part.strip() for part in spec.split(",") if part.strip()]
 
 
 def subject_of(program_id: str, participant_id: str) -> str:
@@ -64,7 +67,7 @@ class MasterKeys:
 
     def __init__(self, spec: str):
         self.keys: dict[str, AESGCM] = {}
-        for item in (part.strip() for part in spec.split(",") if part.strip()):
+        for item in _entries(spec):
             key_id, _, encoded = item.partition(":")
             raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
             if not key_id or len(raw) != 32:

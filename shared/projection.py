@@ -436,12 +436,16 @@ class ProjectionRunner:
     async def _typed(self, record: ConsumerRecord, envelope: Envelope, ring: KeyRing) -> Parsed | None:
         """The typed event, its sealed fields opened with `ring` (erased values where a key is gone)."""
         try:
-            envelope = replace(envelope, data=sealing.unseal(envelope.type, envelope.data, ring))
+            try:
+                opened = sealing.unseal(envelope.type, envelope.data, ring)
+            except (KeyError, ValueError) as error:  # no subject id to find the key by, or a value not base64
+                raise MalformedRecord(f"{envelope.type}: a sealed field cannot be read ({error!r})") from error
+            envelope = replace(envelope, data=opened)
             event = typed_event(envelope)
             refuse_foreign_publisher(envelope, event, record.topic, self.topic_prefix)
             return record, envelope, event
-        except (MalformedRecord, KeyError, ValueError) as error:
-            await self._dead_letter(record, MalformedRecord(str(error)), reason="parse")
+        except MalformedRecord as error:
+            await self._dead_letter(record, error, reason="parse")
             return None
 
     def _unknown_type(self, record: ConsumerRecord, type_name: str) -> None:

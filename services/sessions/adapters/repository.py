@@ -37,6 +37,24 @@ PAIR_SELECT = (
 )
 
 
+# The pairs of one member in one program (a pseudonym may name the same person in several programs, and an
+# erasure is per program); the member indexes of `pairs` find them.
+MEMBER_PAIRS = "SELECT pair_id FROM pairs WHERE program_id = $1 AND $2 IN (mentor_id, mentee_id)"
+
+
+async def _blank_words(
+    conn: Conn, table: str, columns: tuple[str, ...], author: str, program_id: str, participant_id: str, blank: str
+) -> None:
+    """Set `columns` of `table` to `blank` where `author` is the participant, in their pairs of the program."""
+    assignments = ", ".join(f"{c} = $3" for c in columns)
+    await conn.execute(
+        f"UPDATE {table} SET {assignments} WHERE {author} = $2 AND pair_id IN ({MEMBER_PAIRS})",
+        program_id,
+        participant_id,
+        blank,
+    )
+
+
 class Pairs(ABC):
     """The `pairs` read model, as matching announced them. Handlers only read it; the projection writes it."""
 
@@ -270,23 +288,10 @@ class PostgresAgreements(Agreements):
             )
 
     async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
-        await self.conn.execute(
-            f"UPDATE agreement_goals SET text = $3 WHERE written_by = $2 AND pair_id IN ({MEMBER_PAIRS})",
-            program_id,
-            participant_id,
-            blank,
+        await _blank_words(self.conn, "agreement_goals", ("text",), "written_by", program_id, participant_id, blank)
+        await _blank_words(
+            self.conn, "agreements", ("confidentiality_note",), "proposed_by", program_id, participant_id, blank
         )
-        await self.conn.execute(
-            f"UPDATE agreements SET confidentiality_note = $3 WHERE proposed_by = $2 AND pair_id IN ({MEMBER_PAIRS})",
-            program_id,
-            participant_id,
-            blank,
-        )
-
-
-# The pairs of one member in one program (a pseudonym may name the same person in several programs, and an
-# erasure is per program); the member indexes of `pairs` find them.
-MEMBER_PAIRS = "SELECT pair_id FROM pairs WHERE program_id = $1 AND $2 IN (mentor_id, mentee_id)"
 
 
 class PostgresReflections(Reflections):
@@ -307,13 +312,8 @@ class PostgresReflections(Reflections):
         )
 
     async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
-        await self.conn.execute(
-            f"UPDATE reflections SET learned = $3, changed = $3"
-            f" WHERE participant_id = $2 AND pair_id IN ({MEMBER_PAIRS})",
-            program_id,
-            participant_id,
-            blank,
-        )
+        columns = ("learned", "changed")
+        await _blank_words(self.conn, "reflections", columns, "participant_id", program_id, participant_id, blank)
 
 
 class PostgresStories(Stories):
@@ -397,12 +397,7 @@ class PostgresSessions(Sessions):
         ]
 
     async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
-        await self.conn.execute(
-            f"UPDATE sessions SET notes = $3 WHERE logged_by = $2 AND pair_id IN ({MEMBER_PAIRS})",
-            program_id,
-            participant_id,
-            blank,
-        )
+        await _blank_words(self.conn, "sessions", ("notes",), "logged_by", program_id, participant_id, blank)
 
 
 class PostgresFeedback(Feedback):
@@ -430,12 +425,7 @@ class PostgresFeedback(Feedback):
         )
 
     async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
-        await self.conn.execute(
-            f"UPDATE feedback SET learned = $3 WHERE given_by = $2 AND pair_id IN ({MEMBER_PAIRS})",
-            program_id,
-            participant_id,
-            blank,
-        )
+        await _blank_words(self.conn, "feedback", ("learned",), "given_by", program_id, participant_id, blank)
 
 
 class PostgresIdempotencyKeys(IdempotencyKeys):
