@@ -58,6 +58,12 @@ def subject_of(program_id: str, participant_id: str) -> str:
     return f"{program_id}/{participant_id}"
 
 
+def pair_subject(program_id: str, pair_id: str) -> str:
+    """The key's subject for the words about a pair rather than one person (a dissolution's reason, the topics its
+    sessions covered): either member's erasure destroys it (`pair:` keeps it apart from any participant id)."""
+    return f"{program_id}/pair:{pair_id}"
+
+
 class UnknownMasterKey(LookupError):
     """A data key was wrapped by a master key no longer configured: put it back in TANDEM_MASTER_KEYS."""
 

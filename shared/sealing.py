@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared import events
-from shared.keys import NONCE_BYTES, KeyRing, subject_of
+from shared.keys import NONCE_BYTES, KeyRing, pair_subject, subject_of
 
 PREFIX = "sealed:v1:"
 ERASED_DEPARTMENT = "(erased)"
@@ -40,6 +40,10 @@ class Seal:
 
 def _participant(data: dict[str, Any]) -> str:
     return subject_of(data["program_id"], data["participant_id"])
+
+
+def _pair(data: dict[str, Any]) -> str:
+    return pair_subject(data["program_id"], data["pair_id"])
 
 
 _PROFILE = Seal(
@@ -63,6 +67,9 @@ SEALED: dict[str, Seal] = {
     events.ParticipantProfileUpdated.type_name: _PROFILE,
     events.ParticipantWithdrawn.type_name: Seal(_participant, {"reason": ""}),
     events.FeedbackGiven.type_name: Seal(lambda d: subject_of(d["program_id"], d["given_by"]), {"learned": ""}),
+    # Words about the pair, which either member may have written: under the pair's key, destroyed with either's.
+    events.PairDissolved.type_name: Seal(_pair, {"reason": ""}),
+    events.SessionHeld.type_name: Seal(_pair, {"topics": []}),
 }
 
 

@@ -140,27 +140,31 @@ def verify_topic(
 
 
 async def verify_service(dsn: str, kafka: KafkaSettings, service: str, schema: str | None = None) -> list[Finding]:
-    """Both checks for one service: its event store, then its topic against the store."""
+    """Both checks for one service: its event store, then its topic against the store.
+
+    Read in this order, so a service still writing cannot produce a false finding: the relay's cursor (every event
+    at or below it is on the topic by then), then the topic, then the store (which by then holds every event the
+    topic does, the relay publishing committed events only)."""
     schema = check_identifier(schema or service)
     topic = events_topic(service, kafka.topic_prefix)
     conn = await asyncpg.connect(dsn)
     try:
-        if await conn.fetchval("SELECT to_regclass($1) IS NULL", f"{schema}.events"):
-            # A service never started here has no store yet: nothing to check in it, and any record its topic
-            # holds is one no store accounts for (verify_topic reports it).
-            store, cursor = [], LOG_START
-        else:
-            store = await read_store(conn, schema)
-            row = await conn.fetchrow(
-                f"SELECT last_xid, last_position FROM {schema}.relay_cursor WHERE topic = $1", topic
-            )
-            cursor = LogCursor(row["last_xid"], row["last_position"]) if row else LOG_START
+        # A service never started here has no store yet: nothing to check in it, and any record its topic holds is
+        # one no store accounts for (verify_topic reports it).
+        started = not await conn.fetchval("SELECT to_regclass($1) IS NULL", f"{schema}.events")
+        row = (
+            await conn.fetchrow(f"SELECT last_xid, last_position FROM {schema}.relay_cursor WHERE topic = $1", topic)
+            if started
+            else None
+        )
+        cursor = LogCursor(row["last_xid"], row["last_position"]) if row else LOG_START
+        consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
+        await consumer.start()
+        try:
+            records = await read_topic(consumer, topic)
+        finally:
+            await consumer.stop()
+        store = await read_store(conn, schema) if started else []
     finally:
         await conn.close()
-    consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
-    await consumer.start()
-    try:
-        records = await read_topic(consumer, topic)
-    finally:
-        await consumer.stop()
     return verify_store(store, schema) + verify_topic(records, store, topic, cursor)

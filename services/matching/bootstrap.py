@@ -12,6 +12,7 @@ from services.matching.config import MatchingSettings
 from services.matching.entrypoints import http
 from services.matching.entrypoints.pool_consumer import (
     CompletionEndsPairs,
+    ErasureForgetsWords,
     PoolProjection,
     ProfileChangeRechecksPairs,
     WithdrawalDissolvesPairs,
@@ -45,6 +46,7 @@ def policies(runtime: ServiceRuntime) -> list[Policy]:
         WithdrawalDissolvesPairs(lambda: unit_of_work(runtime)),
         ProfileChangeRechecksPairs(lambda: unit_of_work(runtime)),
         CompletionEndsPairs(lambda: unit_of_work(runtime)),
+        ErasureForgetsWords(lambda: unit_of_work(runtime)),
     ]
 
 

@@ -13,8 +13,9 @@ from services.matching.domain.rounds import Proposal, UnmatchedView
 from services.matching.service_layer import handlers
 from services.matching.service_layer.unit_of_work import MatchingUnitOfWork
 from shared.events import PairDissolved, ParticipantEnrolled
-from shared.keys import KeyRing
+from shared.keys import Db, KeyRing, KeyStore, pair_subject
 from shared.sealing import SEALED, seal
+from shared.uow import InMemoryUnitOfWork
 from tests.support.matching_pool import constrained_pool, launched, profile, seed
 
 PROGRAM = "prg-contract"
@@ -27,6 +28,11 @@ def proposal() -> Proposal:
 
 def pair(pair_id: str, round_id: str, mentor: str = "p-J1", mentee: str = "p-M1", program: str = PROGRAM) -> Pair:
     return Pair(pair_id, program, round_id, mentor, mentee, 0.5, {"skills_to_mentee": 0.5})
+
+
+def key_store(uow: MatchingUnitOfWork) -> tuple[KeyStore, Db]:
+    """The store of the data keys the unit of work destroys, and what it is reached through."""
+    return (uow.keys, None) if isinstance(uow, InMemoryUnitOfWork) else (uow.store.keys, uow.pool)
 
 
 class MatchingUnitOfWorkContract:
@@ -187,6 +193,35 @@ class MatchingUnitOfWorkContract:
         async with uow:
             assert await uow.candidates.counts(PROGRAM) == {"active": 9, "withdrawn": 1}  # the pool's to record
         assert await handlers.dissolve_pairs_of_withdrawn(uow, PROGRAM, "p-J2") == []
+
+    async def test_an_erasure_blanks_the_words_about_the_persons_pairs_and_destroys_the_pairs_keys(self, uow):
+        """ParticipantErased (issue #19): their pairs' dissolution reasons and their own declines' words read blank,
+        and their pairs' keys (which sealed those reasons in the log) are gone; everyone else's stay."""
+        await seed(uow, PROGRAM, constrained_pool(PROGRAM), withdrawn=("p-J4",))
+        committed = await handlers.commit_round(uow, PROGRAM)
+        theirs = sorted(p.pair_id for p in committed.pairs if p.has_member("p-J2"))
+        others = sorted(p.pair_id for p in committed.pairs if not p.has_member("p-J2"))
+        await handlers.dissolve_pairs_of_withdrawn(uow, PROGRAM, "p-J2")
+        async with uow:
+            other = await uow.pairs.get(others[0], for_update=True)
+            assert other is not None
+            await uow.pairs.save(replace(other, status="dissolved", dissolve_reason="a clash of diaries"))
+            await uow.pairs.record_decline(theirs[0], "p-J2", "other", "I know him from a previous job")
+            await uow.pairs.record_decline(others[1], "p-M9", "other", "not now")
+        keys, db = key_store(uow)
+        subjects = {pair_id: pair_subject(PROGRAM, pair_id) for pair_id in theirs + others}
+        await keys.keys(db, subjects.values(), create=True)  # as the appends of their dissolutions made them
+
+        await handlers.forget_words_of(uow, PROGRAM, "p-J2")
+
+        async with uow:
+            reasons = {p.pair_id: p.dissolve_reason for p in await uow.pairs.of_program(PROGRAM)}
+            declines = {pid: await uow.pairs.decline_reason(pid) for pid in (theirs[0], others[1])}
+        assert {reasons[pid] for pid in theirs} == {""}
+        assert reasons[others[0]] == "a clash of diaries" and reasons[others[1]] is None
+        assert declines == {theirs[0]: ("other", ""), others[1]: ("other", "not now")}
+        ring = await keys.keys(db, subjects.values(), create=False)
+        assert {pid for pid, subject in subjects.items() if ring.get(subject) is None} == set(theirs)
 
     # ------------------------------------------------------------------------------------------ issue #15
 

@@ -24,6 +24,7 @@ from services.sessions.domain.model import (
 from services.sessions.service_layer import handlers
 from services.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from shared.events import FeedbackGiven, SessionHeld
+from shared.keys import Db, KeyStore, pair_subject
 
 TTL = timedelta(days=7)
 FORMED = datetime(2026, 3, 1, 9, tzinfo=UTC)
@@ -90,6 +91,10 @@ class SessionsUnitOfWorkContract:
     async def kept_learned(self, uow: SessionsUnitOfWork) -> dict[str, str]:
         """Feedback id -> what the feedback kept says was learned."""
 
+    @abstractmethod
+    def key_store(self, uow: SessionsUnitOfWork) -> tuple[KeyStore, Db]:
+        """The store of the data keys the unit of work destroys, and what it is reached through."""
+
     # ------------------------------------------------------------------------------------------------ erasure
 
     async def test_an_erasure_blanks_the_words_the_person_wrote_in_the_programs_pairs_and_no_others(
@@ -119,11 +124,15 @@ class SessionsUnitOfWorkContract:
             for caller in ("p-mentee", "p-mentor"):
                 assert await uow.idempotency_keys.claim(caller, "key-1", "hash", TTL) is None
                 await uow.idempotency_keys.remember(caller, "key-1", {"notes": f"{caller}'s notes"})
+        keys, db = self.key_store(uow)
+        pair_keys = [pair_subject("prg-1", "pair-1"), pair_subject("prg-2", "pair-x")]
+        await keys.keys(db, pair_keys, create=True)  # as the appends of the pairs' sessions made them
 
         await handlers.forget_words_of(uow, "prg-1", "p-mentee")
 
         async with uow:
             notes = {s.session_id: s.notes for pid in ("pair-1", "pair-x") for s in await uow.sessions.of_pair(pid)}
+            topics = {s.session_id: s.topics for pid in ("pair-1", "pair-x") for s in await uow.sessions.of_pair(pid)}
             words = {
                 (r.pair_id, r.participant_id): (r.learned, r.changed, r.would_recommend)
                 for pid in ("pair-1", "pair-x")
@@ -131,6 +140,14 @@ class SessionsUnitOfWorkContract:
             }
             in_force, latest = await uow.agreements.in_force("pair-1"), await uow.agreements.latest("pair-1")
             elsewhere = await uow.agreements.latest("pair-x")
+        assert topics == {
+            "s-pair-1-1": (),  # words about the pair, whoever logged them: sealed under its key, now destroyed
+            "s-pair-1-2": (),
+            "s-pair-x-1": ("social media", "ai"),
+            "s-pair-x-2": ("social media", "ai"),
+        }
+        ring = await keys.keys(db, pair_keys, create=False)
+        assert (ring.get(pair_keys[0]), ring.get(pair_keys[1]) is not None) == (None, True)
         assert notes == {
             "s-pair-1-1": "mentor's notes",
             "s-pair-1-2": "",

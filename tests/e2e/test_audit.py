@@ -142,9 +142,30 @@ def test_after_erasure_no_table_or_record_holds_the_name_or_email(sent, platform
     person = sent.people[pair["mentor_id"]]
     # The scan below would see notifications' copy: it is there before the erasure.
     eventually(lambda: person.email in asyncio.run(contact_emails(dsn)), 60, "notifications to hold the contacts")
+    # Words they wrote and words about their pair (issue #19): a session's notes and topic and the reason the mentor
+    # gives for ending the pair, each a marker found nowhere else, held by sessions, insights, enrolment and matching
+    # before the erasure.
+    topic, reason, notes = (f"{kind}-{uuid.uuid4().hex}" for kind in ("topic", "reason", "notes"))
+    mentor = {**token("participant", pair["mentor_id"]), "Idempotency-Key": str(uuid.uuid4())}
+    body = {"held_on": str(TODAY), "minutes": 30, "topics": [topic], "learning_direction": "both", "notes": notes}
+    logged = httpx.post(f"{platform['sessions'].url}/pairs/{pair['pair_id']}/sessions", json=body, headers=mentor)
+    assert logged.status_code == 201, logged.text
+    dissolve = f"{platform['matching'].url}/pairs/{pair['pair_id']}/dissolve"
+    assert httpx.post(dissolve, json={"reason": reason}, headers=mentor).status_code == 200
+    words = ((topic, {"sessions": 2, "partnership_topics": 1}), (reason, {"dissolutions": 1}), (notes, {"sessions": 1}))
+    for needle, holders in words:
+        eventually(
+            lambda n=needle, h=holders: holds(asyncio.run(tables_containing(dsn, n)), h),
+            60,
+            "the pair's words to reach every read model",
+        )
     before = report(platform, sent.program["program_id"])
     url = f"{platform['enrolment'].url}/programs/{sent.program['program_id']}/participants/{pair['mentor_id']}/erase"
     assert httpx.post(url, headers=ADMIN).status_code == 200
+    for needle in (topic, reason, notes):
+        eventually(lambda n=needle: asyncio.run(tables_containing(dsn, n)) == [], 30, "no table to hold their words")
+        hits = asyncio.run(records_containing(kafka.kafka_bootstrap_servers, kafka.topic_prefix, needle))
+        assert hits == [], "the log holds their pair's words only sealed"
     for needle in (person.display_name, person.email, person.employee_id):
         # Every schema, notifications' `contacts` included: it forgets the person when the topic's tombstone
         # arrives, just after the erasure commits (docs/adr/0008).
@@ -189,12 +210,18 @@ def test_after_erasure_no_table_or_record_holds_the_name_or_email(sent, platform
     still_open = {p.department for pid, p in sent.people.items() if pid != pair["mentor_id"]}
     assert still_open <= {c["department"] for c in others}, "everyone else's profile still opens"
     assert person.birth_year not in {c["birth_year"] for t, raw, c in theirs if "birth_year" in c}
+    # The words about their pair went with the pair's key: opened with every key left, the log shows neither.
+    assert topic not in str(opened) and reason not in str(opened)
+    pair_subject = f"{sent.program['program_id']}/pair:{pair['pair_id']}"
+    their_pair = [(t, clear) for t, raw, clear in opened if sealing.SEALED[t].subject_of(raw) == pair_subject]
+    assert sorted({t.split(".")[2] for t, _ in their_pair}) == ["pair-dissolved", "session-held"]
+    assert all(clear.get("topics", []) == [] and clear.get("reason", "") == "" for _, clear in their_pair)
     # Nor did any service write them in a log line, before or after the erasure.
     for service in [*platform.values(), notifications]:
         with open(service.log_path, encoding="utf-8", errors="replace") as log:
             logged = log.read().lower()
         assert logged, f"{service.name} logged nothing: the search would prove nothing"
-        for needle in (person.display_name, person.email, person.employee_id):
+        for needle in (person.display_name, person.email, person.employee_id, topic, reason, notes):
             assert needle.lower() not in logged, f"{service.name} logged the erased person's details"
     verified = tandem(env, "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr  # the chain covers the ciphertext
@@ -203,6 +230,12 @@ def test_after_erasure_no_table_or_record_holds_the_name_or_email(sent, platform
     for service in ("matching", "sessions"):
         replayed = tandem(env, "replay", "--service", service)
         assert replayed.returncode == 0 and "DIFFERENT" not in replayed.stdout, f"{service}'s live tables forget them"
+
+
+def holds(tables: list[str], wanted: dict[str, int]) -> bool:
+    """Whether `tables` ("schema"."table" names) hold each wanted table name at least that many times."""
+    names = [t.rsplit(".", 1)[-1].strip('"') for t in tables]
+    return all(names.count(name) >= n for name, n in wanted.items())
 
 
 def test_the_cli_reports_as_of_an_instant_exactly_as_the_api_does(sent, platform, env):

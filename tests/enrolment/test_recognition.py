@@ -13,9 +13,10 @@ import pytest
 
 from services.enrolment.domain.model import Partnership
 from services.enrolment.domain.recognition import MAX_KUDOS_PER_MEMBER, skills_exchanged
-from services.enrolment.service_layer import recognition
+from services.enrolment.service_layer import handlers, recognition
 from services.enrolment.service_layer.unit_of_work import InMemoryEnrolmentUnitOfWork
 from shared.events import ParticipantEnrolled
+from shared.keys import pair_subject, subject_of
 from shared.pseudonyms import pseudonym
 from tests.enrolment.test_enrolment_self_service import (
     ADMIN,
@@ -87,6 +88,22 @@ async def certify(enrolment, pair_id: str):
 
 def pdf_text(content: bytes) -> str:
     return " ".join(" ".join(page.extract_text().split()) for page in pypdf.PdfReader(io.BytesIO(content)).pages)
+
+
+# ------------------------------------------------------------------------------------------------- erasure
+
+
+async def test_an_erasure_forgets_the_topics_of_the_persons_pairs_and_destroys_their_and_the_pairs_keys(
+    enrolment, pair, program_id
+):
+    """Issue #19: the topics are words about the pair, sealed in SessionHeld under its key; erasing either member
+    destroys that key, so the partnerships read model forgets them as a replay would; other pairs keep theirs."""
+    enrolment.state.partnerships["pair-9"] = Partnership(program_id, "pair-9", "p-someone", STRANGER, FORMED)
+    enrolment.state.partnership_topics["pair-9"] = [("excel", "both")]
+    uow = InMemoryEnrolmentUnitOfWork(enrolment.state, enrolment.store)
+    await handlers.erase(uow, program_id, MENTOR)
+    assert enrolment.state.partnership_topics == {"pair-9": [("excel", "both")]}
+    assert uow.keys.stored == {subject_of(program_id, MENTOR): None, pair_subject(program_id, pair): None}
 
 
 # ------------------------------------------------------------------------------------------------- the policy

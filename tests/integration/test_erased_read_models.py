@@ -18,11 +18,14 @@ from shared.db import create_pool, migrate, migration_files
 from shared.envelope import Envelope
 from shared.events import (
     Event,
+    PairDissolved,
+    PairFormed,
     ParticipantEnrolled,
     ParticipantErased,
     ParticipantProfileUpdated,
     ParticipantWithdrawn,
     ProgramLaunched,
+    SessionHeld,
 )
 from shared.keys import KeyRing
 from shared.projection import TRACKING_MIGRATIONS, Projection
@@ -32,6 +35,7 @@ from tests.support.kafka_log import envelope_of
 
 T0 = datetime(2026, 2, 1, 9, tzinfo=UTC)
 ERASED_ONE = ("prg-1", "p-erased")
+ERASED_PAIR = ("pair-erased", "p-colleague", "erased")  # the erased person's pair: its id, mentor, its words' mark
 
 
 def profile(program_id: str, participant_id: str, kind: type[ParticipantEnrolled] | type[ParticipantProfileUpdated]):
@@ -65,6 +69,32 @@ def the_log() -> list[tuple[Envelope, Event]]:
             (stream, profile(program_id, participant_id, ParticipantProfileUpdated)),
             (stream, ParticipantWithdrawn(program_id=program_id, participant_id=participant_id, reason="new job")),
         ]
+    for pair_id, mentor, words in (ERASED_PAIR, ("pair-kept", "p-colleague", "kept")):
+        stream = f"pair-{pair_id}"
+        formed = PairFormed(
+            program_id="prg-1",
+            pair_id=pair_id,
+            round_id="r-1",
+            mentor_id=mentor,
+            mentee_id="p-erased",
+            score=1.0,
+            breakdown={},
+        )
+        if pair_id == "pair-kept":
+            formed = formed.model_copy(update={"mentee_id": "p-someone"})
+        held = SessionHeld(
+            program_id="prg-1",
+            pair_id=pair_id,
+            session_id=f"s-{pair_id}",
+            held_on=T0.date(),
+            minutes=30,
+            topics=(f"{words} merger", f"{words} tiktok"),
+            learning_direction="both",
+            logged_by=mentor,
+            logged_at=T0,
+        )
+        dissolved = PairDissolved(program_id="prg-1", pair_id=pair_id, reason=f"{words} clash at the offsite")
+        events += [(stream, formed), (f"pair-sessions-{pair_id}", held), (stream, dissolved)]
     events.append(
         (
             f"participant-{ERASED_ONE[0]}-{ERASED_ONE[1]}",
@@ -80,8 +110,11 @@ def the_log() -> list[tuple[Envelope, Event]]:
 
 
 def keyless(envelope: Envelope, event: Event) -> tuple[Envelope, Event]:
-    """The event as a replay reads it once the erased person's key is destroyed."""
-    if (getattr(event, "program_id", None), getattr(event, "participant_id", None)) != ERASED_ONE:
+    """The event as a replay reads it once the erased person's key, and their pairs' keys, are destroyed."""
+    program_id = getattr(event, "program_id", None)
+    theirs = (program_id, getattr(event, "participant_id", None)) == ERASED_ONE
+    their_pairs = (program_id, getattr(event, "pair_id", None)) == (ERASED_ONE[0], ERASED_PAIR[0])
+    if not (theirs or their_pairs):
         return envelope, event
     data = seal(event.type_name, envelope.data, KeyRing())
     return replace(envelope, data=data), type(event).model_validate(data)
@@ -133,6 +166,13 @@ async def their_rows(pool: asyncpg.Pool, schema: str, tables: list[str]) -> str:
     return "|".join(rows)
 
 
+async def all_rows(pool: asyncpg.Pool, schema: str, tables: list[str]) -> str:
+    rows = []
+    for table in tables:
+        rows += [r["t"] for r in await pool.fetch(f"SELECT t::text AS t FROM {schema}.{table} t")]
+    return "|".join(rows)
+
+
 @pytest.mark.parametrize("projection", [PoolProjection(), FactsProjection()], ids=lambda p: p.name)
 async def test_after_an_erasure_the_live_read_model_equals_a_replay_without_the_key(dsn, projection):
     log = the_log()
@@ -143,12 +183,19 @@ async def test_after_an_erasure_the_live_read_model_equals_a_replay_without_the_
         before = await counts(live, live_schema, tables)
         assert not all(c.identical for c in await compare(live, live_schema, replayed_schema, tables))
         assert "Legal" in await their_rows(live, live_schema, tables), "the live rows held their profile"
+        if projection.name == FactsProjection.name:
+            held = await all_rows(live, live_schema, tables)
+            assert "erased merger" in held and "erased clash" in held, "the live rows held their pair's words"
         await apply(live, projection, log[-1:])  # ParticipantErased
         comparisons = await compare(live, live_schema, replayed_schema, tables)
         assert [c.table for c in comparisons if not c.identical] == []
         assert await counts(live, live_schema, tables) == before, "an erasure removes no row: counts stay"
         rows = await their_rows(live, live_schema, tables)
         assert rows and not [word for word in THEIR_WORDS if word in rows], rows
+        everything = await all_rows(live, live_schema, tables)
+        assert "erased merger" not in everything and "erased clash" not in everything, "words about their pair"
+        if projection.name == FactsProjection.name:
+            assert "kept merger" in everything and "kept clash" in everything, "another pair's words stay"
     finally:
         for pool, schema in ((live, live_schema), (replayed, replayed_schema)):
             await pool.execute(f"DROP SCHEMA {schema} CASCADE")

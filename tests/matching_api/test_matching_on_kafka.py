@@ -4,11 +4,13 @@ arrive on the broker, and its relay publishes what its rounds and dissolutions d
 import httpx
 import pytest
 
+from shared import sealing
 from shared.envelope import Envelope
 from shared.events import ParticipantEnrolled, ParticipantWithdrawn, ProgramLaunched
 from shared.topics import events_topic
 from tests.support.kafka_log import KafkaLog, envelope_of, produce, wait_until
 from tests.support.matching_pool import launched, profile
+from tests.support.personal_data import opened
 from tests.support.services import running, service_env, token
 
 ADMIN = token("program_admin")
@@ -28,7 +30,7 @@ async def matching_events(kafka, pair_id: str) -> list[Envelope]:
 
 
 async def test_a_round_over_the_pool_from_the_broker_publishes_its_pairs_and_a_withdrawal_dissolves_them(
-    matching, kafka
+    matching, kafka, dsn
 ):
     people = [profile(PROGRAM, "p-K-M1", "mentee", 8), profile(PROGRAM, "p-K-J1", "mentor", 2)]
     await produce(
@@ -67,7 +69,10 @@ async def test_a_round_over_the_pool_from_the_broker_publishes_its_pairs_and_a_w
 
         events = await wait_until(dissolved, 60, what="PairDissolved on Kafka")
         assert events[1].type == "tandem.matching.pair-dissolved.v1"
-        assert events[1].data["reason"] == "participant withdrew"
+        dissolved_body = events[1].data
+        assert sealing.is_sealed(dissolved_body["reason"]), "words about the pair travel sealed (issue #19)"
+        (clear,) = await opened(dsn, [(events[1].type, dissolved_body)])
+        assert clear["reason"] == "participant withdrew"
         assert (await http.get(f"/pairs/{pair['pair_id']}")).json()["status"] == "dissolved"
         assert await pool() == {"program_id": PROGRAM, "active": 1, "withdrawn": 1, "awaiting_training": 0}
 

@@ -59,16 +59,23 @@ async def opened_event_bodies(dsn: str, bootstrap_servers: str, topic_prefix: st
     could read from the log."""
     from shared import sealing
     from shared.envelope import Envelope
-    from shared.keys import MasterKeys, PostgresKeyStore
     from shared.topics import events_topic
 
     bodies = []
     async with KafkaLog(bootstrap_servers) as log:
-        for service in ("enrolment", "sessions"):
+        for service in sorted({type_name.split(".")[1] for type_name in sealing.SEALED}):
             for r in await log.records(events_topic(service, topic_prefix)):
                 envelope = Envelope.from_kafka(r.headers, r.value)
                 if envelope.type in sealing.SEALED:
                     bodies.append((envelope.type, envelope.data))
+    return list(zip([t for t, _ in bodies], [d for _, d in bodies], await opened(dsn, bodies), strict=True))
+
+
+async def opened(dsn: str, bodies: list[tuple[str, dict]]) -> list[dict]:
+    """The (type, body) bodies with their sealed fields opened with the keys that exist in `keys.subject_keys`."""
+    from shared import sealing
+    from shared.keys import MasterKeys, PostgresKeyStore
+
     conn = await asyncpg.connect(dsn)
     try:
         ring = await PostgresKeyStore(MasterKeys.from_settings()).keys(
@@ -76,4 +83,4 @@ async def opened_event_bodies(dsn: str, bootstrap_servers: str, topic_prefix: st
         )
     finally:
         await conn.close()
-    return [(t, data, sealing.unseal(t, data, ring)) for t, data in bodies]
+    return [sealing.unseal(t, data, ring) for t, data in bodies]

@@ -5,13 +5,14 @@ keys wrap and rotate."""
 from __future__ import annotations
 
 import base64
+from datetime import UTC, date, datetime
 
 import pytest
 from cryptography.exceptions import InvalidTag
 
 from shared import sealing
-from shared.events import FeedbackGiven, ParticipantEnrolled, ParticipantWithdrawn
-from shared.keys import InMemoryKeyStore, KeyRing, MasterKeys, UnknownMasterKey, subject_of
+from shared.events import FeedbackGiven, PairDissolved, ParticipantEnrolled, ParticipantWithdrawn, SessionHeld
+from shared.keys import InMemoryKeyStore, KeyRing, MasterKeys, UnknownMasterKey, pair_subject, subject_of
 
 PROFILE = ParticipantEnrolled(
     program_id="prg-1",
@@ -100,6 +101,34 @@ async def test_keys_are_per_person_per_program_and_free_text_is_sealed_under_its
     assert sealing.unseal(bodies[1][0], sealed[1], ring)["learned"] == "how my team uses TikTok"
 
 
+async def test_words_about_a_pair_are_sealed_under_the_pairs_key_and_go_with_it():
+    store = InMemoryKeyStore()
+    dissolved = PairDissolved(program_id="prg-1", pair_id="pair-7", reason="she left for a rival bank")
+    held = SessionHeld(
+        program_id="prg-1",
+        pair_id="pair-7",
+        session_id="s-1",
+        held_on=date(2026, 3, 2),
+        minutes=45,
+        topics=("TikTok for bankers", "the merger"),
+        learning_direction="mentee_to_mentor",
+        logged_by="p-ada",
+        logged_at=datetime(2026, 3, 2, 10, tzinfo=UTC),
+    )
+    bodies = [(e.type_name, e.model_dump(mode="json")) for e in (dissolved, held)]
+    assert sealing.subjects(bodies) == {pair_subject("prg-1", "pair-7")} == {"prg-1/pair:pair-7"}
+    ring = await store.keys(None, sealing.subjects(bodies), create=True)
+    sealed = [sealing.seal(t, d, ring) for t, d in bodies]
+    assert not any(word in str(sealed) for word in ("rival", "TikTok", "merger"))
+    assert [sealing.unseal(t, d, ring) for (t, _), d in zip(bodies, sealed, strict=True)] == [d for _, d in bodies]
+    await store.destroy(None, [pair_subject("prg-1", "pair-7")])
+    types = [t for t, _ in bodies]
+    gone = await store.keys(None, sealing.sealed_subjects(zip(types, sealed, strict=True)), create=False)
+    opened = [sealing.unseal(t, d, gone) for (t, _), d in zip(bodies, sealed, strict=True)]
+    assert PairDissolved.model_validate(opened[0]).reason == ""
+    assert SessionHeld.model_validate(opened[1]).topics == ()  # still a valid event: replays keep counting it
+
+
 def test_a_body_stored_before_sealing_existed_reads_as_it_is():
     data = PROFILE.model_dump(mode="json")
     assert sealing.unseal(TYPE, data, KeyRing()) == data
@@ -129,10 +158,8 @@ def test_a_malformed_master_key_list_is_refused_without_echoing_it(spec):
     assert (spec.partition(":")[2] or "never-empty") not in str(refused.value)
 
 
-# Role stays clear by design (reports count by it; alone it singles out no one). The two pair-level texts need a
-# key per pair, destroyed with either member's: not built yet (issue #19), listed here so nothing new joins them.
+# Role stays clear by design (reports count by it; alone it singles out no one).
 CLEAR_BY_DESIGN = {("ParticipantEnrolled", "role"), ("ParticipantProfileUpdated", "role")}
-PAIR_WORDS_NOT_SEALED_YET = {("PairDissolved", "reason"), ("SessionHeld", "topics")}
 
 
 def test_every_event_field_classed_as_describing_a_person_is_sealed_but_the_listed_ones():
@@ -149,4 +176,4 @@ def test_every_event_field_classed_as_describing_a_person_is_sealed_but_the_list
         and entry.cls in ("personal", "quasi-identifier", "free-text")
         and name not in sealed.get(type_name, ())
     }
-    assert describing == CLEAR_BY_DESIGN | PAIR_WORDS_NOT_SEALED_YET
+    assert describing == CLEAR_BY_DESIGN

@@ -209,6 +209,16 @@ class InMemoryPartnerships(Partnerships):
     async def topics(self, pair_id: str) -> list[tuple[str, LearningDirection]]:
         return list(self.state.partnership_topics.get(pair_id, []))
 
+    async def forget_topics_of(self, program_id: str, participant_id: str) -> list[str]:
+        pair_ids = sorted(
+            p.pair_id
+            for p in self.state.partnerships.values()
+            if p.program_id == program_id and participant_id in (p.mentor_id, p.mentee_id)
+        )
+        for pair_id in pair_ids:
+            self.state.partnership_topics.pop(pair_id, None)
+        return pair_ids
+
 
 class InMemoryCertificates(Certificates):
     def __init__(self, state: EnrolmentState):

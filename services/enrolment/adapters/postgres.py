@@ -277,6 +277,19 @@ class PostgresPartnerships(Partnerships):
         )
         return [(r["topic"], r["learning_direction"]) for r in rows]
 
+    async def forget_topics_of(self, program_id: str, participant_id: str) -> list[str]:
+        pair_ids = [
+            r["pair_id"]
+            for r in await self.conn.fetch(
+                """SELECT pair_id FROM partnerships WHERE program_id = $1 AND $2 IN (mentor_id, mentee_id)
+                   ORDER BY pair_id""",
+                program_id,
+                participant_id,
+            )
+        ]
+        await self.conn.execute("DELETE FROM partnership_topics WHERE pair_id = ANY($1::text[])", pair_ids)
+        return pair_ids
+
 
 def _partnership(r: asyncpg.Record) -> Partnership:
     return Partnership(

@@ -164,6 +164,11 @@ class Partnerships(ABC):
     async def topics(self, pair_id: str) -> list[tuple[str, LearningDirection]]:
         """The topics of the pair's sessions, each with the direction its session was logged with."""
 
+    @abstractmethod
+    async def forget_topics_of(self, program_id: str, participant_id: str) -> list[str]:
+        """Erasure: the topics of the participant's pairs in the program (any status) are forgotten, as a replay
+        reads them once the pairs' keys are destroyed; the ids of those pairs."""
+
 
 class Certificates(ABC):
     """The certificates issued to members of completed pairs (table `certificates`)."""

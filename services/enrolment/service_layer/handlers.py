@@ -24,7 +24,7 @@ from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from shared.errors import Conflict, Forbidden
 from shared.events import ConsentGiven, Event, ParticipantInvited
 from shared.eventstore import AppendResult
-from shared.keys import subject_of
+from shared.keys import pair_subject, subject_of
 
 Changed = tuple[model.Participant, AppendResult | None]
 ProgramChanged = tuple[model.Program, AppendResult | None]
@@ -148,9 +148,13 @@ async def erase(
         withdrawn, withdrawal = participant.withdraw(ERASURE_REASONS[cause])
         erased, erasure = withdrawn.erase(cause)
         await uow.kudos.forget(program_id, participant_id)  # words they wrote or were written about them
+        pair_ids = await uow.partnerships.forget_topics_of(program_id, participant_id)
         changed = await _store(uow, participant, erased, withdrawal, erasure)
-        # Crypto-shredding: what the log, Kafka, backups and replays hold of them sealed is unreadable from now on.
-        await uow.destroy_keys([subject_of(program_id, participant_id)])
+        # Crypto-shredding: what the log, Kafka, backups and replays hold of them, and of their pairs, sealed is
+        # unreadable from now on (matching and sessions destroy the keys of pairs this read model has yet to see).
+        await uow.destroy_keys(
+            [subject_of(program_id, participant_id), *(pair_subject(program_id, p) for p in pair_ids)]
+        )
         return changed
 
 

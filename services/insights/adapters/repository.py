@@ -157,11 +157,27 @@ async def record_withdrawal(conn: asyncpg.Connection, e: ParticipantWithdrawn, a
 
 
 async def erase_participant(
-    conn: asyncpg.Connection, program_id: str, participant_id: str, profile: dict[str, Any], withdrawal: dict[str, Any]
+    conn: asyncpg.Connection, program_id: str, participant_id: str, erased: dict[str, dict[str, Any]]
 ) -> None:
-    """ParticipantErased: the person's facts take what their sealed fields read as once their key is destroyed
-    (`profile` and `withdrawal`: shared/sealing.SEALED's erased values), in every row whatever its `at`, so the
-    live tables equal a replay's. Rows stay: reports keep their counts, the person now in the "(erased)" cells."""
+    """ParticipantErased: the person's facts, and the words about their pairs (a dissolution's reason, sessions'
+    topics), take what their sealed fields read as once the keys are destroyed (`erased`: shared/sealing.SEALED's
+    erased values by event type), in every row whatever its `at`, so the live tables equal a replay's. Rows stay:
+    reports keep their counts, the person now in the "(erased)" cells."""
+    profile = erased[ParticipantEnrolled.type_name]
+    withdrawal = erased[ParticipantWithdrawn.type_name]
+    their_pairs = "SELECT pair_id FROM pairs WHERE program_id = $1 AND $2 IN (mentor_id, mentee_id)"
+    await conn.execute(
+        f"UPDATE dissolutions SET reason = $3 WHERE pair_id IN ({their_pairs})",
+        program_id,
+        participant_id,
+        erased[PairDissolved.type_name]["reason"],
+    )
+    await conn.execute(
+        f"UPDATE sessions SET topics = $3 WHERE pair_id IN ({their_pairs})",
+        program_id,
+        participant_id,
+        erased[SessionHeld.type_name]["topics"],
+    )
     await conn.execute(
         "UPDATE profiles SET department = $3, birth_year = $4 WHERE program_id = $1 AND participant_id = $2",
         program_id,

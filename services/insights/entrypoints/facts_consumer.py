@@ -77,13 +77,8 @@ class FactsProjection(Projection):
     @on(ParticipantErased)
     async def erased(self, conn: asyncpg.Connection, event: ParticipantErased, envelope: Envelope) -> None:
         # On the participant's stream, after their enrolment and withdrawal: the rows it rewrites are its stream's.
-        await repository.erase_participant(
-            conn,
-            event.program_id,
-            event.participant_id,
-            SEALED[ParticipantEnrolled.type_name].erased,
-            SEALED[ParticipantWithdrawn.type_name].erased,
-        )
+        erased = {type_name: seal.erased for type_name, seal in SEALED.items()}
+        await repository.erase_participant(conn, event.program_id, event.participant_id, erased)
 
     @on(PairFormed)
     async def pair_formed(self, conn: asyncpg.Connection, event: PairFormed, envelope: Envelope) -> None:

@@ -233,6 +233,19 @@ class InMemoryPairs(Pairs):
         decline = self.state.declines.get(pair_id)
         return (decline[1], decline[2]) if decline else None
 
+    async def forget_words_of(self, program_id: str, participant_id: str) -> list[str]:
+        theirs = sorted(
+            p.pair_id for p in self.state.pairs.values() if p.program_id == program_id and p.has_member(participant_id)
+        )
+        for pair_id in theirs:
+            pair = self.state.pairs[pair_id]
+            if pair.dissolve_reason is not None:
+                self.state.pairs[pair_id] = replace(pair, dissolve_reason="")
+            decline = self.state.declines.get(pair_id)
+            if decline and decline[0] == participant_id:
+                self.state.declines[pair_id] = (decline[0], decline[1], "")
+        return theirs
+
     async def active_of_participant(self, participant_ids: Collection[str]) -> list[Pair]:
         return sorted(
             (p for p in self.state.pairs.values() if p.status == "active" and _member_of(p, participant_ids)),

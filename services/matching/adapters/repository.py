@@ -160,6 +160,11 @@ class Pairs(ABC):
         """(reason_code, reason) of a declined pair."""
 
     @abstractmethod
+    async def forget_words_of(self, program_id: str, participant_id: str) -> list[str]:
+        """Erasure: in each of the participant's pairs of the program (any status) the dissolve reason reads blank,
+        and so do the words of the declines they made; the ids of those pairs."""
+
+    @abstractmethod
     async def active_of_participant(self, participant_ids: Collection[str]) -> list[Pair]:
         """The participant's active pairs in every program, under any of their ids, by program id then pair id (not
         locked)."""
@@ -470,6 +475,21 @@ class PostgresPairs(Pairs):
     async def decline_reason(self, pair_id: str) -> tuple[str, str] | None:
         row = await self.conn.fetchrow("SELECT reason_code, reason FROM proposal_declines WHERE pair_id = $1", pair_id)
         return (row["reason_code"], row["reason"]) if row else None
+
+    async def forget_words_of(self, program_id: str, participant_id: str) -> list[str]:
+        await self.conn.execute(
+            """UPDATE proposal_declines d SET reason = '' FROM pairs p
+               WHERE d.pair_id = p.pair_id AND p.program_id = $1 AND d.participant_id = $2""",
+            program_id,
+            participant_id,
+        )
+        rows = await self.conn.fetch(
+            """UPDATE pairs SET dissolve_reason = CASE WHEN dissolve_reason IS NULL THEN NULL ELSE '' END
+               WHERE program_id = $1 AND $2 IN (mentor_id, mentee_id) RETURNING pair_id""",
+            program_id,
+            participant_id,
+        )
+        return sorted(r["pair_id"] for r in rows)
 
     async def active_of_participant(self, participant_ids: Collection[str]) -> list[Pair]:
         rows = await self.conn.fetch(

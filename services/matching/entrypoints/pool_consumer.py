@@ -96,6 +96,22 @@ class WithdrawalDissolvesPairs(Policy):
         await handlers.dissolve_pairs_of_withdrawn(uow, event.program_id, event.participant_id)
 
 
+class ErasureForgetsWords(Policy):
+    """ParticipantErased (enrolment's): the words about the person's pairs read blank (handlers.forget_words_of).
+    A policy, not a pool handler: pairs and declines are matching's own state, which a replay of the pool neither
+    rebuilds nor touches."""
+
+    name = "erasure-forgets-words"
+    projection = PoolProjection.name
+
+    def __init__(self, unit_of_work: Callable[[], PostgresMatchingUnitOfWork]):
+        self.unit_of_work = unit_of_work
+
+    @on(ParticipantErased)
+    async def forget(self, conn: asyncpg.Connection, event: ParticipantErased, envelope: Envelope) -> None:
+        await handlers.forget_words_of(self.unit_of_work().joining(conn), event.program_id, event.participant_id)
+
+
 class ProfileChangeRechecksPairs(Policy):
     """An active pair that a profile change makes break a hard rule (an HR re-import putting one member in the
     other's reporting line, or the mentor no longer junior) is flagged or dissolved, per its program's

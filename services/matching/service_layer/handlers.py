@@ -26,6 +26,7 @@ from shared.events import (
     RoundCommitted,
 )
 from shared.eventstore import AppendResult
+from shared.keys import pair_subject
 
 WITHDREW = "participant withdrew"
 
@@ -196,6 +197,15 @@ async def dissolve_pairs_of_withdrawn(
         for pair in await uow.pairs.open_proposals_of(program_id, participant_id):
             await _record(uow, pair, *_one(pair.withdraw_proposal()))
     return [result for _, result in dissolved if result is not None]
+
+
+async def forget_words_of(uow: MatchingUnitOfWork, program_id: str, participant_id: str) -> None:
+    """ParticipantErased: in the person's pairs of the program, the dissolution's reason and the words of their
+    declines read blank, and the pairs' keys are destroyed, so the log's reasons (PairDissolved's, sealed under the
+    pair's key) read blank too, as a replay will. The withdrawal before it has already dissolved the active ones."""
+    async with uow:
+        pair_ids = await uow.pairs.forget_words_of(program_id, participant_id)
+        await uow.destroy_keys([pair_subject(program_id, pair_id) for pair_id in pair_ids])
 
 
 async def recheck_pairs_of_updated(uow: MatchingUnitOfWork, profile: dict[str, Any]) -> list[AppendResult]:

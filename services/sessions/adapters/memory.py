@@ -179,7 +179,9 @@ class InMemorySessions(repository.Sessions):
     async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
         pairs = member_pairs(self.state, program_id, participant_id)
         self.state.sessions = [
-            replace(s, notes=blank) if s.logged_by == participant_id and s.pair_id in pairs else s
+            replace(s, notes=blank if s.logged_by == participant_id else s.notes, topics=())
+            if s.pair_id in pairs
+            else s
             for s in self.state.sessions
         ]
 

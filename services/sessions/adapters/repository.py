@@ -144,7 +144,8 @@ class Sessions(ABC):
 
     @abstractmethod
     async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
-        """Erasure: the notes of the sessions the participant logged in the program's pairs read `blank`."""
+        """Erasure: the notes of the sessions the participant logged in the program's pairs read `blank`, and every
+        session of those pairs has no topics (words about the pair, sealed under its key: what a replay reads)."""
 
 
 class Feedback(ABC):
@@ -398,6 +399,9 @@ class PostgresSessions(Sessions):
 
     async def blank_written_by(self, program_id: str, participant_id: str, blank: str) -> None:
         await _blank_words(self.conn, "sessions", ("notes",), "logged_by", program_id, participant_id, blank)
+        await self.conn.execute(
+            f"UPDATE sessions SET topics = '{{}}' WHERE pair_id IN ({MEMBER_PAIRS})", program_id, participant_id
+        )
 
 
 class PostgresFeedback(Feedback):

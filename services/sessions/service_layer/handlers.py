@@ -30,6 +30,7 @@ from shared.auth import ProgramStaff
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events import BreakGlassUsed, Confidentiality, FeedbackGiven, LearningDirection
 from shared.http import EventLogPosition
+from shared.keys import pair_subject
 from shared.sealing import SEALED
 
 log = logging.getLogger(__name__)
@@ -395,12 +396,15 @@ ERASED_TEXT: str = SEALED[FeedbackGiven.type_name].erased["learned"]
 async def forget_words_of(uow: SessionsUnitOfWork, program_id: str, participant_id: str) -> None:
     """ParticipantErased: what the person wrote in the program's pairs (session notes they logged, what their
     feedback says they learned, their closing reflection, the goals and confidentiality notes they wrote) reads
-    blank, and their Idempotency-Keys' stored answers, which repeat those words, go. Ratings, dates and answers
-    stay: figures keep their counts."""
+    blank, and their Idempotency-Keys' stored answers, which repeat those words, go. The words about their pairs
+    (the topics of every session) go too, with the pairs' keys, which sealed them in the log. Ratings, dates and
+    answers stay: figures keep their counts."""
     async with uow:
         for words in (uow.sessions, uow.feedback, uow.reflections, uow.agreements):
             await words.blank_written_by(program_id, participant_id, ERASED_TEXT)
         await uow.idempotency_keys.forget_caller(participant_id)
+        pairs = [p for p in await uow.pairs.of_participant([participant_id]) if p.program_id == program_id]
+        await uow.destroy_keys([pair_subject(program_id, p.pair_id) for p in pairs])
 
 
 async def complete_due_pairs(unit_of_work: Callable[[], SessionsUnitOfWork], now: datetime) -> int:
