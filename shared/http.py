@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
@@ -28,6 +26,8 @@ from shared.openapi_responses import document_error_responses
 from shared.runtime import ServiceRuntime
 from shared.service import ServiceSettings, ServiceSpec
 
+T = TypeVar("T")
+
 
 class EventLogPosition(BaseModel):
     """Where a command's events landed, so a client can wait for a read model to catch up."""
@@ -41,19 +41,19 @@ class EventLogPosition(BaseModel):
         return cls(stream_id=result.stream_id, stream_version=result.version, position=result.last_position)
 
 
-def on_the_loop(provider: Callable[..., Any]) -> Callable[..., Any]:
-    """A composition root's provider as an async dependency. FastAPI runs a plain `def` dependency in its thread pool,
-    a hop per request that cost 12 % of a service's CPU (issue #18) for providers that only build a small object."""
-    if inspect.iscoroutinefunction(provider) or inspect.isgeneratorfunction(provider):
-        return provider
-    if inspect.isasyncgenfunction(provider):
-        return provider
-
-    @functools.wraps(provider)  # FastAPI reads the signature through __wrapped__: sub-dependencies still resolve
-    async def provided(*args: Any, **kwargs: Any) -> Any:
-        return provider(*args, **kwargs)
-
-    return provided
+def provided(
+    request: Request, placeholder: Callable[..., Awaitable[T]], default: Callable[[], T] | None = None
+) -> T:
+    """What the composition root bound to `placeholder` (`ServiceSpec.bindings`, kept on the app by create_app), for
+    the placeholder to return: `async def unit_of_work(request: Request) -> Uow: return provided(request,
+    unit_of_work)`. Not FastAPI's dependency_overrides: while any override is set, FastAPI re-derives every
+    sub-dependency's signature on every request (10 % of a service's CPU, issue #18); overrides stay for tests.
+    The placeholder is async, so it runs on the event loop (a plain `def` costs a thread-pool hop per request)."""
+    bindings: dict[Callable[..., Any], Callable[[], Any]] = getattr(request.app.state, "bindings", {})
+    provider = bindings.get(placeholder, default)
+    if provider is None:
+        raise NotImplementedError(f"{placeholder.__qualname__} is bound by the composition root")
+    return provider()  # type: ignore[no-any-return]
 
 
 def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastAPI:
@@ -79,7 +79,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     for router in spec.routers:
         app.include_router(router, prefix=prefix)
     document_error_responses(app)
-    app.dependency_overrides.update({dependency: on_the_loop(p) for dependency, p in spec.bindings(runtime).items()})
+    app.state.bindings = spec.bindings(runtime)
     if spec.static_files is not None:
         app.mount(f"{prefix}/static", StaticFiles(directory=spec.static_files), name="static")
 

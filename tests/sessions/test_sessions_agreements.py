@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
 
 from services.sessions import bootstrap
 from services.sessions.adapters.memory import SessionsState
@@ -485,5 +486,6 @@ async def test_the_spec_declares_the_pair_end_schedule():
     assert [s.name for s in bootstrap.SPEC.schedules(Runtime())] == ["pair-end"]  # type: ignore[arg-type]
 
 
-def test_clock_dependency_defaults_to_the_wall_clock():
-    assert abs(http.clock().now() - datetime.now(UTC)) < timedelta(seconds=5)
+async def test_clock_dependency_defaults_to_the_wall_clock():
+    unbound = Request({"type": "http", "app": FastAPI()})  # an app whose composition root bound no clock
+    assert abs((await http.clock(unbound)).now() - datetime.now(UTC)) < timedelta(seconds=5)

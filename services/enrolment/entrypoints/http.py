@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from services.enrolment.domain import model
@@ -21,20 +21,20 @@ from services.enrolment.service_layer.unit_of_work import EnrolmentUnitOfWork
 from shared.auth import Admin, AdminOrParticipant, Principal, ProgramStaff, Reader, require
 from shared.errors import Forbidden
 from shared.events import ParticipantEnrolled, ProgramSettings
-from shared.http import EventLogPosition
+from shared.http import EventLogPosition, provided
 from shared.types import MAX_PAGE, Identifier
 
 router = APIRouter(tags=["enrolment"])
 
 
-def unit_of_work() -> EnrolmentUnitOfWork:
-    """A fresh unit of work per request."""
-    raise NotImplementedError("bound by the composition root")
+async def unit_of_work(request: Request) -> EnrolmentUnitOfWork:
+    """A fresh unit of work per request (bound by the composition root)."""
+    return provided(request, unit_of_work)
 
 
-def pseudonym_key() -> str:
+async def pseudonym_key(request: Request) -> str:
     """The HMAC key turning employee ids into participant ids (EnrolmentSettings.pseudonym_key)."""
-    raise NotImplementedError("bound by the composition root")
+    return provided(request, pseudonym_key)
 
 
 Uow = Annotated[EnrolmentUnitOfWork, Depends(unit_of_work)]

@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
@@ -17,6 +17,7 @@ from services.insights.domain.report import Overview, PairRow, ProgramReport, Pr
 from services.insights.service_layer import queries
 from shared import program_staff
 from shared.auth import Principal, require
+from shared.http import provided
 from shared.types import Identifier, Instant
 
 router = APIRouter(tags=["insights"])
@@ -29,8 +30,8 @@ AsOf = Annotated[
 ]
 
 
-def service() -> queries.Insights:
-    raise NotImplementedError("bound by the composition root (bootstrap.py)")
+async def service(request: Request) -> queries.Insights:
+    return provided(request, service)
 
 
 Service = Annotated[queries.Insights, Depends(service)]

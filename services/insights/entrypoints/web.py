@@ -13,18 +13,19 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
 from services.insights.config import InsightsSettings
+from shared.http import provided
 
 WEB = Path(__file__).parent / "web"
 STATIC = WEB / "static"
 router = APIRouter(include_in_schema=False)
 
 
-def settings() -> InsightsSettings:
-    raise NotImplementedError("bound by the composition root (bootstrap.py)")
+async def settings(request: Request) -> InsightsSettings:
+    return provided(request, settings)
 
 
 Settings = Annotated[InsightsSettings, Depends(settings)]

@@ -20,21 +20,22 @@ from shared.auth import AdminOrParticipant, Participant, Principal, Reader
 from shared.clock import Clock
 from shared.errors import Forbidden, NotFound
 from shared.events import MATCHING_CRITERIA, AcceptanceMode, DeclineReason
+from shared.http import provided
 from shared.types import Identifier, Text
 
 router = APIRouter(tags=["matching"])
 
 
-def unit_of_work() -> MatchingUnitOfWork:
-    raise NotImplementedError("bound by the composition root")
+async def unit_of_work(request: Request) -> MatchingUnitOfWork:
+    return provided(request, unit_of_work)
 
 
 Uow = Annotated[MatchingUnitOfWork, Depends(unit_of_work)]
 
 
-def clock() -> Clock:
+async def clock(request: Request) -> Clock:
     """The wall clock; the composition root binds the runtime's (which a development process can move)."""
-    return Clock()
+    return provided(request, clock, default=Clock)
 
 
 Now = Annotated[Clock, Depends(clock)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from services.notifications.domain.model import Notification
@@ -14,17 +14,18 @@ from services.notifications.service_layer import handlers
 from services.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from shared import program_staff
 from shared.auth import Principal
+from shared.http import provided
 from shared.types import MAX_PAGE, Identifier
 
 router = APIRouter(tags=["notifications"])
 
 
-def unit_of_work() -> NotificationsUnitOfWork:
-    raise NotImplementedError("bound by the composition root")
+async def unit_of_work(request: Request) -> NotificationsUnitOfWork:
+    return provided(request, unit_of_work)
 
 
-def staff() -> program_staff.ProgramStaffReader:
-    raise NotImplementedError("bound by the composition root")
+async def staff(request: Request) -> program_staff.ProgramStaffReader:
+    return provided(request, staff)
 
 
 UoW = Annotated[NotificationsUnitOfWork, Depends(unit_of_work)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from services.notifications.entrypoints.http import NotificationView, Overseer, UoW, staff
@@ -14,14 +14,15 @@ from services.notifications.service_layer import outbox
 from shared import program_staff
 from shared.auth import Principal
 from shared.clock import Clock
+from shared.http import provided
 from shared.types import MAX_PAGE, Identifier
 
 router = APIRouter(tags=["notifications"])
 
 
-def clock() -> Clock:
+async def clock(request: Request) -> Clock:
     """The wall clock; the composition root binds the runtime's (which a development process can move)."""
-    return Clock()
+    return provided(request, clock, default=Clock)
 
 
 Now = Annotated[Clock, Depends(clock)]

@@ -7,20 +7,21 @@ from __future__ import annotations
 from html import escape
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from services.notifications.adapters.unsubscribe import UnsubscribeLinks
 from services.notifications.entrypoints.http import UoW
 from services.notifications.service_layer import handlers
 from shared.errors import Forbidden
+from shared.http import provided
 
 router = APIRouter(tags=["unsubscribe"])
 Token = Annotated[str, Query(min_length=1, max_length=1024, description="The signed token of the e-mail's link.")]
 
 
-def links() -> UnsubscribeLinks:
-    raise NotImplementedError("bound by the composition root")
+async def links(request: Request) -> UnsubscribeLinks:
+    return provided(request, links)
 
 
 Links = Annotated[UnsubscribeLinks, Depends(links)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, status
+from fastapi import APIRouter, Depends, Header, Request, status
 from pydantic import BaseModel, Field
 
 from services.sessions.config import SessionsSettings
@@ -37,26 +37,27 @@ from shared import program_staff
 from shared.auth import AdminOrParticipant, Participant, Principal, ProgramStaff, Reader
 from shared.break_glass import BreakGlass
 from shared.clock import Clock
+from shared.http import provided
 from shared.types import Identifier
 
 router = APIRouter(tags=["sessions"])
 
 
-def unit_of_work() -> SessionsUnitOfWork:
-    raise NotImplementedError("bound by the composition root")
+async def unit_of_work(request: Request) -> SessionsUnitOfWork:
+    return provided(request, unit_of_work)
 
 
-def settings() -> SessionsSettings:
-    raise NotImplementedError("bound by the composition root")
+async def settings(request: Request) -> SessionsSettings:
+    return provided(request, settings)
 
 
 WALL_CLOCK = Clock()
 
 
-def clock() -> Clock:
+async def clock(request: Request) -> Clock:
     """The process's clock (the runtime's, bound by the composition root): periods and ends follow it, so a
     development clock moved forward moves them too."""
-    return WALL_CLOCK
+    return provided(request, clock, default=lambda: WALL_CLOCK)
 
 
 UoW = Annotated[SessionsUnitOfWork, Depends(unit_of_work)]
