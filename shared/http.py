@@ -41,9 +41,7 @@ class EventLogPosition(BaseModel):
         return cls(stream_id=result.stream_id, stream_version=result.version, position=result.last_position)
 
 
-def provided(
-    request: Request, placeholder: Callable[..., Awaitable[T]], default: Callable[[], T] | None = None
-) -> T:
+def provided(request: Request, placeholder: Callable[..., Awaitable[T]], default: Callable[[], T] | None = None) -> T:
     """What the composition root bound to `placeholder` (`ServiceSpec.bindings`, kept on the app by create_app), for
     the placeholder to return: `async def unit_of_work(request: Request) -> Uow: return provided(request,
     unit_of_work)`. Not FastAPI's dependency_overrides: while any override is set, FastAPI re-derives every
