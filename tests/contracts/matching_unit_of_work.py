@@ -13,9 +13,9 @@ from services.matching.domain.rounds import Proposal, UnmatchedView
 from services.matching.service_layer import handlers
 from services.matching.service_layer.unit_of_work import MatchingUnitOfWork
 from shared.events import PairDissolved, ParticipantEnrolled
-from shared.keys import Db, KeyRing, KeyStore, pair_subject
+from shared.keys import KeyRing, pair_subject
 from shared.sealing import SEALED, seal
-from shared.uow import InMemoryUnitOfWork
+from tests.support.keys import key_store
 from tests.support.matching_pool import constrained_pool, launched, profile, seed
 
 PROGRAM = "prg-contract"
@@ -28,11 +28,6 @@ def proposal() -> Proposal:
 
 def pair(pair_id: str, round_id: str, mentor: str = "p-J1", mentee: str = "p-M1", program: str = PROGRAM) -> Pair:
     return Pair(pair_id, program, round_id, mentor, mentee, 0.5, {"skills_to_mentee": 0.5})
-
-
-def key_store(uow: MatchingUnitOfWork) -> tuple[KeyStore, Db]:
-    """The store of the data keys the unit of work destroys, and what it is reached through."""
-    return (uow.keys, None) if isinstance(uow, InMemoryUnitOfWork) else (uow.store.keys, uow.pool)
 
 
 class MatchingUnitOfWorkContract:

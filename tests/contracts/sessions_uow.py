@@ -24,7 +24,8 @@ from services.sessions.domain.model import (
 from services.sessions.service_layer import handlers
 from services.sessions.service_layer.unit_of_work import SessionsUnitOfWork
 from shared.events import FeedbackGiven, SessionHeld
-from shared.keys import Db, KeyStore, pair_subject
+from shared.keys import pair_subject
+from tests.support.keys import key_store
 
 TTL = timedelta(days=7)
 FORMED = datetime(2026, 3, 1, 9, tzinfo=UTC)
@@ -91,10 +92,6 @@ class SessionsUnitOfWorkContract:
     async def kept_learned(self, uow: SessionsUnitOfWork) -> dict[str, str]:
         """Feedback id -> what the feedback kept says was learned."""
 
-    @abstractmethod
-    def key_store(self, uow: SessionsUnitOfWork) -> tuple[KeyStore, Db]:
-        """The store of the data keys the unit of work destroys, and what it is reached through."""
-
     # ------------------------------------------------------------------------------------------------ erasure
 
     async def test_an_erasure_blanks_the_words_the_person_wrote_in_the_programs_pairs_and_no_others(
@@ -124,7 +121,7 @@ class SessionsUnitOfWorkContract:
             for caller in ("p-mentee", "p-mentor"):
                 assert await uow.idempotency_keys.claim(caller, "key-1", "hash", TTL) is None
                 await uow.idempotency_keys.remember(caller, "key-1", {"notes": f"{caller}'s notes"})
-        keys, db = self.key_store(uow)
+        keys, db = key_store(uow)
         pair_keys = [pair_subject("prg-1", "pair-1"), pair_subject("prg-2", "pair-x")]
         await keys.keys(db, pair_keys, create=True)  # as the appends of the pairs' sessions made them
 

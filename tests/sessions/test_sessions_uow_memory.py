@@ -32,8 +32,5 @@ class TestInMemorySessionsUnitOfWork(SessionsUnitOfWorkContract):
     async def kept_learned(self, uow) -> dict[str, str]:
         return {f.feedback_id: f.learned for f in uow.state.feedback}
 
-    def key_store(self, uow):
-        return uow.keys, None
-
     async def given_program(self, uow, guidelines: ProgramGuidelines) -> None:
         uow.state.programs[guidelines.program_id] = guidelines

@@ -57,9 +57,6 @@ class TestPostgresSessionsUnitOfWork(SessionsUnitOfWorkContract):
         rows = await uow.pool.fetch("SELECT feedback_id, learned FROM feedback")
         return {r["feedback_id"]: r["learned"] for r in rows}
 
-    def key_store(self, uow):
-        return uow.store.keys, uow.pool
-
     async def given_program(self, uow, guidelines: ProgramGuidelines) -> None:
         await repository.program_guidelines(uow.pool, guidelines)
 

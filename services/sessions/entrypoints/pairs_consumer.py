@@ -54,8 +54,9 @@ class ErasureForgetsWords(Policy):
     """ParticipantErased (enrolment's): the person's words in the program's pairs read blank (handlers.forget_words_of).
 
     Those words are sessions' own state, written beside its events but never in them (notes, reflections, goals,
-    confidentiality notes) or sealed in them under the writer's key (feedback's `learned`, which a replay reads
-    blank once the key is destroyed): no replay rebuilds them, so blanking them here *is* their erasure. A policy,
+    confidentiality notes) or sealed in them (feedback's `learned` under the writer's key, sessions' topics under
+    the pair's, which this policy destroys; a replay reads them blank once the keys are gone): no replay rebuilds
+    them, so blanking them here *is* their erasure. A policy,
     not a projection handler: it changes sessions' own tables, which a replay of `pairs` into a fresh schema does not
     hold and must not touch; the `pairs` read model keeps no one's words, so its replay still equals the live one.
 
