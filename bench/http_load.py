@@ -1,21 +1,25 @@
 """HTTP write load (issue #18, item 4): enrolment as a real process, enrolments POSTed at fixed rates.
 
-Open-loop: request i is due at start + i/rate whatever happened to earlier ones, and its latency counts from when it
-was due, so a slow server cannot slow the generator down and hide its own queue (coordinated omission). Each
-request is a different person enrolling themselves (their own token, made before the clock starts). Lag: from an
-event's recording time (`ce_time`) to its record being read from enrolment's topic, i.e. through the relay; the
-read models behind Kafka add their own projection lag (bench/eventlog.py measures projection throughput).
+The load comes from vegeta (deploy/tools/vegeta.sh), compiled Go: a Python client spends about as much CPU per
+request as the service it measures, on the same two cores, and the first version of this bench measured mostly
+itself. Open loop: vegeta keeps the rate whatever the answers, adding workers when all are busy, so a slow server
+cannot slow the generator down and hide its own queue (coordinated omission). Each request is a different person
+enrolling themselves (their own token, made before the clock starts). Lag: from an event's recording time
+(`ce_time`) to its record being read from enrolment's topic, i.e. through the relay; the read models behind Kafka
+add their own projection lag (bench/eventlog.py measures projection throughput).
 Rates: TANDEM_BENCH_RATES (default 100,300,500) for TANDEM_BENCH_SECONDS each (default 10).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 import os
 import statistics
 import subprocess
-import time
+import tempfile
 import uuid
 from datetime import UTC, datetime
 
@@ -25,12 +29,15 @@ from aiokafka import AIOKafkaConsumer
 
 from bench.report import merge_section, print_table
 from shared.envelope import Envelope
+from shared.events import ParticipantEnrolled
 from shared.settings import DatabaseSettings, KafkaSettings
 from shared.topics import create_topics, events_topic, platform_topics
 from tests.support.services import ServiceProcess, as_person, service_env, token
 
 RATES = [int(r) for r in os.environ.get("TANDEM_BENCH_RATES", "100,300,500").split(",")]
 SECONDS = float(os.environ.get("TANDEM_BENCH_SECONDS", "10"))
+REQUEST_TIMEOUT_S = 10  # an answer later than this counts as an error; bounds each rate's run
+LAG_WAIT_S = 60  # for the relay to publish what was acknowledged
 
 
 def profile(employee_id: str) -> dict:
@@ -79,6 +86,7 @@ async def run() -> None:
 
 
 async def _measure(service: ServiceProcess, kafka: KafkaSettings, topic: str) -> list[dict]:
+    vegeta = await _vegeta()
     async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
         launched = await client.post(
             "/programs", json={"title": "Load", "focus_areas": ["ai"]}, headers=token("program_admin")
@@ -87,63 +95,80 @@ async def _measure(service: ServiceProcess, kafka: KafkaSettings, topic: str) ->
         program = launched.json()["program"]["program_id"]
     rows = []
     for rate in RATES:
+        url = f"{service.url}/programs/{program}/participants"
         people = [f"R{rate}-{i}" for i in range(int(rate * SECONDS))]
-        requests = [(profile(p), as_person(p)) for p in people]  # tokens signed before the clock starts
-        limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
-        async with httpx.AsyncClient(base_url=service.url, limits=limits, timeout=30) as client:
-            rows.append(await _at_rate(client, program, rate, requests, kafka, topic))
+        with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as targets:
+            # Each request a different person enrolling themselves, their token signed before the clock starts.
+            targets.writelines(_target(url, profile(p), as_person(p)) for p in people)
+            targets.flush()
+            rows.append(await _at_rate(vegeta, targets.name, rate, len(people), kafka, topic))
     return rows
 
 
-async def _at_rate(
-    client: httpx.AsyncClient, program: str, rate: int, requests: list, kafka: KafkaSettings, topic: str
-) -> dict:
-    count = len(requests)
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
+async def _vegeta() -> str:
+    built = await asyncio.create_subprocess_exec("deploy/tools/vegeta.sh", stdout=asyncio.subprocess.PIPE)
+    path, _ = await built.communicate()
+    if built.returncode:
+        raise RuntimeError("deploy/tools/vegeta.sh could not build the load generator")
+    return path.decode().strip()
+
+
+def _target(url: str, body: dict, headers: dict) -> bytes:
+    """One request in vegeta's JSON target format (body base64, each header a list of values)."""
+    target = {
+        "method": "POST",
+        "url": url,
+        "body": base64.b64encode(json.dumps(body).encode()).decode(),
+        "header": {"Content-Type": ["application/json"], **{k: [v] for k, v in headers.items()}},
+    }
+    return json.dumps(target).encode() + b"\n"
+
+
+async def _at_rate(vegeta: str, targets: str, rate: int, count: int, kafka: KafkaSettings, topic: str) -> dict:
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka.kafka_bootstrap_servers, auto_offset_reset="latest")
     await consumer.start()
     await consumer.seek_to_end()
     lags: list[float] = []
-    done = asyncio.Event()
+    attacked = asyncio.Event()
+    enrolled = count
 
     async def follow() -> None:
-        while not done.is_set() or len(lags) < statuses.get(201, 0):
+        while not attacked.is_set() or len(lags) < enrolled:
             batch = await consumer.getmany(timeout_ms=200)
             now = datetime.now(UTC)
             for records in batch.values():
                 for r in records:
-                    sent = Envelope.from_kafka(r.headers, r.value).time
-                    lags.append((now - sent).total_seconds() * 1000)
-            if done.is_set() and not batch:
-                break
-
-    async def one(due: float, body: dict, headers: dict) -> None:
-        await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        try:
-            response = await client.post(f"/programs/{program}/participants", json=body, headers=headers)
-            status = response.status_code
-        except httpx.TransportError:
-            status = 0  # counted as an error, like any answer but 201
-        latencies.append((time.perf_counter() - due) * 1000)
-        statuses[status] = statuses.get(status, 0) + 1
+                    envelope = Envelope.from_kafka(r.headers, r.value)
+                    if envelope.type == ParticipantEnrolled.type_name:  # an enrolment also records its consent
+                        lags.append((now - envelope.time).total_seconds() * 1000)
 
     follower = asyncio.create_task(follow())
-    start = time.perf_counter() + 0.5
-    await asyncio.gather(*(one(start + i / rate, b, h) for i, (b, h) in enumerate(requests)))
-    elapsed = time.perf_counter() - start
-    done.set()
-    await asyncio.wait_for(follower, 120)
+    # Open loop at a constant rate: vegeta adds workers when all are busy, so a slow server cannot slow the
+    # generator down and hide its own queue (coordinated omission). Each target is sent exactly once.
+    attack = await asyncio.create_subprocess_shell(
+        f"{vegeta} attack -format=json -targets={targets} -rate={rate}/1s -duration={count / rate}s"
+        f" -timeout={REQUEST_TIMEOUT_S}s | {vegeta} report -type=json",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await attack.communicate()
+    report = json.loads(out)
+    statuses = report.get("status_codes") or {}
+    enrolled = statuses.get("201", 0)
+    attacked.set()
+    with contextlib.suppress(TimeoutError):  # events the relay has not published by then count as missing lag
+        await asyncio.wait_for(follower, LAG_WAIT_S)
     await consumer.stop()
-    q = statistics.quantiles(latencies, n=100)
+    latencies = report["latencies"]
     lq = statistics.quantiles(lags, n=100) if len(lags) > 1 else [float("nan")] * 99
     return {
         "rate (req/s)": rate,
-        "achieved (req/s)": round(count / elapsed),
-        "ok": statuses.get(201, 0),
-        "errors": count - statuses.get(201, 0),
-        "p50 ms": round(statistics.median(latencies), 1),
-        "p99 ms": round(q[98], 1),
+        "sent (req/s)": round(report["rate"]),
+        "achieved (201/s)": round(report["throughput"]),
+        "ok": enrolled,
+        "errors": report["requests"] - enrolled,
+        "p50 ms": round(latencies["50th"] / 1e6, 1),
+        "p99 ms": round(latencies["99th"] / 1e6, 1),
         "lag p50 ms": round(lq[49], 1),
         "lag p99 ms": round(lq[98], 1),
+        "lag seen": len(lags),
     }

@@ -4,7 +4,9 @@
     records (keys, headers and values built before the clock starts, acks=all, idempotent): the ceiling;
 (b) append: events/s of `PostgresEventStore.append` (one event on a new stream per call, CONCURRENCY callers at once)
     against the Python `eventsourcing` library's PostgreSQL application saving one new aggregate per call, with
-    CONCURRENCY threads over a pool of the same size, on the same PostgreSQL, the same number of events.
+    CONCURRENCY threads over a pool of the same size, on the same PostgreSQL, the same number of events;
+(c) projection: the relay's events into a read model with tracking (`tandem replay`'s catch-up, from Kafka) against
+    the `eventsourcing` library's `ProjectionRunner` building the same read model from its own PostgreSQL log.
 Medians of REPEATS runs, alternating the two sides, because the host is shared and noisy: only ratios count.
 """
 
@@ -26,8 +28,10 @@ from shared import eventstore
 from shared.connections import idempotent_producer
 from shared.db import create_pool, migrate, migration_files
 from shared.relay import Relay
+from shared.replay import REPLAY_BATCH
 from shared.settings import DatabaseSettings, KafkaSettings
 from shared.topics import create_topics
+from tests.support.counting import counting_runner
 from tests.support.kafka_log import withdrawal
 
 RELAY_EVENTS = int(os.environ.get("TANDEM_BENCH_RELAY_EVENTS", "20000"))
@@ -46,7 +50,9 @@ async def run() -> None:
     await admin.execute(f"CREATE DATABASE {run_id}")
     dsn = admin_dsn.rsplit("/", 1)[0] + f"/{run_id}"
     try:
-        rows = [*await _relay_vs_produce(kafka, dsn, run_id), *await _append_vs_eventsourcing(dsn)]
+        relay_rows, relayed_topic = await _relay_vs_produce(kafka, dsn, run_id)
+        projection_rows = await _projection_vs_eventsourcing(kafka, dsn, relayed_topic)
+        rows = [*relay_rows, *projection_rows, *await _append_vs_eventsourcing(dsn)]
     finally:
         await admin.execute(f"DROP DATABASE IF EXISTS {run_id} WITH (FORCE)")
         await admin.close()
@@ -77,7 +83,8 @@ def _row(what: str, rate: float, peer: str, peer_rate: float, target: str) -> di
 # ------------------------------------------------------------------------------------------------- relay
 
 
-async def _relay_vs_produce(kafka: KafkaSettings, dsn: str, run_id: str) -> list[dict]:
+async def _relay_vs_produce(kafka: KafkaSettings, dsn: str, run_id: str) -> tuple[list[dict], str]:
+    """The relay's row, and a topic the relay filled (the projection's input)."""
     pool = await create_pool(dsn, "relay_store", max_size=4)
     await migrate(pool, "relay_store", migration_files(eventstore.MIGRATIONS))
     store = eventstore.PostgresEventStore(pool, "relay_store")
@@ -93,7 +100,8 @@ async def _relay_vs_produce(kafka: KafkaSettings, dsn: str, run_id: str) -> list
         produce_rates.append(await _raw_produce(kafka, topics[1], records))
     await pool.close()
     relay, produce = statistics.median(relay_rates), statistics.median(produce_rates)
-    return [_row("relay: event store -> Kafka (acked)", relay, "raw aiokafka produce", produce, ">= 0.9")]
+    row = _row("relay: event store -> Kafka (acked)", relay, "raw aiokafka produce", produce, ">= 0.9")
+    return [row], f"{run_id}.relay0"
 
 
 async def _relay(store: eventstore.PostgresEventStore, dsn: str, kafka: KafkaSettings, topic: str) -> float:
@@ -119,6 +127,89 @@ async def _raw_produce(kafka: KafkaSettings, topic: str, records: list[dict]) ->
     elapsed = time.perf_counter() - started
     await producer.stop()
     return len(records) / elapsed
+
+
+# -------------------------------------------------------------------------------------------- projection
+
+
+async def _projection_vs_eventsourcing(kafka: KafkaSettings, dsn: str, topic: str) -> list[dict]:
+    """The same read model on both sides: one row per stream counting its events and keeping its last version,
+    with tracking, over RELAY_EVENTS events of STREAMS streams. Ours reads them from Kafka (the relay's topic);
+    the peer's `ProjectionRunner` follows its application's PostgreSQL notification log."""
+    ours, theirs = [], []
+    for attempt in range(REPEATS):
+        ours.append(await _tandem_projection(kafka, dsn, topic, f"projection_{attempt}"))
+        theirs.append(await asyncio.to_thread(_eventsourcing_projection, dsn, f"es_projection_{attempt}"))
+    return [
+        _row(
+            "projection: events -> read model + tracking",
+            statistics.median(ours),
+            "eventsourcing 9.5 ProjectionRunner",
+            statistics.median(theirs),
+            ">= 20",
+        )
+    ]
+
+
+async def _tandem_projection(kafka: KafkaSettings, dsn: str, topic: str, schema: str) -> float:
+    async with counting_runner(kafka, dsn, schema, topic) as runner:
+        runner.max_records = REPLAY_BATCH  # as `tandem replay` fetches
+        started = time.perf_counter()
+        applied = await runner.catch_up()
+        elapsed = time.perf_counter() - started
+    assert applied == RELAY_EVENTS, f"projection applied {applied} of {RELAY_EVENTS}"
+    return applied / elapsed
+
+
+def _eventsourcing_projection(dsn: str, schema: str) -> float:
+    from eventsourcing.postgres import PostgresTrackingRecorder
+    from eventsourcing.projection import Projection, ProjectionRunner
+    from psycopg.sql import SQL, Identifier
+
+    Participation = _participation()
+    app = _eventsourcing_application(dsn, schema)
+    per_stream = RELAY_EVENTS // STREAMS
+    for s in range(STREAMS):
+        aggregate = Participation(program_id="prg-1", participant_id=f"s{s}", reason="moved")
+        for _ in range(per_stream - 1):
+            aggregate.note("moved again")
+        app.save(aggregate)
+    last = app.recorder.max_notification_id()
+    app.close()
+
+    class StreamCounts(PostgresTrackingRecorder):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.sql_create_statements.append(
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {0}.stream_counts"
+                    " (stream_id text PRIMARY KEY, events int NOT NULL, last_version bigint NOT NULL)"
+                ).format(Identifier(schema))
+            )
+
+        def counted(self, stream_id: str, version: int, tracking) -> None:
+            with self.datastore.transaction(commit=True) as cursor:
+                cursor.execute(
+                    f"""INSERT INTO {schema}.stream_counts VALUES (%s, 1, %s) ON CONFLICT (stream_id) DO UPDATE
+                        SET events = stream_counts.events + 1, last_version = EXCLUDED.last_version""",
+                    (stream_id, version),
+                )
+                self._insert_tracking(cursor, tracking)
+
+    class Counting(Projection[StreamCounts]):
+        def process_event(self, domain_event, tracking) -> None:
+            self.view.counted(str(domain_event.originator_id), domain_event.originator_version, tracking)
+
+    started = time.perf_counter()
+    with ProjectionRunner(
+        application_class=type(app),
+        projection_class=Counting,
+        view_class=StreamCounts,
+        env=_eventsourcing_env(dsn, schema),
+    ) as runner:
+        runner.wait(last, timeout=600)
+        elapsed = time.perf_counter() - started
+    return RELAY_EVENTS / elapsed
 
 
 # ------------------------------------------------------------------------------------------------ append
@@ -167,31 +258,16 @@ def _participation() -> type:
         def __init__(self, program_id: str, participant_id: str, reason: str):
             self.program_id, self.participant_id, self.reason = program_id, participant_id, reason
 
+        @event("Noted")
+        def note(self, reason: str) -> None:
+            self.reason = reason
+
     return Participation
 
 
 def _eventsourcing_appends(dsn: str, schema: str) -> float:
-    import psycopg
-    from eventsourcing.application import Application
-
     Participation = _participation()
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")  # type: ignore[arg-type]
-    url = urlparse(dsn)
-    app = Application(
-        env={
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": url.path.lstrip("/"),
-            "POSTGRES_HOST": url.hostname or "127.0.0.1",
-            "POSTGRES_PORT": str(url.port or 5432),
-            "POSTGRES_USER": url.username or "postgres",
-            "POSTGRES_PASSWORD": url.password or "",
-            "POSTGRES_SCHEMA": schema,
-            "POSTGRES_POOL_SIZE": str(CONCURRENCY),
-            "CREATE_TABLE": "y",
-        }
-    )
+    app = _eventsourcing_application(dsn, schema)
 
     def writer(w: int) -> None:
         for i in range(w, APPENDS, CONCURRENCY):
@@ -203,3 +279,27 @@ def _eventsourcing_appends(dsn: str, schema: str) -> float:
     elapsed = time.perf_counter() - started
     app.close()
     return APPENDS / elapsed
+
+
+def _eventsourcing_application(dsn: str, schema: str):
+    import psycopg
+    from eventsourcing.application import Application
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")  # type: ignore[arg-type]
+    return Application(env=_eventsourcing_env(dsn, schema))
+
+
+def _eventsourcing_env(dsn: str, schema: str) -> dict[str, str]:
+    url = urlparse(dsn)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": url.path.lstrip("/"),
+        "POSTGRES_HOST": url.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": url.username or "postgres",
+        "POSTGRES_PASSWORD": url.password or "",
+        "POSTGRES_SCHEMA": schema,
+        "POSTGRES_POOL_SIZE": str(CONCURRENCY),
+        "CREATE_TABLE": "y",
+    }

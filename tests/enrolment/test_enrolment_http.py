@@ -174,6 +174,23 @@ async def test_a_participant_enrols_itself_but_nobody_else(client):
     assert (await client.post(url, json=person("E602"), headers=AUDITOR)).status_code == 403
 
 
+async def test_an_enrolment_is_one_transaction_that_reads_the_program_once(client, enrolment):
+    """The caller's right to enrol is checked on the program the enrolment's own transaction reads (issue #18:
+    before, a transaction of its own read the program first, three PostgreSQL round trips more per enrolment)."""
+    p = await program(client)
+    units: list[InMemoryEnrolmentUnitOfWork] = []
+
+    def counted() -> InMemoryEnrolmentUnitOfWork:
+        units.append(InMemoryEnrolmentUnitOfWork(enrolment.state, enrolment.store))
+        return units[-1]
+
+    enrolment.app.dependency_overrides[http.unit_of_work] = counted
+    await enrolled(client, p["program_id"], "E605")
+    assert [u.commits for u in units] == [1]
+    refused = await client.post(f"/programs/{p['program_id']}/participants", json=person("E606"), headers=ADMIN)
+    assert refused.status_code == 403 and [u.commits for u in units] == [1, 0]  # refused inside it: rolled back
+
+
 async def test_a_program_admin_cannot_assert_anyones_consent(client, enrolment):
     p = await program(client)
     refused = await client.post(f"/programs/{p['program_id']}/participants", json=person("E610"), headers=ADMIN)

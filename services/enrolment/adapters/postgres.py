@@ -90,32 +90,30 @@ class PostgresParticipants(Participants):
     def __init__(self, conn: asyncpg.Connection):
         self.conn = conn
 
+    # Every write of a participant queues its contact details for the contacts topic, in the same statement, so in
+    # its transaction (docs/adr/0008): whatever path changed them (a profile edit, a roster import, SCIM, an
+    # erasure). One statement rather than two: one PostgreSQL round trip less per write (issue #18).
     async def add(self, participant: Participant) -> bool:
         inserted = await self.conn.fetchval(
-            """INSERT INTO participants (program_id, participant_id, employee_id, display_name, email, goals,
-                                         profile, status, version, share_goals)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-               ON CONFLICT DO NOTHING RETURNING true""",
+            """WITH added AS (
+                   INSERT INTO participants (program_id, participant_id, employee_id, display_name, email, goals,
+                                             profile, status, version, share_goals)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                   ON CONFLICT DO NOTHING RETURNING participant_id),
+               queued AS (INSERT INTO contact_outbox (participant_id) SELECT participant_id FROM added)
+               SELECT true FROM added""",
             *_columns(participant),
         )
-        if inserted:
-            await self._contact_changed(participant)
         return bool(inserted)
 
     async def save(self, participant: Participant) -> None:
         await self.conn.execute(
-            """UPDATE participants SET employee_id = $3, display_name = $4, email = $5, goals = $6, profile = $7,
-                      status = $8, version = $9, share_goals = $10
-               WHERE program_id = $1 AND participant_id = $2""",
+            """WITH saved AS (
+                   UPDATE participants SET employee_id = $3, display_name = $4, email = $5, goals = $6, profile = $7,
+                          status = $8, version = $9, share_goals = $10
+                   WHERE program_id = $1 AND participant_id = $2)
+               INSERT INTO contact_outbox (participant_id) VALUES ($2)""",
             *_columns(participant),
-        )
-        await self._contact_changed(participant)
-
-    async def _contact_changed(self, participant: Participant) -> None:
-        """Every write of a participant queues its contact details for the contacts topic, in this transaction
-        (docs/adr/0008): whatever path changed them (a profile edit, a roster import, SCIM, an erasure)."""
-        await self.conn.execute(
-            "INSERT INTO contact_outbox (participant_id) VALUES ($1)", participant.profile.participant_id
         )
 
     async def get(self, program_id: str, participant_id: str) -> Participant | None:

@@ -210,14 +210,16 @@ async def enrol(
 ) -> ParticipantChanged:
     """A person enrolling themselves with the profile body (`consent: true` consents to the program's current
     wording). Program admins may not: a person consents for themselves, so admins invite instead."""
-    program = await handlers.program(uow, program_id)
-    if not is_self(principal, program_id, program.pseudonym(key, command.employee_id)):
-        if principal.acts_as_admin:
-            raise Forbidden(
-                "consent: a person consents for themselves; invite them (POST /programs/{program_id}/invitations)"
-            )
-        raise Forbidden("a participant may act only for itself")
-    participant, _, result = await handlers.enrol_participant(uow, program_id, command, key)
+
+    def only_themselves(program: model.Program) -> None:
+        if not is_self(principal, program_id, program.pseudonym(key, command.employee_id)):
+            if principal.acts_as_admin:
+                raise Forbidden(
+                    "consent: a person consents for themselves; invite them (POST /programs/{program_id}/invitations)"
+                )
+            raise Forbidden("a participant may act only for itself")
+
+    participant, _, result = await handlers.enrol_participant(uow, program_id, command, key, only_themselves)
     return ParticipantChanged(participant=ParticipantView.of(participant), event_log=EventLogPosition.of(result))
 
 

@@ -55,11 +55,18 @@ async def close_program(uow: EnrolmentUnitOfWork, program_id: str) -> ProgramCha
 
 
 async def enrol_participant(
-    uow: EnrolmentUnitOfWork, program_id: str, command: EnrolParticipant, pseudonym_key: str
+    uow: EnrolmentUnitOfWork,
+    program_id: str,
+    command: EnrolParticipant,
+    pseudonym_key: str,
+    authorise: Callable[[model.Program], None] = lambda program: None,
 ) -> tuple[model.Participant, Consent, AppendResult]:
-    """A person enrolling themselves through the profile body: `consent: true` consents to the current wording."""
+    """A person enrolling themselves through the profile body: `consent: true` consents to the current wording.
+    `authorise` raises when the caller may not enrol in the program it is given: checked on the program this
+    transaction reads, so the busiest write of a launch reads the program once (issue #18)."""
     async with uow:
         program = await lookups.program(uow, program_id)
+        authorise(program)
         participant = model.enrol(program, command, pseudonym_key)
         consent = wording_of(program).given(participant.profile.participant_id, _now())
         return await _enrolled(uow, participant, consent)

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Prints the path of a pinned vegeta binary (the HTTP load generator of `make bench`'s http_load), building it first
+# if needed.
+#
+# The bench needs a load generator that is not itself the bottleneck (issue #18): a Python client spends about a
+# millisecond of CPU per request, as much as the service it measures, on the same two cores. Vegeta is compiled Go,
+# keeps a constant request rate whatever the answers (open loop), and reports latency quantiles. Its release binaries
+# live on a host this project's machines cannot reach, so it is compiled from its Go module, like helm
+# (deploy/tools/helm.sh), into the git-ignored .local/cache/bin/. Idempotent; stdout is only the path.
+#
+# Cost of the first build on a 2-core machine: about a minute, ~30 MB of module downloads.
+#
+# Environment:
+#   VEGETA_VERSION   github.com/tsenart/vegeta/v12 module version to build (default below)
+#   VEGETA_BIN_DIR   where to put it (default <repo>/.local/cache/bin)
+set -euo pipefail
+
+VEGETA_VERSION="${VEGETA_VERSION:-v12.13.0}"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+bin_dir="${VEGETA_BIN_DIR:-$root/.local/cache/bin}"
+vegeta="$bin_dir/vegeta"
+
+have_pinned() {
+  [[ -x "$vegeta" ]] && "$vegeta" -version 2>/dev/null | grep -qx "Version: $VEGETA_VERSION"
+}
+
+if have_pinned; then
+  echo "$vegeta"
+  exit 0
+fi
+
+command -v go >/dev/null || { echo "vegeta.sh: Go is needed to build vegeta $VEGETA_VERSION" >&2; exit 1; }
+mkdir -p "$bin_dir"
+
+# One build at a time: the second waits, then finds the binary.
+exec 9>"$bin_dir/.vegeta.lock"
+flock 9
+if have_pinned; then
+  echo "$vegeta"
+  exit 0
+fi
+
+echo "vegeta.sh: building vegeta $VEGETA_VERSION from the Go module proxy into $bin_dir (first time only)" >&2
+start=$SECONDS
+tmp_bin="$(mktemp -d "$bin_dir/.build.XXXXXX")"
+trap 'rm -rf "$tmp_bin"' EXIT
+# The version is stamped as vegeta's own release builds do (main.Version), so have_pinned can read it back.
+GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$tmp_bin" GOFLAGS="${GOFLAGS:-} -buildvcs=false" \
+  nice -n 10 go install -trimpath -ldflags "-s -w -X main.Version=$VEGETA_VERSION" \
+  "github.com/tsenart/vegeta/v12@$VEGETA_VERSION" >&2
+mv -f "$tmp_bin/vegeta" "$vegeta"
+echo "vegeta.sh: built vegeta $VEGETA_VERSION in $((SECONDS - start)) s" >&2
+
+have_pinned || { echo "vegeta.sh: $vegeta does not report $VEGETA_VERSION" >&2; exit 1; }
+echo "$vegeta"
