@@ -28,38 +28,12 @@ have_pinned() {
   [[ -x "$helm" ]] && [[ "$("$helm" version --template '{{.Version}}' 2>/dev/null)" == "$HELM_VERSION" ]]
 }
 
-if have_pinned; then
-  echo "$helm"
-  exit 0
-fi
-
-command -v go >/dev/null || { echo "helm.sh: Go is needed to build helm $HELM_VERSION (apt-get install golang-go or a Go toolchain)" >&2; exit 1; }
-mkdir -p "$bin_dir"
-
-# One build at a time (parallel test sessions, make targets): the second waits, then finds the binary.
-exec 9>"$bin_dir/.helm.lock"
-flock 9
-if have_pinned; then
-  echo "$helm"
-  exit 0
-fi
+# shellcheck source=deploy/tools/pinned.sh
+source "$root/deploy/tools/pinned.sh"
+reuse_or_lock helm "$helm"
 
 pkg="helm.sh/helm/v3"
 ldflags="-s -w -X $pkg/internal/version.version=$HELM_VERSION -X $pkg/internal/version.gitTreeState=clean"
 ldflags+=" -X $pkg/pkg/chartutil.k8sVersionMajor=$HELM_K8S_MAJOR -X $pkg/pkg/chartutil.k8sVersionMinor=$HELM_K8S_MINOR"
 ldflags+=" -X $pkg/pkg/lint/rules.k8sVersionMajor=$HELM_K8S_MAJOR -X $pkg/pkg/lint/rules.k8sVersionMinor=$HELM_K8S_MINOR"
-
-echo "helm.sh: building helm $HELM_VERSION from the Go module proxy into $bin_dir (first time only, takes minutes)" >&2
-start=$SECONDS
-# Build into a temporary GOBIN and move into place, so an interrupted build never leaves a half-written helm.
-tmp_bin="$(mktemp -d "$bin_dir/.build.XXXXXX")"
-trap 'rm -rf "$tmp_bin"' EXIT
-# GOTOOLCHAIN=local: fail clearly instead of fetching another Go toolchain; CGO off: a static binary, no C compiler.
-# nice: the build is CPU-heavy and shares the machine with tests.
-GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$tmp_bin" GOFLAGS="${GOFLAGS:-} -buildvcs=false" \
-  nice -n 10 go install -trimpath -ldflags "$ldflags" "$pkg/cmd/helm@$HELM_VERSION" >&2
-mv -f "$tmp_bin/helm" "$helm"
-echo "helm.sh: built helm $HELM_VERSION in $((SECONDS - start)) s" >&2
-
-have_pinned || { echo "helm.sh: $helm does not report $HELM_VERSION" >&2; exit 1; }
-echo "$helm"
+go_install_pinned helm "$pkg/cmd/helm@$HELM_VERSION" "$ldflags"

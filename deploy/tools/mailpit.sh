@@ -42,10 +42,9 @@ have_pinned() {
     [[ "$("$mailpit" version --no-release-check 2>/dev/null)" == *"${MAILPIT_VERSION}"* ]]
 }
 
-if have_pinned; then
-  echo "$mailpit"
-  exit 0
-fi
+# shellcheck source=deploy/tools/pinned.sh
+source "$root/deploy/tools/pinned.sh"
+reuse_or_lock mailpit "$mailpit"
 
 export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "mailpit.sh: Go is needed to build Mailpit $MAILPIT_VERSION (a Go toolchain, as for helm)" >&2; exit 1; }
@@ -53,16 +52,6 @@ for tool in node npm; do
   command -v "$tool" >/dev/null ||
     { echo "mailpit.sh: $tool is needed to build Mailpit's web inbox (apt-get install nodejs npm)" >&2; exit 1; }
 done
-mkdir -p "$bin_dir"
-
-# One build at a time (parallel test sessions, make targets): the second waits, then finds the binary.
-exec 9>"$bin_dir/.mailpit.lock"
-flock 9
-if have_pinned; then
-  echo "$mailpit"
-  exit 0
-fi
-
 echo "mailpit.sh: building Mailpit $MAILPIT_VERSION with its web inbox into $bin_dir (first time only)" >&2
 start=$SECONDS
 work="$(mktemp -d "${TMPDIR:-/tmp}/mailpit-build.XXXXXX")"

@@ -25,32 +25,8 @@ have_pinned() {
   [[ -x "$vegeta" ]] && "$vegeta" -version 2>/dev/null | grep -qx "Version: $VEGETA_VERSION"
 }
 
-if have_pinned; then
-  echo "$vegeta"
-  exit 0
-fi
-
-command -v go >/dev/null || { echo "vegeta.sh: Go is needed to build vegeta $VEGETA_VERSION" >&2; exit 1; }
-mkdir -p "$bin_dir"
-
-# One build at a time: the second waits, then finds the binary.
-exec 9>"$bin_dir/.vegeta.lock"
-flock 9
-if have_pinned; then
-  echo "$vegeta"
-  exit 0
-fi
-
-echo "vegeta.sh: building vegeta $VEGETA_VERSION from the Go module proxy into $bin_dir (first time only)" >&2
-start=$SECONDS
-tmp_bin="$(mktemp -d "$bin_dir/.build.XXXXXX")"
-trap 'rm -rf "$tmp_bin"' EXIT
+# shellcheck source=deploy/tools/pinned.sh
+source "$root/deploy/tools/pinned.sh"
+reuse_or_lock vegeta "$vegeta"
 # The version is stamped as vegeta's own release builds do (main.Version), so have_pinned can read it back.
-GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$tmp_bin" GOFLAGS="${GOFLAGS:-} -buildvcs=false" \
-  nice -n 10 go install -trimpath -ldflags "-s -w -X main.Version=$VEGETA_VERSION" \
-  "github.com/tsenart/vegeta/v12@$VEGETA_VERSION" >&2
-mv -f "$tmp_bin/vegeta" "$vegeta"
-echo "vegeta.sh: built vegeta $VEGETA_VERSION in $((SECONDS - start)) s" >&2
-
-have_pinned || { echo "vegeta.sh: $vegeta does not report $VEGETA_VERSION" >&2; exit 1; }
-echo "$vegeta"
+go_install_pinned vegeta "github.com/tsenart/vegeta/v12@$VEGETA_VERSION" "-s -w -X main.Version=$VEGETA_VERSION"
