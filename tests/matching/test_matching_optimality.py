@@ -1,5 +1,7 @@
 """The engine's result is optimal: equal to exhaustive search and to dense assignment, whatever the pool."""
 
+import gc
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -7,6 +9,7 @@ from hypothesis import strategies as st
 from matching_pools import SKILLS, brute_force, dissolved_pairs, micro_score, person, pools, settings_strategy
 from scipy.optimize import linear_sum_assignment
 
+from services.matching.domain import engine
 from services.matching.domain.constraints import RoundRules, is_eligible
 from services.matching.domain.engine import match
 from services.matching.domain.model import Candidate, ProgramSettings
@@ -133,3 +136,28 @@ def _dense_eligibility(pool: list[Candidate]) -> np.ndarray:
     return np.array([[is_eligible(by_id[m], by_id[e]) for e in mentees] for m in mentors], dtype=bool).reshape(
         len(mentors), len(mentees)
     )
+
+
+def test_a_round_pauses_the_cyclic_collector_and_restores_it_even_when_rounds_overlap(monkeypatch):
+    """The collector is off while a round solves (services/matching/domain/engine.py, `_collector_paused`), back on
+    once the last overlapping round ends, and left off when it was off before."""
+    seen: list[bool] = []
+    solve = engine._solve_certified
+
+    def observed(problem, per_mentee):
+        seen.append(gc.isenabled())
+        return solve(problem, per_mentee)
+
+    monkeypatch.setattr(engine, "_solve_certified", observed)
+    pool = [person("a", "mentor", grade=3), person("b", "mentee")]
+    assert gc.isenabled()
+    with engine._collector_paused():  # an overlapping round, as another program's thread would run one
+        match(pool, ProgramSettings())
+        assert not gc.isenabled()  # the inner round ended, the outer one still runs
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        match(pool, ProgramSettings())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
