@@ -18,6 +18,7 @@ import os
 import statistics
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
@@ -136,16 +137,12 @@ async def _projection_vs_eventsourcing(kafka: KafkaSettings, dsn: str, topic: st
     """The same read model on both sides: one row per stream counting its events and keeping its last version,
     with tracking, over RELAY_EVENTS events of STREAMS streams. Ours reads them from Kafka (the relay's topic);
     the peer's `ProjectionRunner` follows its application's PostgreSQL notification log."""
-    ours, theirs = [], []
-    for attempt in range(REPEATS):
-        ours.append(await _tandem_projection(kafka, dsn, topic, f"projection_{attempt}"))
-        theirs.append(await asyncio.to_thread(_eventsourcing_projection, dsn, f"es_projection_{attempt}"))
     return [
-        _row(
+        await _against_peer(
             "projection: events -> read model + tracking",
-            statistics.median(ours),
+            lambda attempt: _tandem_projection(kafka, dsn, topic, f"projection_{attempt}"),
             "eventsourcing 9.5 ProjectionRunner",
-            statistics.median(theirs),
+            lambda attempt: _eventsourcing_projection(dsn, f"es_projection_{attempt}"),
             ">= 20",
         )
     ]
@@ -216,19 +213,31 @@ def _eventsourcing_projection(dsn: str, schema: str) -> float:
 
 
 async def _append_vs_eventsourcing(dsn: str) -> list[dict]:
-    ours, theirs = [], []
-    for attempt in range(REPEATS):
-        ours.append(await _tandem_appends(dsn, f"append_{attempt}"))
-        theirs.append(await asyncio.to_thread(_eventsourcing_appends, dsn, f"es_{attempt}"))
     return [
-        _row(
+        await _against_peer(
             "append: one event on a new stream per call",
-            statistics.median(ours),
+            lambda attempt: _tandem_appends(dsn, f"append_{attempt}"),
             "eventsourcing 9.5 (PostgreSQL)",
-            statistics.median(theirs),
+            lambda attempt: _eventsourcing_appends(dsn, f"es_{attempt}"),
             ">= 3",
         )
     ]
+
+
+async def _against_peer(
+    what: str,
+    ours: Callable[[int], Awaitable[float]],
+    peer: str,
+    theirs: Callable[[int], float],
+    target: str,
+) -> dict:
+    """REPEATS runs of each side, alternating (the host's speed drifts), the peer's in a thread (it is
+    synchronous); the row compares the medians."""
+    our_rates, their_rates = [], []
+    for attempt in range(REPEATS):
+        our_rates.append(await ours(attempt))
+        their_rates.append(await asyncio.to_thread(theirs, attempt))
+    return _row(what, statistics.median(our_rates), peer, statistics.median(their_rates), target)
 
 
 async def _tandem_appends(dsn: str, schema: str) -> float:
