@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import csv
 import json
 import os
 import statistics
@@ -22,6 +23,7 @@ import subprocess
 import tempfile
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -105,21 +107,27 @@ async def _measure(service: ServiceProcess, kafka: KafkaSettings, topic: str) ->
 
 
 async def _attack(vegeta: str, url: str, label: str, rate: int, seconds: float) -> dict:
-    """Send `rate` enrolments/s for `seconds`, open loop, and return vegeta's JSON report. Each request is a
-    different person enrolling themselves, their token signed before the clock starts."""
+    """Send `rate` enrolments/s for `seconds`, open loop. Returns vegeta's JSON report, with `answers` added: one
+    (status, latency in ms) per request, so latency can be given for the enrolments that were made. Each request
+    is a different person enrolling themselves, their token signed before the clock starts."""
     people = [f"{label}-{rate}-{i}" for i in range(int(rate * seconds))]
-    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as targets:
-        targets.writelines(_target(url, profile(p), as_person(p)) for p in people)
-        targets.flush()
+    with tempfile.TemporaryDirectory() as work:
+        targets, results = Path(work, "targets.jsonl"), Path(work, "results.bin")
+        await asyncio.to_thread(targets.write_bytes, b"".join(_target(url, profile(p), as_person(p)) for p in people))
         # Vegeta adds workers when all are busy, so a slow server cannot slow the generator down and hide its own
         # queue (coordinated omission). Each target is sent exactly once.
         attack = await asyncio.create_subprocess_shell(
-            f"{vegeta} attack -format=json -targets={targets.name} -rate={rate}/1s -duration={seconds}s"
-            f" -timeout={REQUEST_TIMEOUT_S}s | {vegeta} report -type=json",
+            f"{vegeta} attack -format=json -targets={targets} -rate={rate}/1s -duration={seconds}s"
+            f" -timeout={REQUEST_TIMEOUT_S}s > {results} && {vegeta} report -type=json {results}"
+            f" && {vegeta} encode --to csv {results}",
             stdout=asyncio.subprocess.PIPE,
         )
         out, _ = await attack.communicate()
-    return json.loads(out)
+    report_line, *answers = out.decode().splitlines()
+    report = json.loads(report_line)
+    # CSV columns: timestamp, status code, latency (ns), ...
+    report["answers"] = [(int(row[1]), int(row[2]) / 1e6) for row in csv.reader(answers)]
+    return report
 
 
 async def _vegeta() -> str:
@@ -169,16 +177,18 @@ async def _at_rate(vegeta: str, url: str, rate: int, kafka: KafkaSettings, topic
     with contextlib.suppress(TimeoutError):  # events the relay has not published by then count as missing lag
         await asyncio.wait_for(follower, LAG_WAIT_S)
     await consumer.stop()
-    latencies = report["latencies"]
+    made = sorted(ms for status, ms in report["answers"] if status == 201)
+    q = statistics.quantiles(made, n=100) if len(made) > 1 else [float("nan")] * 99
     lq = statistics.quantiles(lags, n=100) if len(lags) > 1 else [float("nan")] * 99
     return {
         "rate (req/s)": rate,
         "sent (req/s)": round(report["rate"]),
         "achieved (201/s)": round(report["throughput"]),
         "ok": enrolled,
-        "errors": report["requests"] - enrolled,
-        "p50 ms": round(latencies["50th"] / 1e6, 1),
-        "p99 ms": round(latencies["99th"] / 1e6, 1),
+        "at capacity (503)": statuses.get("503", 0),
+        "other errors": report["requests"] - enrolled - statuses.get("503", 0),
+        "p50 ms (201)": round(q[49], 1),
+        "p99 ms (201)": round(q[98], 1),
         "lag p50 ms": round(lq[49], 1),
         "lag p99 ms": round(lq[98], 1),
         "lag seen": len(lags),

@@ -110,6 +110,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     problems.install(app)
+    app.add_middleware(problems.InFlightLimit, limit=runtime.settings.max_requests_in_flight)
     instrument(app, runtime.service)
     allow_browser_pages(app, CorsSettings())
     # Added last, so outermost of the service's middleware: a bug anywhere inside is a problem document too.

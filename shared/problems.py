@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
 PROBLEMS = "https://tandem.example/problems/"
+AT_CAPACITY_RETRY_AFTER_S = 1  # a queue that is full now drains within a second at the rates measured
 RETRY_AFTER_S = 5  # long enough for a PostgreSQL restart or fail-over to be seen through, short for a client
 
 # What says "the database cannot be reached now", as opposed to "the database refused this statement":
@@ -194,6 +195,42 @@ class Problems:
         headers = dict(error.headers or {})
         response = problem(scope, 413, error.detail, type_=PROBLEMS + "body-too-large", headers=headers)
         await response(scope, _nothing, send)
+
+
+class InFlightLimit:
+    """Admission control: at most `limit` requests in flight; the next one is answered at once with a 503 problem
+    and `Retry-After`. Beyond its capacity a service would otherwise queue without bound: requests their clients
+    have given up on are still served, every answer comes later, and throughput collapses (measured at 500
+    requests/s on enrolment: 112, then 3 served per second; docs/performance.md). The probes and /metrics are
+    always answered, so a busy replica is not restarted for being busy.
+
+    Inside the request metrics' middleware, so refused requests are counted there with their 503."""
+
+    UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.UNLIMITED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            response = problem(
+                scope,
+                503,
+                f"the service is at capacity ({self.limit} requests in flight); try again shortly",
+                type_=PROBLEMS + "at-capacity",
+                headers={"Retry-After": str(AT_CAPACITY_RETRY_AFTER_S)},
+            )
+            await response(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 class BodyTooLarge(HTTPException):

@@ -39,6 +39,12 @@ class ServiceSettings(KafkaSettings, DatabaseSettings):
     max_body_bytes: int = Field(
         1024 * 1024, ge=1024, description="Largest request body accepted (TANDEM_MAX_BODY_BYTES); larger is a 413."
     )
+    max_requests_in_flight: int = Field(
+        100,
+        ge=1,
+        description="Requests served at once (TANDEM_MAX_REQUESTS_IN_FLIGHT); the next is a 503 with Retry-After, "
+        "so a replica past its capacity keeps serving what it can instead of queueing without bound.",
+    )
     schedule_interval_s: float = Field(
         30.0, gt=0, description="How often the service's scheduled rules (shared/clock.py) run."
     )

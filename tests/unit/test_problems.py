@@ -4,6 +4,7 @@ database, a bug. In-process, on a small app made by `create_app`, so no server i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import asyncpg
@@ -57,6 +58,16 @@ async def unique() -> None:
     error.detail = f"Key (employee_id)=({PERSONAL}) already exists."
     error.constraint_name = "participants_pkey"  # what PostgreSQL says, personal data included
     raise error
+
+
+HELD = asyncio.Event()  # /held answers once a test sets it
+ARRIVED: asyncio.Queue[None] = asyncio.Queue()  # one item per request inside /held
+
+
+@router.get("/held")
+async def held() -> None:
+    ARRIVED.put_nowait(None)
+    await HELD.wait()
 
 
 SPEC = ServiceSpec(name="probe", title="Problem probe", settings=ServiceSettings, routers=[router])
@@ -179,3 +190,23 @@ async def test_a_chunked_body_over_the_limit_is_413(client):
 async def test_a_body_within_the_limit_passes(client):
     response = await client.post("/echo", json={"name": "ok"})
     assert response.status_code == 200 and response.json() == {"name": "ok"}
+
+
+async def test_requests_past_the_in_flight_limit_are_503_at_once_and_probes_still_answer():
+    app = create_app(SPEC, ServiceSettings(max_requests_in_flight=2))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    HELD.clear()
+    async with httpx.AsyncClient(transport=transport, base_url="http://probe") as client:
+        busy = [asyncio.create_task(client.get("/probe/v1/held")) for _ in range(2)]
+        for _ in busy:  # both are inside the app, waiting
+            await asyncio.wait_for(ARRIVED.get(), 10)
+        refused = await asyncio.wait_for(client.get("/probe/v1/held"), 10)  # answered at once, not queued
+        body = problem(refused, 503)
+        assert refused.headers["retry-after"] == "1" and body["type"].endswith("/at-capacity")
+        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.get("/metrics")).status_code == 200
+        HELD.set()
+        assert [r.status_code for r in await asyncio.gather(*busy)] == [200, 200]
+        assert (await client.get("/probe/v1/held")).status_code == 200  # room again
+        metrics = (await client.get("/metrics")).text
+    assert 'status="503"' in metrics  # refused requests are counted with the others
