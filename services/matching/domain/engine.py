@@ -98,6 +98,33 @@ class InvalidPool(ValueError):
     """The round's input contradicts itself (duplicate ids, pairs naming unknown participants)."""
 
 
+_paused_by = 0  # matches running with the collector paused (rounds of several programs may overlap, in threads)
+_pause_lock = threading.Lock()
+_was_enabled = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """CPython's cyclic collector off while a round is solved. The pool's candidates, their sets and the rows built
+    from them are millions of long-lived objects, which every full collection walks again: measured at 100 000
+    participants, collections took half of `input_hash` and 6 % of the round. Reference counting still frees
+    what is dropped; cycles made meanwhile are collected once the last overlapping round ends."""
+    global _paused_by, _was_enabled
+    with _pause_lock:
+        if _paused_by == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _paused_by += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _paused_by -= 1
+            if _paused_by == 0 and _was_enabled:
+                gc.enable()
+
+
+@_collector_paused()  # a fresh pause per call (contextmanager objects recreate themselves as decorators)
 def match(
     pool: Iterable[Candidate],
     settings: ProgramSettings = DEFAULT_SETTINGS,
@@ -114,20 +141,6 @@ def match(
     `excluded` couples (an admin's exclusion, a declined proposal) are edges removed, exactly as dissolved ones.
     `pinned` couples that every hard rule allows are fixed first, as if already active, and proposed with the
     round; the rest of the pool is then solved and certified on the capacity they leave (ADR 0002, addendum)."""
-    with _collector_paused():
-        return _match(pool, settings, existing_pairs, dissolved, withdrawn, excluded, pinned, per_mentee)
-
-
-def _match(
-    pool: Iterable[Candidate],
-    settings: ProgramSettings,
-    existing_pairs: Iterable[ExistingPair],
-    dissolved: Dissolved,
-    withdrawn: frozenset[str],
-    excluded: Dissolved,
-    pinned: Iterable[ExistingPair],
-    per_mentee: int,
-) -> MatchResult:
     people = sorted(pool, key=lambda c: c.participant_id)
     existing = tuple(existing_pairs)
     _check(people, existing)
@@ -198,32 +211,6 @@ def score_pair(mentor: Candidate, mentee: Candidate, settings: ProgramSettings) 
     )
 
 
-_paused_by = 0  # matches running with the collector paused (rounds of several programs may overlap, in threads)
-_pause_lock = threading.Lock()
-_was_enabled = False
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """CPython's cyclic collector off while a round is solved. The pool's candidates, their sets and the rows built
-    from them are millions of long-lived objects, which every full collection walks again: measured at 100 000
-    participants, collections took half of `input_hash` and 6 % of the round. Reference counting still frees
-    what is dropped; cycles made meanwhile are collected once the last overlapping round ends."""
-    global _paused_by, _was_enabled
-    with _pause_lock:
-        if _paused_by == 0:
-            _was_enabled = gc.isenabled()
-            gc.disable()
-        _paused_by += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _paused_by -= 1
-            if _paused_by == 0 and _was_enabled:
-                gc.enable()
-
-
 def _couple(pair: ProposedPair) -> tuple[str, str]:
     return pair.mentor_id, pair.mentee_id
 
@@ -272,18 +259,16 @@ def _canonical(value: object) -> object:
 
 def _candidate_row(c: Candidate) -> list[object]:
     # Tuples stay tuples: JSON writes them as it writes lists, so the hash is the same.
-    return [sorted(v) if isinstance(v, frozenset) else v for v in _candidate_values()(c)]
-
-
-@cache
-def _candidate_values() -> attrgetter:
-    """Every field of a candidate in one call, in field order (a generator of getattr cost 2x more at 100 000)."""
-    return attrgetter(*_field_names(Candidate))
+    return [sorted(v) if isinstance(v, frozenset) else v for v in _CANDIDATE_VALUES(c)]
 
 
 @cache
 def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
+
+
+# Every field of a candidate in one call, in field order: a generator of getattrs cost 1.5x more at 100 000.
+_CANDIDATE_VALUES = attrgetter(*_field_names(Candidate))
 
 
 def _check(people: list[Candidate], existing: tuple[ExistingPair, ...]) -> None:
