@@ -24,15 +24,14 @@ from urllib.parse import urlparse
 
 import asyncpg
 
+from bench.eventlog import projection_rate
 from bench.report import merge_section, print_table
 from shared import eventstore
 from shared.connections import idempotent_producer
 from shared.db import create_pool, migrate, migration_files
 from shared.relay import Relay
-from shared.replay import REPLAY_BATCH
 from shared.settings import DatabaseSettings, KafkaSettings
 from shared.topics import create_topics
-from tests.support.counting import counting_runner
 from tests.support.kafka_log import withdrawal
 
 RELAY_EVENTS = int(os.environ.get("TANDEM_BENCH_RELAY_EVENTS", "20000"))
@@ -140,22 +139,12 @@ async def _projection_vs_eventsourcing(kafka: KafkaSettings, dsn: str, topic: st
     return [
         await _against_peer(
             "projection: events -> read model + tracking",
-            lambda attempt: _tandem_projection(kafka, dsn, topic, f"projection_{attempt}"),
+            lambda attempt: projection_rate(kafka, dsn, topic, f"projection_{attempt}", RELAY_EVENTS),
             "eventsourcing 9.5 ProjectionRunner",
             lambda attempt: _eventsourcing_projection(dsn, f"es_projection_{attempt}"),
             ">= 20",
         )
     ]
-
-
-async def _tandem_projection(kafka: KafkaSettings, dsn: str, topic: str, schema: str) -> float:
-    async with counting_runner(kafka, dsn, schema, topic) as runner:
-        runner.max_records = REPLAY_BATCH  # as `tandem replay` fetches
-        started = time.perf_counter()
-        applied = await runner.catch_up()
-        elapsed = time.perf_counter() - started
-    assert applied == RELAY_EVENTS, f"projection applied {applied} of {RELAY_EVENTS}"
-    return applied / elapsed
 
 
 def _eventsourcing_projection(dsn: str, schema: str) -> float:
