@@ -47,6 +47,18 @@ class Envelope:
     # The body's JSON exactly as stored, when known: sent as it is, with no decode and re-encode on the relay's path.
     body: bytes | None = field(default=None, compare=False, repr=False)
 
+    @classmethod
+    def of_fields(cls, fields: dict[str, Any]) -> Envelope:
+        """An envelope of `fields`, which name every field. A frozen dataclass's `__init__` sets each field through
+        `object.__setattr__`: 5.6 us a record on a projection's hot path, against 0.8 us this way (issue #18)."""
+        envelope = object.__new__(cls)
+        envelope.__dict__.update(fields)
+        return envelope
+
+    def with_data(self, data: dict[str, Any]) -> Envelope:
+        """This envelope with another body (its sealed fields opened): `dataclasses.replace` without its 7 us."""
+        return Envelope.of_fields({**self.__dict__, "data": data})
+
     @property
     def stream_id(self) -> str:
         return self.subject

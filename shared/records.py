@@ -38,6 +38,7 @@ KNOWN = frozenset(
         "ce_tracestate",
     }
 )
+_REQUIRED = frozenset(REQUIRED)
 _LONG_NUMBER = re.compile(rb"\d{19}")
 
 
@@ -47,8 +48,8 @@ def envelope_of(headers: Any, value: bytes | None) -> Envelope:
         h = {name: raw.decode() for name, raw in (headers or ())}
     except UnicodeDecodeError as exc:
         raise MalformedRecord(f"header is not UTF-8: {exc}") from exc
-    missing = [n for n in REQUIRED if n not in h]
-    if missing:
+    if not h.keys() >= _REQUIRED:
+        missing = [n for n in REQUIRED if n not in h]
         raise MalformedRecord(f"missing CloudEvents headers: {', '.join(missing)}")
     if h.get("ce_specversion") != SPEC_VERSION:
         raise MalformedRecord(f"unsupported ce_specversion {h.get('ce_specversion')!r}")
@@ -62,22 +63,25 @@ def envelope_of(headers: Any, value: bytes | None) -> Envelope:
     if not isinstance(data, dict):
         raise MalformedRecord("body is not a JSON object")
     get = h.get
-    return Envelope(
-        event_id=h["ce_id"],
-        type=h["ce_type"],
-        source=h["ce_source"],
-        subject=h["ce_subject"],
-        stream_version=stream_version,
-        time=time,
-        data=data,
-        correlation_id=get("ce_correlationid"),
-        causation_id=get("ce_causationid"),
-        position=position,
-        prev_hash=get("ce_prevhash"),
-        hash=get("ce_hash"),
-        traceparent=get("ce_traceparent"),
-        tracestate=get("ce_tracestate"),
-        extra_headers={k: v for k, v in h.items() if k not in KNOWN} if len(h) > len(KNOWN & h.keys()) else {},
+    return Envelope.of_fields(
+        {
+            "event_id": h["ce_id"],
+            "type": h["ce_type"],
+            "source": h["ce_source"],
+            "subject": h["ce_subject"],
+            "stream_version": stream_version,
+            "time": time,
+            "data": data,
+            "correlation_id": get("ce_correlationid"),
+            "causation_id": get("ce_causationid"),
+            "position": position,
+            "prev_hash": get("ce_prevhash"),
+            "hash": get("ce_hash"),
+            "traceparent": get("ce_traceparent"),
+            "tracestate": get("ce_tracestate"),
+            "extra_headers": {} if h.keys() <= KNOWN else {k: v for k, v in h.items() if k not in KNOWN},
+            "body": None,
+        }
     )
 
 
@@ -103,7 +107,7 @@ def typed_event(envelope: Envelope) -> Event:
     cls = event_class(type_name)
     fields = _fields(cls)
     try:
-        return cls.model_validate({k: v for k, v in data.items() if k in fields})
+        return cls.model_validate(data if data.keys() <= fields else {k: v for k, v in data.items() if k in fields})
     except ValidationError as exc:
         raise MalformedRecord(f"{envelope.type} body does not match its schema: {exc}") from exc
 

@@ -13,6 +13,7 @@ from services.matching.domain import engine
 from services.matching.domain.constraints import RoundRules, is_eligible
 from services.matching.domain.engine import match
 from services.matching.domain.model import Candidate, ProgramSettings
+from shared import collector
 
 FEW = settings(max_examples=100, deadline=None)
 
@@ -139,7 +140,7 @@ def _dense_eligibility(pool: list[Candidate]) -> np.ndarray:
 
 
 def test_a_round_pauses_the_cyclic_collector_and_restores_it_even_when_rounds_overlap(monkeypatch):
-    """The collector is off while a round solves (services/matching/domain/engine.py, `_collector_paused`), back on
+    """The collector is off while a round solves (`shared.collector.paused`), back on
     once the last overlapping round ends, and left off when it was off before."""
     seen: list[bool] = []
     solve = engine._solve_certified
@@ -151,7 +152,7 @@ def test_a_round_pauses_the_cyclic_collector_and_restores_it_even_when_rounds_ov
     monkeypatch.setattr(engine, "_solve_certified", observed)
     pool = [person("a", "mentor", grade=3), person("b", "mentee")]
     assert gc.isenabled()
-    with engine._collector_paused():  # an overlapping round, as another program's thread would run one
+    with collector.paused():  # an overlapping round, as another program's thread would run one
         match(pool, ProgramSettings())
         assert not gc.isenabled()  # the inner round ended, the outer one still runs
     assert seen == [False] and gc.isenabled()

@@ -32,13 +32,10 @@ whatever the input order; every step after that is deterministic.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
-import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, is_dataclass
 from functools import cache
 from operator import attrgetter
@@ -74,6 +71,7 @@ from services.matching.domain.scoring import (
     quantized_contributions,
     quantized_scores,
 )
+from shared import collector
 
 # 2.0.0: min-cost flow solver (OR-Tools), price-aware rescans, shortlist of 16. Totals are the same optimum
 # as 1.x, but among equally good matchings another may be chosen: the version travels on each round's events
@@ -98,33 +96,9 @@ class InvalidPool(ValueError):
     """The round's input contradicts itself (duplicate ids, pairs naming unknown participants)."""
 
 
-_paused_by = 0  # matches running with the collector paused (rounds of several programs may overlap, in threads)
-_pause_lock = threading.Lock()
-_was_enabled = False
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """CPython's cyclic collector off while a round is solved. The pool's candidates, their sets and the rows built
-    from them are millions of long-lived objects, which every full collection walks again: measured at 100 000
-    participants, collections took half of `input_hash` and 6 % of the round. Reference counting still frees
-    what is dropped; cycles made meanwhile are collected once the last overlapping round ends."""
-    global _paused_by, _was_enabled
-    with _pause_lock:
-        if _paused_by == 0:
-            _was_enabled = gc.isenabled()
-            gc.disable()
-        _paused_by += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _paused_by -= 1
-            if _paused_by == 0 and _was_enabled:
-                gc.enable()
-
-
-@_collector_paused()  # a fresh pause per call (contextmanager objects recreate themselves as decorators)
+# The pool's candidates, their sets and the rows built from them are millions of long-lived objects, which every full
+# collection walks again: measured at 100 000 participants, collections took half of `input_hash` and 6 % of the round.
+@collector.paused()  # a fresh pause per call (contextmanager objects recreate themselves as decorators)
 def match(
     pool: Iterable[Candidate],
     settings: ProgramSettings = DEFAULT_SETTINGS,
