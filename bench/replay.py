@@ -5,7 +5,8 @@ of the usual partition count, produced in big per-partition batches (the generat
 waits for), then measures on the same topic, in the same run:
 - raw aiokafka consume (every record fetched, nothing parsed): the ceiling;
 - `shared.replay.replay` of the counting read model (one row per stream, tracking by stream version), which is what
-  `tandem replay` runs, with its partitions applied concurrently (`parallel_replay`) and, when
+  `tandem replay` runs: shared by TANDEM_BENCH_REPLAY_PROCESSES processes (default: one per core, `tandem replay
+  --processes`), then in one process with its partitions applied concurrently (`parallel_replay`) and, when
   TANDEM_BENCH_REPLAY_SEQUENTIAL=1, one partition at a time as well.
 Runs against KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL; a database and topics of its own, dropped afterwards.
 """
@@ -33,6 +34,7 @@ from tests.support.counting import CountingProjection
 
 EVENTS = int(os.environ.get("TANDEM_BENCH_REPLAY_EVENTS", "1000000"))
 SEQUENTIAL = os.environ.get("TANDEM_BENCH_REPLAY_SEQUENTIAL") == "1"
+PROCESSES = int(os.environ.get("TANDEM_BENCH_REPLAY_PROCESSES", str(os.cpu_count() or 2)))
 STREAMS = 10_000
 SOURCE = "/tandem/enrolment"
 TARGET_S = 60.0
@@ -52,12 +54,14 @@ async def run() -> None:
         consume = await raw_consume(kafka, topic)
         rows = [{"measure": "generate (batched produce)", "events/s": round(generated), "seconds": EVENTS / generated}]
         rows.append({"measure": "raw aiokafka consume", "events/s": round(consume), "seconds": EVENTS / consume})
-        modes = [True, False] if SEQUENTIAL else [True]
-        for parallel in modes:
-            rate = await replayed(kafka, dsn, topic, parallel)
+        modes = [(f"{PROCESSES} processes", True, PROCESSES), ("1 process, partitions concurrently", True, 1)]
+        if SEQUENTIAL:
+            modes.append(("1 process, one partition at a time", False, 1))
+        for label, parallel, processes in modes:
+            rate = await replayed(kafka, dsn, topic, parallel, processes)
             rows.append(
                 {
-                    "measure": f"tandem replay, {'partitions concurrently' if parallel else 'one partition at a time'}",
+                    "measure": f"tandem replay, {label}",
                     "events/s": round(rate),
                     "seconds": EVENTS / rate,
                     "ratio to raw consume": round(rate / consume, 3),
@@ -145,13 +149,13 @@ async def raw_consume(kafka: KafkaSettings, topic: str) -> float:
         await consumer.stop()
 
 
-async def replayed(kafka: KafkaSettings, dsn: str, topic: str, parallel: bool) -> float:
+async def replayed(kafka: KafkaSettings, dsn: str, topic: str, parallel: bool, processes: int) -> float:
     projection = CountingProjection([topic])
     projection.parallel_replay = parallel  # type: ignore[misc]
     live = "bench_live"
     async with Connections(dsn, kafka, live, pool_size=8) as connections:
         await migrate(connections.pool, live, migration_files(TRACKING_MIGRATIONS, projection.migrations))
-        result = await replay(projection, connections, live_schema=live)
+        result = await replay(projection, connections, live_schema=live, processes=processes)
     assert result.events == EVENTS, f"replayed {result.events} of {EVENTS}"
     return result.events / result.seconds
 

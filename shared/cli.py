@@ -218,6 +218,14 @@ def migrate_command(
 def replay_command(
     service: Annotated[str, typer.Option(help="Service whose read models to rebuild.")],
     swap: Annotated[bool, typer.Option(help="Put the rebuilt read models in place of the live ones.")] = False,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Processes sharing a read model's partitions, where the read model allows it (one core each).",
+        ),
+    ] = 1,
 ) -> None:
     """Rebuild a service's read models from offset 0 into a fresh schema and compare them with the live ones."""
     from rich.progress import (
@@ -261,6 +269,7 @@ def replay_command(
                         live_schema=runtime.schema,
                         on_batch=advance,
                         on_start=start,
+                        processes=processes,
                     )
                 rate = result.events / max(1e-6, result.seconds)
                 typer.echo(

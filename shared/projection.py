@@ -224,19 +224,22 @@ class ProjectionRunner:
                 behind += max(0, highwater - next_offset)
         return behind
 
-    async def catch_up(self, on_start: Callable[[int], None] | None = None) -> int:
+    async def catch_up(self, on_start: Callable[[int], None] | None = None, share: tuple[int, int] = (0, 1)) -> int:
         """Apply everything up to the topics' current ends, without a consumer group; return events applied.
 
         Used to rebuild a read model from offset 0 into a fresh schema, and by auditors' replays. `on_start` is
         told how many records lie ahead (a progress bar's total). When the projection allows it
         (`parallel_replay`) and no policy shares the runner, the partitions of each fetch are applied
         concurrently, each in its own transaction: PostgreSQL works on one partition's batch while this process
-        reads the next.
+        reads the next. `share` (index, count): only every count-th partition from the index-th, for one of
+        `count` processes replaying together.
         """
         consumer = self._consumer(group_id=None)
         await consumer.start()
         try:
             partitions = [tp for topic in self.topics for tp in await partitions_of(consumer, topic)]
+            index, count = share
+            partitions = partitions[index::count]
             consumer.assign(partitions)
             await self.seek_to_stored(consumer, partitions)
             ends = await consumer.end_offsets(partitions)

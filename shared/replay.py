@@ -1,22 +1,33 @@
 """Rebuild a service's read models from offset 0 into a fresh schema, compare them with the live ones, and
 optionally swap them in (auditors, bug fixes, new projections: ARCHITECTURE §2).
 
+A read model that allows its partitions to be applied concurrently (`Projection.parallel_replay`) may be rebuilt by
+several processes, each catching up its share of the partitions into the same schema: one Python process parses
+and validates records on one core, so on a machine with cores to spare this is what makes a replay faster (2
+processes on 2 cores: 1.5x the events/s of one, issue #18).
+
 A service's schema also holds its own write state (event store, command tables), so a swap moves only the
 projection's tables and its tracking rows, in one transaction: the live schema keeps everything else.
 """
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import queue
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
 from shared.connections import Connections
 from shared.db import check_identifier, migrate, migration_files
 from shared.projection import TRACKING_MIGRATIONS, Projection, ProjectionRunner
+from shared.settings import KafkaSettings
 
 TRACKING_TABLES = ("projection_offsets", "projection_streams")
 # Records per fetch in a replay: larger than a live runner's (latency does not matter, per-batch round trips do).
@@ -60,20 +71,100 @@ async def replay(
     on_batch: Callable[[int], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     max_records: int = REPLAY_BATCH,
+    processes: int = 1,
 ) -> ReplayResult:
     """Rebuild `projection` from offset 0 into `<live_schema>_replay`, over the process's connections (so the
-    Kafka TLS/SASL settings and the one pool serve the replay too), and compare it with the live tables."""
+    Kafka TLS/SASL settings and the one pool serve the replay too), and compare it with the live tables. With
+    `processes` above 1, and a projection that allows it, that many processes share the partitions."""
     replay_schema = check_identifier(f"{live_schema}_replay")
     pool = connections.pool
     await pool.execute(f"DROP SCHEMA IF EXISTS {replay_schema} CASCADE")
     folders = [TRACKING_MIGRATIONS] + ([projection.migrations] if projection.migrations else [])
     await migrate(pool, replay_schema, migration_files(*folders))
-    runner = ProjectionRunner(projection, connections, schema=replay_schema, on_batch=on_batch, max_records=max_records)
     started = time.perf_counter()
-    events = await runner.catch_up(on_start=on_start)
+    if processes > 1 and projection.parallel_replay:
+        share = _Share(projection, connections.database_url, connections.kafka, replay_schema, max_records)
+        events = await share.in_processes(processes, on_start, on_batch)
+    else:
+        runner = ProjectionRunner(
+            projection, connections, schema=replay_schema, on_batch=on_batch, max_records=max_records
+        )
+        events = await runner.catch_up(on_start=on_start)
     seconds = time.perf_counter() - started
     tables = await compare(pool, live_schema, replay_schema, projection_tables(projection))
     return ReplayResult(projection.name, replay_schema, events, seconds, tables)
+
+
+@dataclass(frozen=True)
+class _Share:
+    """What a child process needs to catch up its share of a replay's partitions (sent to it pickled)."""
+
+    projection: Projection
+    database_url: str
+    kafka: KafkaSettings
+    schema: str
+    max_records: int
+
+    async def in_processes(
+        self, processes: int, on_start: Callable[[int], None] | None, on_batch: Callable[[int], None] | None
+    ) -> int:
+        """Run `processes` children, each on every processes-th partition; relay their progress; events applied."""
+        context = multiprocessing.get_context("spawn")  # a fork would copy this process's loop and sockets
+        progress = context.Queue()
+        loop = asyncio.get_running_loop()
+        with ProcessPoolExecutor(processes, context, initializer=_child_reports_to, initargs=(progress,)) as pool:
+            children = [loop.run_in_executor(pool, self.catch_up, (i, processes)) for i in range(processes)]
+            totals: list[int] = []
+            batches = 0
+            running: set[asyncio.Future[int]] = set(children)
+            while running:
+                _, running = await asyncio.wait(running, timeout=0.2)
+                for kind, n in _drained(progress):
+                    if kind == "start":
+                        totals.append(n)
+                        if on_start and len(totals) == processes:
+                            on_start(sum(totals))
+                    else:
+                        batches += n
+                        if on_batch:
+                            on_batch(n)
+            events = sum(child.result() for child in children)
+        if on_batch and events > batches:  # reports still on their way when the last child returned
+            on_batch(events - batches)
+        return events
+
+    def catch_up(self, share: tuple[int, int]) -> int:
+        """In a child process: catch up the partitions of `share`, over connections of its own."""
+
+        async def run() -> int:
+            async with Connections(self.database_url, self.kafka, self.schema, pool_size=4) as connections:
+                runner = ProjectionRunner(
+                    self.projection,
+                    connections,
+                    schema=self.schema,
+                    max_records=self.max_records,
+                    on_batch=lambda n: _progress.put(("batch", n)),
+                )
+                return await runner.catch_up(on_start=lambda n: _progress.put(("start", n)), share=share)
+
+        return asyncio.run(run())
+
+
+_progress: Any = None  # in a child process: the queue its progress goes to
+
+
+def _child_reports_to(progress: Any) -> None:
+    global _progress
+    _progress = progress
+
+
+def _drained(progress: Any) -> list[tuple[str, int]]:
+    reports = []
+    while True:
+        try:
+            reports.append(progress.get_nowait())
+        except queue.Empty:
+            return reports
 
 
 async def compare(pool: asyncpg.Pool, live: str, replayed: str, tables: list[str]) -> list[Comparison]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -39,6 +40,18 @@ class CountingProjection(Projection):
                SET events = stream_counts.events + 1, last_version = EXCLUDED.last_version""",
             envelope.stream_id,
             envelope.stream_version,
+        )
+
+
+class ProcessCountingProjection(CountingProjection):
+    """Also counts, under the stream id `pid:<process id>`, the events each process applied (replays by several)."""
+
+    async def apply(self, conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
+        await super().apply(conn, envelope, event)
+        await conn.execute(
+            """INSERT INTO stream_counts (stream_id, events, last_version) VALUES ($1, 1, 0)
+               ON CONFLICT (stream_id) DO UPDATE SET events = stream_counts.events + 1""",
+            f"pid:{os.getpid()}",
         )
 
 

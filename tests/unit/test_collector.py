@@ -2,7 +2,6 @@
 
 import gc
 
-
 from shared import collector
 
 
