@@ -112,24 +112,31 @@ class _Share:
         context = multiprocessing.get_context("spawn")  # a fork would copy this process's loop and sockets
         progress = context.Queue()
         loop = asyncio.get_running_loop()
+        totals: list[int] = []
+        batches = 0
+
+        def report(kind: str, n: int) -> None:
+            nonlocal batches
+            if kind == "start":
+                totals.append(n)
+                if on_start and len(totals) == processes:
+                    on_start(sum(totals))
+            else:
+                batches += n
+                if on_batch:
+                    on_batch(n)
+
         with ProcessPoolExecutor(processes, context, initializer=_child_reports_to, initargs=(progress,)) as pool:
             children = [loop.run_in_executor(pool, self.catch_up, (i, processes)) for i in range(processes)]
-            totals: list[int] = []
-            batches = 0
             running: set[asyncio.Future[int]] = set(children)
             while running:
                 _, running = await asyncio.wait(running, timeout=0.2)
                 for kind, n in _drained(progress):
-                    if kind == "start":
-                        totals.append(n)
-                        if on_start and len(totals) == processes:
-                            on_start(sum(totals))
-                    else:
-                        batches += n
-                        if on_batch:
-                            on_batch(n)
+                    report(kind, n)
             events = sum(child.result() for child in children)
-        if on_batch and events > batches:  # reports still on their way when the last child returned
+        while len(totals) < processes:  # a child's reports pass through a pipe and may arrive after its result
+            report(*await asyncio.to_thread(progress.get, True, 10))
+        if on_batch and events > batches:  # batch reports still on their way: the bar ends at the total
             on_batch(events - batches)
         return events
 
