@@ -162,26 +162,22 @@ def test_after_erasure_no_table_or_record_holds_the_name_or_email(sent, platform
     before = report(platform, sent.program["program_id"])
     url = f"{platform['enrolment'].url}/programs/{sent.program['program_id']}/participants/{pair['mentor_id']}/erase"
     assert httpx.post(url, headers=ADMIN).status_code == 200
-    for needle in (topic, reason, notes):
-        eventually(lambda n=needle: asyncio.run(tables_containing(dsn, n)) == [], 30, "no table to hold their words")
-        hits = asyncio.run(records_containing(kafka.kafka_bootstrap_servers, kafka.topic_prefix, needle))
-        assert hits == [], "the log holds their pair's words only sealed"
-    for needle in (person.display_name, person.email, person.employee_id):
-        # Every schema, notifications' `contacts` included: it forgets the person when the topic's tombstone
-        # arrives, just after the erasure commits (docs/adr/0008).
-        eventually(
-            lambda n=needle: asyncio.run(tables_containing(dsn, n)) == [],
-            30,
-            "no table to hold the erased person's details",
-        )
-        # The contacts relay publishes the tombstone just after the erasure commits (docs/adr/0008).
-        eventually(
-            lambda n=needle: (
-                asyncio.run(records_containing(kafka.kafka_bootstrap_servers, kafka.topic_prefix, n)) == []
-            ),
-            30,
-            "no Kafka record to hold the erased person's details",
-        )
+    words, details = (topic, reason, notes), (person.display_name, person.email, person.employee_id)
+    hits = asyncio.run(records_containing(kafka.kafka_bootstrap_servers, kafka.topic_prefix, *words))
+    assert hits == [], "the log holds their pair's words only sealed"
+    # Every schema, notifications' `contacts` included: it forgets the person when the topic's tombstone arrives,
+    # just after the erasure commits (docs/adr/0008). One scan looks for all six strings.
+    eventually(
+        lambda: asyncio.run(tables_containing(dsn, *words, *details)) == [],
+        30,
+        "no table to hold their pair's words or the erased person's details",
+    )
+    # The contacts relay publishes the tombstone just after the erasure commits (docs/adr/0008).
+    eventually(
+        lambda: asyncio.run(records_containing(kafka.kafka_bootstrap_servers, kafka.topic_prefix, *details)) == [],
+        30,
+        "no Kafka record to hold the erased person's details",
+    )
     after = eventually(
         lambda: (
             (r := report(platform, sent.program["program_id"]))["participants"]["withdrawn"]

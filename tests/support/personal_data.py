@@ -1,4 +1,5 @@
-"""Search everything a test run wrote — every PostgreSQL table and every Kafka record — for a string.
+"""Search everything a test run wrote — every PostgreSQL table and every Kafka record — for strings: one scan
+finds any of several (each scan reads everything, so a test looking for six strings asks once, not six times).
 
 The compacted contacts topic (docs/adr/0008) is searched as the broker keeps it: only the newest record of each
 key. An erased person's newest record is a tombstone, and the broker removes the superseded ones within the topic's
@@ -14,7 +15,9 @@ from shared.topics import contacts_topic
 from tests.support.kafka_log import KafkaLog
 
 
-async def tables_containing(dsn: str, needle: str) -> list[str]:
+async def tables_containing(dsn: str, *needles: str) -> list[str]:
+    """The tables holding any of `needles` (case-insensitive)."""
+    patterns = [f"%{needle}%" for needle in needles]
     conn = await asyncpg.connect(dsn)
     try:
         tables = await conn.fetch(
@@ -24,14 +27,15 @@ async def tables_containing(dsn: str, needle: str) -> list[str]:
         hits = []
         for t in tables:
             name = f'"{t["table_schema"]}"."{t["table_name"]}"'
-            if await conn.fetchval(f"SELECT count(*) FROM {name} r WHERE r::text ILIKE $1", f"%{needle}%"):
+            if await conn.fetchval(f"SELECT count(*) FROM {name} r WHERE r::text ILIKE ANY($1::text[])", patterns):
                 hits.append(name)
         return hits
     finally:
         await conn.close()
 
 
-async def records_containing(bootstrap_servers: str, topic_prefix: str, needle: str) -> list[str]:
+async def records_containing(bootstrap_servers: str, topic_prefix: str, *needles: str) -> list[str]:
+    """The records (topic:partition@offset) whose value, key or headers hold any of `needles` (case-insensitive)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
@@ -39,7 +43,7 @@ async def records_containing(bootstrap_servers: str, topic_prefix: str, needle: 
     finally:
         await admin.close()
     hits = []
-    raw = needle.lower().encode()
+    wanted = [needle.lower().encode() for needle in needles]
     async with KafkaLog(bootstrap_servers) as log:
         for topic in topics:
             records = await log.records(topic)
@@ -48,7 +52,8 @@ async def records_containing(bootstrap_servers: str, topic_prefix: str, needle: 
                 records = list(newest.values())
             for r in records:
                 blob = (r.value or b"") + (r.key or b"") + b"".join(v for _, v in r.headers or ())
-                if raw in blob.lower():
+                lowered = blob.lower()
+                if any(raw in lowered for raw in wanted):
                     hits.append(f"{topic}:{r.partition}@{r.offset}")
     return hits
 
