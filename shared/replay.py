@@ -18,7 +18,6 @@ import queue
 import re
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,40 +107,47 @@ class _Share:
     async def in_processes(
         self, processes: int, on_start: Callable[[int], None] | None, on_batch: Callable[[int], None] | None
     ) -> int:
-        """Run `processes` children, each on every processes-th partition; relay their progress; events applied."""
+        """Run `processes` children, one per share of the partitions (a process each: a pool could hand a quick
+        share to a child that already finished its own); relay their progress; return the events applied."""
         context = multiprocessing.get_context("spawn")  # a fork would copy this process's loop and sockets
         progress = context.Queue()
-        loop = asyncio.get_running_loop()
+        children = [
+            context.Process(target=self.catch_up, args=((i, processes), progress), name=f"replay {i + 1}/{processes}")
+            for i in range(processes)
+        ]
+        for child in children:
+            child.start()
         totals: list[int] = []
-        batches = 0
+        applied: list[int] = []
+        try:
+            # One queue, and each child's reports in order: once every child said "done", every report is in.
+            while len(applied) < processes:
+                try:
+                    kind, value = await asyncio.to_thread(progress.get, True, 1.0)
+                except queue.Empty:
+                    if any(child.exitcode not in (None, 0) for child in children):
+                        raise RuntimeError("a replay process ended without finishing its share") from None
+                    continue
+                if kind == "failed":
+                    raise RuntimeError(f"a replay process failed: {value}")
+                if kind == "done":
+                    applied.append(value)
+                elif kind == "start":
+                    totals.append(value)
+                    if on_start and len(totals) == processes:
+                        on_start(sum(totals))
+                elif on_batch:
+                    on_batch(value)
+        finally:
+            for child in children:
+                if child.is_alive():
+                    child.terminate()  # the replay failed: the schema is dropped by the next attempt
+                child.join()
+        return sum(applied)
 
-        def report(kind: str, n: int) -> None:
-            nonlocal batches
-            if kind == "start":
-                totals.append(n)
-                if on_start and len(totals) == processes:
-                    on_start(sum(totals))
-            else:
-                batches += n
-                if on_batch:
-                    on_batch(n)
-
-        with ProcessPoolExecutor(processes, context, initializer=_child_reports_to, initargs=(progress,)) as pool:
-            children = [loop.run_in_executor(pool, self.catch_up, (i, processes)) for i in range(processes)]
-            running: set[asyncio.Future[int]] = set(children)
-            while running:
-                _, running = await asyncio.wait(running, timeout=0.2)
-                for kind, n in _drained(progress):
-                    report(kind, n)
-            events = sum(child.result() for child in children)
-        while len(totals) < processes:  # a child's reports pass through a pipe and may arrive after its result
-            report(*await asyncio.to_thread(progress.get, True, 10))
-        if on_batch and events > batches:  # batch reports still on their way: the bar ends at the total
-            on_batch(events - batches)
-        return events
-
-    def catch_up(self, share: tuple[int, int]) -> int:
-        """In a child process: catch up the partitions of `share`, over connections of its own."""
+    def catch_up(self, share: tuple[int, int], progress: Any) -> None:
+        """In a child process: catch up the partitions of `share` over connections of its own, reporting to
+        `progress` as it goes, then how many events it applied ("done") or why it could not ("failed")."""
 
         async def run() -> int:
             async with Connections(self.database_url, self.kafka, self.schema, pool_size=4) as connections:
@@ -150,28 +156,15 @@ class _Share:
                     connections,
                     schema=self.schema,
                     max_records=self.max_records,
-                    on_batch=lambda n: _progress.put(("batch", n)),
+                    on_batch=lambda n: progress.put(("batch", n)),
                 )
-                return await runner.catch_up(on_start=lambda n: _progress.put(("start", n)), share=share)
+                return await runner.catch_up(on_start=lambda n: progress.put(("start", n)), share=share)
 
-        return asyncio.run(run())
-
-
-_progress: Any = None  # in a child process: the queue its progress goes to
-
-
-def _child_reports_to(progress: Any) -> None:
-    global _progress
-    _progress = progress
-
-
-def _drained(progress: Any) -> list[tuple[str, int]]:
-    reports = []
-    while True:
         try:
-            reports.append(progress.get_nowait())
-        except queue.Empty:
-            return reports
+            progress.put(("done", asyncio.run(run())))
+        except BaseException as error:
+            progress.put(("failed", type(error).__name__))  # the name only: an error's text may quote data
+            raise
 
 
 async def compare(pool: asyncpg.Pool, live: str, replayed: str, tables: list[str]) -> list[Comparison]:
