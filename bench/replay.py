@@ -54,7 +54,8 @@ async def run() -> None:
         consume = await raw_consume(kafka, topic)
         rows = [{"measure": "generate (batched produce)", "events/s": round(generated), "seconds": EVENTS / generated}]
         rows.append({"measure": "raw aiokafka consume", "events/s": round(consume), "seconds": EVENTS / consume})
-        modes = [(f"{PROCESSES} processes", True, PROCESSES), ("1 process, partitions concurrently", True, 1)]
+        modes = [(f"{PROCESSES} processes", True, PROCESSES)] if PROCESSES > 1 else []  # one core: the next row
+        modes.append(("1 process, partitions concurrently", True, 1))
         if SEQUENTIAL:
             modes.append(("1 process, one partition at a time", False, 1))
         for label, parallel, processes in modes:
