@@ -71,10 +71,16 @@ infra-status:
 topics: venv infra-up
 	$(VENV)/bin/tandem topics create
 
-# Both layers, the server-free one first: it fails in a minute where the server layer takes several.
+# Both layers, the server-free one first: it fails in a minute where the server layer takes several. The server
+# layer runs in SERVER_WORKERS processes, a file to each at a time (module fixtures start services once); most of
+# its time is spent waiting on child processes and servers, so two workers halve it even on two cores. Each worker
+# has a database and topic prefix of its own (tests/conftest.py), and a test that must see only its own events
+# makes its own (tests/support/infra.create_store).
+SERVER_WORKERS ?= 2
+SERVER_LAYER = -n $(SERVER_WORKERS) --dist loadfile
 test: venv infra-up
 	$(PY) -m pytest -m "not infra" -n auto --dist worksteal $(PYTEST_ARGS)
-	$(PY) -m pytest -m "infra and not faults" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "infra and not faults" $(SERVER_LAYER) $(PYTEST_ARGS)
 
 test-unit: venv
 	$(PY) -m pytest -m "not infra" -n auto --dist worksteal $(PYTEST_ARGS)
@@ -85,7 +91,7 @@ test-unit: venv
 test-kafka39: venv infra-up
 	$(KAFKA39) deploy/local/infra.sh kafka-up
 	status=0; KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:29092 DATABASE_URL="$${DATABASE_URL:-$$(deploy/local/infra.sh env | sed -n 's/^DATABASE_URL=//p')}" \
-	  $(PY) -m pytest tests/integration $(PYTEST_ARGS) || status=$$?; \
+	  $(PY) -m pytest tests/integration $(SERVER_LAYER) $(PYTEST_ARGS) || status=$$?; \
 	$(KAFKA39) deploy/local/infra.sh kafka-down; exit $$status
 
 # The fault suite starts, kills and stops servers of its own (.local/faults, free ports), never the shared ones; only

@@ -3,14 +3,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 
 from shared.settings import KafkaSettings
-from shared.topics import create_topics, platform_topics
-from tests.support.infra import Infra, check_reachable, provide_infra
+from tests.support.infra import Infra, Store, check_reachable, create_store, drop_store, provide_infra
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -21,6 +18,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = getattr(item, "fixturenames", ())
         if "infra_servers" in fixtures or "keycloak" in fixtures or item.path.parent.name == "deploy":
             item.add_marker(pytest.mark.infra)
+
+
+# Packages whose fixtures start a platform once for the whole package (scope="package").
+_PACKAGE_SCOPED = ("tests/browser", "tests/e2e")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """Under `--dist loadfile` (the server layer, Makefile), a package whose fixtures are package-scoped goes to one
+    worker as a whole: split by file, each worker would start that package's platform of its own, and a worker
+    leaving the package between two of its files would tear it down and start it again."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ByFileOrPackage(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            package = path.rsplit("/", 1)[0]
+            return package if package in _PACKAGE_SCOPED else path
+
+    return ByFileOrPackage(config, log)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -42,25 +60,22 @@ def run_id() -> str:
 
 
 @pytest.fixture(scope="session")
-async def dsn(infra: Infra, run_id: str) -> AsyncIterator[str]:
-    """A fresh database for this test run, dropped at the end."""
-    admin = await asyncpg.connect(infra.database_url)
-    await admin.execute(f"CREATE DATABASE {run_id}")
-    url = urlsplit(infra.database_url)
-    yield urlunsplit(url._replace(path=f"/{run_id}"))
-    if os.environ.get("TANDEM_TEST_KEEP_DATABASE"):  # a post-mortem: the run's database stays for psql
-        print(f"\nkept database {run_id}")
-    else:
-        await admin.execute(f"DROP DATABASE IF EXISTS {run_id} WITH (FORCE)")
-    await admin.close()
+async def run_store(infra: Infra, run_id: str) -> AsyncIterator[Store]:
+    """A fresh database and topic prefix for this test run (per xdist worker), the database dropped at the end."""
+    store = await create_store(infra, run_id)
+    yield store
+    await drop_store(infra, store)
 
 
 @pytest.fixture(scope="session")
-async def kafka(infra: Infra, run_id: str) -> KafkaSettings:
+def dsn(run_store: Store) -> str:
+    return run_store.dsn
+
+
+@pytest.fixture(scope="session")
+def kafka(run_store: Store) -> KafkaSettings:
     """Kafka settings with this run's topic prefix; the platform topics exist."""
-    settings = KafkaSettings(kafka_bootstrap_servers=infra.kafka_bootstrap_servers, topic_prefix=run_id)
-    await create_topics(settings, platform_topics(run_id))
-    return settings
+    return run_store.kafka
 
 
 @pytest.fixture

@@ -13,16 +13,13 @@ import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
 
 from demo.keycloak_realm import WEB_ORIGINS
-from shared.settings import KafkaSettings
-from shared.topics import create_topics, platform_topics
 from tests.conftest import _child_env
+from tests.support.infra import Store, create_store, drop_store, store_name
 from tests.support.keycloak import Keycloak, find_keycloak
 from tests.support.services import ServiceProcess, service_env
 
@@ -76,28 +73,15 @@ def chromium(chromium_path) -> Iterator:
 def browser_env(infra, run_id) -> Iterator[dict[str, str]]:
     """A database and topic prefix of these tests' own. The end-to-end tests enrol the same generated people, and
     a participant's pseudonym is the same in every program, so one store would mix the two lifecycles' pairs."""
-    database_url, kafka = _own_store(infra, f"{run_id}_web")
-    yield service_env(_child_env(database_url, kafka))
-    _drop_store(infra, f"{run_id}_web")
+    store = _in_a_thread(create_store(infra, store_name(run_id, "web")))
+    yield service_env(_child_env(store.dsn, store.kafka))
+    _in_a_thread(drop_store(infra, store))
 
 
 def _in_a_thread(coroutine):
     """Run a coroutine to its end from a synchronous fixture, even while Playwright's own event loop runs."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
-
-
-def _own_store(infra, name: str) -> tuple[str, KafkaSettings]:
-    kafka = KafkaSettings(kafka_bootstrap_servers=infra.kafka_bootstrap_servers, topic_prefix=name)
-
-    async def create() -> None:
-        admin = await asyncpg.connect(infra.database_url)
-        await admin.execute(f"CREATE DATABASE {name}")
-        await admin.close()
-        await create_topics(kafka, platform_topics(name))
-
-    _in_a_thread(create())
-    return urlunsplit(urlsplit(infra.database_url)._replace(path=f"/{name}")), kafka
 
 
 def _run_platform(env: dict[str, str], web_port: int | None = None, **web_env: str):
@@ -122,15 +106,6 @@ def _run_platform(env: dict[str, str], web_port: int | None = None, **web_env: s
     finally:
         codes = [service.stop() for service in services.values()]
     assert codes == [0, 0, 0, 0], "every service stops cleanly on SIGTERM"
-
-
-def _drop_store(infra, name: str) -> None:
-    async def drop() -> None:
-        admin = await asyncpg.connect(infra.database_url)
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await admin.close()
-
-    _in_a_thread(drop())
 
 
 @pytest.fixture(scope="package")
@@ -207,17 +182,17 @@ def web_client_port() -> int:
 
 
 @pytest.fixture(scope="package")
-def signed_in_store(infra, run_id) -> Iterator[tuple[str, KafkaSettings]]:
+def signed_in_store(infra, run_id) -> Iterator[Store]:
     """The signed-in platform's own database (its URL: tests seed enrolment's roster there) and topic prefix."""
-    name = f"{run_id}_oidc"
-    yield _own_store(infra, name)
-    _drop_store(infra, name)
+    store = _in_a_thread(create_store(infra, store_name(run_id, "oidc")))
+    yield store
+    _in_a_thread(drop_store(infra, store))
 
 
 @pytest.fixture(scope="package")
 def signed_in_platform(signed_in_store, keycloak) -> Iterator[dict[str, ServiceProcess]]:
     """The four services accepting only the realm's tokens, with the pages signing people in at Keycloak."""
-    env = service_env(_child_env(*signed_in_store), **keycloak.service_env())
+    env = service_env(_child_env(signed_in_store.dsn, signed_in_store.kafka), **keycloak.service_env())
     yield from _run_platform(env, web_port=web_client_port(), TANDEM_WEB_OIDC_ISSUER=keycloak.issuer)
 
 

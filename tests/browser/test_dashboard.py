@@ -125,6 +125,53 @@ def test_a_session_logged_on_the_participant_page_reaches_the_open_dashboard(bro
     assert browser_context.errors == []
 
 
+def test_a_pair_chosen_while_another_still_loads_keeps_its_own_explanation(browser_context, platform, sent, program):
+    """A mentor with two pairs opens the page (it shows one pair) and picks the other before the first pair's match
+    explanation has arrived: that late answer must not replace the explanation of the pair now chosen. Seen when
+    two test workers loaded the machine: the page showed the wrong pair's score."""
+    pairs_of: dict[str, list[str]] = {}
+    for pair in sent.pairs:
+        pairs_of.setdefault(pair["mentor_id"], []).append(pair["pair_id"])
+    mentor, pair_ids = next((m, ids) for m, ids in pairs_of.items() if len(ids) >= 2)
+    matching = platform["matching"].url
+    score = {i: f"{httpx.get(f'{matching}/pairs/{i}', headers=ADMIN).json()['score']:.2f}" for i in pair_ids}
+    held = []
+    page = browser_context.new_page()
+    # Every explanation is held until the test lets it through, so the order of the answers is the test's.
+    page.route("**/matching/v1/pairs/*", lambda route: held.append(route))
+    page.goto(f"{platform['insights'].url}/participant")
+    page.get_by_label("token").fill(issue_token(mentor, ["participant"]))
+    page.get_by_label("token").press("Enter")
+    page.locator("#pair option").nth(len(pair_ids) - 1).wait_for(state="attached")
+    first = page.locator("#pair").input_value()
+    chosen = next(pair_id for pair_id in pair_ids if pair_id != first and score[pair_id] != score[first])
+    page.get_by_label("My pair").select_option(chosen)
+
+    def release(pair_id: str) -> None:
+        def asked() -> bool:
+            page.evaluate("0")  # a call into the page lets Playwright hand it the requests waiting for the route
+            return any(r.request.url.endswith(f"/pairs/{pair_id}") for r in held)
+
+        eventually(asked, 30, f"the page to ask for {pair_id}'s explanation")
+        route = next(r for r in held if r.request.url.endswith(f"/pairs/{pair_id}"))
+        held.remove(route)
+        with page.expect_response(lambda response: response.url.endswith(f"/pairs/{pair_id}")) as answered:
+            route.continue_()
+        answered.value.finished()
+
+    release(chosen)
+    page.locator('[data-figure="score"]', has_text=score[chosen]).wait_for()
+    release(first)  # the late answer, for the pair no longer chosen
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    with pytest.raises(PlaywrightTimeout):  # given two seconds, the page does not switch to the stale score
+        page.wait_for_function(
+            "s => document.querySelector('[data-figure=score]')?.textContent === s", arg=score[first], timeout=2000
+        )
+    assert page.locator('[data-figure="score"]').text_content() == score[chosen]
+    assert browser_context.errors == []
+
+
 def test_feedback_given_on_the_participant_page_counts_on_the_dashboard(browser_context, platform, sent, program):
     board = dashboard(browser_context, platform, program)
     ratings_before = report(platform, program)["ratings"]["overall"]["count"]

@@ -26,7 +26,7 @@ def completed(signed_in_store, signed_in_platform, keycloak, admin) -> dict:
     people = {username(p): p for p in organisation(200, 7)}
     chosen = [people[who] for who in (*MENTORS, *MENTEES)]
 
-    put_in_roster_now(signed_in_store[0], chosen)
+    put_in_roster_now(signed_in_store.dsn, chosen)
     program_id, consent = launch_hr_program(
         urls["enrolment"],
         admin,

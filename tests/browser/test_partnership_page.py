@@ -26,7 +26,7 @@ def proposed(signed_in_store, signed_in_platform, keycloak, admin) -> dict:
     assert mentor.employee_id not in mentee.chain and mentee.employee_id not in mentor.chain
     assert mentor.grade < mentee.grade, "reverse mentoring: the junior colleague mentors"
 
-    put_in_roster_now(signed_in_store[0], (mentor, mentee))
+    put_in_roster_now(signed_in_store.dsn, (mentor, mentee))
     program_id, consent = launch_hr_program(
         urls["enrolment"],
         admin,

@@ -46,7 +46,7 @@ def completed(signed_in_store, signed_in_platform, keycloak, admin) -> dict:
     urls = {name: service.url for name, service in signed_in_platform.items()}
     mentor, mentee = pick_pair()
 
-    put_in_roster_now(signed_in_store[0], (mentor, mentee))
+    put_in_roster_now(signed_in_store.dsn, (mentor, mentee))
     program_id, consent = launch_hr_program(
         urls["enrolment"], admin, title="Certified partnerships", consent_text=CONSENT
     )

@@ -115,7 +115,7 @@ def pair_to_be(signed_in_store, signed_in_platform):
     junior, senior = people["quinn.weber"], people["ines.fischer"]
     assert junior.employee_id not in senior.chain and senior.employee_id not in junior.chain
 
-    put_in_roster_now(signed_in_store[0], [junior, senior])
+    put_in_roster_now(signed_in_store.dsn, [junior, senior])
     return junior, senior
 
 

@@ -25,7 +25,7 @@ def enrolled(signed_in_store, signed_in_platform, keycloak, admin) -> dict:
     urls = {name: service.url for name, service in signed_in_platform.items()}
     person = {username(p): p for p in organisation(200, 7)}[WHO]
 
-    put_in_roster_now(signed_in_store[0], [person])
+    put_in_roster_now(signed_in_store.dsn, [person])
     program_id, consent = launch_hr_program(
         urls["enrolment"],
         admin,

@@ -14,13 +14,18 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+
+from shared.settings import KafkaSettings
+from shared.topics import create_topics, platform_topics
 
 # The servers `deploy/local/infra.sh up` starts, on the ports it was told to use.
 LOCAL_KAFKA = f"127.0.0.1:{os.environ.get('TANDEM_KAFKA_PORT', '9092')}"
@@ -77,6 +82,45 @@ async def check_reachable(infra: Infra) -> None:
         await admin.close()
     except Exception as error:
         unavailable(f"Kafka at {infra.kafka_bootstrap_servers}", error)
+
+
+@dataclass(frozen=True)
+class Store:
+    """A database and a Kafka topic prefix (with the platform's topics) of their own. A test run writes to one; so
+    does a test that reads the whole log back or counts what a fresh platform does, so that no other test's events
+    are in what it sees, whichever tests ran before it on the same worker."""
+
+    name: str  # the database's and the topic prefix's
+    dsn: str
+    kafka: KafkaSettings
+
+
+def store_name(run_id: str, purpose: str) -> str:
+    """A name never used before: a store dropped and made again must not find the old one's events on its topics."""
+    return f"{run_id}_{purpose}_{uuid.uuid4().hex[:6]}"
+
+
+async def create_store(infra: Infra, name: str) -> Store:
+    admin = await asyncpg.connect(infra.database_url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    kafka = KafkaSettings(kafka_bootstrap_servers=infra.kafka_bootstrap_servers, topic_prefix=name)
+    await create_topics(kafka, platform_topics(name))
+    return Store(name, urlunsplit(urlsplit(infra.database_url)._replace(path=f"/{name}")), kafka)
+
+
+async def drop_store(infra: Infra, store: Store) -> None:
+    """Drops the database; the topics stay, as the broker's retention keeps them (their prefix is never reused)."""
+    if os.environ.get("TANDEM_TEST_KEEP_DATABASE"):  # a post-mortem: the database stays for psql
+        print(f"\nkept database {store.name}")
+        return
+    admin = await asyncpg.connect(infra.database_url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {store.name} WITH (FORCE)")
+    finally:
+        await admin.close()
 
 
 # Tests that start child processes belong to the slow layer (tests/conftest.py), beside those that start servers.

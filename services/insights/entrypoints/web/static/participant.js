@@ -735,6 +735,8 @@ async function complete(event) {
 async function showWhy(pair) {
   try {
     const explained = await getJson(`${state.matching}/pairs/${encodeURIComponent(pair.pair_id)}`);
+    // Another pair chosen while this one loaded: its answer, arriving later, must not overwrite the other's.
+    if (state.pair?.pair_id !== pair.pair_id) return;
     const criteria = Object.entries(explained.breakdown).sort((a, b) => b[1] - a[1]);
     const widest = Math.max(...criteria.map(([, v]) => v), 1e-9);
     const bar = (value) => {
@@ -763,6 +765,7 @@ async function showWhy(pair) {
 async function showSessions(pair) {
   try {
     const sessions = await getJson(`${state.sessions}/pairs/${encodeURIComponent(pair.pair_id)}/sessions`);
+    if (state.pair?.pair_id !== pair.pair_id) return;
     sessions.sort((a, b) => b.held_on.localeCompare(a.held_on) || b.logged_at.localeCompare(a.logged_at));
     const minutes = sessions.reduce((sum, s) => sum + s.minutes, 0);
     $("sessions").replaceChildren(
