@@ -5,6 +5,7 @@ bug this closes), and nothing opens connections of its own."""
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Any, Self
 
@@ -35,6 +36,9 @@ class Connections:
         self.pool_size = pool_size
         self.pool: asyncpg.Pool
         self._producer: AIOKafkaProducer | None = None
+        # The relay and enrolment's contacts relay ask for the producer at the same moment on start-up: without the
+        # lock each started one, and the one overwritten was never stopped ("Unclosed AIOKafkaProducer" on exit).
+        self._producer_started = asyncio.Lock()
 
     async def open(self) -> None:
         self.pool = await create_pool(self.database_url, self.schema, max_size=self.pool_size)
@@ -55,15 +59,16 @@ class Connections:
 
     async def producer(self) -> AIOKafkaProducer:
         """The process's one producer (idempotent, acks=all), started on first use."""
-        if self._producer is None:
-            producer = idempotent_producer(self.kafka_options, max_request_size=self.kafka.kafka_max_request_size)
-            try:
-                await producer.start()
-            except BaseException:
-                await producer.stop()  # Kafka away at start: release its client; the next call tries again
-                raise
-            self._producer = producer
-        return self._producer
+        async with self._producer_started:
+            if self._producer is None:
+                producer = idempotent_producer(self.kafka_options, max_request_size=self.kafka.kafka_max_request_size)
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()  # Kafka away at start: release its client; the next call tries again
+                    raise
+                self._producer = producer
+            return self._producer
 
     @property
     def started_producer(self) -> AIOKafkaProducer | None:

@@ -1,9 +1,14 @@
 """The runtime owns connections: every Kafka client a process creates, a replay's included, carries the one set of
 client options (TLS/SASL) from its settings. A replay once fell back to plaintext because it built its own."""
 
+import asyncio
+
 import pytest
 
 from services.registry import SERVICES
+from shared import connections
+from shared.connections import Connections
+from shared.settings import KafkaSettings
 from shared.projection import ProjectionRunner
 from shared.runtime import ServiceRuntime
 
@@ -59,3 +64,19 @@ def test_the_events_table_lists_every_event_type_with_its_topic_and_consumers():
     assert set(rows) == set(EVENT_TYPES)
     assert "`tandem.matching.events`" in rows["tandem.matching.pair-formed.v1"]
     assert "sessions (pairs), insights (facts)" in rows["tandem.matching.pair-formed.v1"]
+
+
+async def test_callers_asking_for_the_producer_at_once_share_one_started_producer(monkeypatch):
+    created = []
+
+    class SlowToStart:
+        def __init__(self, **options):
+            created.append(self)
+
+        async def start(self):
+            await asyncio.sleep(0)  # the other caller runs while this one starts
+
+    monkeypatch.setattr(connections, "AIOKafkaProducer", SlowToStart)
+    shared = Connections("postgresql://unused", KafkaSettings(), "enrolment")
+    first, second = await asyncio.gather(shared.producer(), shared.producer())
+    assert first is second and created == [first], "one producer, so the one stopped on exit is the only one"
