@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.cluster import ClusterMetadata
+from aiokafka.protocol.metadata import MetadataRequest
 
 
 async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
     # A consumer outside a group has no topic metadata yet; aiokafka offers no public call fetching it. Only this
     # topic's: a shared cluster may hold thousands, and reading all of 1 863 took 200 ms of the event loop, which a
-    # service's status sampler did every 15 s (a stall every request in flight waited for).
-    await consumer._client.add_topic(topic)
-    found = consumer.partitions_for_topic(topic)
+    # service's status sampler did every 15 s (a stall every request in flight waited for). First one request that
+    # may not create the topic: aiokafka's own metadata requests allow it, so on a broker with
+    # auto.create.topics.enable (Kafka's default) asking for a missing topic would create it with the broker's
+    # partition count. Only a topic that exists is then tracked by the client, for the leaders the offsets need.
+    client = consumer._client
+    response = await client.send(client.get_random_node(), MetadataRequest([topic], allow_auto_topic_creation=False))
+    existing = ClusterMetadata()
+    existing.update_metadata(response)
+    found = existing.partitions_for_topic(topic)
     if not found:
         raise LookupError(f"topic {topic} does not exist; create it with `tandem topics create`")
+    await client.add_topic(topic)
     return [TopicPartition(topic, p) for p in sorted(found)]
 
 

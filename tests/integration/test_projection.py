@@ -119,8 +119,11 @@ async def test_partitions_are_looked_up_with_that_topics_metadata_alone(counted_
         partitions = await partitions_of(consumer, counted_topic)
         assert partitions == [TopicPartition(counted_topic, p) for p in range(KafkaSettings().topic_partitions)]
         assert consumer._client.cluster.topics() == {counted_topic}
+        missing = f"{kafka.topic_prefix}.no-such-topic"
         with pytest.raises(LookupError):
-            await partitions_of(consumer, f"{kafka.topic_prefix}.no-such-topic")
+            await partitions_of(consumer, missing)
+        # Not tracked: the client's periodic metadata requests would ask for it, and may create it (auto-create).
+        assert missing not in consumer._client._topics
     finally:
         await consumer.stop()
 

@@ -8,9 +8,9 @@ import pytest
 from services.registry import SERVICES
 from shared import connections
 from shared.connections import Connections
-from shared.settings import KafkaSettings
 from shared.projection import ProjectionRunner
 from shared.runtime import ServiceRuntime
+from shared.settings import KafkaSettings
 
 SASL = {
     "TANDEM_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
