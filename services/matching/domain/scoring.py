@@ -208,8 +208,13 @@ def embed(mentors: Side, mentees: Side, vocab: Vocabulary, weights: MatchingWeig
         _time_zone(mentors, mentees, weights.time_zone_overlap),
         _jitter(len(mentors), len(mentees)),
     ]
-    a = np.ascontiguousarray(np.hstack([p[0] for p in parts]), dtype=np.float32)
-    b = np.ascontiguousarray(np.hstack([p[1] for p in parts]), dtype=np.float32)
+    wide_a, wide_b = np.hstack([p[0] for p in parts]), np.hstack([p[1] for p in parts])
+    # A feature zero on every mentor or on every mentee adds nothing to any product: a skill nobody offers, a
+    # department no mentee is in. Dropped, the products every shortlist and rescan computes are that much shorter
+    # (91 of 131 features remain on the 10 000 x 10 000 bench pool).
+    used = (wide_a != 0).any(axis=0) & (wide_b != 0).any(axis=0)
+    a = np.ascontiguousarray(wide_a[:, used], dtype=np.float32)
+    b = np.ascontiguousarray(wide_b[:, used], dtype=np.float32)
     unit = 2.0**-24
     d = a.shape[1] + 3  # +3 covers rounding the features themselves to float32
     gamma = d * unit / (1 - d * unit)
