@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from shared.settings import KafkaSettings
-from tests.support.infra import Infra, Store, check_reachable, create_store, drop_store, provide_infra
+from tests.support.infra import Infra, Store, check_reachable, own_store, provide_infra
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -62,9 +62,8 @@ def run_id() -> str:
 @pytest.fixture(scope="session")
 async def run_store(infra: Infra, run_id: str) -> AsyncIterator[Store]:
     """A fresh database and topic prefix for this test run (per xdist worker), the database dropped at the end."""
-    store = await create_store(infra, run_id)
-    yield store
-    await drop_store(infra, store)
+    async with own_store(infra, run_id) as store:
+        yield store
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from services.registry import SERVICES
-from tests.support.infra import Store, create_store, drop_store, store_name
+from tests.support.infra import Store, own_store, store_name
 from tests.support.services import eventually
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,18 +71,17 @@ def await_true(check, timeout_s: float) -> bool:
 
 
 @pytest.fixture
-async def own_store(infra, run_id) -> AsyncIterator[Store]:
+async def empty_store(infra, run_id) -> AsyncIterator[Store]:
     """A database and topics of this test's own: the demo `make run` loads must find them empty (a program whose
     people another test enrolled would leave the demo's round without pairs), whichever tests ran first."""
-    store = await create_store(infra, store_name(run_id, "run"))
-    yield store
-    await drop_store(infra, store)
+    async with own_store(infra, store_name(run_id, "run")) as store:
+        yield store
 
 
 # `make run` alone may take minutes on a busy 2-core machine (it measured 6.5 min with other suites running).
 @pytest.mark.timeout(900)
-def test_make_run_then_make_stop_leaves_nothing_listening(own_store, tmp_path):
-    dsn, kafka = own_store.dsn, own_store.kafka
+def test_make_run_then_make_stop_leaves_nothing_listening(empty_store, tmp_path):
+    dsn, kafka = empty_store.dsn, empty_store.kafka
     base = free_port_base()
     ports = [base + spec.default_port % 1000 for spec in SERVICES]
     smtp_port, inbox_port = base + 25, base + 26  # Mailpit's, by platform.sh's rule under TANDEM_PORT_BASE

@@ -1,7 +1,7 @@
 import pytest
 
 from tests.conftest import _child_env
-from tests.support.infra import Store, create_store, drop_store, store_name
+from tests.support.infra import Store, own_store, store_name
 from tests.support.services import ServiceProcess, service_env
 
 
@@ -9,9 +9,8 @@ from tests.support.services import ServiceProcess, service_env
 async def e2e_store(infra, run_id):
     """The end-to-end tests' own database and topics: the audit reads the whole log back (`tandem verify`, the
     erasure scans), so no event another test wrote may be in it, whichever tests ran first on this worker."""
-    store = await create_store(infra, store_name(run_id, "e2e"))
-    yield store
-    await drop_store(infra, store)
+    async with own_store(infra, store_name(run_id, "e2e")) as store:
+        yield store
 
 
 @pytest.fixture(scope="package")

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -121,6 +121,15 @@ async def drop_store(infra: Infra, store: Store) -> None:
         await admin.execute(f"DROP DATABASE IF EXISTS {store.name} WITH (FORCE)")
     finally:
         await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def own_store(infra: Infra, name: str) -> AsyncIterator[Store]:
+    store = await create_store(infra, name)
+    try:
+        yield store
+    finally:
+        await drop_store(infra, store)
 
 
 # Tests that start child processes belong to the slow layer (tests/conftest.py), beside those that start servers.
