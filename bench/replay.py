@@ -52,8 +52,16 @@ async def run() -> None:
     try:
         generated = await generate(kafka, topic, EVENTS)
         consume = await raw_consume(kafka, topic)
-        rows = [{"measure": "generate (batched produce)", "events/s": round(generated), "seconds": EVENTS / generated}]
-        rows.append({"measure": "raw aiokafka consume", "events/s": round(consume), "seconds": EVENTS / consume})
+        rows = [
+            {
+                "measure": "generate (batched produce)",
+                "events/s": round(generated),
+                "seconds": round(EVENTS / generated, 1),
+            }
+        ]
+        rows.append(
+            {"measure": "raw aiokafka consume", "events/s": round(consume), "seconds": round(EVENTS / consume, 1)}
+        )
         modes = [(f"{PROCESSES} processes", True, PROCESSES)] if PROCESSES > 1 else []  # one core: the next row
         modes.append(("1 process, partitions concurrently", True, 1))
         if SEQUENTIAL:
@@ -64,7 +72,7 @@ async def run() -> None:
                 {
                     "measure": f"tandem replay, {label}",
                     "events/s": round(rate),
-                    "seconds": EVENTS / rate,
+                    "seconds": round(EVENTS / rate, 1),
                     "ratio to raw consume": round(rate / consume, 3),
                 }
             )
@@ -73,7 +81,6 @@ async def run() -> None:
         await admin.close()
         await _delete_topics(kafka, [topic])
     for row in rows:
-        row["seconds"] = round(row["seconds"], 1)
         row.setdefault("ratio to raw consume", "")
     print_table(f"Replay of {EVENTS:,} events ({STREAMS:,} streams); target < {TARGET_S:.0f} s", rows)
     merge_section("replay", {"events": EVENTS, "streams": STREAMS, "target_seconds": TARGET_S, "rows": rows})
