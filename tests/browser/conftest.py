@@ -21,7 +21,7 @@ from demo.keycloak_realm import WEB_ORIGINS
 from tests.conftest import _child_env
 from tests.support.infra import Store, create_store, drop_store, store_name
 from tests.support.keycloak import Keycloak, find_keycloak
-from tests.support.services import ServiceProcess, service_env
+from tests.support.services import ServiceProcess, eventually, service_env
 
 CHROMIUM = os.environ.get("TANDEM_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -201,3 +201,38 @@ def sign_in_at_keycloak(page, username: str, password: str) -> None:
     page.locator("#username").fill(username)
     page.locator("#password").fill(password)
     page.locator("#kc-login").click()
+
+
+class HeldAnswers:
+    """The page's requests to URLs matching `pattern`, held until the test lets each one through: the order their
+    answers arrive in is the test's, so a page that shows a late answer for something no longer chosen is caught."""
+
+    def __init__(self, page, pattern: str):
+        self.page, self.held = page, []
+        page.route(pattern, lambda route: self.held.append(route))
+
+    def release(self, url_end: str) -> None:
+        """Lets the held request whose URL ends with `url_end` through, once the page has made it, and waits for
+        its answer to reach the page."""
+
+        def asked() -> bool:
+            self.page.evaluate("0")  # a call into the page lets Playwright hand it the requests waiting for the route
+            return any(r.request.url.endswith(url_end) for r in self.held)
+
+        eventually(asked, 30, f"the page to ask for …{url_end}")
+        route = next(r for r in self.held if r.request.url.endswith(url_end))
+        self.held.remove(route)
+        with self.page.expect_response(lambda response: response.url.endswith(url_end)) as answered:
+            route.continue_()
+        answered.value.finished()
+
+    def never_shows(self, selector: str, text: str) -> None:
+        """Given two seconds after the late answer arrived, the element never shows `text`."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        with pytest.raises(PlaywrightTimeout):
+            self.page.wait_for_function(
+                "([selector, text]) => document.querySelector(selector)?.textContent === text",
+                arg=[selector, text],
+                timeout=2000,
+            )

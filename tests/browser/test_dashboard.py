@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from shared.auth import issue_token
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import HeldAnswers, screenshot
 from tests.e2e.lifecycle import ADMIN, AUDITOR
 from tests.support.services import eventually
 
@@ -135,10 +135,8 @@ def test_a_pair_chosen_while_another_still_loads_keeps_its_own_explanation(brows
     mentor, pair_ids = next((m, ids) for m, ids in pairs_of.items() if len(ids) >= 2)
     matching = platform["matching"].url
     score = {i: f"{httpx.get(f'{matching}/pairs/{i}', headers=ADMIN).json()['score']:.2f}" for i in pair_ids}
-    held = []
     page = browser_context.new_page()
-    # Every explanation is held until the test lets it through, so the order of the answers is the test's.
-    page.route("**/matching/v1/pairs/*", lambda route: held.append(route))
+    explanations = HeldAnswers(page, "**/matching/v1/pairs/*")
     page.goto(f"{platform['insights'].url}/participant")
     page.get_by_label("token").fill(issue_token(mentor, ["participant"]))
     page.get_by_label("token").press("Enter")
@@ -147,27 +145,10 @@ def test_a_pair_chosen_while_another_still_loads_keeps_its_own_explanation(brows
     chosen = next(pair_id for pair_id in pair_ids if pair_id != first and score[pair_id] != score[first])
     page.get_by_label("My pair").select_option(chosen)
 
-    def release(pair_id: str) -> None:
-        def asked() -> bool:
-            page.evaluate("0")  # a call into the page lets Playwright hand it the requests waiting for the route
-            return any(r.request.url.endswith(f"/pairs/{pair_id}") for r in held)
-
-        eventually(asked, 30, f"the page to ask for {pair_id}'s explanation")
-        route = next(r for r in held if r.request.url.endswith(f"/pairs/{pair_id}"))
-        held.remove(route)
-        with page.expect_response(lambda response: response.url.endswith(f"/pairs/{pair_id}")) as answered:
-            route.continue_()
-        answered.value.finished()
-
-    release(chosen)
+    explanations.release(f"/pairs/{chosen}")
     page.locator('[data-figure="score"]', has_text=score[chosen]).wait_for()
-    release(first)  # the late answer, for the pair no longer chosen
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    with pytest.raises(PlaywrightTimeout):  # given two seconds, the page does not switch to the stale score
-        page.wait_for_function(
-            "s => document.querySelector('[data-figure=score]')?.textContent === s", arg=score[first], timeout=2000
-        )
+    explanations.release(f"/pairs/{first}")  # the late answer, for the pair no longer chosen
+    explanations.never_shows("[data-figure=score]", score[first])
     assert page.locator('[data-figure="score"]').text_content() == score[chosen]
     assert browser_context.errors == []
 

@@ -11,7 +11,7 @@ import pytest
 
 from demo.keycloak_realm import DEMO_PASSWORD, username
 from demo.organisation import organisation
-from tests.browser.conftest import launch_hr_program, screenshot, sign_in_at_keycloak
+from tests.browser.conftest import HeldAnswers, launch_hr_program, screenshot, sign_in_at_keycloak
 from tests.support.roster import put_in_roster_now
 from tests.support.services import eventually
 
@@ -198,3 +198,31 @@ def test_people_opt_in_themselves_and_meet_their_partner_by_name(
     me.get_by_role("button", name="Sign in").wait_for()
     assert me.locator("#partners").is_hidden()
     assert browser_context.errors == [] and errors == []
+
+
+def test_a_program_chosen_while_another_programs_consent_loads_keeps_its_own_wording(
+    browser_context, signed_in_platform, program, pair_to_be, admin
+):
+    """The wording shown is the one the person consents to: a late answer for the program chosen before must not
+    replace the chosen program's. Last in this module: the opt-in test above expects its program's figures alone."""
+    enrolment = signed_in_platform["enrolment"].url
+    other, _ = launch_hr_program(enrolment, admin, title="Another program", consent_text="Another wording.")
+    launch_hr_program(enrolment, admin, title="A third program", consent_text="A third wording.")
+    page = browser_context.new_page()
+    wordings = HeldAnswers(page, "**/enrolment/v1/programs/*/consent")
+    page.goto(f"{signed_in_platform['insights'].url}/participant")
+    sign_in(page, "quinn.weber")
+    choice = page.get_by_label("Program", exact=True)
+    page.locator(f'#opt-in-program option[value="{other}"]').wait_for(state="attached")
+    first = choice.input_value()
+    offered = page.locator("#opt-in-program option").evaluate_all("options => options.map(o => o.value)")
+    wording = {p: httpx.get(f"{enrolment}/programs/{p}/consent", headers=admin).json()["text"] for p in offered}
+    chosen = next(p for p in offered if wording[p] != wording[first])
+    choice.select_option(chosen)
+
+    wordings.release(f"/programs/{chosen}/consent")
+    expected = wording[chosen]
+    page.locator("#consent-text", has_text=expected).wait_for()
+    wordings.release(f"/programs/{first}/consent")  # the late answer, for the program no longer chosen
+    wordings.never_shows("#consent-text", wording[first])
+    assert page.locator("#consent-text").text_content() == expected

@@ -463,7 +463,9 @@ async function showConsent(programId) {
   $("consent-text").textContent = "Loading…";
   $("consent-version").textContent = "";
   try {
-    state.consent = await getJson(`${state.enrolment}/programs/${encodeURIComponent(programId)}/consent`);
+    const consent = await getJson(`${state.enrolment}/programs/${encodeURIComponent(programId)}/consent`);
+    if ($("opt-in-program").value !== programId) return; // another program chosen meanwhile: its wording stands
+    state.consent = consent;
     $("consent-text").textContent = state.consent.text;
     $("consent-version").textContent = `(version ${state.consent.version})`;
   } catch (error) {
