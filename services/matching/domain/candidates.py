@@ -187,16 +187,17 @@ def _rescan(
             open_cols = np.flatnonzero(is_open)
             if not len(open_cols):
                 continue
-            net = net[:, open_cols]
-            r, c, unreturned = _top_per_column(net, per_mentee, with_bound=True)
+            # The closed columns stay in the block but return nothing: copying the open ones out of a wide block
+            # took longer than the product that made it.
+            r, c, unreturned = _top_per_column(net, per_mentee, with_bound=True, skipped=closed)
             near_value = net[r, c] + tolerance
-            near = near_value > threshold[open_cols[c]]
+            near = near_value > threshold[c]
             # Not returned: what the top-k left out, and what it returned below the mentee's slack.
             not_returned: FloatArray = unreturned.astype(np.float64) + float(tolerance)
             np.maximum.at(not_returned, c[~near], near_value[~near].astype(np.float64))
             targets = cols[open_cols]
-            left_bound[targets] = np.maximum(left_bound[targets], not_returned)
-            found.append(rows[r[near]] * len(mentees) + cols[open_cols[c[near]]])
+            left_bound[targets] = np.maximum(left_bound[targets], not_returned[open_cols])
+            found.append(rows[r[near]] * len(mentees) + cols[c[near]])
     keys = unique_keys(np.concatenate(found))
     return Rescan(mentor=keys // len(mentees), mentee=keys % len(mentees), left_bound=left_bound)
 
@@ -321,9 +322,12 @@ def _keep_best(scores: Float32Array, mentor_ids: IntArray, mentee_ids: IntArray,
     _note_best_per_mentor(scores, mentor_ids, mentee_ids, found)
 
 
-def _top_per_column(values: Float32Array, k: int, with_bound: bool = False) -> tuple[IntArray, ...]:
+def _top_per_column(
+    values: Float32Array, k: int, with_bound: bool = False, skipped: npt.NDArray[np.bool_] | None = None
+) -> tuple[IntArray, ...]:
     """(rows, cols) of at least min(k, finite entries) and at most 3k largest finite entries per column and,
-    with_bound, per column the largest value not returned (-inf when every finite entry is returned)."""
+    with_bound, per column the largest value not returned (-inf when every finite entry is returned). Columns
+    `skipped` return nothing, and their bound means nothing."""
     rows, cols = values.shape
     lowest = np.float32(np.finfo(np.float32).min)
     if rows <= 4 * k:
@@ -338,6 +342,8 @@ def _top_per_column(values: Float32Array, k: int, with_bound: bool = False) -> t
         if height * chunks < rows:
             np.maximum(maxima[-1], values[height * chunks :].max(axis=0), out=maxima[-1])
         threshold = np.maximum(np.partition(maxima, chunks - k, axis=0)[chunks - k], lowest)
+    if skipped is not None:
+        threshold[skipped] = np.inf  # no score reaches it
     # flatnonzero on the flat mask is several times faster than 2-d nonzero.
     r, c = np.divmod(np.flatnonzero(values >= threshold[None, :]), cols)
     picked = values[r, c]
