@@ -137,15 +137,28 @@ def rescan(
     min_score: float,
     per_mentee: int,
     forbidden: IntArray = _NO_KEYS,
+    only_mentors: npt.NDArray[np.bool_] | None = None,
 ) -> Rescan:
     """For each mentee in `mentee_rows`, its (about) `per_mentee` eligible-looking pairs with the largest
     score - mentor_slack, kept if that may exceed mentee_slack. So when any pair of a mentee violates the
     duals (score > mentor_slack + mentee_slack), its worst violators are returned or the bound says it may.
+    With `only_mentors` (a mask over mentor rows), only those mentors' pairs are looked at and bounded.
 
     Slacks can be far larger than scores (participation mode prices in the pair count), and float32 then
     loses absolute precision: the tolerance grows with their magnitude, so every comparison stays safe."""
     with _fixed_blas_threads():
-        return _rescan(emb, mentors, mentees, mentee_rows, mentor_slack, mentee_slack, min_score, per_mentee, forbidden)
+        return _rescan(
+            emb,
+            mentors,
+            mentees,
+            mentee_rows,
+            mentor_slack,
+            mentee_slack,
+            min_score,
+            per_mentee,
+            forbidden,
+            only_mentors,
+        )
 
 
 def _rescan(
@@ -158,6 +171,7 @@ def _rescan(
     min_score: float,
     per_mentee: int,
     forbidden: IntArray = _NO_KEYS,
+    only_mentors: npt.NDArray[np.bool_] | None = None,
 ) -> Rescan:
     found: list[IntArray] = [np.zeros(0, dtype=np.int64)]
     left_bound = np.full(len(mentees), -np.inf)
@@ -166,8 +180,10 @@ def _rescan(
     magnitude = float(np.abs(mentor_slack).max(initial=0.0) + np.abs(mentee_slack[mentee_rows]).max(initial=0.0))
     tolerance = np.float32(emb.error + 2.0**-20 * magnitude)
     for mentor_rows, group_mentees in _language_groups(mentors, mentees):
+        if only_mentors is not None:
+            mentor_rows = mentor_rows[only_mentors[mentor_rows]]  # still sorted by grade
         cols_in_group = group_mentees[chosen[group_mentees]]
-        if not len(cols_in_group):
+        if not len(cols_in_group) or not len(mentor_rows):
             continue
         a = emb.a[mentor_rows]
         masked = _Forbidden.of(forbidden, len(mentees), mentor_rows, cols_in_group, len(mentors))

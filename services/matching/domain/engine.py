@@ -18,7 +18,8 @@ Method.
    measured at some earlier prices p (the shortlist's bound at p = 0 to start: `_LeftOff`); at the new
    prices w_ij - u_i ≤ L_j + max_i(p_i - u_i), so a mentee whose shifted bound is ≤ v_j needs no look.
    The others are rescanned with the new prices (`candidates.rescan`: score minus mentor price, so the
-   cheap mentors a popular shortlist missed come first); their pairs near or over v_j are rescored
+   cheap mentors a popular shortlist missed come first; a mentee whose own bound still holds looks only at
+   the mentors whose price fell by more than its slack v_j - L_j); their pairs near or over v_j are rescored
    exactly, violating ones are added and the problem solved again, and the rest of the scan becomes
    the mentee's new bound. If a rescan finds no violation but cannot bound a mentee tightly enough
    (ties), it looks wider, up to every mentor. When no mentee is left suspect, (u, v) is feasible for
@@ -80,7 +81,9 @@ from shared import collector
 # optimum, another candidate graph, so again possibly another of several equally good matchings.
 # 2.1.1: features zero on every mentor or every mentee left out of the float products (shorter rescans): same
 # optimum, but the products' rounding may move a candidate edge (545 460 -> 545 453 on org-chart-100k).
-ENGINE_VERSION = "tandem-matching/2.1.1"
+# 2.2.0: a suspect made suspect only by mentors whose price fell looks at those mentors alone (`_rescan_suspects`):
+# same optimum, fewer near pairs added back, so again possibly another of several equally good matchings.
+ENGINE_VERSION = "tandem-matching/2.2.0"
 DEFAULT_PER_MENTEE = 16
 DEFAULT_SETTINGS = ProgramSettings()
 # Add-back takes, per mentee, the most violating pairs, and pairs within 3% of the top score of violating:
@@ -420,7 +423,9 @@ def _solve_certified(problem: RoundProblem, per_mentee: int) -> tuple[_Edges, Ce
             rechecked += len(suspects)
             # Once the cap covers every mentor, return every eligible pair: exact values, nothing left to bound.
             exhaustive = cap >= len(problem.mentors)
-            near, near_bound = _pairs_near_duals(problem, suspects, u, v, _EVERYTHING if exhaustive else reach, cap)
+            near, near_bound = _rescan_suspects(
+                problem, left, suspects, u, v, _EVERYTHING if exhaustive else reach, cap
+            )
             violating = duals.violations(*near, u, v)
             if violating.any():
                 fresh = ~contains(np.sort(problem.key(mentor, mentee)), problem.key(near[0], near[1]))
@@ -467,12 +472,65 @@ def _shortlist_bound(problem: RoundProblem, score_bound: np.ndarray) -> IntArray
     return bound
 
 
+def _rescan_suspects(
+    problem: RoundProblem, left: _LeftOff, suspects: IntArray, u: IntArray, v: IntArray, reach: int, cap: int
+) -> tuple[tuple[IntArray, IntArray, IntArray], IntArray]:
+    """`_pairs_near_duals` of the suspects, each looking only at the mentors that can break its bound.
+
+    A suspect whose bound B_j, measured at prices p, is still at most v_j is suspect only because some mentors'
+    prices fell since: w_ij - u_i ≤ B_j + (p_i - u_i), so only mentors whose price fell by more than v_j - B_j can
+    violate. Late in a round that is a few dozen mentors, where a full look scans them all. Per set of prices, one
+    cut τ splits the suspects: those with v_j - B_j ≥ τ look at the mentors whose price fell by more than τ (the
+    others add at most B_j + max fall ≤ v_j to the new bound), the rest at every mentor; τ minimises the pairs
+    scanned."""
+    slack = v[suspects] - left.bound[suspects]
+    looks: list[tuple[IntArray, np.ndarray | None, int]] = []
+    full = [suspects[slack < 0]]
+    for at in np.unique(left.measured_at[suspects]):
+        in_group = (slack >= 0) & (left.measured_at[suspects] == at)
+        group, group_slack = suspects[in_group], slack[in_group]
+        if not len(group):
+            continue
+        falls = left.prices[at] - u
+        cuts = np.sort(group_slack)
+        scanned = len(falls) - np.searchsorted(np.sort(falls), cuts, side="right")  # mentors whose price fell more
+        cost = np.arange(len(cuts)) * len(falls) + (len(cuts) - np.arange(len(cuts))) * scanned
+        best = int(np.argmin(cost))
+        if cost[best] >= len(cuts) * len(falls):
+            full.append(group)
+            continue
+        cut = int(cuts[best])
+        full.append(group[group_slack < cut])
+        outside = int(falls[falls <= cut].max(initial=_NO_BOUND))
+        looks.append((group[group_slack >= cut], falls > cut, outside))
+    looks.append((np.concatenate(full), None, _NO_BOUND))
+    pairs: list[tuple[IntArray, IntArray, IntArray]] = []
+    bound = np.full(len(problem.mentees), _NO_BOUND)
+    for rows, only_mentors, outside in looks:
+        if not len(rows):
+            continue
+        near, near_bound = _pairs_near_duals(problem, rows, u, v, reach, cap, only_mentors)
+        if outside > _NO_BOUND:
+            near_bound[rows] = np.maximum(near_bound[rows], left.bound[rows] + outside)
+        pairs.append(near)
+        bound[rows] = near_bound[rows]
+    mentor, mentee, value = (np.concatenate(parts) for parts in zip(*pairs, strict=True))
+    return (mentor, mentee, value), bound
+
+
 def _pairs_near_duals(
-    problem: RoundProblem, suspects: IntArray, u: IntArray, v: IntArray, reach: int, cap: int
+    problem: RoundProblem,
+    suspects: IntArray,
+    u: IntArray,
+    v: IntArray,
+    reach: int,
+    cap: int,
+    only_mentors: np.ndarray | None = None,
 ) -> tuple[tuple[IntArray, IntArray, IntArray], IntArray]:
     """Eligible pairs of the suspect mentees with w > u_i + v_j - reach: every violating pair, and (reach > 0)
     the nearly violating ones too, which the next solve would otherwise likely turn into violations; at
-    most `cap` per mentee. Also, per mentee, a bound on w_ij - u_i over its eligible pairs not returned."""
+    most `cap` per mentee. Also, per mentee, a bound on w_ij - u_i over its eligible pairs not returned (among
+    `only_mentors`, when given)."""
     per_unit = problem.objective.scale * SCORE_RESOLUTION
     mentor_slack = u / per_unit
     mentee_slack = (v - reach - problem.objective.offset) / per_unit
@@ -486,6 +544,7 @@ def _pairs_near_duals(
         problem.settings.min_score,
         cap,
         problem.forbidden,
+        only_mentors,
     )
     # score - u_i/per_unit ≤ bound  ⇒  w - u_i ≤ per_unit·bound + offset (+1 covers float rounding)
     bound = np.full(len(problem.mentees), _NO_BOUND)
