@@ -197,10 +197,13 @@ def signed_in_platform(signed_in_store, keycloak) -> Iterator[dict[str, ServiceP
 
 
 def sign_in_at_keycloak(page, username: str, password: str) -> None:
-    """Through the provider's own login form, as a person does."""
+    """Through the provider's own login form, as a person does; returns once the page has taken the provider's answer.
+    Until then the address still holds the one-time code: a reload in between spends it twice, and the page rightly
+    says the sign-in did not complete (a CI run failed so, reloading one person's page while another's test ran)."""
     page.locator("#username").fill(username)
     page.locator("#password").fill(password)
     page.locator("#kc-login").click()
+    page.locator("#signed-in-as", has_text="Signed in as").wait_for(timeout=30_000)
 
 
 class HeldAnswers:

@@ -1,26 +1,12 @@
 import pytest
 
 from tests.conftest import _child_env
-from tests.support.infra import Store, own_store, store_name
+from tests.support.infra import store_fixtures
 from tests.support.services import ServiceProcess, service_env
 
-
-@pytest.fixture(scope="package")
-async def e2e_store(infra, run_id):
-    """The end-to-end tests' own database and topics: the audit reads the whole log back (`tandem verify`, the
-    erasure scans), so no event another test wrote may be in it, whichever tests ran first on this worker."""
-    async with own_store(infra, store_name(run_id, "e2e")) as store:
-        yield store
-
-
-@pytest.fixture(scope="package")
-def dsn(e2e_store: Store) -> str:
-    return e2e_store.dsn
-
-
-@pytest.fixture(scope="package")
-def kafka(e2e_store: Store):
-    return e2e_store.kafka
+# The end-to-end tests' own database and topics: the audit reads the whole log back (`tandem verify`, the erasure
+# scans), so no event another test wrote may be in it, whichever tests ran first on this worker.
+e2e_store, dsn, kafka = store_fixtures("e2e", scope="package")
 
 
 @pytest.fixture(scope="package")

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -130,6 +131,26 @@ async def own_store(infra: Infra, name: str) -> AsyncIterator[Store]:
         yield store
     finally:
         await drop_store(infra, store)
+
+
+def store_fixtures(purpose: str, scope: Literal["package", "module"]) -> tuple[object, object, object]:
+    """A `{purpose}_store` of its own for each package or module (`scope`), and the `dsn` and `kafka` fixtures that
+    point the tests of that conftest at it instead of the run's store. Assign all three in the conftest."""
+
+    @pytest.fixture(scope=scope, name=f"{purpose}_store")
+    async def store(infra: Infra, run_id: str) -> AsyncIterator[Store]:
+        async with own_store(infra, store_name(run_id, purpose)) as made:
+            yield made
+
+    @pytest.fixture(scope=scope, name="dsn")
+    def dsn(request: pytest.FixtureRequest) -> str:
+        return request.getfixturevalue(f"{purpose}_store").dsn
+
+    @pytest.fixture(scope=scope, name="kafka")
+    def kafka(request: pytest.FixtureRequest) -> KafkaSettings:
+        return request.getfixturevalue(f"{purpose}_store").kafka
+
+    return store, dsn, kafka
 
 
 # Tests that start child processes belong to the slow layer (tests/conftest.py), beside those that start servers.
