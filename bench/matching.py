@@ -12,7 +12,9 @@ Cases, each run in a fresh subprocess so peak RSS is the case's own:
   `org-10k` is also compared with dense assignment.
 Pools are synthetic and deterministic (numpy seed). Run: `python -m bench matching` (every case), or only some
 cases with `TANDEM_BENCH_MATCHING=org-10k,org-100k python -m bench matching` (`make bench BENCH=matching` with that
-variable set); one case alone prints its JSON row: `python -m bench.matching org-100k`.
+variable set); one case alone prints its JSON row: `python -m bench.matching org-100k`. A case still running after
+`TANDEM_BENCH_MATCHING_LIMIT_S` seconds (default 1 200, twice the slowest target) is stopped and reported as not
+finished, a missed target: the 1M org chart once ran for 47 minutes, and `make bench` must end.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ TARGETS: dict[str, tuple[float, float]] = {
     "org-1m": (600.0, 8192.0),
 }
 ORG_SIZES = {"org-10k": (10_000, 11), "org-100k": (100_000, 12), "org-1m": (1_000_000, 13)}  # (size, seed)
+CASE_LIMIT_S = float(os.environ.get("TANDEM_BENCH_MATCHING_LIMIT_S", "1200"))
 DENSE_CHECKED = ("1k", "10k-dense", "org-10k")  # small enough for scipy's dense assignment
 GREEDY_SKIPPED = ("org-1m",)  # the greedy baseline would build a second 1 M problem: minutes for a known answer
 SKILLS = [f"skill-{i:02d}" for i in range(40)]
@@ -90,9 +93,25 @@ def _merged_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [by_case[case] for case in CASES if case in by_case]
 
 
-def _in_subprocess(case: str) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-m", "bench.matching", case], check=True, capture_output=True, text=True)
+def _in_subprocess(case: str, limit_s: float = CASE_LIMIT_S) -> dict[str, Any]:
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.matching", case], check=True, capture_output=True, text=True, timeout=limit_s
+        )
+    except subprocess.TimeoutExpired:  # the child is killed; its row says so
+        return {
+            "case": case,
+            "pool_family": _family(case),
+            "seconds": f"> {limit_s:g}",
+            "certified": "did not finish",
+            "target": _target_text(case),
+            "meets_target": False if case in TARGETS else "n/a",
+        }
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _family(case: str) -> str:
+    return "org-chart" if case in ORG_SIZES else "dense" if case == "10k-dense" else "bench"
 
 
 def measure(case: str) -> dict[str, Any]:
@@ -117,7 +136,7 @@ def measure(case: str) -> dict[str, Any]:
     dense = _dense_optimum(pool) if case in DENSE_CHECKED else None
     return {
         "case": case,
-        "pool_family": "org-chart" if case in ORG_SIZES else "dense" if case == "10k-dense" else "bench",
+        "pool_family": _family(case),
         "participants": len(pool),
         "generate_seconds": round(generated, 1),
         "seconds": round(seconds, 2),

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from bench.matching import PROGRAM, _dense_optimum
+from bench.matching import PROGRAM, _dense_optimum, _in_subprocess
 from bench.orgchart import SPAN, enterprise_pool
 from services.matching.domain import candidates
 from services.matching.domain.constraints import RoundRules, check_outside_reporting_line
 from services.matching.domain.engine import RoundProblem, _solve_certified, match
+from tests.support.infra import CROSSES_A_PROCESS
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +96,13 @@ def test_forbidden_pairs_never_reach_a_short_list(org_pool: list) -> None:
 
     keys = problem.key(listed.mentor, listed.mentee)
     assert not candidates.contains(problem.forbidden, keys).any()
+
+
+@CROSSES_A_PROCESS
+def test_a_bench_case_past_its_time_limit_is_stopped_and_reported_as_missing_its_target() -> None:
+    # `make bench` must end even when a case does not (the 1M org chart once ran for 47 minutes).
+    stopped = _in_subprocess("org-1m", limit_s=2)
+    assert stopped["seconds"] == "> 2" and stopped["certified"] == "did not finish"
+    assert stopped["meets_target"] is False and stopped["target"] == "< 600 s, < 8 GB"
+    finished = _in_subprocess("1k", limit_s=300)
+    assert finished["certified"] is True and finished["equal_to_dense"] is True
