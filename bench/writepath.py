@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 
 import asyncpg
 
-from bench.eventlog import projection_rate
+from bench.eventlog import projection_rate, raw_produce
 from bench.report import merge_section, print_table
 from shared import eventstore
 from shared.connections import idempotent_producer
@@ -97,7 +97,7 @@ async def _relay_vs_produce(kafka: KafkaSettings, dsn: str, run_id: str) -> tupl
         topics = [f"{run_id}.relay{attempt}", f"{run_id}.raw{attempt}"]
         await create_topics(kafka, topics)
         relay_rates.append(await _relay(store, dsn, kafka, topics[0]))
-        produce_rates.append(await _raw_produce(kafka, topics[1], records))
+        produce_rates.append(await raw_produce(kafka, topics[1], records))
     await pool.close()
     relay, produce = statistics.median(relay_rates), statistics.median(produce_rates)
     row = _row("relay: event store -> Kafka (acked)", relay, "raw aiokafka produce", produce, ">= 0.9")
@@ -116,17 +116,6 @@ async def _relay(store: eventstore.PostgresEventStore, dsn: str, kafka: KafkaSet
     elapsed = time.perf_counter() - started
     await producer.stop()
     return published / elapsed
-
-
-async def _raw_produce(kafka: KafkaSettings, topic: str, records: list[dict]) -> float:
-    producer = idempotent_producer(kafka.client_options())
-    await producer.start()
-    started = time.perf_counter()
-    futures = [await producer.send(topic, **r) for r in records]
-    await asyncio.gather(*futures)
-    elapsed = time.perf_counter() - started
-    await producer.stop()
-    return len(records) / elapsed
 
 
 # -------------------------------------------------------------------------------------------- projection

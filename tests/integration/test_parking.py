@@ -128,6 +128,9 @@ async def test_a_relay_that_cannot_reach_kafka_waits_and_never_parks(store_facto
     await append(store, "s", 1)
 
     class Unreachable:
+        async def partitions_for(self, topic):
+            return {0, 1, 2}  # what it knew of the topic before Kafka went away
+
         async def send(self, *args, **kwargs):
             raise KafkaConnectionError("Unable to bootstrap")
 

@@ -2,9 +2,15 @@ import asyncio
 import signal
 import subprocess
 import sys
+import uuid
 from collections import defaultdict
 
+from aiokafka.partitioner import DefaultPartitioner
+
+from shared.connections import idempotent_producer
 from shared.envelope import Envelope
+from shared.eventstore import LOG_START
+from shared.relay import Relay
 from shared.settings import KafkaSettings
 from shared.topics import create_topics, events_topic
 from tests.support.kafka_log import KafkaLog, wait_until, withdrawal
@@ -82,7 +88,7 @@ async def _all_published(log: KafkaLog, topic: str) -> bool:
     return len({dict(r.headers)["ce_id"] for r in records}) == TOTAL
 
 
-def _assert_streams_in_order(envelopes: list[Envelope]) -> None:
+def _assert_streams_in_order(envelopes: list[Envelope], per_stream: int = EVENTS_PER_STREAM) -> None:
     """Reading each stream's records in log order, each is either the next version or a redelivery."""
     highest: dict[str, int] = defaultdict(int)
     redeliveries = 0
@@ -92,7 +98,7 @@ def _assert_streams_in_order(envelopes: list[Envelope]) -> None:
         else:
             assert e.stream_version == highest[e.stream_id] + 1, f"{e.stream_id} jumped to v{e.stream_version}"
             highest[e.stream_id] = e.stream_version
-    assert set(highest.values()) == {EVENTS_PER_STREAM}
+    assert set(highest.values()) == {per_stream}
     print(f"records: {len(envelopes)}, redeliveries after the kill: {redeliveries}")
 
 
@@ -120,3 +126,39 @@ async def test_the_relay_wakes_on_notify_and_publishes_promptly(store_factory, k
         relay.send_signal(signal.SIGTERM)
         assert relay.wait(30) == 0
     assert latency < 0.9, f"took {latency:.3f}s: slower than the 1s idle poll, so NOTIFY did not wake it"
+
+
+async def test_each_stream_lands_in_the_default_partitioners_partition_and_an_idle_relay_has_stored_its_cursor(
+    store_factory, kafka: KafkaSettings, dsn: str
+):
+    service = "relayparts"
+    topic = events_topic(service, kafka.topic_prefix)
+    await create_topics(kafka, [topic])
+    store = await store_factory(service)
+    streams = [str(uuid.UUID(int=s)) for s in range(60)]  # UUID keys, as the services' streams have
+    for stream in streams:
+        await store.append(stream, 0, [withdrawal(stream, v).event() for v in range(1, 6)])
+    last = (await store.read_after(0, 1000))[-1].position
+
+    producer = idempotent_producer(kafka.client_options())
+    await producer.start()
+    try:
+        relay = Relay(store, dsn, topic, producer, source="/tandem/enrolment", batch_size=7)  # 43 batches
+        await relay._ensure_cursor()
+        await wait_until(lambda: store.read_log(LOG_START), 30, 0.05, "the events below the horizon")
+        while await relay.publish_batch():
+            pass
+        # Each batch's cursor is written while the next one is sent; a call that found nothing waited for the last.
+        stored = await store.pool.fetchval(f"SELECT last_position FROM {service}.relay_cursor WHERE topic = $1", topic)
+        assert stored == last
+        partitions = sorted(await producer.partitions_for(topic))
+    finally:
+        await producer.stop()
+    assert len(partitions) > 1
+
+    async with KafkaLog(kafka.kafka_bootstrap_servers) as log:
+        records = await log.records(topic)
+    assert len(records) == len(streams) * 5
+    for record in records:
+        assert record.partition == DefaultPartitioner()(record.key, partitions, partitions)
+    _assert_streams_in_order([Envelope.from_kafka(r.headers, r.value) for r in records], per_stream=5)

@@ -6,10 +6,13 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shared.envelope import Envelope
 from shared.eventstore import stored_event
-from shared.relay import kafka_record
+from shared.relay import kafka_record, partition_of
 
 
 def row(metadata: dict) -> dict:
@@ -47,3 +50,10 @@ def test_the_relays_record_is_the_envelopes_record_with_the_body_as_stored(metad
     assert json.loads(fast["value"]) == json.loads(slow["value"])
     back = Envelope.from_kafka(fast["headers"], fast["value"])
     assert back.event_id == stored["event_id"] and back.position == 42 and back.hash == "b" * 64
+
+
+@given(key=st.binary(min_size=1, max_size=64), partitions=st.integers(min_value=1, max_value=64))
+def test_the_relay_partitions_a_key_as_kafkas_default_partitioner_does(key, partitions):
+    # The relay names the partition itself (computed once per stream); a redrive, and any other producer, lets the
+    # default partitioner choose. They must agree, or a stream's events would be split across partitions.
+    assert partition_of(key, partitions) == DefaultPartitioner()(key, list(range(partitions)), [])
