@@ -137,9 +137,18 @@ def test_participation_equals_dense_assignment_with_a_per_pair_bonus(pool):
 
 @pytest.mark.parametrize("optimize_for", ["score", "participation"])
 @pytest.mark.parametrize("mentors", [40, 300])
-def test_ties_the_float_bounds_cannot_split_are_settled_by_widening_the_rescan(mentors, optimize_for):
-    # Identical mentors: every left-off pair is exactly as good as the chosen one, so no float bound can
-    # prove it no better; the engine must rescore more of them exactly rather than stop or loop.
+def test_ties_the_float_bounds_cannot_split_are_settled_by_exact_scores(mentors, optimize_for, monkeypatch):
+    # Identical mentors: every left-off pair is exactly as good as the chosen one, so no float bound can prove it
+    # no better. The rescan returns every pair that may tie, to be scored exactly (`candidates._Ties`), instead of
+    # the engine widening its look round after round (with the ties path off, the cap grew to 256 here).
+    caps: list[int] = []
+    everyone = engine._pairs_near_duals
+
+    def spied(problem, suspects, u, v, reach, cap, *rest):
+        caps.append(cap)
+        return everyone(problem, suspects, u, v, reach, cap, *rest)
+
+    monkeypatch.setattr(engine, "_pairs_near_duals", spied)
     pool = [person(f"m{i:03d}", "mentor", 1, skills_offered=frozenset(SKILLS[:2])) for i in range(mentors)]
     pool += [person(f"e{j}", "mentee", 5, skills_wanted=frozenset(SKILLS[:2])) for j in range(3)]
     program = ProgramSettings(optimize_for=optimize_for)
@@ -148,7 +157,7 @@ def test_ties_the_float_bounds_cannot_split_are_settled_by_widening_the_rescan(m
     assert len(result.pairs) == 3
     assert result.total_score == pytest.approx(3 * one_pair, abs=1e-6)
     assert result.certificate.primal == result.certificate.dual
-    assert result.certificate.rechecked_mentees > 3  # the look was widened at least once
+    assert set(caps) == {engine.NEAR_PER_MENTEE[0]}, f"the look was widened: caps {caps}"
 
 
 def _dense_eligibility(pool: list[Candidate]) -> np.ndarray:

@@ -35,9 +35,10 @@ import numpy as np
 import numpy.typing as npt
 from threadpoolctl import ThreadpoolController
 
-from services.matching.domain.scoring import Embedding, FloatArray, IntArray, Side
+from services.matching.domain.scoring import JITTER, Embedding, FloatArray, IntArray, Side
 
 BLOCK_ELEMENTS = 1 << 23  # 32 MB of float32 scores per block keeps peak memory flat at any pool size
+TIES_PER_RESCAN = 1 << 23  # pairs a rescan returns for exact scoring to settle ties (`_Ties`): 64 MB of keys
 Float32Array = npt.NDArray[np.float32]
 
 
@@ -138,11 +139,16 @@ def rescan(
     per_mentee: int,
     forbidden: IntArray = _NO_KEYS,
     only_mentors: npt.NDArray[np.bool_] | None = None,
+    exact_slack: FloatArray | None = None,
 ) -> Rescan:
     """For each mentee in `mentee_rows`, its (about) `per_mentee` eligible-looking pairs with the largest
     score - mentor_slack, kept if that may exceed mentee_slack. So when any pair of a mentee violates the
     duals (score > mentor_slack + mentee_slack), its worst violators are returned or the bound says it may.
     With `only_mentors` (a mask over mentor rows), only those mentors' pairs are looked at and bounded.
+
+    With `exact_slack` (per mentee, at least its mentee_slack): a mentee none of whose pairs clearly exceeds it,
+    but whose bound cannot rule out that one does, gets every pair that may exceed it returned as well, to be
+    scored exactly, and its bound is then `exact_slack` itself (see `_ties`).
 
     Slacks can be far larger than scores (participation mode prices in the pair count), and float32 then
     loses absolute precision: the tolerance grows with their magnitude, so every comparison stays safe."""
@@ -158,6 +164,7 @@ def rescan(
             per_mentee,
             forbidden,
             only_mentors,
+            exact_slack,
         )
 
 
@@ -172,13 +179,18 @@ def _rescan(
     per_mentee: int,
     forbidden: IntArray = _NO_KEYS,
     only_mentors: npt.NDArray[np.bool_] | None = None,
+    exact_slack: FloatArray | None = None,
 ) -> Rescan:
     found: list[IntArray] = [np.zeros(0, dtype=np.int64)]
     left_bound = np.full(len(mentees), -np.inf)
     chosen = np.zeros(len(mentees), dtype=bool)
     chosen[mentee_rows] = True
-    magnitude = float(np.abs(mentor_slack).max(initial=0.0) + np.abs(mentee_slack[mentee_rows]).max(initial=0.0))
+    slacks = np.abs(mentee_slack[mentee_rows])
+    if exact_slack is not None:
+        slacks = np.maximum(slacks, np.abs(exact_slack[mentee_rows]))
+    magnitude = float(np.abs(mentor_slack).max(initial=0.0) + slacks.max(initial=0.0))
     tolerance = np.float32(emb.error + 2.0**-20 * magnitude)
+    ties = _Ties(exact_slack, np.float32(2.0**-20 * magnitude), TIES_PER_RESCAN) if exact_slack is not None else None
     for mentor_rows, group_mentees in _language_groups(mentors, mentees):
         if only_mentors is not None:
             mentor_rows = mentor_rows[only_mentors[mentor_rows]]  # still sorted by grade
@@ -211,11 +223,57 @@ def _rescan(
             # Not returned: what the top-k left out, and what it returned below the mentee's slack.
             not_returned: FloatArray = unreturned.astype(np.float64) + float(tolerance)
             np.maximum.at(not_returned, c[~near], near_value[~near].astype(np.float64))
+            if ties is not None:
+                found.append(ties.look(net, rows, cols, open_cols, column_max, not_returned, tolerance, len(mentees)))
             targets = cols[open_cols]
             left_bound[targets] = np.maximum(left_bound[targets], not_returned[open_cols])
             found.append(rows[r[near]] * len(mentees) + cols[c[near]])
     keys = unique_keys(np.concatenate(found))
     return Rescan(mentor=keys // len(mentees), mentee=keys % len(mentees), left_bound=left_bound)
+
+
+@dataclass
+class _Ties:
+    """Exact ties with a mentee's price, which no float bound can rule out (`rescan`'s `exact_slack`).
+
+    Scores are sums of a few coarse criteria, so in a large pool a mentee often has hundreds of mentors scoring
+    exactly what it holds: w_ij - u_i = v_j, no violation. Their float products lie within the error of v_j, so
+    the bound over those left out stays just above v_j, and the mentee stays suspect round after round, each
+    rescan adding `per_mentee` more of the tie as edges (issue #18: 62 000 such mentees on the 1 M org chart).
+    Returned instead, every such pair is scored exactly by the engine; the rest of the column is below `strict`,
+    which becomes its bound. Only for columns with no clear violation (a clear one is re-solved first anyway), and
+    at most `budget` pairs per rescan, so the exact scoring stays a small share of it."""
+
+    exact_slack: FloatArray
+    guard: np.float32  # the float32 rounding of the slack itself, so that a bound of `strict` converts to <= v
+    budget: int
+
+    def look(
+        self,
+        net: Float32Array,
+        rows: IntArray,
+        cols: IntArray,
+        open_cols: IntArray,
+        column_max: Float32Array,
+        not_returned: FloatArray,
+        tolerance: np.float32,
+        n_mentees: int,
+    ) -> IntArray:
+        """Keys of the block's pairs to score exactly; the columns they cover get `strict` in `not_returned`."""
+        strict = self.exact_slack[cols].astype(np.float32) - self.guard
+        # No entry clearly above (a clear violation is re-solved first anyway), yet the bound not below. A product
+        # exceeds the exact score by up to the tie-breaking jitter plus the error.
+        clear = column_max[open_cols] > strict[open_cols] + 2 * tolerance + np.float32(JITTER)
+        unsure = open_cols[(not_returned[open_cols] > strict[open_cols]) & ~clear]
+        if not len(unsure) or self.budget <= 0:
+            return _NO_KEYS
+        r, c = np.nonzero(net[:, unsure] + tolerance > strict[unsure][None, :])
+        counts = np.bincount(c, minlength=len(unsure))
+        covered = np.cumsum(counts) <= self.budget  # whole columns, in column order: the same pool, the same pairs
+        self.budget -= int(counts[covered].sum())
+        not_returned[unsure[covered]] = strict[unsure[covered]]
+        take = covered[c]
+        return rows[r[take]] * n_mentees + cols[unsure[c[take]]]
 
 
 def unique_keys(keys: IntArray) -> IntArray:

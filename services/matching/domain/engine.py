@@ -21,11 +21,14 @@ Method.
    cheap mentors a popular shortlist missed come first; a mentee whose own bound still holds looks only at
    the mentors whose price fell by more than its slack v_j - L_j); their pairs near or over v_j are rescored
    exactly, violating ones are added and the problem solved again, and the rest of the scan becomes
-   the mentee's new bound. If a rescan finds no violation but cannot bound a mentee tightly enough
-   (ties), it looks wider, up to every mentor. When no mentee is left suspect, (u, v) is feasible for
-   every eligible pair of the pool and weak LP duality proves the matching optimal among all matchings
-   of the pool, not just among the candidates. Values, duals and violations are exact integers; the
-   float32 products only ever *bound* scores, with a proven error margin that grows with the prices.
+   the mentee's new bound. A mentee with no clear violation whose float bound still cannot be brought
+   to v_j (mentors scoring exactly what it holds: ties) has every pair that may exceed v_j scored
+   exactly (`candidates._Ties`), within a budget per rescan. If a rescan finds no violation but still
+   cannot bound a mentee tightly enough, it looks wider, up to every mentor. When no mentee is left
+   suspect, (u, v) is feasible for every eligible pair of the pool and weak LP duality proves the
+   matching optimal among all matchings of the pool, not just among the candidates. Values, duals and
+   violations are exact integers; the float32 products only ever *bound* scores, with a proven error
+   margin that grows with the prices.
 
 Determinism: participants are sorted by id before anything else, so the same pool gives the same pairs
 whatever the input order; every step after that is deterministic.
@@ -83,7 +86,9 @@ from shared import collector
 # optimum, but the products' rounding may move a candidate edge (545 460 -> 545 453 on org-chart-100k).
 # 2.2.0: a suspect made suspect only by mentors whose price fell looks at those mentors alone (`_rescan_suspects`):
 # same optimum, fewer near pairs added back, so again possibly another of several equally good matchings.
-ENGINE_VERSION = "tandem-matching/2.2.0"
+# 2.3.0: ties with a mentee's price scored exactly in the rescan rather than left in its float bound (`_Ties`): same
+# optimum, other edges added back, so again possibly another of several equally good matchings.
+ENGINE_VERSION = "tandem-matching/2.3.0"
 DEFAULT_PER_MENTEE = 16
 DEFAULT_SETTINGS = ProgramSettings()
 # Add-back takes, per mentee, the most violating pairs, and pairs within 3% of the top score of violating:
@@ -545,6 +550,8 @@ def _pairs_near_duals(
         cap,
         problem.forbidden,
         only_mentors,
+        # Ties settle at v_j itself: a bound of this converts to at most v_j (ceil and the +1 below, and rounding).
+        exact_slack=(v - problem.objective.offset - 4) / per_unit,
     )
     # score - u_i/per_unit ≤ bound  ⇒  w - u_i ≤ per_unit·bound + offset (+1 covers float rounding)
     bound = np.full(len(problem.mentees), _NO_BOUND)
