@@ -106,3 +106,14 @@ def test_a_bench_case_past_its_time_limit_is_stopped_and_reported_as_missing_its
     assert stopped["meets_target"] is False and stopped["target"] == "< 600 s, < 8 GB"
     finished = _in_subprocess("1k", limit_s=300)
     assert finished["certified"] is True and finished["equal_to_dense"] is True
+
+
+@CROSSES_A_PROCESS
+def test_a_bench_case_counts_its_own_peak_memory_not_the_bench_runners() -> None:
+    # Each case runs in a child of the bench runner; after the other sections the runner held 1.2 GB, and every
+    # case reported that as its own peak (ru_maxrss survives exec).
+    ballast = np.ones(400 * 1024 * 1024 // 8)  # 400 MB resident in this process, the child's parent
+    ballast[::512] = 2.0
+    finished = _in_subprocess("1k", limit_s=300)
+    assert finished["peak_rss_mb"] < 350, finished["peak_rss_mb"]
+    assert ballast.sum() > 0
