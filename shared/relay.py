@@ -4,7 +4,8 @@ Guarantees (ARCHITECTURE §2):
 - at-least-once: the cursor moves only after Kafka acknowledged (acks=all) every event up to it, so a relay
   killed at any instant resends from the cursor; a duplicate is always the same event id;
 - per-stream order: events are sent in log order, (log_xid, position), which within a stream is version order, keyed
-  by stream id, through an idempotent producer, which keeps order within a partition across retries;
+  by stream id, through an idempotent producer, which keeps order within a partition across retries; the partition
+  is the one Kafka's default partitioner gives the key (`partition_of`), computed once per stream;
 - no late commit skipped: the relay reads only below the store's visibility horizon and its cursor is the pair
   (log_xid, position) of the last event it published (shared/eventstore.py, ADR 0010);
 - one active relay per store and topic: a session advisory lock elects it, so extra replicas wait as
