@@ -136,9 +136,9 @@ class Relay:
                 )
                 parked += 1
                 continue
-            record = kafka_record(row, source, times)
+            key, value, headers = record_parts(row, source, times)
             try:
-                delivery = await send(topic, partition=partition_of(record["key"], partitions), **record)
+                delivery = await send(topic, value, key, partition_of(key, partitions), None, headers)
             except Exception as error:
                 if not unpublishable(error):
                     raise  # Kafka away or busy: the supervisor retries the batch from the cursor
@@ -263,7 +263,13 @@ def partition_of(key: bytes, partitions: int) -> int:
 
 def kafka_record(row: Any, source: bytes, times: dict | None = None) -> dict[str, Any]:
     """The producer's `send` arguments for a stored row: the same record as `StoredEvent.envelope(source)` builds
-    (tests/unit/test_relay_record.py holds them equal), without the dataclasses and without decoding the body.
+    (tests/unit/test_relay_record.py holds them equal), without the dataclasses and without decoding the body."""
+    key, value, headers = record_parts(row, source, times)
+    return {"value": value, "key": key, "headers": headers}
+
+
+def record_parts(row: Any, source: bytes, times: dict | None = None) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """`kafka_record`'s key, value and headers, for a positional `send` (no dict to build and unpack per event).
     `times` caches `ce_time` across rows: the events of one append share their recording time."""
     (position, stream_id, version, event_id, type_, data, _, recorded_at, prev_hash, hash_, _, correlation, causation,
      traceparent, tracestate) = row.values()  # fmt: skip  # LOG_COLUMNS' order; by name costs a lookup each
@@ -294,4 +300,4 @@ def kafka_record(row: Any, source: bytes, times: dict | None = None) -> dict[str
         headers.append(("ce_traceparent", traceparent.encode()))
     if tracestate:
         headers.append(("ce_tracestate", tracestate.encode()))
-    return {"value": data.encode(), "key": subject, "headers": headers}
+    return subject, data.encode(), headers
