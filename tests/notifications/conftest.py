@@ -4,4 +4,4 @@ counted them (a CI run failed so). Each module here gets a database and topics o
 
 from tests.support.infra import store_fixtures
 
-notifications_store, dsn, kafka = store_fixtures("notify", scope="module")
+notify_store, dsn, kafka = store_fixtures("notify", scope="module")

@@ -148,7 +148,7 @@ def rescan(
 
     With `exact_slack` (per mentee, at least its mentee_slack): a mentee none of whose pairs clearly exceeds it,
     but whose bound cannot rule out that one does, gets every pair that may exceed it returned as well, to be
-    scored exactly, and its bound is then `exact_slack` itself (see `_ties`).
+    scored exactly, and its bound is then `exact_slack` itself (see `_Ties`).
 
     Slacks can be far larger than scores (participation mode prices in the pair count), and float32 then
     loses absolute precision: the tolerance grows with their magnitude, so every comparison stays safe."""
@@ -188,9 +188,9 @@ def _rescan(
     slacks = np.abs(mentee_slack[mentee_rows])
     if exact_slack is not None:
         slacks = np.maximum(slacks, np.abs(exact_slack[mentee_rows]))
-    magnitude = float(np.abs(mentor_slack).max(initial=0.0) + slacks.max(initial=0.0))
-    tolerance = np.float32(emb.error + 2.0**-20 * magnitude)
-    ties = _Ties(exact_slack, np.float32(2.0**-20 * magnitude), TIES_PER_RESCAN) if exact_slack is not None else None
+    slack_rounding = 2.0**-20 * float(np.abs(mentor_slack).max(initial=0.0) + slacks.max(initial=0.0))
+    tolerance = np.float32(emb.error + slack_rounding)
+    ties = _Ties(exact_slack, np.float32(slack_rounding), TIES_PER_RESCAN) if exact_slack is not None else None
     for mentor_rows, group_mentees in _language_groups(mentors, mentees):
         if only_mentors is not None:
             mentor_rows = mentor_rows[only_mentors[mentor_rows]]  # still sorted by grade
