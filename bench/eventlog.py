@@ -61,14 +61,14 @@ async def _measure(kafka: KafkaSettings, dsn: str, topics: dict[str, str]) -> li
         await store.append(f"s{s}", 0, [withdrawal(f"s{s}", v).event() for v in range(1, per_stream + 1)])
     stored = await store.read_after(0, EVENTS)
 
-    relay_rate = await _relay(store, dsn, kafka, topics["relay"])
+    relayed_rate = await relay_rate(store, dsn, kafka, topics["relay"], EVENTS)
     produce_rate = await raw_produce(kafka, topics["raw"], [s.envelope(SOURCE).kafka_record() for s in stored])
     projected_rate = await projection_rate(kafka, dsn, topics["relay"], "bench_projection", EVENTS)
     consume_rate = await _raw_consume(kafka, topics["raw"])
     copy_rate = await _raw_copy(pool, stored)
     await pool.close()
     return [
-        _row("relay: event store -> Kafka (acked)", relay_rate, "raw aiokafka produce", produce_rate),
+        _row("relay: event store -> Kafka (acked)", relayed_rate, "raw aiokafka produce", produce_rate),
         _row(
             "projection: Kafka -> PostgreSQL + tracking",
             projected_rate,
@@ -89,18 +89,21 @@ def _row(what: str, rate: float, ceiling: str, ceiling_rate: float) -> dict:
     }
 
 
-async def _relay(store: eventstore.PostgresEventStore, dsn: str, kafka: KafkaSettings, topic: str) -> float:
+async def relay_rate(
+    store: eventstore.PostgresEventStore, dsn: str, kafka: KafkaSettings, topic: str, events: int
+) -> float:
+    """Events/s of a `Relay` publishing the store's first `events` events to `topic`, until Kafka acknowledged them."""
     producer = idempotent_producer(kafka.client_options())
     await producer.start()
     relay = Relay(store, dsn, topic, producer, source=SOURCE)
-    await store.pool.execute("INSERT INTO relay_cursor VALUES ($1, 0) ON CONFLICT DO NOTHING", topic)
+    await relay._ensure_cursor()
     started = time.perf_counter()
     published = 0
-    while published < EVENTS:
+    while published < events:
         published += await relay.publish_batch()
     elapsed = time.perf_counter() - started
     await producer.stop()
-    return EVENTS / elapsed
+    return published / elapsed
 
 
 async def raw_produce(kafka: KafkaSettings, topic: str, records: list[dict]) -> float:

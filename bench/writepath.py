@@ -24,12 +24,10 @@ from urllib.parse import urlparse
 
 import asyncpg
 
-from bench.eventlog import projection_rate, raw_produce
+from bench.eventlog import projection_rate, raw_produce, relay_rate
 from bench.report import merge_section, print_table
 from shared import eventstore
-from shared.connections import idempotent_producer
 from shared.db import create_pool, migrate, migration_files
-from shared.relay import Relay
 from shared.settings import DatabaseSettings, KafkaSettings
 from shared.topics import create_topics
 from tests.support.kafka_log import withdrawal
@@ -96,26 +94,12 @@ async def _relay_vs_produce(kafka: KafkaSettings, dsn: str, run_id: str) -> tupl
     for attempt in range(REPEATS):
         topics = [f"{run_id}.relay{attempt}", f"{run_id}.raw{attempt}"]
         await create_topics(kafka, topics)
-        relay_rates.append(await _relay(store, dsn, kafka, topics[0]))
+        relay_rates.append(await relay_rate(store, dsn, kafka, topics[0], RELAY_EVENTS))
         produce_rates.append(await raw_produce(kafka, topics[1], records))
     await pool.close()
     relay, produce = statistics.median(relay_rates), statistics.median(produce_rates)
     row = _row("relay: event store -> Kafka (acked)", relay, "raw aiokafka produce", produce, ">= 0.9")
     return [row], f"{run_id}.relay0"
-
-
-async def _relay(store: eventstore.PostgresEventStore, dsn: str, kafka: KafkaSettings, topic: str) -> float:
-    producer = idempotent_producer(kafka.client_options())
-    await producer.start()
-    relay = Relay(store, dsn, topic, producer, source=SOURCE)
-    await relay._ensure_cursor()
-    started = time.perf_counter()
-    published = 0
-    while published < RELAY_EVENTS:
-        published += await relay.publish_batch()
-    elapsed = time.perf_counter() - started
-    await producer.stop()
-    return published / elapsed
 
 
 # -------------------------------------------------------------------------------------------- projection
